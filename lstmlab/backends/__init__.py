@@ -1,0 +1,101 @@
+"""Step backends: interchangeable implementations of one LSTM recurrence.
+
+Every backend but "torch" supplies ``run_direction(x, h0, c0, weights) -> (outputs, cell_states)``
+and shares the layer/direction plumbing in lstmlab.layers. "torch" is torch's own fused op on the
+same parameters: the reference every other backend is checked and timed against, never a default.
+
+Backend modules are imported only when used, so ``import lstmlab`` never imports triton.
+"""
+import importlib
+import importlib.util
+import os
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+import torch
+
+
+def _always(device=None):
+    return None
+
+
+def _triton_reason(device=None):
+    """Why a Triton backend can't run on ``device`` (None: on this machine at all), or None."""
+    if importlib.util.find_spec("triton") is None:
+        return "triton is not installed (pip install 'lstmlab[triton]')"
+    interpreted = os.environ.get("TRITON_INTERPRET") == "1"
+    if device is None:
+        if interpreted or torch.cuda.is_available():
+            return None
+        return "needs a CUDA GPU, or TRITON_INTERPRET=1 to run kernels on the CPU"
+    if device.type == "cuda" and not interpreted:
+        return None
+    if device.type == "cpu" and interpreted:
+        return None
+    return f"cannot run on {device.type} tensors with TRITON_INTERPRET={'1' if interpreted else 'unset'}"
+
+
+@dataclass(frozen=True)
+class BackendInfo:
+    name: str
+    module: str                                   # imported on first use
+    summary: str
+    from_scratch: bool                            # False only for torch's own op
+    unavailable_reason: Callable = _always        # (device or None) -> str or None
+    auto_rank: Optional[dict] = None              # device type -> rank for "auto" (lower is preferred)
+
+    def load(self):
+        return importlib.import_module(self.module)
+
+
+# Order = the order of the backend table in the README.
+BACKENDS = {
+    info.name: info
+    for info in [
+        BackendInfo("cell", "lstmlab.backends.cell_loop",
+                    "textbook loop of the from-scratch cell; autograd does BPTT",
+                    True, auto_rank={"cpu": 9, "cuda": 9}),
+        BackendInfo("torch", "lstmlab.backends.torch_fused",
+                    "torch's fused op (oneDNN on CPU, cuDNN on GPU) on the same parameters: the reference",
+                    False),
+    ]
+}
+
+
+def register(info):
+    """Add a backend (later ones register themselves here: bptt, triton, persistent)."""
+    BACKENDS[info.name] = info
+
+
+def available_backends(device=None):
+    """Names of the backends that run on this machine (or on ``device``'s tensors)."""
+    device = torch.device(device) if device is not None else None
+    return [name for name, info in BACKENDS.items() if info.unavailable_reason(device) is None]
+
+
+def check_backend(name, device=None):
+    """Raise a ValueError naming the available backends unless ``name`` can run."""
+    if name == "auto":
+        return
+    device = torch.device(device) if device is not None else None
+    choices = ", ".join(repr(n) for n in ["auto"] + available_backends(device))
+    if name not in BACKENDS:
+        raise ValueError(f"unknown backend {name!r}; available: {choices}")
+    reason = BACKENDS[name].unavailable_reason(device)
+    if reason is not None:
+        where = f" on {device.type}" if device is not None else ""
+        raise ValueError(f"backend {name!r} is not available{where}: {reason}; available: {choices}")
+
+
+def resolve_backend(name, device):
+    """The BackendInfo to run tensors on ``device`` with; "auto" = fastest from-scratch one there."""
+    device = torch.device(device)
+    if name != "auto":
+        check_backend(name, device)
+        return BACKENDS[name]
+    ranked = [
+        (info.auto_rank.get(device.type, 99), info.name)
+        for info in BACKENDS.values()
+        if info.from_scratch and info.auto_rank and info.unavailable_reason(device) is None
+    ]
+    return BACKENDS[min(ranked)[1]]

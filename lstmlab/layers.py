@@ -1,0 +1,57 @@
+"""The layer/direction plumbing every from-scratch backend shares.
+
+A stacked, possibly bidirectional LSTM is a loop over layers; each layer runs one recurrence
+per direction over the whole sequence and concatenates their outputs along features:
+
+    layer 0:  x ──► forward  ──► (T, B, P) ┐
+              x ──► backward ──► (T, B, P) ┴─ cat ─► (T, B, D·P) ─► dropout ─► layer 1 ...
+
+A backend only has to supply ``run_direction``: one recurrence, forward in time, over a padded
+time-major sequence. Reversal, variable lengths, stacking, dropout and the (L·D, B, ·) layout of
+h_n / c_n live here, once.
+"""
+from typing import NamedTuple, Optional
+
+import torch
+import torch.nn.functional as F
+
+from .sequences import last_step, reverse_time
+
+
+class DirectionWeights(NamedTuple):
+    """Parameters of one layer and direction, in torch's layout."""
+    weight_ih: torch.Tensor                  # (4H, I)  rows ordered i, f, g, o
+    weight_hh: torch.Tensor                  # (4H, P)
+    bias_ih: Optional[torch.Tensor] = None   # (4H,)
+    bias_hh: Optional[torch.Tensor] = None   # (4H,)
+    weight_hr: Optional[torch.Tensor] = None  # (P, H)  projection, only when proj_size > 0
+
+
+def run_layers(run_direction, x, h0, c0, weights, num_directions, dropout=0.0, training=False, lengths=None):
+    """Run a stack of LSTM layers.
+
+    run_direction(x, h0, c0, weights) -> (outputs (T, B, P), cell_states (T, B, H)): one recurrence.
+    x: (T, B, I); h0: (L·D, B, P); c0: (L·D, B, H); weights: L·D DirectionWeights, layer-major;
+    lengths: (B,) per-row lengths (non-increasing) or None when every row runs all T steps.
+    Returns output (T, B, D·P), h_n (L·D, B, P), c_n (L·D, B, H).
+    """
+    num_layers = len(weights) // num_directions
+    layer_input = x                                                        # (T, B, I)
+    final_h, final_c = [], []
+    for layer in range(num_layers):
+        direction_outputs = []
+        for direction in range(num_directions):
+            k = layer * num_directions + direction                        # torch's h_n index
+            backward = direction == 1
+            sequence = reverse_time(layer_input, lengths) if backward else layer_input
+            outputs, cell_states = run_direction(sequence, h0[k], c0[k], weights[k])  # (T, B, P), (T, B, H)
+            final_h.append(last_step(outputs, lengths))                    # (B, P)
+            final_c.append(last_step(cell_states, lengths))                # (B, H)
+            direction_outputs.append(reverse_time(outputs, lengths) if backward else outputs)
+        layer_output = torch.cat(direction_outputs, dim=2) if num_directions == 2 else direction_outputs[0]
+        is_last = layer == num_layers - 1
+        if dropout > 0 and training and not is_last:
+            # Same call, same place and same shape as torch's native LSTM: seeded masks agree.
+            layer_output = F.dropout(layer_output, dropout, training=True)
+        layer_input = layer_output                                         # (T, B, D·P)
+    return layer_input, torch.stack(final_h), torch.stack(final_c)

@@ -1,0 +1,199 @@
+"""lstmlab.LSTM: a multi-layer LSTM with torch.nn.LSTM's interface and interchangeable backends.
+
+Same constructor, parameter names, shapes, registration order and init as torch.nn.LSTM, so a
+state_dict moves between the two with strict=True. Layer l, direction d (suffix "_reverse") owns
+
+    weight_ih_l{l}  (4H, I_l)   I_0 = input_size, I_l = D·P for l > 0
+    weight_hh_l{l}  (4H, P)     P = proj_size if proj_size > 0 else H
+    bias_ih_l{l}, bias_hh_l{l}  (4H,)     when bias=True
+    weight_hr_l{l}  (P, H)      when proj_size > 0:  h_t = W_hr (o_t ⊙ tanh(c_t))
+
+Input forms: (T, B, I), batch_first (B, T, I), unbatched (T, I), or a PackedSequence.
+"""
+import math
+
+import torch
+from torch import nn
+from torch.nn.utils.rnn import PackedSequence
+
+from . import backends
+from .cell import lstm_cell
+from .layers import DirectionWeights, run_layers
+from .sequences import packed_to_padded, padded_to_packed
+from .validation import check_lstm_args, check_lstm_input, check_lstm_state, _check_is_tensor, _check_state_pair
+
+
+class LSTM(nn.Module):
+    def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
+                 bidirectional=False, proj_size=0, device=None, dtype=None, backend="auto"):
+        super().__init__()
+        check_lstm_args(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, proj_size)
+        backends.check_backend(backend)
+        factory = {"device": device, "dtype": dtype}
+        self.input_size = input_size
+        self.hidden_size = hidden_size
+        self.num_layers = num_layers
+        self.bias = bias
+        self.batch_first = batch_first
+        self.dropout = float(dropout)
+        self.bidirectional = bidirectional
+        self.proj_size = proj_size
+        self.backend = backend
+
+        num_directions = 2 if bidirectional else 1
+        gate_size = 4 * hidden_size
+        real_hidden_size = proj_size if proj_size > 0 else hidden_size      # P
+        self._all_weights = []                                              # names, per layer·direction
+        for layer in range(num_layers):
+            for direction in range(num_directions):
+                layer_input_size = input_size if layer == 0 else real_hidden_size * num_directions
+                suffix = f"_l{layer}" + ("_reverse" if direction == 1 else "")
+                shapes = {"weight_ih": (gate_size, layer_input_size), "weight_hh": (gate_size, real_hidden_size)}
+                if bias:
+                    shapes.update(bias_ih=(gate_size,), bias_hh=(gate_size,))
+                if proj_size > 0:
+                    shapes["weight_hr"] = (proj_size, hidden_size)
+                for kind, shape in shapes.items():
+                    self.register_parameter(kind + suffix, nn.Parameter(torch.empty(shape, **factory)))
+                self._all_weights.append([kind + suffix for kind in shapes])
+        self._flat_weights_names = [name for names in self._all_weights for name in names]
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        """Every parameter ~ U(−1/√H, 1/√H), drawn in registration order as torch does."""
+        bound = 1.0 / math.sqrt(self.hidden_size)
+        for parameter in self.parameters():
+            nn.init.uniform_(parameter, -bound, bound)
+
+    # --- torch.nn.LSTM's views of the parameters -------------------------------------------
+    @property
+    def num_directions(self):
+        return 2 if self.bidirectional else 1
+
+    @property
+    def real_hidden_size(self):
+        return self.proj_size if self.proj_size > 0 else self.hidden_size
+
+    @property
+    def _flat_weights(self):
+        return [getattr(self, name) for name in self._flat_weights_names]
+
+    @property
+    def all_weights(self):
+        return [[getattr(self, name) for name in names] for names in self._all_weights]
+
+    def direction_weights(self, layer, direction=0):
+        """The parameters of one layer and direction as a DirectionWeights tuple."""
+        suffix = f"_l{layer}" + ("_reverse" if direction == 1 else "")
+        return DirectionWeights(*(getattr(self, kind + suffix, None)
+                                  for kind in DirectionWeights._fields))
+
+    def flatten_parameters(self):
+        """No-op, for code written against torch.nn.LSTM."""
+
+    # --- forward ------------------------------------------------------------------------
+    def forward(self, input, hx=None):
+        """Same inputs and outputs as torch.nn.LSTM.forward: returns output, (h_n, c_n)."""
+        is_packed = isinstance(input, PackedSequence)
+        if is_packed:
+            data, batch_sizes, sorted_indices, unsorted_indices = input
+            x, batch, is_batched = data, int(batch_sizes[0]), True
+        else:
+            _check_is_tensor("input", input)
+            if input.dim() not in (2, 3):
+                raise ValueError(f"LSTM: Expected input to be 2D or 3D, got {input.dim()}D instead")
+            batch_sizes = sorted_indices = unsorted_indices = None
+            is_batched = input.dim() == 3
+            x = input if is_batched else input.unsqueeze(0 if self.batch_first else 1)
+            if self.batch_first:
+                x = x.transpose(0, 1)                                         # (T, B, I) time-major
+            batch = x.size(1)
+        if hx is not None:
+            hx = self._batched_state(hx, is_batched, is_packed)
+        check_lstm_input(self, x, batch_sizes)
+        hx = self._initial_state(x, batch, hx, sorted_indices)
+
+        output, h_n, c_n = self._run(x, batch_sizes, hx)
+
+        if is_packed:
+            output = PackedSequence(output, batch_sizes, sorted_indices, unsorted_indices)
+            if unsorted_indices is not None:
+                h_n, c_n = h_n.index_select(1, unsorted_indices), c_n.index_select(1, unsorted_indices)
+            return output, (h_n, c_n)
+        if self.batch_first:
+            output = output.transpose(0, 1)                                   # (B, T, D·P)
+        if not is_batched:
+            output = output.squeeze(0 if self.batch_first else 1)
+            h_n, c_n = h_n.squeeze(1), c_n.squeeze(1)
+        return output, (h_n, c_n)
+
+    @staticmethod
+    def _batched_state(hx, is_batched, is_packed):
+        """Check hx is a pair of the input's rank; give unbatched states their batch dimension."""
+        _check_state_pair(hx)
+        if is_packed:                            # a PackedSequence is always batched
+            return hx
+        rank = 3 if is_batched else 2
+        if hx[0].dim() != rank or hx[1].dim() != rank:
+            kind = "batched 3-D" if is_batched else "unbatched 2-D"
+            raise RuntimeError(f"For {kind} input, hx and cx should also be {rank}-D "
+                               f"but got ({hx[0].dim()}-D, {hx[1].dim()}-D) tensors")
+        return hx if is_batched else (hx[0].unsqueeze(1), hx[1].unsqueeze(1))
+
+    def _initial_state(self, x, batch, hx, sorted_indices):
+        """Check or create (h_0 (L·D, B, P), c_0 (L·D, B, H)), in the packed (sorted) row order."""
+        layers = self.num_layers * self.num_directions
+        h_size = (layers, batch, self.real_hidden_size)
+        c_size = (layers, batch, self.hidden_size)
+        if hx is None:
+            return x.new_zeros(h_size), x.new_zeros(c_size)
+        check_lstm_state(self, hx, h_size, c_size)
+        if sorted_indices is not None:           # the user's row order -> the packed order
+            hx = (hx[0].index_select(1, sorted_indices), hx[1].index_select(1, sorted_indices))
+        return hx
+
+    def _run(self, x, batch_sizes, hx):
+        backend = backends.resolve_backend(self.backend, x.device).load()
+        if hasattr(backend, "run_stack"):
+            return backend.run_stack(self, x, batch_sizes, hx)
+        lengths = positions = None
+        if batch_sizes is not None:
+            x, lengths, positions = packed_to_padded(x, batch_sizes)          # (T, B, I)
+        weights = [self.direction_weights(layer, direction)
+                   for layer in range(self.num_layers) for direction in range(self.num_directions)]
+        output, h_n, c_n = run_layers(backend.run_direction, x, hx[0], hx[1], weights, self.num_directions,
+                                      self.dropout, self.training, lengths)
+        if positions is not None:
+            output = padded_to_packed(output, positions)                      # (N, D·P)
+        return output, h_n, c_n
+
+    # --- one step at a time ---------------------------------------------------------------
+    def step(self, x, hx):
+        """One time step through every layer with the from-scratch cell, on this LSTM's weights.
+
+        For autoregressive generation: x (B, I), hx = (h (L, B, P), c (L, B, H)) -> output (B, P),
+        (h', c'). Unidirectional only — a backward direction needs the whole future.
+        """
+        if self.bidirectional:
+            raise RuntimeError("LSTM.step runs one step forward in time; a bidirectional LSTM needs the whole sequence")
+        layer_input = x                                                       # (B, I)
+        new_h, new_c = [], []
+        for layer in range(self.num_layers):
+            w = self.direction_weights(layer)
+            h, c = lstm_cell(layer_input, hx[0][layer], hx[1][layer], w.weight_ih, w.weight_hh, w.bias_ih, w.bias_hh)
+            if w.weight_hr is not None:
+                h = h @ w.weight_hr.T                                         # (B, P)
+            new_h.append(h)
+            new_c.append(c)
+            layer_input = h
+            if self.dropout > 0 and self.training and layer < self.num_layers - 1:
+                layer_input = nn.functional.dropout(layer_input, self.dropout, training=True)
+        return layer_input, (torch.stack(new_h), torch.stack(new_c))
+
+    def extra_repr(self):
+        s = f"{self.input_size}, {self.hidden_size}"
+        defaults = dict(proj_size=0, num_layers=1, bias=True, batch_first=False, dropout=0.0, bidirectional=False)
+        for key, default in defaults.items():
+            if getattr(self, key) != default:
+                s += f", {key}={getattr(self, key)}"
+        return s + f", backend={self.backend!r}"

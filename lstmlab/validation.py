@@ -1,0 +1,135 @@
+"""Argument and input checks, with torch's exception types and messages.
+
+Where torch checks, lstmlab raises exactly what torch raises (tests compare the two).
+Where torch lets bad input through to a low-level error deep inside (a PackedSequence with
+a wrong hx, an unbatched cell input with a batched hx, a cell with a non-positive size),
+lstmlab raises an error in the same style that names what was expected and what was given.
+"""
+import numbers
+import warnings
+
+import torch
+
+
+def _check_type(name, value, expected_type):
+    # bool is a subclass of int: reject True as a size, and 1 as a flag.
+    if not isinstance(value, expected_type) or (expected_type is int and isinstance(value, bool)):
+        raise TypeError(f"{name} should be of type {expected_type.__name__}, got: {type(value).__name__}")
+
+
+def _check_positive(name, value):
+    _check_type(name, value, int)
+    if value <= 0:
+        raise ValueError(f"{name} must be greater than zero")
+
+
+def check_cell_args(input_size, hidden_size, bias):
+    _check_type("bias", bias, bool)
+    _check_positive("input_size", input_size)
+    _check_positive("hidden_size", hidden_size)
+
+
+def check_lstm_args(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, proj_size):
+    """torch.nn.RNNBase.__init__'s checks, in torch's order, plus type checks torch leaves out."""
+    if not isinstance(dropout, numbers.Number) or isinstance(dropout, bool) or not 0 <= dropout <= 1:
+        raise ValueError(
+            "dropout should be a number in range [0, 1] "
+            "representing the probability of an element being "
+            "zeroed"
+        )
+    if dropout > 0 and num_layers == 1:
+        warnings.warn(
+            "dropout option adds dropout after all but last "
+            "recurrent layer, so non-zero dropout expects "
+            f"num_layers greater than 1, but got dropout={dropout} and "
+            f"num_layers={num_layers}",
+            stacklevel=3,
+        )
+    _check_type("bias", bias, bool)
+    _check_type("batch_first", batch_first, bool)
+    _check_positive("input_size", input_size)
+    _check_positive("hidden_size", hidden_size)
+    _check_type("num_layers", num_layers, int)
+    if num_layers <= 0:
+        raise ValueError("num_layers must be greater than zero")
+    _check_type("bidirectional", bidirectional, bool)
+    _check_type("proj_size", proj_size, int)
+    if proj_size < 0:
+        raise ValueError("proj_size should be a positive integer or zero to disable projections")
+    if proj_size >= hidden_size:
+        raise ValueError("proj_size has to be smaller than hidden_size")
+
+
+def check_cell_input(cell, input, hx):
+    """torch.nn.LSTMCell.forward's checks and those of its C++ op (check_rnn_cell_forward_*)."""
+    _check_is_tensor("input", input)
+    if input.dim() not in (1, 2):
+        raise ValueError(f"LSTMCell: Expected input to be 1D or 2D, got {input.dim()}D instead")
+    if hx is not None:
+        _check_state_pair(hx)
+        for idx, value in enumerate(hx):
+            if value.dim() not in (1, 2):
+                raise ValueError(f"LSTMCell: Expected hx[{idx}] to be 1D or 2D, got {value.dim()}D instead")
+            if value.dim() != input.dim():
+                raise RuntimeError(
+                    f"LSTMCell: for {input.dim()}-D input, hx[{idx}] should also be {input.dim()}-D, "
+                    f"got {value.dim()}-D"
+                )
+    # torch's cell fails inside its matmul with a RuntimeError; same type, clearer words.
+    _check_dtype("LSTMCell", input, cell.weight_ih.dtype, RuntimeError)
+    if input.size(-1) != cell.input_size:
+        raise RuntimeError(f"input has inconsistent input_size: got {input.size(-1)} expected {cell.input_size}")
+    if hx is None:
+        return
+    batch = input.size(0) if input.dim() == 2 else None
+    for idx, value in enumerate(hx):
+        if batch is not None and value.size(0) != batch:
+            raise RuntimeError(f"Input batch size {batch} doesn't match hidden{idx} batch size {value.size(0)}")
+        if value.size(-1) != cell.hidden_size:
+            raise RuntimeError(
+                f"hidden{idx} has inconsistent hidden_size: got {value.size(-1)}, expected {cell.hidden_size}"
+            )
+        _check_dtype(f"LSTMCell hx[{idx}]", value, cell.weight_ih.dtype, RuntimeError)
+
+
+def check_lstm_input(lstm, input, batch_sizes):
+    """torch.nn.RNNBase.check_input."""
+    _check_dtype("RNN", input, lstm.weight_ih_l0.dtype)
+    expected_dim = 2 if batch_sizes is not None else 3
+    if input.dim() != expected_dim:
+        raise RuntimeError(f"input must have {expected_dim} dimensions, got {input.dim()}")
+    if lstm.input_size != input.size(-1):
+        raise RuntimeError(
+            f"input.size(-1) must be equal to input_size. Expected {lstm.input_size}, got {input.size(-1)}"
+        )
+
+
+def check_lstm_state(lstm, hx, expected_h_size, expected_c_size):
+    """torch.nn.LSTM.check_forward_args, hidden part: h0 (L·D, B, P), c0 (L·D, B, H)."""
+    h0, c0 = hx
+    if h0.size() != expected_h_size:
+        raise RuntimeError(f"Expected hidden[0] size {expected_h_size}, got {list(h0.size())}")
+    if c0.size() != expected_c_size:
+        raise RuntimeError(f"Expected hidden[1] size {expected_c_size}, got {list(c0.size())}")
+    for idx, value in enumerate(hx):
+        _check_dtype(f"LSTM hx[{idx}]", value, lstm.weight_ih_l0.dtype)
+
+
+def _check_is_tensor(name, value):
+    if not isinstance(value, torch.Tensor):
+        raise TypeError(f"{name} should be a torch.Tensor, got: {type(value).__name__}")
+
+
+def _check_state_pair(hx):
+    if not isinstance(hx, (tuple, list)) or len(hx) != 2:
+        raise TypeError(f"hx should be a tuple (h_0, c_0) of two tensors, got: {type(hx).__name__}")
+    for idx, value in enumerate(hx):
+        _check_is_tensor(f"hx[{idx}]", value)
+
+
+def _check_dtype(what, tensor, weight_dtype, error=ValueError):
+    if tensor.dtype != weight_dtype and not torch.is_autocast_enabled(tensor.device.type):
+        raise error(
+            f"{what} input dtype ({tensor.dtype}) does not match weight dtype ({weight_dtype}). "
+            f"Convert input: input.to({weight_dtype}), or convert model: model.to({tensor.dtype})"
+        )

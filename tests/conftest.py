@@ -1,0 +1,57 @@
+"""Shared helpers for the twin tests: the same computation in lstmlab and in torch.nn, float64."""
+import pytest
+import torch
+from torch.nn.utils.rnn import PackedSequence
+
+import lstmlab
+
+# The from-scratch backends that run on plain CPU tensors. Triton kernels have their own tests
+# (small shapes, through the interpreter).
+CPU_BACKENDS = [b for b in lstmlab.available_backends("cpu") if b in ("cell", "bptt")]
+
+
+@pytest.fixture(params=CPU_BACKENDS)
+def backend(request):
+    return request.param
+
+
+def twins(backend, *args, dtype=torch.float64, seed=0, **kwargs):
+    """A torch.nn.LSTM and an lstmlab.LSTM with the same weights (loaded, strict)."""
+    torch.manual_seed(seed)
+    ref = torch.nn.LSTM(*args, dtype=dtype, **kwargs)
+    ours = lstmlab.LSTM(*args, dtype=dtype, backend=backend, **kwargs)
+    ours.load_state_dict(ref.state_dict(), strict=True)
+    return ref, ours
+
+
+def leaf(t):
+    return t.detach().clone().requires_grad_(True)
+
+
+def run_and_backward(module, x, hx, seed=1):
+    """Forward, then backward of a random weighting of output, h_n and c_n.
+
+    Returns (output, h_n, c_n) and the gradients of the input, h_0, c_0 and every parameter.
+    x and hx must be fresh leaves (see leaf); a PackedSequence's data is the input leaf.
+    """
+    output, (h_n, c_n) = module(x, hx)
+    out_data = output.data if isinstance(output, PackedSequence) else output
+    g = torch.Generator().manual_seed(seed)
+    loss = sum((t * torch.randn(t.shape, generator=g, dtype=t.dtype)).sum() for t in (out_data, h_n, c_n))
+    loss.backward()
+    x_leaf = x.data if isinstance(x, PackedSequence) else x
+    grads = {"input": x_leaf.grad}
+    if hx is not None:
+        grads["h_0"], grads["c_0"] = hx[0].grad, hx[1].grad
+    grads.update({name: p.grad for name, p in module.named_parameters()})
+    return (out_data, h_n, c_n), grads
+
+
+def assert_twins_equal(ours_result, ref_result, **tolerances):
+    (ours_values, ours_grads), (ref_values, ref_grads) = ours_result, ref_result
+    for name, a, b in zip(("output", "h_n", "c_n"), ours_values, ref_values):
+        torch.testing.assert_close(a, b, msg=lambda m: f"{name}: {m}", **tolerances)
+    assert ours_grads.keys() == ref_grads.keys()
+    for name in ref_grads:
+        assert ref_grads[name] is not None, name
+        torch.testing.assert_close(ours_grads[name], ref_grads[name], msg=lambda m: f"grad {name}: {m}", **tolerances)

@@ -1,0 +1,138 @@
+"""Bad input: the same exception types and messages as torch, or a clear one where torch has none."""
+import warnings
+
+import pytest
+import torch
+from torch.nn.utils.rnn import pack_sequence
+
+import lstmlab
+
+
+def raised(fn):
+    with pytest.raises(Exception) as info:
+        fn()
+    return type(info.value), str(info.value)
+
+
+CONSTRUCTOR_CASES = [
+    pytest.param({"dropout": 1.5}, id="dropout>1"),
+    pytest.param({"dropout": -0.1}, id="dropout<0"),
+    pytest.param({"dropout": True}, id="dropout-bool"),
+    pytest.param({"dropout": "0.1"}, id="dropout-str"),
+    pytest.param({"proj_size": 7}, id="proj=hidden"),
+    pytest.param({"proj_size": 9}, id="proj>hidden"),
+    pytest.param({"proj_size": -1}, id="proj<0"),
+    pytest.param({"hidden_size": 0}, id="hidden=0"),
+    pytest.param({"hidden_size": 7.0}, id="hidden-float"),
+    pytest.param({"input_size": 0}, id="input=0"),
+    pytest.param({"input_size": -3}, id="input<0"),
+    pytest.param({"num_layers": 0}, id="layers=0"),
+    pytest.param({"bias": 1}, id="bias-int"),
+    pytest.param({"batch_first": "yes"}, id="batch_first-str"),
+]
+
+
+@pytest.mark.parametrize("bad", CONSTRUCTOR_CASES)
+def test_constructor_errors_match_torch(bad):
+    kwargs = {"input_size": 5, "hidden_size": 7, **bad}
+    assert raised(lambda: lstmlab.LSTM(**kwargs)) == raised(lambda: torch.nn.LSTM(**kwargs))
+
+
+@pytest.mark.parametrize("bad, expected", [
+    ({"num_layers": 2.0}, (TypeError, "num_layers should be of type int, got: float")),
+    ({"proj_size": 2.0}, (TypeError, "proj_size should be of type int, got: float")),
+    ({"bidirectional": 1}, (TypeError, "bidirectional should be of type bool, got: int")),
+], ids=["layers-float", "proj-float", "bidirectional-int"])
+def test_constructor_errors_torch_leaves_to_its_internals(bad, expected):
+    # torch fails later with a message about tensor sizes (or not at all); lstmlab says what is wrong.
+    assert raised(lambda: lstmlab.LSTM(5, 7, **bad)) == expected
+
+
+def test_dropout_with_one_layer_warns_like_torch():
+    with warnings.catch_warnings(record=True) as ours:
+        warnings.simplefilter("always")
+        lstmlab.LSTM(5, 7, dropout=0.5)
+    with warnings.catch_warnings(record=True) as ref:
+        warnings.simplefilter("always")
+        torch.nn.LSTM(5, 7, dropout=0.5)
+    assert [str(w.message) for w in ours] == [str(w.message) for w in ref]
+    assert ours[0].category is ref[0].category is UserWarning
+    assert ours[0].filename == __file__            # points at the caller's line, not lstmlab's
+
+
+def f64(*shape):
+    return torch.randn(*shape, dtype=torch.float64)
+
+
+FORWARD_CASES = [
+    pytest.param({}, lambda: (f64(5),), id="input-1D"),
+    pytest.param({}, lambda: (f64(2, 3, 4, 5),), id="input-4D"),
+    pytest.param({}, lambda: (f64(4, 3, 6),), id="wrong-feature-size"),
+    pytest.param({}, lambda: (f64(4, 6),), id="unbatched-wrong-feature-size"),
+    pytest.param({}, lambda: (torch.randn(4, 3, 5),), id="dtype-mismatch"),
+    pytest.param({}, lambda: (f64(4, 3, 5), (f64(1, 7), f64(1, 3, 7))), id="hx-2D-for-batched"),
+    pytest.param({}, lambda: (f64(4, 5), (f64(1, 1, 7), f64(1, 7))), id="hx-3D-for-unbatched"),
+    pytest.param({}, lambda: (f64(4, 3, 5), (f64(1, 2, 7), f64(1, 3, 7))), id="h0-batch"),
+    pytest.param({}, lambda: (f64(4, 3, 5), (f64(1, 3, 7), f64(1, 3, 6))), id="c0-size"),
+    pytest.param({"num_layers": 2}, lambda: (f64(4, 3, 5), (f64(1, 3, 7), f64(2, 3, 7))), id="h0-layers"),
+    pytest.param({"proj_size": 3}, lambda: (f64(4, 3, 5), (f64(1, 3, 7), f64(1, 3, 7))), id="h0-proj-size"),
+    pytest.param({"bidirectional": True}, lambda: (f64(4, 3, 5), (f64(1, 3, 7), f64(1, 3, 7))), id="bi-h0-layers"),
+    pytest.param({"batch_first": True}, lambda: (f64(3, 4, 5), (f64(1, 4, 7), f64(1, 4, 7))), id="batch_first-h0-batch"),
+]
+
+
+@pytest.mark.parametrize("options, make_args", FORWARD_CASES)
+def test_forward_errors_match_torch(options, make_args):
+    torch.manual_seed(0)
+    args = make_args()
+    ref = torch.nn.LSTM(5, 7, dtype=torch.float64, **options)
+    ours = lstmlab.LSTM(5, 7, dtype=torch.float64, **options)
+    assert raised(lambda: ours(*args)) == raised(lambda: ref(*args))
+
+
+def test_packed_input_with_wrong_hx_gets_a_clear_error():
+    # torch.nn.LSTM skips its checks for a PackedSequence and fails deep in its kernel.
+    lstm = lstmlab.LSTM(5, 7, dtype=torch.float64)
+    x = pack_sequence([f64(3, 5), f64(2, 5)])
+    assert raised(lambda: lstm(x, (f64(1, 3, 7), f64(1, 3, 7)))) == \
+        (RuntimeError, "Expected hidden[0] size (1, 2, 7), got [1, 3, 7]")
+    x = pack_sequence([f64(3, 4), f64(2, 4)])
+    assert raised(lambda: lstm(x)) == \
+        (RuntimeError, "input.size(-1) must be equal to input_size. Expected 5, got 4")
+
+
+def test_non_tensor_input_and_hx():
+    lstm = lstmlab.LSTM(5, 7, dtype=torch.float64)
+    assert raised(lambda: lstm([[1.0] * 5])) == (TypeError, "input should be a torch.Tensor, got: list")
+    assert raised(lambda: lstm(f64(4, 3, 5), f64(1, 3, 7)))[0] is TypeError
+
+
+CELL_CASES = [
+    pytest.param(lambda: (f64(2, 3, 5),), id="input-3D"),
+    pytest.param(lambda: (f64(3, 5), (f64(1, 3, 7), f64(3, 7))), id="hx-3D"),
+    pytest.param(lambda: (f64(3, 4),), id="input-size"),
+    pytest.param(lambda: (f64(3, 5), (f64(3, 6), f64(3, 7))), id="h-size"),
+    pytest.param(lambda: (f64(3, 5), (f64(3, 7), f64(3, 6))), id="c-size"),
+    pytest.param(lambda: (f64(3, 5), (f64(2, 7), f64(3, 7))), id="h-batch"),
+    pytest.param(lambda: (f64(3, 5), (f64(3, 7), f64(2, 7))), id="c-batch"),
+]
+
+
+@pytest.mark.parametrize("make_args", CELL_CASES)
+def test_cell_errors_match_torch(make_args):
+    args = make_args()
+    ref = torch.nn.LSTMCell(5, 7, dtype=torch.float64)
+    ours = lstmlab.LSTMCell(5, 7, dtype=torch.float64)
+    assert raised(lambda: ours(*args)) == raised(lambda: ref(*args))
+
+
+def test_cell_errors_clearer_than_torch():
+    cell = lstmlab.LSTMCell(5, 7, dtype=torch.float64)
+    kind, message = raised(lambda: cell(torch.randn(3, 5)))
+    assert kind is RuntimeError                    # torch's type (its matmul fails)
+    assert "torch.float32" in message and "torch.float64" in message
+    assert raised(lambda: cell(f64(5), (f64(3, 7), f64(3, 7)))) == \
+        (RuntimeError, "LSTMCell: for 1-D input, hx[0] should also be 1-D, got 2-D")
+    assert raised(lambda: lstmlab.LSTMCell(0, 7)) == (ValueError, "input_size must be greater than zero")
+    assert raised(lambda: lstmlab.LSTMCell(5, -1)) == (ValueError, "hidden_size must be greater than zero")
+    assert raised(lambda: lstmlab.LSTMCell(5, 7, bias=1)) == (TypeError, "bias should be of type bool, got: int")

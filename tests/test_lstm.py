@@ -1,0 +1,179 @@
+"""lstmlab.LSTM against torch.nn.LSTM: every constructor option and input form, float64,
+outputs, h_n, c_n and the gradients of the input, h_0, c_0 and every parameter."""
+import pytest
+import torch
+from torch.nn.utils.rnn import pack_sequence
+
+import lstmlab
+from conftest import assert_twins_equal, leaf, run_and_backward, twins
+
+INPUT, HIDDEN, T, B = 5, 7, 6, 4
+
+OPTIONS = [
+    pytest.param({}, id="default"),
+    pytest.param({"bias": False}, id="no-bias"),
+    pytest.param({"batch_first": True}, id="batch_first"),
+    pytest.param({"num_layers": 3}, id="layers3"),
+    pytest.param({"bidirectional": True}, id="bi"),
+    pytest.param({"proj_size": 3}, id="proj"),
+    pytest.param({"bidirectional": True, "proj_size": 3, "num_layers": 2}, id="bi-proj-layers2"),
+    pytest.param({"bidirectional": True, "proj_size": 2, "num_layers": 3, "bias": False, "batch_first": True},
+                 id="bi-proj-layers3-no-bias-batch_first"),
+    pytest.param({"num_layers": 2, "dropout": 0.5}, id="dropout-eval"),
+]
+FORMS = ["batched", "unbatched", "packed-sorted", "packed-unsorted"]
+
+
+def make_input(form, batch_first, with_hx, state_shapes):
+    torch.manual_seed(3)
+    if form.startswith("packed"):
+        lengths = [6, 5, 5, 2] if form == "packed-sorted" else [3, 6, 1, 5]
+        x = pack_sequence([torch.randn(n, INPUT, dtype=torch.float64) for n in lengths],
+                          enforce_sorted=form == "packed-sorted")
+        x = x._replace(data=leaf(x.data))
+        batch = B
+    elif form == "unbatched":
+        x, batch = leaf(torch.randn(T, INPUT, dtype=torch.float64)), None
+    else:
+        shape = (B, T, INPUT) if batch_first else (T, B, INPUT)
+        x, batch = leaf(torch.randn(shape, dtype=torch.float64)), B
+    if not with_hx:
+        return x, None
+    hx = tuple(leaf(torch.randn(layers, *([batch] if batch else []), size, dtype=torch.float64))
+               for layers, size in state_shapes)
+    return x, hx
+
+
+@pytest.mark.parametrize("form", FORMS)
+@pytest.mark.parametrize("options", OPTIONS)
+@pytest.mark.parametrize("with_hx", [True, False], ids=["hx", "no-hx"])
+def test_lstm_matches_torch(backend, options, form, with_hx):
+    ref, ours = twins(backend, INPUT, HIDDEN, **options)
+    ref.eval(), ours.eval()
+    layers = ref.num_layers * (2 if ref.bidirectional else 1)
+    state_shapes = [(layers, ref.proj_size or HIDDEN), (layers, HIDDEN)]
+    x, hx = make_input(form, ref.batch_first, with_hx, state_shapes)
+    x_twin = x._replace(data=leaf(x.data)) if form.startswith("packed") else leaf(x)
+    hx_twin = tuple(leaf(t) for t in hx) if hx is not None else None
+    assert_twins_equal(run_and_backward(ours, x, hx), run_and_backward(ref, x_twin, hx_twin))
+
+
+def test_packed_output_keeps_the_packing(backend):
+    ref, ours = twins(backend, INPUT, HIDDEN, bidirectional=True)
+    x = pack_sequence([torch.randn(n, INPUT, dtype=torch.float64) for n in (2, 5, 3)], enforce_sorted=False)
+    out, _ = ours(x)
+    expected, _ = ref(x)
+    assert isinstance(out, torch.nn.utils.rnn.PackedSequence)
+    assert torch.equal(out.batch_sizes, expected.batch_sizes)
+    assert torch.equal(out.sorted_indices, expected.sorted_indices)
+    assert torch.equal(out.unsorted_indices, expected.unsorted_indices)
+
+
+@pytest.mark.parametrize("options", [
+    pytest.param({"num_layers": 3, "dropout": 0.4}, id="layers3"),
+    pytest.param({"num_layers": 2, "dropout": 0.3, "bidirectional": True, "proj_size": 3}, id="bi-proj"),
+])
+def test_training_dropout_uses_the_same_masks_as_torch(backend, options):
+    # Dropout in training mode is random; with the same seed, lstmlab draws its masks with the
+    # same op, at the same place, on tensors of the same shape as torch's native LSTM, so the
+    # masks are identical and the twins must agree exactly — masks and all.
+    ref, ours = twins(backend, INPUT, HIDDEN, **options)
+    ref.train(), ours.train()
+    x = torch.randn(T, B, INPUT, dtype=torch.float64)
+    torch.manual_seed(11)
+    ref_result = run_and_backward(ref, leaf(x), None)
+    torch.manual_seed(11)
+    ours_result = run_and_backward(ours, leaf(x), None)
+    assert_twins_equal(ours_result, ref_result)
+    # ... and dropout really acted: in eval mode the output differs.
+    ours.eval()
+    eval_out, _ = ours(x)
+    assert not torch.allclose(eval_out, ours_result[0][0])
+
+
+def test_dropout_is_off_in_eval_mode(backend):
+    _, ours = twins(backend, INPUT, HIDDEN, num_layers=2, dropout=0.9)
+    ours.eval()
+    x = torch.randn(T, B, INPUT, dtype=torch.float64)
+    first, _ = ours(x)
+    second, _ = ours(x)
+    assert torch.equal(first, second)
+
+
+def test_gradcheck(backend):
+    torch.manual_seed(0)
+    lstm = lstmlab.LSTM(3, 4, num_layers=2, bidirectional=True, proj_size=2, dtype=torch.float64, backend=backend)
+    x = torch.randn(3, 2, 3, dtype=torch.float64, requires_grad=True)
+    h0 = torch.randn(4, 2, 2, dtype=torch.float64, requires_grad=True)
+    c0 = torch.randn(4, 2, 4, dtype=torch.float64, requires_grad=True)
+
+    def f(x, h0, c0, *params):
+        weights = dict(zip(lstm._flat_weights_names, params))
+        output, (h_n, c_n) = torch.func.functional_call(lstm, weights, (x, (h0, c0)))
+        return output, h_n, c_n
+
+    params = [p.detach().clone().requires_grad_(True) for p in lstm.parameters()]
+    assert torch.autograd.gradcheck(f, (x, h0, c0, *params))
+
+
+@pytest.mark.parametrize("options", [
+    pytest.param({}, id="default"),
+    pytest.param({"num_layers": 2, "bidirectional": True, "proj_size": 3, "bias": False}, id="bi-proj-no-bias"),
+])
+def test_parameters_and_state_dict_match_torch(options):
+    torch.manual_seed(0)
+    ref = torch.nn.LSTM(INPUT, HIDDEN, **options)
+    torch.manual_seed(0)
+    ours = lstmlab.LSTM(INPUT, HIDDEN, **options)
+    assert ours._flat_weights_names == ref._flat_weights_names
+    assert [[tuple(w.shape) for w in ws] for ws in ours.all_weights] == \
+           [[tuple(w.shape) for w in ws] for ws in ref.all_weights]
+    for (name, a), (ref_name, b) in zip(ours.named_parameters(), ref.named_parameters()):
+        assert name == ref_name
+        assert torch.equal(a, b), name               # same init: same draws in the same order
+    # round trip both ways, strict
+    torch.manual_seed(9)
+    ref2 = torch.nn.LSTM(INPUT, HIDDEN, **options)
+    ours.load_state_dict(ref2.state_dict(), strict=True)
+    ref.load_state_dict(ours.state_dict(), strict=True)
+    for a, b in zip(ref.parameters(), ref2.parameters()):
+        assert torch.equal(a, b)
+
+
+def test_init_is_uniform_in_plus_minus_one_over_sqrt_hidden():
+    lstm = lstmlab.LSTM(30, 100, num_layers=2)
+    values = torch.cat([p.detach().flatten() for p in lstm.parameters()])
+    bound = 1 / 100 ** 0.5
+    assert values.abs().max() <= bound
+    assert values.min() < -0.95 * bound and values.max() > 0.95 * bound
+    assert abs(values.mean()) < 0.02 * bound          # ~10 standard errors of the mean
+
+
+def test_step_equals_forward_one_step_at_a_time(backend):
+    torch.manual_seed(0)
+    lstm = lstmlab.LSTM(3, 6, num_layers=2, proj_size=4, dtype=torch.float64, backend=backend)
+    x = torch.randn(5, 2, 3, dtype=torch.float64)
+    output, (h_n, c_n) = lstm(x)
+    state = (torch.zeros(2, 2, 4, dtype=torch.float64), torch.zeros(2, 2, 6, dtype=torch.float64))
+    for t in range(5):
+        out_t, state = lstm.step(x[t], state)
+        torch.testing.assert_close(out_t, output[t])
+    torch.testing.assert_close(state[0], h_n)
+    torch.testing.assert_close(state[1], c_n)
+
+
+def test_backend_selection():
+    names = lstmlab.available_backends()
+    assert "cell" in names and "torch" in names
+    with pytest.raises(ValueError, match="unknown backend 'nope'; available: 'auto', 'cell'"):
+        lstmlab.LSTM(3, 4, backend="nope")
+    from lstmlab.backends import resolve_backend
+    assert resolve_backend("auto", "cpu").name != "torch"
+    assert resolve_backend("auto", "cpu").from_scratch
+
+
+def test_import_does_not_import_triton():
+    import subprocess
+    import sys
+    code = "import sys, lstmlab, lstmlab.kernels; sys.exit('triton' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 0
