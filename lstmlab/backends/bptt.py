@@ -1,0 +1,175 @@
+"""Backend "bptt": backpropagation through time written by hand.
+
+Forward. The input projection does not depend on the recurrence, so it is hoisted out of the
+time loop into ONE GEMM over all T·B rows (both biases folded in); each step then needs just one
+GEMM for the recurrent part and a few in-place elementwise ops:
+
+    gates_t = (W_ih x_t + b_ih + b_hh) + W_hh h_{t−1}            (B, 4H)
+    i, f, o = σ(gates_t[i, f, o]);   g = tanh(gates_t[g])
+    c_t = f ⊙ c_{t−1} + i ⊙ g;       h_t = W_hr (o ⊙ tanh c_t)   (W_hr = identity without a projection)
+
+Inside, gate rows are reordered from torch's (i, f, g, o) to (i, f, o, g) so the three sigmoids
+are one contiguous block: one activation call instead of three.
+
+What forward saves, and why:
+- the activated gates i, f, o, g of every step (T, B, 4H): every local derivative needs them;
+- the cell states c_t (T, B, H): df needs c_{t−1}, and tanh c_t (recomputed once, vectorised);
+- the outputs h_t (T, B, P): W_hh's gradient needs h_{t−1}; with a projection also the
+  unprojected o ⊙ tanh c_t (T, B, H) for W_hr's gradient;
+- x, h_0, c_0 and the (reordered) weights.
+Pre-activations are not kept: σ' = σ(1 − σ) and tanh' = 1 − tanh² come from the activations.
+
+Backward walks time in reverse. With dh_t the total gradient reaching h_t (from the output at t
+and from step t+1) and dc_t the one reaching c_t:
+
+    dm_t  = W_hrᵀ dh_t                                  (m_t = o ⊙ tanh c_t, the unprojected h)
+    dc_t += dm_t ⊙ o ⊙ (1 − tanh² c_t)                   through h_t = o ⊙ tanh c_t
+    d_o   = dm_t ⊙ tanh c_t ⊙ o(1 − o)                   pre-activation gradients ...
+    d_i   = dc_t ⊙ g ⊙ i(1 − i)
+    d_f   = dc_t ⊙ c_{t−1} ⊙ f(1 − f)
+    d_g   = dc_t ⊙ i ⊙ (1 − g²)
+    dc_{t−1} = dc_t ⊙ f                                  the cell path: no matrix, no squashing
+    dh_{t−1} = grad_output_{t−1} + W_hhᵀ d_gates_t
+
+Everything in those lines that does not depend on dh or dc (the products of activations) is
+computed for all T at once before the loop, so each step is only: one addcmul for dc, two
+multiplies for the gate gradients, one addcmul for dc_{t−1}, one GEMM for dh_{t−1}.
+The weight, bias and input gradients then need no loop at all — a few GEMMs over all T·B rows:
+
+    dW_ih = Σ_t d_gates_tᵀ x_t,   dW_hh = Σ_t d_gates_tᵀ h_{t−1},   db = Σ_t d_gates_t,
+    dx_t  = d_gates_t W_ih,       dW_hr = Σ_t dh_tᵀ m_t
+"""
+import torch
+from torch.autograd.function import once_differentiable
+
+
+def _to_ifog(hidden_size):
+    """Row index that turns torch's (i, f, g, o) blocks into (i, f, o, g) — and back: it swaps two blocks."""
+    i_f, g, o = torch.arange(2 * hidden_size), torch.arange(2 * hidden_size, 3 * hidden_size), \
+        torch.arange(3 * hidden_size, 4 * hidden_size)
+    return torch.cat([i_f, o, g])
+
+
+class LSTMDirectionFunction(torch.autograd.Function):
+    """One layer, one direction: x (T, B, I), h0 (B, P), c0 (B, H) -> outputs (T, B, P), cell_states (T, B, H)."""
+
+    @staticmethod
+    def forward(ctx, x, h0, c0, weight_ih, weight_hh, bias_ih, bias_hh, weight_hr):
+        steps, batch, _ = x.shape
+        hidden = weight_hh.size(0) // 4
+        order = _to_ifog(hidden).to(x.device)
+        w_ih = weight_ih[order]                                     # (4H, I) rows i, f, o, g
+        w_hh_t = weight_hh[order].T                                 # (P, 4H)
+        bias = (bias_ih + bias_hh)[order] if bias_ih is not None else None
+
+        # One GEMM for the input projection of every step, bias folded in.
+        x_rows = x.reshape(steps * batch, -1)                       # (T·B, I)
+        if bias is not None:
+            gates = torch.addmm(bias, x_rows, w_ih.T)               # (T·B, 4H)
+        else:
+            gates = x_rows @ w_ih.T
+        gates = gates.view(steps, batch, 4 * hidden)                # (T, B, 4H), activated in place below
+        cell_states = x.new_empty(steps, batch, hidden)             # (T, B, H)
+        unprojected = x.new_empty(steps, batch, hidden) if weight_hr is not None else None
+        outputs = x.new_empty(steps, batch, weight_hh.size(1))      # (T, B, P)
+        tanh_c = x.new_empty(batch, hidden)                         # scratch
+        w_hr_t = weight_hr.T if weight_hr is not None else None     # (H, P)
+
+        # Per-step views made once, in C++ (unbind), not by Python indexing inside the loop.
+        gate_steps = gates.unbind(0)                                # T × (B, 4H)
+        sigmoid_steps = gates[:, :, :3 * hidden].unbind(0)          # T × (B, 3H) i, f, o
+        tanh_steps = gates[:, :, 3 * hidden:].unbind(0)             # T × (B, H)  g
+        i_steps, f_steps, o_steps, g_steps = (block.unbind(0) for block in gates.split(hidden, dim=2))
+        c_steps = cell_states.unbind(0)
+        h_steps = outputs.unbind(0)
+        m_steps = unprojected.unbind(0) if unprojected is not None else h_steps
+
+        h, c = h0, c0
+        for t in range(steps):
+            gate_steps[t].addmm_(h, w_hh_t)                         # (B, 4H) += W_hh h_{t−1}
+            sigmoid_steps[t].sigmoid_()                             # i, f, o
+            tanh_steps[t].tanh_()                                   # g
+            c = torch.mul(f_steps[t], c, out=c_steps[t])            # c_t = f ⊙ c_{t−1} ...
+            c.addcmul_(i_steps[t], g_steps[t])                      #       + i ⊙ g
+            torch.tanh(c, out=tanh_c)
+            h = torch.mul(o_steps[t], tanh_c, out=m_steps[t])       # h_t = m_t = o ⊙ tanh c_t
+            if w_hr_t is not None:
+                h = torch.mm(h, w_hr_t, out=h_steps[t])             # h_t = W_hr m_t
+
+        ctx.save_for_backward(x, h0, c0, w_ih, weight_hh[order], weight_hr, gates, cell_states, outputs, unprojected)
+        ctx.has_bias = bias is not None
+        ctx.set_materialize_grads(False)
+        return outputs, cell_states
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad_outputs, grad_cell_states):
+        x, h0, c0, w_ih, w_hh, weight_hr, gates, cell_states, outputs, unprojected = ctx.saved_tensors
+        steps, batch, _ = x.shape
+        hidden = c0.size(1)
+        grad_outputs = torch.zeros_like(outputs) if grad_outputs is None else grad_outputs.contiguous()
+        i, f, o, g = gates.split(hidden, dim=2)                     # 4 × (T, B, H)
+
+        # The local derivatives, for all steps at once (none depends on the backward recurrence).
+        c_prev = torch.cat([c0[None], cell_states[:-1]])            # (T, B, H)
+        tanh_c = torch.tanh(cell_states)                            # (T, B, H)
+        dc_from_dm = o * (1 - tanh_c * tanh_c)                      # (T, B, H)  ∂c-path of h: o ⊙ (1 − tanh² c)
+        dc_coefficients = torch.stack([                             # (T, B, 3, H) for i, f, g: d_pre = dc ⊙ coef
+            g * i * (1 - i),
+            c_prev * f * (1 - f),
+            i * (1 - g * g),
+        ], dim=2)
+        do_coefficient = tanh_c * o * (1 - o)                       # (T, B, H)  d_pre_o = dm ⊙ coef
+
+        grad_gates = x.new_empty(steps, batch, 4 * hidden)          # (T, B, 4H), order i, f, o, g
+        grad_m = x.new_empty(steps, batch, hidden) if weight_hr is not None else None
+        blocks = grad_gates.view(steps, batch, 4, hidden)           # (T, B, 4, H) views of i, f, o, g
+
+        # Per-step views made once (unbind), as in forward.
+        grad_gate_steps = grad_gates.unbind(0)                      # T × (B, 4H)
+        grad_if_steps = blocks[:, :, 0:2].unbind(0)                 # T × (B, 2, H)
+        grad_o_steps, grad_g_steps = blocks[:, :, 2].unbind(0), blocks[:, :, 3].unbind(0)
+        coef_if_steps = dc_coefficients[:, :, 0:2].unbind(0)
+        coef_g_steps = dc_coefficients[:, :, 2].unbind(0)
+        coef_o_steps, dc_from_dm_steps, f_steps = do_coefficient.unbind(0), dc_from_dm.unbind(0), f.unbind(0)
+        grad_output_steps = grad_outputs.unbind(0)
+        grad_c_steps = grad_cell_states.unbind(0) if grad_cell_states is not None else None
+        grad_m_steps = grad_m.unbind(0) if grad_m is not None else None
+
+        dh = grad_output_steps[-1]                                  # (B, P) total gradient reaching h_{T−1}
+        dc = grad_c_steps[-1].clone() if grad_c_steps is not None else torch.zeros_like(c0)   # (B, H)
+        for t in range(steps - 1, -1, -1):
+            dm = dh if grad_m is None else torch.mm(dh, weight_hr, out=grad_m_steps[t])  # (B, H) dm = W_hrᵀ dh
+            dc.addcmul_(dm, dc_from_dm_steps[t])                    # dc_t += dm ⊙ o ⊙ (1 − tanh² c_t)
+            torch.mul(dc.unsqueeze(1), coef_if_steps[t], out=grad_if_steps[t])   # d_i, d_f
+            torch.mul(dc, coef_g_steps[t], out=grad_g_steps[t])                  # d_g
+            torch.mul(dm, coef_o_steps[t], out=grad_o_steps[t])                  # d_o
+            if grad_c_steps is not None and t > 0:
+                dc = torch.addcmul(grad_c_steps[t - 1], dc, f_steps[t])         # dc_{t−1} = dc_t ⊙ f_t (+ its own grad)
+            else:
+                dc.mul_(f_steps[t])                                               # dc_{t−1} = dc_t ⊙ f_t
+            if t > 0:
+                dh = torch.addmm(grad_output_steps[t - 1], grad_gate_steps[t], w_hh)  # dh_{t−1} = grad_out + W_hhᵀ d_gates_t
+        grad_h0 = grad_gate_steps[0] @ w_hh                         # (B, P)
+        grad_c0 = dc                                                # (B, H), already multiplied by f_0
+
+        # Weight, bias and input gradients: a few GEMMs over all T·B rows.
+        rows = grad_gates.view(steps * batch, 4 * hidden)           # (T·B, 4H)
+        h_prev = torch.cat([h0[None], outputs[:-1]]).view(steps * batch, -1)   # (T·B, P)
+        order = _to_ifog(hidden).to(x.device)                       # the same swap maps back to i, f, g, o
+        grad_x = (rows @ w_ih).view_as(x) if ctx.needs_input_grad[0] else None
+        grad_w_ih = (rows.T @ x.reshape(steps * batch, -1))[order]
+        grad_w_hh = (rows.T @ h_prev)[order]
+        grad_bias = rows.sum(0)[order] if ctx.has_bias else None
+        grad_w_hr = None
+        if weight_hr is not None:
+            # dW_hr = Σ_t dh_tᵀ m_t, with dh_t = grad_outputs_t + W_hhᵀ d_gates_{t+1}
+            dh_all = grad_outputs.clone()                          # (T, B, P)
+            dh_all[:-1].view(-1, dh_all.size(-1)).addmm_(grad_gates[1:].view(-1, 4 * hidden), w_hh)
+            grad_w_hr = dh_all.view(steps * batch, -1).T @ unprojected.view(steps * batch, hidden)
+        return grad_x, grad_h0, grad_c0, grad_w_ih, grad_w_hh, grad_bias, grad_bias, grad_w_hr
+
+
+def run_direction(x, h0, c0, weights):
+    """x: (T, B, I), h0: (B, P), c0: (B, H) -> outputs (T, B, P), cell_states (T, B, H)."""
+    return LSTMDirectionFunction.apply(x.contiguous(), h0, c0, *weights)

@@ -1,0 +1,35 @@
+"""Models built on lstmlab.LSTM (any backend)."""
+import torch
+from torch import nn
+
+from .lstm import LSTM
+
+
+class AutoregressiveLSTM(nn.Module):
+    """The classic sine-wave model: stacked LSTM cells and a linear head that predicts the next value.
+
+    forward(x, future_preds) first reads the observed sequence teacher-forced — every step sees the
+    true value and predicts the next one — with the fast backend over the whole sequence; then it
+    feeds each prediction back as the next input for ``future_preds`` more steps, one
+    LSTM.step (the from-scratch cells on the same weights) at a time.
+    """
+
+    def __init__(self, hidden_size=51, num_layers=2, backend="auto", dtype=torch.float64):
+        super().__init__()
+        self.lstm = LSTM(1, hidden_size, num_layers=num_layers, backend=backend, dtype=dtype)
+        self.head = nn.Linear(hidden_size, 1, dtype=dtype)
+
+    def forward(self, x, future_preds=0):
+        """x: (B, T) observed values -> (B, T + future_preds): the prediction of the value after each step."""
+        if x.dim() != 2:
+            raise ValueError(f"AutoregressiveLSTM expects x of shape (batch, time), got {tuple(x.shape)}")
+        if future_preds < 0:
+            raise ValueError(f"future_preds must be >= 0, got {future_preds}")
+        outputs, state = self.lstm(x.T.unsqueeze(-1))             # (T, B, H) teacher-forced
+        predictions = [self.head(outputs).squeeze(-1).T]          # (B, T)
+        value = predictions[0][:, -1:]                            # (B, 1) the first unseen value
+        for _ in range(future_preds):
+            top, state = self.lstm.step(value, state)             # (B, H) one step, own prediction in
+            value = self.head(top)                                # (B, 1)
+            predictions.append(value)
+        return torch.cat(predictions, dim=1)                      # (B, T + future_preds)
