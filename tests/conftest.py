@@ -1,13 +1,19 @@
 """Shared helpers for the twin tests: the same computation in lstmlab and in torch.nn, float64."""
+import os
+
 import pytest
 import torch
 from torch.nn.utils.rnn import PackedSequence
 
-import lstmlab
+# Triton kernels run on CPU tensors through the Triton interpreter (numpy) when no GPU is here.
+# It must be chosen before triton is first imported; lstmlab itself never imports triton on import.
+if "TRITON_INTERPRET" not in os.environ and not torch.cuda.is_available():
+    os.environ["TRITON_INTERPRET"] = "1"
 
-# The from-scratch backends that run on plain CPU tensors. Triton kernels have their own tests
-# (small shapes, through the interpreter).
-CPU_BACKENDS = [b for b in lstmlab.available_backends("cpu") if b in ("cell", "bptt")]
+import lstmlab  # noqa: E402
+
+# The from-scratch backends that run on CPU tensors here ("triton" through the interpreter).
+CPU_BACKENDS = [b for b in lstmlab.available_backends("cpu") if b in ("cell", "bptt", "triton")]
 
 
 @pytest.fixture(params=CPU_BACKENDS)

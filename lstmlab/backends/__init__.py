@@ -58,6 +58,10 @@ BACKENDS = {
         BackendInfo("bptt", "lstmlab.backends.bptt",
                     "input GEMM hoisted, hand-written backpropagation through time",
                     True, auto_rank={"cpu": 0, "cuda": 5}),
+        # On the CPU the Triton interpreter runs (numpy): correct, and far too slow to be "auto".
+        BackendInfo("triton", "lstmlab.kernels.lstm_gates",
+                    "the bptt design with each step's gate math in one fused Triton kernel (kernels/)",
+                    True, unavailable_reason=_triton_reason, auto_rank={"cuda": 1}),
         BackendInfo("torch", "lstmlab.backends.torch_fused",
                     "torch's fused op (oneDNN on CPU, cuDNN on GPU) on the same parameters: the reference",
                     False),

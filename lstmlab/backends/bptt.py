@@ -153,21 +153,38 @@ class LSTMDirectionFunction(torch.autograd.Function):
         grad_h0 = grad_gate_steps[0] @ w_hh                         # (B, P)
         grad_c0 = dc                                                # (B, H), already multiplied by f_0
 
-        # Weight, bias and input gradients: a few GEMMs over all T·B rows.
-        rows = grad_gates.view(steps * batch, 4 * hidden)           # (T·B, 4H)
-        h_prev = torch.cat([h0[None], outputs[:-1]]).view(steps * batch, -1)   # (T·B, P)
         order = _to_ifog(hidden).to(x.device)                       # the same swap maps back to i, f, g, o
-        grad_x = (rows @ w_ih).view_as(x) if ctx.needs_input_grad[0] else None
-        grad_w_ih = (rows.T @ x.reshape(steps * batch, -1))[order]
-        grad_w_hh = (rows.T @ h_prev)[order]
-        grad_bias = rows.sum(0)[order] if ctx.has_bias else None
-        grad_w_hr = None
-        if weight_hr is not None:
-            # dW_hr = Σ_t dh_tᵀ m_t, with dh_t = grad_outputs_t + W_hhᵀ d_gates_{t+1}
-            dh_all = grad_outputs.clone()                          # (T, B, P)
-            dh_all[:-1].view(-1, dh_all.size(-1)).addmm_(grad_gates[1:].view(-1, 4 * hidden), w_hh)
-            grad_w_hr = dh_all.view(steps * batch, -1).T @ unprojected.view(steps * batch, hidden)
+        grad_x, grad_w_ih, grad_w_hh, grad_bias, grad_w_hr = gemm_gradients(
+            grad_gates, grad_outputs, x, h0, outputs, w_ih, w_hh, weight_hr, unprojected,
+            ctx.needs_input_grad[0], ctx.has_bias)
+        grad_w_ih, grad_w_hh = grad_w_ih[order], grad_w_hh[order]
+        grad_bias = grad_bias[order] if grad_bias is not None else None
         return grad_x, grad_h0, grad_c0, grad_w_ih, grad_w_hh, grad_bias, grad_bias, grad_w_hr
+
+
+def gemm_gradients(grad_gates, grad_outputs, x, h0, outputs, weight_ih, weight_hh, weight_hr, unprojected,
+                   needs_input_grad=True, has_bias=True):
+    """The input, weight and bias gradients from the gate gradients: a few GEMMs over all T·B rows, no loop.
+
+        dx_t  = d_gates_t W_ih              dW_ih = Σ_t d_gates_tᵀ x_t
+        dW_hh = Σ_t d_gates_tᵀ h_{t−1}      db    = Σ_t d_gates_t
+        dW_hr = Σ_t dh_tᵀ m_t,  dh_t = grad_output_t + W_hhᵀ d_gates_{t+1}
+
+    grad_gates (T, B, 4H) and the weights' rows share one gate order; the results come in that order.
+    """
+    steps, batch, gate_size = grad_gates.shape
+    rows = grad_gates.view(steps * batch, gate_size)                       # (T·B, 4H)
+    h_prev = torch.cat([h0[None], outputs[:-1]]).view(steps * batch, -1)   # (T·B, P)
+    grad_x = (rows @ weight_ih).view_as(x) if needs_input_grad else None
+    grad_w_ih = rows.T @ x.reshape(steps * batch, -1)
+    grad_w_hh = rows.T @ h_prev
+    grad_bias = rows.sum(0) if has_bias else None
+    grad_w_hr = None
+    if weight_hr is not None:
+        dh_all = grad_outputs.clone()                                      # (T, B, P)
+        dh_all[:-1].view(-1, dh_all.size(-1)).addmm_(grad_gates[1:].view(-1, gate_size), weight_hh)
+        grad_w_hr = dh_all.view(steps * batch, -1).T @ unprojected.view(steps * batch, -1)
+    return grad_x, grad_w_ih, grad_w_hh, grad_bias, grad_w_hr
 
 
 def run_direction(x, h0, c0, weights):
