@@ -1,4 +1,4 @@
-"""The `lstmlab` command: demo, check."""
+"""The `lstmlab` command: demo, check, bench."""
 import argparse
 import json
 import sys
@@ -29,6 +29,37 @@ def _check(args):
     return 1 if failed else 0
 
 
+def _bench(args):
+    import os
+    import re
+    from pathlib import Path
+
+    import pytest
+
+    from .benchmarking.presets import get_preset
+    from .benchmarking.report import write_report
+    preset = get_preset(args.preset)
+    suite = Path(__file__).resolve().parent.parent / "benchmarks" / "bench_variants.py"
+    if not suite.exists():
+        print(f"lstmlab bench: {suite} not found; run it from a source checkout of lstmlab", file=sys.stderr)
+        return 2
+    if args.out is None:
+        from .benchmarking.variants import environment
+        device_name = environment(preset.device)["device_name"]
+        args.out = str(suite.parent / "results" / re.sub(r"[^A-Za-z0-9]+", "-", device_name).strip("-").lower())
+    Path(args.out).mkdir(parents=True, exist_ok=True)
+    json_path = str(Path(args.out) / f"{preset.name}.json")
+    os.environ["LSTMLAB_BENCH_PRESET"] = preset.name
+    code = pytest.main([str(suite), "--benchmark-only", f"--benchmark-json={json_path}", "-q", "-p", "no:cacheprovider"])
+    if code not in (0, pytest.ExitCode.OK):
+        print(f"lstmlab bench: the benchmark run failed (pytest exit code {int(code)})", file=sys.stderr)
+        return 1
+    for path in write_report(json_path, args.out):
+        print(path)
+    print(json_path)
+    return 0
+
+
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="lstmlab",
@@ -57,6 +88,17 @@ def build_parser():
                     "the largest difference of outputs/states and of all gradients. Exit 1 on any mismatch.")
     check.add_argument("--backend", action="append", help="check only this backend (repeatable)")
     check.set_defaults(run=_check)
+
+    from .benchmarking.presets import PRESETS
+    bench = commands.add_parser(
+        "bench", help="benchmark every variant side by side and write a table and plots",
+        description="Run benchmarks/bench_variants.py (pytest-benchmark) for a preset: every variant (torch.nn.LSTM, "
+                    "cell, bptt, triton, persistent, torch.compile, CUDA graph) in forward, forward+backward and "
+                    "generation mode, each checked against torch first; then write the JSON, a markdown table of "
+                    "time per step and ratio to torch, and plots. Presets: " + ", ".join(PRESETS) + ".")
+    bench.add_argument("--preset", default="cpu-quick", choices=list(PRESETS), help="what to run (default: cpu-quick)")
+    bench.add_argument("--out", default=None, help="output folder (default: benchmarks/results/<device>)")
+    bench.set_defaults(run=_bench)
     return parser
 
 

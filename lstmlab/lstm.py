@@ -152,8 +152,12 @@ class LSTM(nn.Module):
             hx = (hx[0].index_select(1, sorted_indices), hx[1].index_select(1, sorted_indices))
         return hx
 
+    def _backend_module(self, device):
+        """The module implementing this LSTM's backend for tensors on ``device``."""
+        return backends.resolve_backend(self.backend, device).load()
+
     def _run(self, x, batch_sizes, hx):
-        backend = backends.resolve_backend(self.backend, x.device).load()
+        backend = self._backend_module(x.device)
         if hasattr(backend, "run_stack"):
             return backend.run_stack(self, x, batch_sizes, hx)
         lengths = positions = None

@@ -13,7 +13,7 @@ if "TRITON_INTERPRET" not in os.environ and not torch.cuda.is_available():
 import lstmlab  # noqa: E402
 
 # The from-scratch backends that run on CPU tensors here ("triton" through the interpreter).
-CPU_BACKENDS = [b for b in lstmlab.available_backends("cpu") if b in ("cell", "bptt", "triton")]
+CPU_BACKENDS = [b for b in lstmlab.available_backends("cpu") if b in ("cell", "bptt", "triton", "persistent")]
 
 
 @pytest.fixture(params=CPU_BACKENDS)

@@ -103,7 +103,7 @@ def test_dropout_is_off_in_eval_mode(backend):
 def test_gradcheck(backend):
     torch.manual_seed(0)
     # gradcheck runs forward twice per input element; the Triton interpreter gets the smallest case.
-    layers, bidirectional, steps = (1, False, 2) if backend == "triton" else (2, True, 3)
+    layers, bidirectional, steps = (1, False, 2) if backend in ("triton", "persistent") else (2, True, 3)
     lstm = lstmlab.LSTM(3, 4, num_layers=layers, bidirectional=bidirectional, proj_size=2, dtype=torch.float64,
                         backend=backend)
     states = layers * (2 if bidirectional else 1)

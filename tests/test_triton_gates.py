@@ -1,4 +1,5 @@
-"""The fused Triton gate kernel (backend "triton"), on the CPU through the Triton interpreter.
+"""The Triton kernels — the fused gate step (backend "triton") and the persistent whole-sequence
+kernel (backend "persistent") — on the CPU through the Triton interpreter.
 
 The float64 twin tests in test_lstm.py run "triton" too (every option and input form). Here: lower
 precisions, with tolerances derived per dtype against a float64 reference — the kernel may be at most
@@ -28,13 +29,14 @@ def run(module, x, hx, seed=1):
     return dict(zip(names, tensors))
 
 
+@pytest.mark.parametrize("kernel", ["triton", "persistent"])
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float16, torch.bfloat16], ids=["fp32", "fp16", "bf16"])
 @pytest.mark.parametrize("options", [
     pytest.param({}, id="1layer"),
     pytest.param({"num_layers": 2, "bidirectional": True}, id="2layers-bi"),
     pytest.param({"proj_size": 20}, id="proj"),
 ])
-def test_low_precision_error_at_most_twice_torchs(dtype, options):
+def test_low_precision_error_at_most_twice_torchs(kernel, dtype, options):
     steps, batch, input_size, hidden = 4, 37, 13, 51          # irregular on purpose
     torch.manual_seed(0)
     reference = torch.nn.LSTM(input_size, hidden, dtype=torch.float64, **options)
@@ -45,7 +47,7 @@ def test_low_precision_error_at_most_twice_torchs(dtype, options):
     exact = run(reference, x, hx)
 
     errors = {}
-    for backend in ["torch", "triton"]:
+    for backend in ["torch", kernel]:
         module = lstmlab.LSTM(input_size, hidden, dtype=dtype, backend=backend, **options)
         module.load_state_dict(reference.state_dict(), strict=True)
         result = run(module, x.to(dtype), tuple(t.to(dtype) for t in hx))
@@ -55,8 +57,8 @@ def test_low_precision_error_at_most_twice_torchs(dtype, options):
     eps = torch.finfo(dtype).eps
     for name, exact_value in exact.items():
         allowed = 2 * errors["torch"][name] + eps * exact_value.abs().max().item()
-        assert errors["triton"][name] <= allowed, \
-            f"{name}: triton error {errors['triton'][name]:.2e} > allowed {allowed:.2e} (torch: {errors['torch'][name]:.2e})"
+        assert errors[kernel][name] <= allowed, \
+            f"{name}: {kernel} error {errors[kernel][name]:.2e} > allowed {allowed:.2e} (torch: {errors['torch'][name]:.2e})"
 
 
 # numpy (under the interpreter) warns when e^{−x} overflows to inf: that is the case under test.
@@ -83,13 +85,14 @@ def test_saturated_gates_give_no_nan_or_inf(dtype):
 
 
 @pytest.mark.filterwarnings("ignore:overflow encountered in exp:RuntimeWarning")
-def test_saturated_lstm_matches_torch():
+@pytest.mark.parametrize("kernel", ["triton", "persistent"])
+def test_saturated_lstm_matches_torch(kernel):
     # Weights large enough that gate pre-activations reach ~±1e4.
     torch.manual_seed(0)
     reference = torch.nn.LSTM(3, 6, dtype=torch.float32)
     with torch.no_grad():
         reference.weight_ih_l0.mul_(3e4)
-    ours = lstmlab.LSTM(3, 6, backend="triton")
+    ours = lstmlab.LSTM(3, 6, backend=kernel)
     ours.load_state_dict(reference.state_dict(), strict=True)
     x = torch.randn(5, 2, 3)
     output, (h_n, c_n) = ours(x)
@@ -107,11 +110,40 @@ def test_launcher_rejects_bad_shapes():
         gates_forward(torch.zeros(2, 12), None, torch.zeros(3, 2).T)
 
 
+def test_persistent_keeps_weights_on_chip_up_to_its_limit_then_falls_back():
+    from lstmlab.kernels import lstm_persistent
+    assert lstm_persistent.fits_on_chip(128, 128, torch.bfloat16)
+    assert not lstm_persistent.fits_on_chip(256, 256, torch.bfloat16)
+    assert not lstm_persistent.fits_on_chip(128, 128, torch.float32)
+    # Past the limit the layer runs on the per-step kernels and still equals torch.
+    torch.manual_seed(0)
+    reference = torch.nn.LSTM(3, 80, dtype=torch.float64)
+    ours = lstmlab.LSTM(3, 80, dtype=torch.float64, backend="persistent")
+    ours.load_state_dict(reference.state_dict(), strict=True)
+    assert not lstm_persistent.fits_on_chip(80, 80, torch.float64)
+    x = torch.randn(3, 2, 3, dtype=torch.float64)
+    torch.testing.assert_close(ours(x)[0], reference(x)[0])
+
+
+def test_persistent_tiles_irregular_batches():
+    # B = 37 is three tiles of 16 rows, the last one mostly padding.
+    torch.manual_seed(0)
+    reference = torch.nn.LSTM(4, 24, num_layers=2, bidirectional=True, dtype=torch.float64)
+    ours = lstmlab.LSTM(4, 24, num_layers=2, bidirectional=True, dtype=torch.float64, backend="persistent")
+    ours.load_state_dict(reference.state_dict(), strict=True)
+    x = torch.randn(6, 37, 4, dtype=torch.float64)
+    output, (h_n, c_n) = ours(x)
+    expected, (expected_h, expected_c) = reference(x)
+    torch.testing.assert_close(output, expected)
+    torch.testing.assert_close(c_n, expected_c)
+
+
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
-def test_matches_torch_on_cuda():
+@pytest.mark.parametrize("kernel", ["triton", "persistent"])
+def test_matches_torch_on_cuda(kernel):
     torch.manual_seed(0)
     reference = torch.nn.LSTM(13, 51, num_layers=2, bidirectional=True, device="cuda")
-    ours = lstmlab.LSTM(13, 51, num_layers=2, bidirectional=True, device="cuda", backend="triton")
+    ours = lstmlab.LSTM(13, 51, num_layers=2, bidirectional=True, device="cuda", backend=kernel)
     ours.load_state_dict(reference.state_dict(), strict=True)
     x = torch.randn(7, 37, 13, device="cuda")
     torch.testing.assert_close(ours(x)[0], reference(x)[0], rtol=1e-4, atol=1e-5)

@@ -8,14 +8,22 @@ import torch
 from ..cell import lstm_cell
 
 
-def run_direction(x, h0, c0, weights):
-    """x: (T, B, I), h0: (B, P), c0: (B, H) -> outputs (T, B, P), cell_states (T, B, H)."""
-    h, c = h0, c0
-    outputs, cell_states = [], []
-    for x_t in x.unbind(0):                                              # x_t: (B, I)
-        h, c = lstm_cell(x_t, h, c, weights.weight_ih, weights.weight_hh, weights.bias_ih, weights.bias_hh)
-        if weights.weight_hr is not None:
-            h = h @ weights.weight_hr.T                                   # (B, P) projection h = W_hr h
-        outputs.append(h)
-        cell_states.append(c)
-    return torch.stack(outputs), torch.stack(cell_states)
+def loop_over_time(cell):
+    """The textbook loop around any one-step ``cell`` with lstm_cell's signature."""
+
+    def run_direction(x, h0, c0, weights):
+        """x: (T, B, I), h0: (B, P), c0: (B, H) -> outputs (T, B, P), cell_states (T, B, H)."""
+        h, c = h0, c0
+        outputs, cell_states = [], []
+        for x_t in x.unbind(0):                                          # x_t: (B, I)
+            h, c = cell(x_t, h, c, weights.weight_ih, weights.weight_hh, weights.bias_ih, weights.bias_hh)
+            if weights.weight_hr is not None:
+                h = h @ weights.weight_hr.T                               # (B, P) projection h = W_hr h
+            outputs.append(h)
+            cell_states.append(c)
+        return torch.stack(outputs), torch.stack(cell_states)
+
+    return run_direction
+
+
+run_direction = loop_over_time(lstm_cell)

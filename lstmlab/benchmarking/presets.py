@@ -1,0 +1,70 @@
+"""Benchmark presets: which variants, modes, shapes and dtypes a run covers."""
+import itertools
+from dataclasses import dataclass
+from typing import Tuple
+
+MODES = ("forward", "forward+backward", "generation")
+CPU_VARIANTS = ("torch", "cell", "bptt", "compile")
+GPU_VARIANTS = ("torch", "cell", "bptt", "triton", "persistent", "compile", "cudagraph")
+
+
+@dataclass(frozen=True)
+class Case:
+    """One measured configuration. I = H unless input_size is given (the sine shape has I = 1)."""
+    variant: str
+    mode: str
+    steps: int          # T (for generation: steps generated)
+    batch: int          # B
+    hidden: int         # H
+    input_size: int     # I
+    layers: int
+    dtype: str          # "float32" | "bfloat16"
+    device: str         # "cpu" | "cuda"
+
+    @property
+    def id(self):
+        return (f"{self.variant}-{self.mode}-{self.dtype}-L{self.layers}-T{self.steps}-B{self.batch}-"
+                f"I{self.input_size}-H{self.hidden}")
+
+
+@dataclass(frozen=True)
+class Preset:
+    name: str
+    device: str
+    variants: Tuple[str, ...]
+    modes: Tuple[str, ...]
+    hidden: Tuple[int, ...]
+    batch: Tuple[int, ...]
+    steps: Tuple[int, ...]
+    layers: Tuple[int, ...]
+    dtypes: Tuple[str, ...]
+    sine_shape: bool = True     # also I = 1, H = 51, 2 layers (the sine model), B from `batch`
+    rounds: int = 10
+
+    def cases(self):
+        for variant, mode, dtype, layers, steps, batch, hidden in itertools.product(
+                self.variants, self.modes, self.dtypes, self.layers, self.steps, self.batch, self.hidden):
+            yield Case(variant, mode, steps, batch, hidden, hidden, layers, dtype, self.device)
+        if self.sine_shape:
+            for variant, mode, dtype, steps, batch in itertools.product(
+                    self.variants, self.modes, self.dtypes, self.steps, self.batch):
+                yield Case(variant, mode, steps, batch, 51, 1, 2, dtype, self.device)
+
+
+PRESETS = {p.name: p for p in [
+    # make test: tiny, every variant that runs here, so the suite cannot rot.
+    Preset("smoke", "cpu", CPU_VARIANTS, MODES, (8,), (2,), (5,), (1,), ("float32",), sine_shape=False, rounds=2),
+    Preset("cpu-quick", "cpu", CPU_VARIANTS, MODES, (32, 128, 256), (16, 64), (100,), (1,), ("float32",), rounds=10),
+    Preset("cpu-full", "cpu", CPU_VARIANTS, MODES, (32, 64, 128, 256, 512), (1, 16, 64, 256), (100, 1024),
+           (1, 2), ("float32",), rounds=5),
+    Preset("gpu-quick", "cuda", GPU_VARIANTS, MODES, (64, 128, 256, 512), (16, 64), (100,), (1,),
+           ("float32", "bfloat16"), rounds=20),
+    Preset("gpu-full", "cuda", GPU_VARIANTS, MODES, (32, 64, 128, 256, 512), (1, 16, 64, 256), (100, 1024),
+           (1, 2), ("float32", "bfloat16"), rounds=20),
+]}
+
+
+def get_preset(name):
+    if name not in PRESETS:
+        raise ValueError(f"unknown preset {name!r}; choose one of: {', '.join(PRESETS)}")
+    return PRESETS[name]

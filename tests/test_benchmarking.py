@@ -1,0 +1,81 @@
+"""The benchmark suite's factory, presets and report (the timings themselves live in benchmarks/)."""
+import json
+
+import pytest
+import torch
+
+from lstmlab.benchmarking.presets import PRESETS, Case, get_preset
+from lstmlab.benchmarking.report import load_results, markdown_table, write_report
+from lstmlab.benchmarking.variants import build_variant, check_matches_reference, make_workload, peak_memory_bytes
+
+
+def test_presets_cover_the_grid():
+    full = get_preset("gpu-full")
+    assert full.hidden == (32, 64, 128, 256, 512) and full.batch == (1, 16, 64, 256)
+    assert full.steps == (100, 1024) and full.layers == (1, 2) and full.dtypes == ("float32", "bfloat16")
+    assert get_preset("cpu-full").dtypes == ("float32",)
+    for preset in PRESETS.values():
+        ids = [case.id for case in preset.cases()]
+        assert len(ids) == len(set(ids)), preset.name
+    assert any(case.input_size == 1 and case.hidden == 51 for case in get_preset("cpu-quick").cases())
+    with pytest.raises(ValueError, match="unknown preset 'nope'; choose one of: smoke, cpu-quick"):
+        get_preset("nope")
+
+
+@pytest.mark.parametrize("variant", ["torch", "cell", "bptt"])
+@pytest.mark.parametrize("mode", ["forward", "forward+backward", "generation"])
+def test_every_variant_is_built_from_the_same_weights_and_runs(variant, mode):
+    case = Case(variant, mode, steps=4, batch=3, hidden=6, input_size=2, layers=2, dtype="float32", device="cpu")
+    module, reference, x = build_variant(case)
+    for (name, a), b in zip(module.named_parameters(), reference.parameters()):
+        assert torch.equal(a, b), name
+    check_matches_reference(module, reference, x, "float32")
+    make_workload(module, x, mode)()
+
+
+def test_a_variant_that_computes_something_else_is_caught():
+    case = Case("bptt", "forward", steps=4, batch=3, hidden=6, input_size=2, layers=1, dtype="float32", device="cpu")
+    module, reference, x = build_variant(case)
+    with torch.no_grad():
+        module.weight_hh_l0.mul_(1.01)
+    with pytest.raises(AssertionError):
+        check_matches_reference(module, reference, x, "float32")
+
+
+def test_peak_memory_sees_a_large_allocation():
+    peak = peak_memory_bytes(lambda: torch.ones(64, 1024, 1024).sum(), "cpu")   # 256 MiB
+    if peak is None:
+        pytest.skip("no /proc/self/clear_refs here")
+    assert peak >= 200 * 2**20
+
+
+def fake_report(tmp_path):
+    benchmarks = []
+    for variant, median in [("torch", 1e-3), ("bptt", 2e-3)]:
+        for hidden in (32, 64):
+            info = dict(variant=variant, mode="forward", dtype="float32", layers=1, steps=100, batch=16,
+                        input_size=hidden, hidden=hidden, device_name="test cpu", torch="x", triton=None,
+                        cuda=None, threads=2, preset="test", input_projection_timed=True)
+            benchmarks.append({"extra_info": info, "stats": {"median": median * hidden / 32}})
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps({"benchmarks": benchmarks}))
+    return path
+
+
+def test_report_table_and_plots(tmp_path):
+    path = fake_report(tmp_path)
+    table, environment = load_results(path)
+    text = markdown_table(table, environment)
+    assert "| forward | float32 | 1 | 100 | 16 | 32 | 32 | 10.0 µs | 20.0 µs (2.00×) |" in text
+    assert "test cpu" in text
+    written = write_report(path, tmp_path / "out")
+    assert [p.rsplit("/", 1)[1] for p in written] == ["table.md", "time_per_step.png", "speedup.png"]
+
+
+def test_bench_command_smoke(tmp_path):
+    from lstmlab.cli import main
+    assert main(["bench", "--preset", "smoke", "--out", str(tmp_path)]) == 0
+    table = (tmp_path / "table.md").read_text()
+    for mode in ("forward", "forward+backward", "generation"):
+        assert f"| {mode} | float32 |" in table
+    assert (tmp_path / "speedup.png").stat().st_size > 5000
