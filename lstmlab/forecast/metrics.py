@@ -1,0 +1,68 @@
+"""Forecast errors and the baselines every forecast is reported next to."""
+import numpy as np
+
+
+def mae(actual, forecast):
+    return float(np.mean(np.abs(np.asarray(actual) - np.asarray(forecast))))
+
+
+def rmse(actual, forecast):
+    return float(np.sqrt(np.mean((np.asarray(actual) - np.asarray(forecast)) ** 2)))
+
+
+def mape(actual, forecast):
+    """Mean absolute percentage error, in percent (undefined when an actual value is 0)."""
+    actual, forecast = np.asarray(actual, dtype=np.float64), np.asarray(forecast, dtype=np.float64)
+    if (actual == 0).any():
+        return float("nan")
+    return float(100 * np.mean(np.abs((actual - forecast) / actual)))
+
+
+def smape(actual, forecast):
+    """Symmetric MAPE in percent: 200 · |a − f| / (|a| + |f|), 0 where both are 0."""
+    actual, forecast = np.asarray(actual, dtype=np.float64), np.asarray(forecast, dtype=np.float64)
+    denominator = np.abs(actual) + np.abs(forecast)
+    ratio = np.divide(2 * np.abs(actual - forecast), denominator, out=np.zeros_like(denominator),
+                      where=denominator > 0)
+    return float(100 * np.mean(ratio))
+
+
+def mase(actual, forecast, history, period=1):
+    """MAE scaled by the in-sample MAE of the (seasonal) naive forecast on the training history."""
+    history = np.asarray(history, dtype=np.float64)
+    period = period if len(history) > period else 1
+    scale = np.mean(np.abs(history[period:] - history[:-period]))
+    return float(mae(actual, forecast) / scale) if scale > 0 else float("nan")
+
+
+def all_metrics(actual, forecast, history, period=1):
+    return {"mae": mae(actual, forecast), "rmse": rmse(actual, forecast), "mape": mape(actual, forecast),
+            "smape": smape(actual, forecast), "mase": mase(actual, forecast, history, period)}
+
+
+def naive_forecast(history, horizon):
+    """Repeat the last observed value."""
+    return np.full(horizon, float(np.asarray(history)[-1]))
+
+
+def seasonal_naive_forecast(history, horizon, period):
+    """Repeat the last observed season."""
+    history = np.asarray(history, dtype=np.float64)
+    if period <= 1 or len(history) < period:
+        return naive_forecast(history, horizon)
+    last_season = history[-period:]
+    return last_season[np.arange(horizon) % period]
+
+
+def linear_forecast(history, horizon, lookback):
+    """Least squares from the same lookback window straight to the next ``horizon`` values (direct),
+    on values relative to the window's last value, so a trend carries over."""
+    from .windows import make_windows
+    history = np.asarray(history, dtype=np.float64)
+    inputs, targets = make_windows(history, lookback, horizon)                   # (W, L, 1), (W, h)
+    last = inputs[:, -1, :1]                                                     # (W, 1)
+    design = np.concatenate([inputs[..., 0] - last, np.ones((len(inputs), 1))], axis=1)   # (W, L + 1)
+    coefficients, *_ = np.linalg.lstsq(design, targets - last, rcond=None)       # (L + 1, h)
+    window = history[-lookback:]
+    features = np.concatenate([window - window[-1], [1.0]])
+    return window[-1] + features @ coefficients
