@@ -31,7 +31,7 @@ def fit(model, loss_fn, train, val=None, optimizer="adam", lr=1e-2, epochs=300, 
     if optimizer == "adam":
         opt = torch.optim.Adam(model.parameters(), lr=lr)
     elif optimizer == "lbfgs":
-        opt = torch.optim.LBFGS(model.parameters(), lr=lr, max_iter=20)
+        opt = torch.optim.LBFGS(model.parameters(), lr=lr, max_iter=20, line_search_fn="strong_wolfe")
     else:
         raise ValueError(f"optimizer must be 'adam' or 'lbfgs', got {optimizer!r}")
     scheduler = torch.optim.lr_scheduler.ExponentialLR(opt, gamma=lr_decay)
