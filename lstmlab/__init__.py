@@ -5,7 +5,8 @@
 """
 from .backends import available_backends
 from .cell import LSTMCell, lstm_cell
+from .inspection import Trace, inspect, plot_trace
 from .lstm import LSTM
 
-__all__ = ["LSTM", "LSTMCell", "lstm_cell", "available_backends"]
+__all__ = ["LSTM", "LSTMCell", "lstm_cell", "available_backends", "inspect", "plot_trace", "Trace"]
 __version__ = "0.1.0"

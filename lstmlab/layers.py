@@ -27,6 +27,12 @@ class DirectionWeights(NamedTuple):
     weight_hr: Optional[torch.Tensor] = None  # (P, H)  projection, only when proj_size > 0
 
 
+def direction_weights(module, layer, direction=0):
+    """The DirectionWeights of one layer and direction of an lstmlab.LSTM or a torch.nn.LSTM."""
+    suffix = f"_l{layer}" + ("_reverse" if direction == 1 else "")
+    return DirectionWeights(*(getattr(module, kind + suffix, None) for kind in DirectionWeights._fields))
+
+
 def run_layers(run_direction, x, h0, c0, weights, num_directions, dropout=0.0, training=False, lengths=None):
     """Run a stack of LSTM layers.
 

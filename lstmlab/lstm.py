@@ -18,7 +18,7 @@ from torch.nn.utils.rnn import PackedSequence
 
 from . import backends
 from .cell import lstm_cell
-from .layers import DirectionWeights, run_layers
+from .layers import direction_weights, run_layers
 from .sequences import packed_to_padded, padded_to_packed
 from .validation import check_lstm_args, check_lstm_input, check_lstm_state, _check_is_tensor, _check_state_pair
 
@@ -84,9 +84,7 @@ class LSTM(nn.Module):
 
     def direction_weights(self, layer, direction=0):
         """The parameters of one layer and direction as a DirectionWeights tuple."""
-        suffix = f"_l{layer}" + ("_reverse" if direction == 1 else "")
-        return DirectionWeights(*(getattr(self, kind + suffix, None)
-                                  for kind in DirectionWeights._fields))
+        return direction_weights(self, layer, direction)
 
     def flatten_parameters(self):
         """No-op, for code written against torch.nn.LSTM."""
