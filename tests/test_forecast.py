@@ -259,7 +259,19 @@ def test_loading_bad_checkpoints(tmp_path):
         Forecaster.load(tmp_path)
 
 
+@pytest.mark.parametrize("loss", ["mse", "mae"])
+def test_multi_horizon_with_a_point_loss(loss):
+    series = airpassengers()
+    config = quick(default_config(series, horizon=12), loss=loss, epochs=10)
+    forecaster = Forecaster(config).fit(split(series, 132))
+    forecast = forecaster.forecast(split(series, 132))
+    assert forecast.point.shape == (12,) and forecast.intervals == {}
+    assert forecaster.members[0].quantiles is None
+
+
 def test_config_validation():
+    with pytest.raises(ValueError, match="loss must be 'quantile', 'mse' or 'mae'"):
+        Forecaster(ForecastConfig(loss="huber"))
     with pytest.raises(ValueError, match="model kind must be one of"):
         Forecaster(ForecastConfig(kind="arima"))
     with pytest.raises(ValueError, match="horizon must be a positive integer"):

@@ -37,7 +37,8 @@ class ForecastConfig:
     hidden_size: int = 32
     mlp_size: int = 64
     dropout: float = 0.1
-    quantiles: Tuple[float, ...] = (0.05, 0.1, 0.5, 0.9, 0.95)   # multi-horizon only
+    quantiles: Tuple[float, ...] = (0.05, 0.1, 0.5, 0.9, 0.95)   # multi-horizon with loss="quantile"
+    loss: str = "quantile"              # multi-horizon: "quantile" (intervals), or a point loss "mse" / "mae"
     ensemble: int = 5
     epochs: int = 500
     patience: int = 80
@@ -53,6 +54,8 @@ class ForecastConfig:
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if self.loss not in ("quantile", "mse", "mae"):
+            raise ValueError(f"loss must be 'quantile', 'mse' or 'mae', got {self.loss!r}")
         if self.scaler not in SCALERS:
             raise ValueError(f"scaler must be one of {', '.join(SCALERS)}, got {self.scaler!r}")
         if list(self.quantiles) != sorted(self.quantiles) or not all(0 < q < 1 for q in self.quantiles) \
@@ -144,12 +147,19 @@ class Forecaster:
             return Seq2SeqLSTM(example_inputs[0].shape[-1], example_inputs[1].shape[-1], c.hidden_size,
                                num_layers=2, dropout=c.dropout, backend=c.backend)
         return MultiHorizonLSTM(example_inputs[0].shape[-1], c.horizon, future_size=example_inputs[1].shape[-1],
-                                hidden_size=c.hidden_size, mlp_size=c.mlp_size, quantiles=c.quantiles,
+                                hidden_size=c.hidden_size, mlp_size=c.mlp_size, quantiles=self._quantiles,
                                 dropout=c.dropout, backend=c.backend)
 
+    @property
+    def _quantiles(self):
+        """The quantiles the multi-horizon model emits; None for a point forecast."""
+        return self.config.quantiles if self.config.kind == "multi-horizon" and self.config.loss == "quantile" else None
+
     def _loss(self, prediction, target):
-        if self.config.kind == "multi-horizon":
-            return quantile_loss(prediction, target, self.config.quantiles)
+        if self._quantiles:
+            return quantile_loss(prediction, target, self._quantiles)
+        if self.config.loss == "mae" and self.config.kind == "multi-horizon":
+            return torch.nn.functional.l1_loss(prediction, target)
         return torch.nn.functional.mse_loss(prediction, target)
 
     def fit(self, series, progress=False):
@@ -214,9 +224,11 @@ class Forecaster:
         exogenous = self._exogenous(series)
         if c.kind == "multi-horizon":
             inputs, _ = self._tensors(*self._examples(scaled, calendar, exogenous, [len(scaled)]))
-            draws = np.stack([member(*inputs)[0].numpy() for member in self.members])    # (M, h, Q)
-            relative = draws.mean(axis=0) + scaled[-1]                                     # (h, Q)
+            draws = np.stack([member(*inputs)[0].numpy() for member in self.members])    # (M, h, Q) or (M, h)
+            relative = draws.mean(axis=0) + scaled[-1]
             values = self._inverse(relative)
+            if not self._quantiles:
+                return Forecast(values)
             median = c.quantiles.index(0.5)
             intervals = {}
             for coverage, (low, high) in {80: (0.1, 0.9), 90: (0.05, 0.95)}.items():
