@@ -14,7 +14,8 @@ import time
 import pytest
 import torch
 
-import lstmlab
+from lstmlab.benchmarking.presets import Case
+from lstmlab.benchmarking.variants import build_variant, check_matches_reference, make_workload
 
 SMOKE = os.environ.get("LSTMLAB_BENCH_SMOKE") == "1" or os.environ.get("CI") == "true"
 
@@ -25,47 +26,15 @@ if SMOKE:
 ROUNDS = 3 if SMOKE else 30
 
 
-def make_variants(steps, batch, input_size, hidden_size, names, dtype=torch.float32, seed=0):
-    """One LSTM per backend, all with torch.nn.LSTM's weights, and a shared input."""
-    torch.manual_seed(seed)
-    reference = torch.nn.LSTM(input_size, hidden_size, dtype=dtype)
-    modules = {}
-    for name in names:
-        module = lstmlab.LSTM(input_size, hidden_size, dtype=dtype, backend=name)
-        module.load_state_dict(reference.state_dict(), strict=True)
-        modules[name] = module
-    x = torch.randn(steps, batch, input_size, dtype=dtype)
-    return modules, x
-
-
-def workload(module, x, mode):
-    if mode == "forward":
-        def run():
-            with torch.no_grad():
-                module(x)
-    else:
-        x_leaf = x.clone().requires_grad_(True)
-
-        def run():
-            output, (h_n, c_n) = module(x_leaf)
-            (output.sum() + h_n.sum() + c_n.sum()).backward()
-    return run
-
-
-def check_same_as_torch(modules, x):
-    """A fast variant that computes something else must not win."""
-    with torch.no_grad():
-        expected, _ = modules["torch"](x)
-        for name, module in modules.items():
-            torch.testing.assert_close(module(x)[0], expected, rtol=1e-4, atol=1e-5, msg=lambda m: f"{name}: {m}")
-
-
 @pytest.mark.parametrize("mode", ["forward", "forward+backward"])
 @pytest.mark.parametrize("config", CONFIGS, ids=lambda c: "T{}-B{}-I{}-H{}".format(*c))
 def test_bptt_against_torch(benchmark, config, mode):
-    modules, x = make_variants(*config, names=["torch", "cell", "bptt"])
-    check_same_as_torch(modules, x)
-    runs = {name: workload(module, x, mode) for name, module in modules.items()}
+    steps, batch, input_size, hidden = config
+    runs = {}
+    for name in ["torch", "cell", "bptt"]:                     # same seed: same weights, same input
+        module, reference, x = build_variant(Case(name, mode, steps, batch, hidden, input_size, 1, "float32", "cpu"))
+        check_matches_reference(module, reference, x, "float32")
+        runs[name] = make_workload(module, x, mode)
     for run in runs.values():
         run()                                                  # warm-up
     others = {"torch": [], "cell": []}

@@ -31,6 +31,7 @@ gives inf / inf = NaN.
 import torch
 import triton
 import triton.language as tl
+from torch.autograd.function import once_differentiable
 
 from lstmlab.backends.bptt import gemm_gradients
 
@@ -208,6 +209,7 @@ class TritonLSTMDirection(torch.autograd.Function):
         return outputs, cell_states
 
     @staticmethod
+    @once_differentiable
     def backward(ctx, grad_outputs, grad_cell_states):
         x, h0, c0, weight_ih, weight_hh, weight_hr, gates, cell_states, outputs, unprojected = ctx.saved_tensors
         steps, batch, _ = x.shape

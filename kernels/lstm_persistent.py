@@ -27,7 +27,7 @@ import torch
 import triton
 import triton.language as tl
 
-from lstmlab.kernels.lstm_gates import TritonLSTMDirection, _compute_dtype, _tanh
+from lstmlab.kernels.lstm_gates import TritonLSTMDirection, _check, _compute_dtype, _tanh
 from lstmlab.kernels.lstm_gates import run_direction as run_direction_per_step
 
 BLOCK_B = 16                       # batch rows per program (tl.dot needs ≥ 16)
@@ -136,12 +136,10 @@ def persistent_forward(gates_x, weight_hh, weight_hr, h0, c0):
     steps, batch, gate_size = gates_x.shape
     hidden, proj = gate_size // 4, weight_hh.size(1)
     compute = _compute_dtype(gates_x.dtype)
-    for name, tensor, shape, dtype in [("gates_x", gates_x, (steps, batch, gate_size), None),
-                                       ("weight_hh", weight_hh, (gate_size, proj), gates_x.dtype),
-                                       ("h0", h0, (batch, proj), gates_x.dtype), ("c0", c0, (batch, hidden), compute)]:
-        if tuple(tensor.shape) != shape or not tensor.is_contiguous() or (dtype and tensor.dtype != dtype):
-            raise ValueError(f"{name}: expected a contiguous {dtype or ''} tensor of shape {shape}, "
-                             f"got {tuple(tensor.shape)} {tensor.dtype}")
+    _check("gates_x", gates_x, (steps, batch, gate_size))
+    _check("weight_hh", weight_hh, (gate_size, proj), gates_x.dtype)
+    _check("h0", h0, (batch, proj), gates_x.dtype)
+    _check("c0", c0, (batch, hidden), compute)
     outputs = gates_x.new_empty(steps, batch, proj)
     unprojected = gates_x.new_empty(steps, batch, hidden) if weight_hr is not None else None
     gates = torch.empty(steps, batch, gate_size, dtype=compute, device=gates_x.device)

@@ -81,13 +81,16 @@ class Forecaster:
         self.history = []
 
     # --- features --------------------------------------------------------------------------
-    def _transform(self, values):
+    def _log(self, values):
         values = np.asarray(values, dtype=np.float64)
-        if self.config.log:
-            if (values <= 0).any():
-                raise ValueError("log transform needs a positive series; set log=False")
-            values = np.log(values)
-        return self.scaler.transform(values)
+        if not self.config.log:
+            return values
+        if (values <= 0).any():
+            raise ValueError("log transform needs a positive series; set log=False")
+        return np.log(values)
+
+    def _transform(self, values):
+        return self.scaler.transform(self._log(values))
 
     def _inverse(self, scaled):
         values = self.scaler.inverse_transform(scaled)
@@ -165,10 +168,7 @@ class Forecaster:
     def fit(self, series, progress=False):
         """Fit on all of ``series`` (pass only the training part: the caller holds the test out)."""
         c = self.config
-        transformed = np.log(series.values) if c.log else series.values
-        if c.log and (series.values <= 0).any():
-            raise ValueError("log transform needs a positive series; set log=False")
-        self.scaler = SCALERS[c.scaler]().fit(transformed)                 # training months only
+        self.scaler = SCALERS[c.scaler]().fit(self._log(series.values))    # training months only
         if c.exogenous:
             columns = np.stack([series.exogenous[name] for name in c.exogenous], axis=1)
             self.exogenous_scaler = SCALERS[c.scaler]().fit(columns)
