@@ -1,11 +1,15 @@
 """CPU: "bptt" and "cell" against torch.nn.LSTM (oneDNN), forward and forward+backward, float32.
 
+"bptt" runs its C++ time loops (kernels/lstm_cpu_recurrence.cpp); "bptt-python" is the same backend
+with its PyTorch loops (lstmlab/backends/bptt.py), to show what the fused C++ step buys.
+
 Run:  .venv/bin/python -m pytest benchmarks/bench_cpu_backends.py --benchmark-only --benchmark-json=cpu.json
 In `make test` it runs in smoke mode (--benchmark-disable, LSTMLAB_BENCH_SMOKE=1 shapes) so it cannot rot.
 
-Machines are noisy, so the ratio to torch is measured side by side: every round times torch, then
-cell, then bptt, back to back (torch and cell in pytest-benchmark's per-round setup hook), and
-the reported figure is the median over rounds of bptt_time / torch_time (likewise for cell).
+Machines are noisy, so the ratio to torch is measured side by side: every round times torch, cell
+and bptt-python, then bptt, back to back (the first three in pytest-benchmark's per-round setup
+hook), and the reported figure is the median over rounds of bptt_time / torch_time (likewise for
+the others).
 """
 import os
 import statistics
@@ -31,13 +35,13 @@ ROUNDS = 3 if SMOKE else 30
 def test_bptt_against_torch(benchmark, config, mode):
     steps, batch, input_size, hidden = config
     runs = {}
-    for name in ["torch", "cell", "bptt"]:                     # same seed: same weights, same input
+    for name in ["torch", "cell", "bptt-python", "bptt"]:                     # same seed: same weights, same input
         module, reference, x = build_variant(Case(name, mode, steps, batch, hidden, input_size, 1, "float32", "cpu"))
         check_matches_reference(module, reference, x, "float32")
         runs[name] = make_workload(module, x, mode)
     for run in runs.values():
         run()                                                  # warm-up
-    others = {"torch": [], "cell": []}
+    others = {"torch": [], "cell": [], "bptt-python": []}
 
     def time_the_others():                                     # runs right before each bptt round
         for name, times in others.items():
@@ -56,4 +60,6 @@ def test_bptt_against_torch(benchmark, config, mode):
         benchmark.extra_info[f"median_{name}_s"] = statistics.median(times)
     benchmark.extra_info["median_bptt_s"] = statistics.median(bptt_times)
     benchmark.extra_info["bptt_over_torch"] = statistics.median(b / t for b, t in zip(bptt_times, others["torch"]))
-    benchmark.extra_info["cell_over_torch"] = statistics.median(c / t for c, t in zip(others["cell"], others["torch"]))
+    for name in ["cell", "bptt-python"]:
+        benchmark.extra_info[f"{name}_over_torch"] = statistics.median(
+            o / t for o, t in zip(others[name], others["torch"]))

@@ -6,15 +6,20 @@ import json
 import sys
 
 
+COLUMNS = ["torch", "bptt", "bptt-python", "cell"]
+
+
 def ratio_table(report):
-    lines = ["| config (T, B, I, H) | mode | torch (ms) | bptt (ms) | cell (ms) | bptt / torch | cell / torch |",
-             "|---|---|---:|---:|---:|---:|---:|"]
+    lines = ["| config (T, B, I, H) | mode | " + " | ".join(f"{name} (ms)" for name in COLUMNS) + " | "
+             + " | ".join(f"{name} / torch" for name in COLUMNS[1:]) + " |",
+             "|---|---|" + "---:|" * (2 * len(COLUMNS) - 1)]
     for bench in report["benchmarks"]:
         info = bench["extra_info"]
         config = ", ".join(str(v) for v in info["config"].values())
-        lines.append(f"| {config} | {info['mode']} | {info['median_torch_s'] * 1e3:.2f} | "
-                     f"{info['median_bptt_s'] * 1e3:.2f} | {info['median_cell_s'] * 1e3:.2f} | "
-                     f"{info['bptt_over_torch']:.2f}× | {info['cell_over_torch']:.2f}× |")
+        times = " | ".join(f"{info[f'median_{name}_s'] * 1e3:.2f}" for name in COLUMNS)
+        ratios = " | ".join(f"**{info[f'{name}_over_torch']:.2f}×**" if name == "bptt" else
+                            f"{info[f'{name}_over_torch']:.2f}×" for name in COLUMNS[1:])
+        lines.append(f"| {config} | {info['mode']} | {times} | {ratios} |")
     machine = report["machine_info"]
     lines.append("")
     lines.append(f"{machine.get('cpu', {}).get('brand_raw', machine.get('processor', '?'))}, "

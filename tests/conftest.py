@@ -16,8 +16,16 @@ import lstmlab  # noqa: E402
 CPU_BACKENDS = [b for b in lstmlab.available_backends("cpu") if b in ("cell", "bptt", "triton", "persistent")]
 
 
-@pytest.fixture(params=CPU_BACKENDS)
-def backend(request):
+# "bptt" runs its C++ time loops on CPU tensors (forced here: a build failure must fail the tests, not
+# fall back quietly); "bptt-python-loops" runs the same backend with its PyTorch loops.
+BACKEND_PARAMS = [b for b in CPU_BACKENDS] + ["bptt-python-loops"]
+
+
+@pytest.fixture(params=BACKEND_PARAMS)
+def backend(request, monkeypatch):
+    if request.param.startswith("bptt"):
+        monkeypatch.setenv("LSTMLAB_BPTT_LOOPS", "python" if request.param == "bptt-python-loops" else "cpp")
+        return "bptt"
     return request.param
 
 
@@ -43,7 +51,9 @@ def run_and_backward(module, x, hx, seed=1):
     output, (h_n, c_n) = module(x, hx)
     out_data = output.data if isinstance(output, PackedSequence) else output
     g = torch.Generator().manual_seed(seed)
-    loss = sum((t * torch.randn(t.shape, generator=g, dtype=t.dtype)).sum() for t in (out_data, h_n, c_n))
+    # Drawn in float64 and cast: the same weighting whatever the dtype under test.
+    loss = sum((t * torch.randn(t.shape, generator=g, dtype=torch.float64).to(t.dtype)).sum()
+               for t in (out_data, h_n, c_n))
     loss.backward()
     x_leaf = x.data if isinstance(x, PackedSequence) else x
     grads = {"input": x_leaf.grad}

@@ -6,6 +6,7 @@ same parameters: the reference every other backend is checked and timed against,
 
 Backend modules are imported only when used, so ``import lstmlab`` never imports triton.
 """
+import functools
 import importlib
 import importlib.util
 import os
@@ -19,9 +20,14 @@ def _always(device=None):
     return None
 
 
+@functools.lru_cache(maxsize=None)
+def _triton_installed():
+    return importlib.util.find_spec("triton") is not None     # a file-system search: once per process
+
+
 def _triton_reason(device=None):
     """Why a Triton backend can't run on ``device`` (None: on this machine at all), or None."""
-    if importlib.util.find_spec("triton") is None:
+    if not _triton_installed():
         return "triton is not installed (pip install 'lstmlab[triton]')"
     interpreted = os.environ.get("TRITON_INTERPRET") == "1"
     if device is None:

@@ -38,16 +38,87 @@ The weight, bias and input gradients then need no loop at all — a few GEMMs ov
 
     dW_ih = Σ_t d_gates_tᵀ x_t,   dW_hh = Σ_t d_gates_tᵀ h_{t−1},   db = Σ_t d_gates_t,
     dx_t  = d_gates_t W_ih,       dW_hr = Σ_t dh_tᵀ m_t
+
+The two time loops (forward_recurrence, backward_recurrence below) are the lesson. Each step is
+~7 small ATen calls, and on a CPU at small sizes each call costs more in dispatch than in
+arithmetic, so on float32/float64 CPU tensors the same two loops run in C++ by default
+(kernels/lstm_cpu_recurrence.cpp: one GEMM and one fused pointwise pass per step, built on first
+use). LSTMLAB_BPTT_LOOPS=python|cpp|auto, or ``with use_loops("python"):``, picks; everything
+else here — the hoisted input GEMM, what is saved, the weight gradients as GEMMs — is shared.
 """
+import contextlib
+import contextvars
+import functools
+import os
+import sys
+import warnings
+
 import torch
 from torch.autograd.function import once_differentiable
 
+# Which time loops run: "python" (the loops below), "cpp" (the same loops in C++,
+# kernels/lstm_cpu_recurrence.cpp: one GEMM + one fused pointwise pass per step), or "auto":
+# C++ for float32/float64 CPU tensors when it builds, the loops below otherwise.
+LOOPS_VARIABLE = "LSTMLAB_BPTT_LOOPS"
+LOOP_CHOICES = ("auto", "cpp", "python")
+_loops_override = contextvars.ContextVar("bptt_loops", default=None)
+_build_warned = False
 
-def _to_ifog(hidden_size):
+
+@contextlib.contextmanager
+def use_loops(choice):
+    """``with use_loops("python"):`` — run bptt's loops of that kind inside, whatever LSTMLAB_BPTT_LOOPS says."""
+    if choice not in LOOP_CHOICES:
+        raise ValueError(f"loops must be one of {', '.join(LOOP_CHOICES)}, got {choice!r}")
+    token = _loops_override.set(choice)
+    try:
+        yield
+    finally:
+        _loops_override.reset(token)
+
+
+def recurrence_loops(x):
+    """The module whose forward_recurrence / backward_recurrence run for ``x``: C++ or this one."""
+    global _build_warned
+    choice = _loops_override.get() or os.environ.get(LOOPS_VARIABLE, "auto")
+    if choice not in LOOP_CHOICES:
+        raise ValueError(f"{LOOPS_VARIABLE} must be one of {', '.join(LOOP_CHOICES)}, got {choice!r}")
+    python_loops = sys.modules[__name__]
+    if choice == "python":
+        return python_loops
+    from lstmlab.kernels import lstm_cpu
+    if x.device.type != "cpu" or x.dtype not in lstm_cpu.DTYPES:
+        if choice == "cpp":
+            raise ValueError(f"{LOOPS_VARIABLE}=cpp runs float32/float64 CPU tensors only, "
+                             f"got {x.dtype} on {x.device.type}")
+        return python_loops
+    try:
+        lstm_cpu.load()
+    except lstm_cpu.BuildError as error:
+        if choice == "cpp":
+            raise
+        if not _build_warned:
+            warnings.warn(f"{error}; backend 'bptt' runs its PyTorch loops instead "
+                          f"(set {LOOPS_VARIABLE}=python to silence this)", RuntimeWarning, stacklevel=3)
+            _build_warned = True
+        return python_loops
+    return lstm_cpu
+
+
+GATE_ORDER = "ifog"                  # the order the loops below want the gate rows in
+
+
+@functools.lru_cache(maxsize=None)
+def _to_ifog(hidden_size, device):
     """Row index that turns torch's (i, f, g, o) blocks into (i, f, o, g) — and back: it swaps two blocks."""
     i_f, g, o = torch.arange(2 * hidden_size), torch.arange(2 * hidden_size, 3 * hidden_size), \
         torch.arange(3 * hidden_size, 4 * hidden_size)
-    return torch.cat([i_f, o, g])
+    return torch.cat([i_f, o, g]).to(device)
+
+
+def _reorder(tensor, order):
+    """Rows in the loops' gate order (order None: torch's own order, nothing to do)."""
+    return tensor if order is None or tensor is None else tensor[order]
 
 
 class LSTMDirectionFunction(torch.autograd.Function):
@@ -57,10 +128,11 @@ class LSTMDirectionFunction(torch.autograd.Function):
     def forward(ctx, x, h0, c0, weight_ih, weight_hh, bias_ih, bias_hh, weight_hr):
         steps, batch, _ = x.shape
         hidden = weight_hh.size(0) // 4
-        order = _to_ifog(hidden).to(x.device)
-        w_ih = weight_ih[order]                                     # (4H, I) rows i, f, o, g
-        w_hh_t = weight_hh[order].T                                 # (P, 4H)
-        bias = (bias_ih + bias_hh)[order] if bias_ih is not None else None
+        loops = recurrence_loops(x)                                 # C++ or the PyTorch loops below
+        order = _to_ifog(hidden, x.device) if loops.GATE_ORDER == "ifog" else None
+        w_ih = _reorder(weight_ih, order)                           # (4H, I) rows i, f, o, g (or i, f, g, o)
+        w_hh = _reorder(weight_hh, order)                           # (4H, P)
+        bias = _reorder(bias_ih + bias_hh, order) if bias_ih is not None else None
 
         # One GEMM for the input projection of every step, bias folded in.
         x_rows = x.reshape(steps * batch, -1)                       # (T·B, I)
@@ -68,36 +140,14 @@ class LSTMDirectionFunction(torch.autograd.Function):
             gates = torch.addmm(bias, x_rows, w_ih.T)               # (T·B, 4H)
         else:
             gates = x_rows @ w_ih.T
-        gates = gates.view(steps, batch, 4 * hidden)                # (T, B, 4H), activated in place below
-        cell_states = x.new_empty(steps, batch, hidden)             # (T, B, H)
-        unprojected = x.new_empty(steps, batch, hidden) if weight_hr is not None else None
-        outputs = x.new_empty(steps, batch, weight_hh.size(1))      # (T, B, P)
-        tanh_c = x.new_empty(batch, hidden)                         # scratch
+        gates = gates.view(steps, batch, 4 * hidden)                # (T, B, 4H), activated in place
         w_hr_t = weight_hr.T if weight_hr is not None else None     # (H, P)
 
-        # Per-step views made once, in C++ (unbind), not by Python indexing inside the loop.
-        gate_steps = gates.unbind(0)                                # T × (B, 4H)
-        sigmoid_steps = gates[:, :, :3 * hidden].unbind(0)          # T × (B, 3H) i, f, o
-        tanh_steps = gates[:, :, 3 * hidden:].unbind(0)             # T × (B, H)  g
-        i_steps, f_steps, o_steps, g_steps = (block.unbind(0) for block in gates.split(hidden, dim=2))
-        c_steps = cell_states.unbind(0)
-        h_steps = outputs.unbind(0)
-        m_steps = unprojected.unbind(0) if unprojected is not None else h_steps
+        outputs, cell_states, unprojected = loops.forward_recurrence(gates, w_hh.T, w_hr_t, h0, c0)
 
-        h, c = h0, c0
-        for t in range(steps):
-            gate_steps[t].addmm_(h, w_hh_t)                         # (B, 4H) += W_hh h_{t−1}
-            sigmoid_steps[t].sigmoid_()                             # i, f, o
-            tanh_steps[t].tanh_()                                   # g
-            c = torch.mul(f_steps[t], c, out=c_steps[t])            # c_t = f ⊙ c_{t−1} ...
-            c.addcmul_(i_steps[t], g_steps[t])                      #       + i ⊙ g
-            torch.tanh(c, out=tanh_c)
-            h = torch.mul(o_steps[t], tanh_c, out=m_steps[t])       # h_t = m_t = o ⊙ tanh c_t
-            if w_hr_t is not None:
-                h = torch.mm(h, w_hr_t, out=h_steps[t])             # h_t = W_hr m_t
-
-        ctx.save_for_backward(x, h0, c0, w_ih, weight_hh[order], weight_hr, gates, cell_states, outputs, unprojected)
+        ctx.save_for_backward(x, h0, c0, w_ih, w_hh, weight_hr, gates, cell_states, outputs, unprojected)
         ctx.has_bias = bias is not None
+        ctx.loops, ctx.order = loops, order
         ctx.set_materialize_grads(False)
         return outputs, cell_states
 
@@ -105,61 +155,104 @@ class LSTMDirectionFunction(torch.autograd.Function):
     @once_differentiable
     def backward(ctx, grad_outputs, grad_cell_states):
         x, h0, c0, w_ih, w_hh, weight_hr, gates, cell_states, outputs, unprojected = ctx.saved_tensors
-        steps, batch, _ = x.shape
-        hidden = c0.size(1)
         grad_outputs = torch.zeros_like(outputs) if grad_outputs is None else grad_outputs.contiguous()
-        i, f, o, g = gates.split(hidden, dim=2)                     # 4 × (T, B, H)
+        grad_gates, grad_h0, grad_c0 = ctx.loops.backward_recurrence(
+            gates, cell_states, c0, w_hh, weight_hr, grad_outputs, grad_cell_states)
 
-        # The local derivatives, for all steps at once (none depends on the backward recurrence).
-        c_prev = torch.cat([c0[None], cell_states[:-1]])            # (T, B, H)
-        tanh_c = torch.tanh(cell_states)                            # (T, B, H)
-        dc_from_dm = o * (1 - tanh_c * tanh_c)                      # (T, B, H)  ∂c-path of h: o ⊙ (1 − tanh² c)
-        dc_coefficients = torch.stack([                             # (T, B, 3, H) for i, f, g: d_pre = dc ⊙ coef
-            g * i * (1 - i),
-            c_prev * f * (1 - f),
-            i * (1 - g * g),
-        ], dim=2)
-        do_coefficient = tanh_c * o * (1 - o)                       # (T, B, H)  d_pre_o = dm ⊙ coef
-
-        grad_gates = x.new_empty(steps, batch, 4 * hidden)          # (T, B, 4H), order i, f, o, g
-        grad_m = x.new_empty(steps, batch, hidden) if weight_hr is not None else None
-        blocks = grad_gates.view(steps, batch, 4, hidden)           # (T, B, 4, H) views of i, f, o, g
-
-        # Per-step views made once (unbind), as in forward.
-        grad_gate_steps = grad_gates.unbind(0)                      # T × (B, 4H)
-        grad_if_steps = blocks[:, :, 0:2].unbind(0)                 # T × (B, 2, H)
-        grad_o_steps, grad_g_steps = blocks[:, :, 2].unbind(0), blocks[:, :, 3].unbind(0)
-        coef_if_steps = dc_coefficients[:, :, 0:2].unbind(0)
-        coef_g_steps = dc_coefficients[:, :, 2].unbind(0)
-        coef_o_steps, dc_from_dm_steps, f_steps = do_coefficient.unbind(0), dc_from_dm.unbind(0), f.unbind(0)
-        grad_output_steps = grad_outputs.unbind(0)
-        grad_c_steps = grad_cell_states.unbind(0) if grad_cell_states is not None else None
-        grad_m_steps = grad_m.unbind(0) if grad_m is not None else None
-
-        dh = grad_output_steps[-1]                                  # (B, P) total gradient reaching h_{T−1}
-        dc = grad_c_steps[-1].clone() if grad_c_steps is not None else torch.zeros_like(c0)   # (B, H)
-        for t in range(steps - 1, -1, -1):
-            dm = dh if grad_m is None else torch.mm(dh, weight_hr, out=grad_m_steps[t])  # (B, H) dm = W_hrᵀ dh
-            dc.addcmul_(dm, dc_from_dm_steps[t])                    # dc_t += dm ⊙ o ⊙ (1 − tanh² c_t)
-            torch.mul(dc.unsqueeze(1), coef_if_steps[t], out=grad_if_steps[t])   # d_i, d_f
-            torch.mul(dc, coef_g_steps[t], out=grad_g_steps[t])                  # d_g
-            torch.mul(dm, coef_o_steps[t], out=grad_o_steps[t])                  # d_o
-            if grad_c_steps is not None and t > 0:
-                dc = torch.addcmul(grad_c_steps[t - 1], dc, f_steps[t])         # dc_{t−1} = dc_t ⊙ f_t (+ its own grad)
-            else:
-                dc.mul_(f_steps[t])                                               # dc_{t−1} = dc_t ⊙ f_t
-            if t > 0:
-                dh = torch.addmm(grad_output_steps[t - 1], grad_gate_steps[t], w_hh)  # dh_{t−1} = grad_out + W_hhᵀ d_gates_t
-        grad_h0 = grad_gate_steps[0] @ w_hh                         # (B, P)
-        grad_c0 = dc                                                # (B, H), already multiplied by f_0
-
-        order = _to_ifog(hidden).to(x.device)                       # the same swap maps back to i, f, g, o
         grad_x, grad_w_ih, grad_w_hh, grad_bias, grad_w_hr = gemm_gradients(
             grad_gates, grad_outputs, x, h0, outputs, w_ih, w_hh, weight_hr, unprojected,
             ctx.needs_input_grad[0], ctx.has_bias)
-        grad_w_ih, grad_w_hh = grad_w_ih[order], grad_w_hh[order]
-        grad_bias = grad_bias[order] if grad_bias is not None else None
+        # The same swap maps the rows back to torch's i, f, g, o.
+        grad_w_ih, grad_w_hh, grad_bias = (_reorder(grad, ctx.order) for grad in (grad_w_ih, grad_w_hh, grad_bias))
         return grad_x, grad_h0, grad_c0, grad_w_ih, grad_w_hh, grad_bias, grad_bias, grad_w_hr
+
+
+def forward_recurrence(gates, w_hh_t, w_hr_t, h0, c0):
+    """The forward time loop. gates (T, B, 4H): W_ih x_t + b for every step, rows i, f, o, g —
+    overwritten with the activations; w_hh_t (P, 4H); w_hr_t (H, P) or None; h0 (B, P); c0 (B, H).
+    Returns outputs (T, B, P), cell_states (T, B, H), unprojected m (T, B, H) or None.
+    """
+    steps, batch, gate_size = gates.shape
+    hidden = gate_size // 4
+    cell_states = gates.new_empty(steps, batch, hidden)             # (T, B, H)
+    unprojected = gates.new_empty(steps, batch, hidden) if w_hr_t is not None else None
+    outputs = gates.new_empty(steps, batch, w_hh_t.size(0))         # (T, B, P)
+    tanh_c = gates.new_empty(batch, hidden)                         # scratch
+
+    # Per-step views made once, in C++ (unbind), not by Python indexing inside the loop.
+    gate_steps = gates.unbind(0)                                    # T × (B, 4H)
+    sigmoid_steps = gates[:, :, :3 * hidden].unbind(0)              # T × (B, 3H) i, f, o
+    tanh_steps = gates[:, :, 3 * hidden:].unbind(0)                 # T × (B, H)  g
+    i_steps, f_steps, o_steps, g_steps = (block.unbind(0) for block in gates.split(hidden, dim=2))
+    c_steps = cell_states.unbind(0)
+    h_steps = outputs.unbind(0)
+    m_steps = unprojected.unbind(0) if unprojected is not None else h_steps
+
+    h, c = h0, c0
+    for t in range(steps):
+        gate_steps[t].addmm_(h, w_hh_t)                             # (B, 4H) += W_hh h_{t−1}
+        sigmoid_steps[t].sigmoid_()                                 # i, f, o
+        tanh_steps[t].tanh_()                                       # g
+        c = torch.mul(f_steps[t], c, out=c_steps[t])                # c_t = f ⊙ c_{t−1} ...
+        c.addcmul_(i_steps[t], g_steps[t])                          #       + i ⊙ g
+        torch.tanh(c, out=tanh_c)
+        h = torch.mul(o_steps[t], tanh_c, out=m_steps[t])           # h_t = m_t = o ⊙ tanh c_t
+        if w_hr_t is not None:
+            h = torch.mm(h, w_hr_t, out=h_steps[t])                 # h_t = W_hr m_t
+    return outputs, cell_states, unprojected
+
+
+def backward_recurrence(acts, cell_states, c0, w_hh, weight_hr, grad_outputs, grad_cell_states):
+    """The backward time loop. acts (T, B, 4H): the activations i, f, o, g from forward;
+    cell_states (T, B, H); c0 (B, H); w_hh (4H, P); weight_hr (P, H) or None; grad_outputs (T, B, P);
+    grad_cell_states (T, B, H) or None. Returns grad_gates (T, B, 4H, pre-activation, rows i, f, o, g),
+    grad_h0 (B, P), grad_c0 (B, H).
+    """
+    steps, batch, gate_size = acts.shape
+    hidden = gate_size // 4
+    i, f, o, g = acts.split(hidden, dim=2)                          # 4 × (T, B, H)
+
+    # The local derivatives, for all steps at once (none depends on the backward recurrence).
+    c_prev = torch.cat([c0[None], cell_states[:-1]])                # (T, B, H)
+    tanh_c = torch.tanh(cell_states)                                # (T, B, H)
+    dc_from_dm = o * (1 - tanh_c * tanh_c)                          # (T, B, H)  ∂c-path of h: o ⊙ (1 − tanh² c)
+    dc_coefficients = torch.stack([                                 # (T, B, 3, H) for i, f, g: d_pre = dc ⊙ coef
+        g * i * (1 - i),
+        c_prev * f * (1 - f),
+        i * (1 - g * g),
+    ], dim=2)
+    do_coefficient = tanh_c * o * (1 - o)                           # (T, B, H)  d_pre_o = dm ⊙ coef
+
+    grad_gates = acts.new_empty(steps, batch, gate_size)            # (T, B, 4H), order i, f, o, g
+    grad_m = acts.new_empty(batch, hidden) if weight_hr is not None else None   # (B, H) scratch
+    blocks = grad_gates.view(steps, batch, 4, hidden)               # (T, B, 4, H) views of i, f, o, g
+
+    # Per-step views made once (unbind), as in forward.
+    grad_gate_steps = grad_gates.unbind(0)                          # T × (B, 4H)
+    grad_if_steps = blocks[:, :, 0:2].unbind(0)                     # T × (B, 2, H)
+    grad_o_steps, grad_g_steps = blocks[:, :, 2].unbind(0), blocks[:, :, 3].unbind(0)
+    coef_if_steps = dc_coefficients[:, :, 0:2].unbind(0)
+    coef_g_steps = dc_coefficients[:, :, 2].unbind(0)
+    coef_o_steps, dc_from_dm_steps, f_steps = do_coefficient.unbind(0), dc_from_dm.unbind(0), f.unbind(0)
+    grad_output_steps = grad_outputs.unbind(0)
+    grad_c_steps = grad_cell_states.unbind(0) if grad_cell_states is not None else None
+
+    dh = grad_output_steps[-1]                                      # (B, P) total gradient reaching h_{T−1}
+    dc = grad_c_steps[-1].clone() if grad_c_steps is not None else torch.zeros_like(c0)   # (B, H)
+    for t in range(steps - 1, -1, -1):
+        dm = dh if grad_m is None else torch.mm(dh, weight_hr, out=grad_m)  # (B, H) dm = W_hrᵀ dh
+        dc.addcmul_(dm, dc_from_dm_steps[t])                        # dc_t += dm ⊙ o ⊙ (1 − tanh² c_t)
+        torch.mul(dc.unsqueeze(1), coef_if_steps[t], out=grad_if_steps[t])   # d_i, d_f
+        torch.mul(dc, coef_g_steps[t], out=grad_g_steps[t])                  # d_g
+        torch.mul(dm, coef_o_steps[t], out=grad_o_steps[t])                  # d_o
+        if grad_c_steps is not None and t > 0:
+            dc = torch.addcmul(grad_c_steps[t - 1], dc, f_steps[t])         # dc_{t−1} = dc_t ⊙ f_t (+ its own grad)
+        else:
+            dc.mul_(f_steps[t])                                               # dc_{t−1} = dc_t ⊙ f_t
+        if t > 0:
+            dh = torch.addmm(grad_output_steps[t - 1], grad_gate_steps[t], w_hh)  # dh_{t−1} = grad_out + W_hhᵀ d_gates_t
+    grad_h0 = grad_gate_steps[0] @ w_hh                             # (B, P)
+    return grad_gates, grad_h0, dc                                  # dc now reaches c_0
 
 
 def gemm_gradients(grad_gates, grad_outputs, x, h0, outputs, weight_ih, weight_hh, weight_hr, unprojected,

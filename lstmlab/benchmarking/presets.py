@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from typing import Tuple
 
 MODES = ("forward", "forward+backward", "generation")
-CPU_VARIANTS = ("torch", "cell", "bptt", "compile")
+CPU_VARIANTS = ("torch", "cell", "bptt", "bptt-python", "compile")
 GPU_VARIANTS = ("torch", "cell", "bptt", "triton", "persistent", "compile", "cudagraph")
 
 

@@ -8,7 +8,7 @@ from collections import defaultdict
 from pathlib import Path
 
 CONFIG_KEYS = ("mode", "dtype", "layers", "steps", "batch", "input_size", "hidden")
-VARIANT_ORDER = ("torch", "cell", "bptt", "triton", "persistent", "compile", "cudagraph")
+VARIANT_ORDER = ("torch", "cell", "bptt", "bptt-python", "triton", "persistent", "compile", "cudagraph")
 
 
 def load_results(json_path):

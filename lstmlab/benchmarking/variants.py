@@ -11,6 +11,7 @@ from types import SimpleNamespace
 
 import torch
 
+from ..backends.bptt import use_loops
 from ..backends.cell_loop import loop_over_time
 from ..cell import lstm_cell
 from ..lstm import LSTM
@@ -30,6 +31,14 @@ class CompiledCellLSTM(LSTM):
         if CompiledCellLSTM._compiled_step is None:
             CompiledCellLSTM._compiled_step = torch.compile(lstm_cell, dynamic=False)
         return SimpleNamespace(run_direction=loop_over_time(CompiledCellLSTM._compiled_step))
+
+
+class PythonLoopsLSTM(LSTM):
+    """Backend "bptt" with its PyTorch time loops rather than the C++ ones (what the C++ loops gain)."""
+
+    def forward(self, *args, **kwargs):
+        with use_loops("python"):
+            return super().forward(*args, **kwargs)
 
 
 class CUDAGraphForward(torch.nn.Module):
@@ -63,8 +72,8 @@ def build_variant(case, seed=0):
     torch.manual_seed(seed)
     reference = torch.nn.LSTM(case.input_size, case.hidden, num_layers=case.layers, device=device, dtype=dtype)
     x = torch.randn(case.steps, case.batch, case.input_size, device=device, dtype=dtype)
-    kind = {"compile": "cell", "cudagraph": "bptt"}.get(case.variant, case.variant)
-    cls = CompiledCellLSTM if case.variant == "compile" else LSTM
+    kind = {"compile": "cell", "cudagraph": "bptt", "bptt-python": "bptt"}.get(case.variant, case.variant)
+    cls = {"compile": CompiledCellLSTM, "bptt-python": PythonLoopsLSTM}.get(case.variant, LSTM)
     module = cls(case.input_size, case.hidden, num_layers=case.layers, device=device, dtype=dtype, backend=kind)
     module.load_state_dict(reference.state_dict(), strict=True)
     if case.variant == "cudagraph":

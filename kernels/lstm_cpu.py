@@ -1,0 +1,73 @@
+"""The C++ time loops of backend "bptt" (lstm_cpu_recurrence.cpp): built on first use, then cached.
+
+    forward_recurrence(gates, w_hh_t, w_hr_t, h0, c0) -> outputs, cell_states, unprojected
+    backward_recurrence(acts, cell_states, c0, w_hh, weight_hr, grad_outputs, grad_cell_states)
+        -> grad_gates, grad_h0, grad_c0
+
+Same signatures and equations as the PyTorch loops in lstmlab/backends/bptt.py, which stay the
+readable reference and the fallback. One difference: the gate rows stay in torch's order (i, f, g, o)
+— the Python loops reorder them to (i, f, o, g) to make one sigmoid call out of three, which the
+fused pass does not need (GATE_ORDER tells LSTMDirectionFunction which order to hand over).
+
+The first call compiles the C++ file with torch.utils.cpp_extension (a C++ compiler and ninja are
+needed; ~15–30 s), into TORCH_EXTENSIONS_DIR (default ~/.cache/torch_extensions); later processes
+load the cached library in a fraction of a second. Only float32 and float64 CPU tensors.
+"""
+import functools
+import os
+import pathlib
+import shutil
+
+import torch
+
+SOURCE = pathlib.Path(__file__).with_name("lstm_cpu_recurrence.cpp")
+DTYPES = (torch.float32, torch.float64)
+GATE_ORDER = "ifgo"
+# -march=native: this machine's widest vectors (the library is built here, for here);
+# -fopenmp-simd: honour `#pragma omp simd` without linking an OpenMP runtime; -fno-trapping-math
+# (as torch itself is built): lets GCC turn the selects into blends. No -ffast-math: the
+# float exp below splits ln 2 in two on purpose, and reassociation would undo it.
+COMPILE_FLAGS = ["-O3", "-march=native", "-fopenmp-simd", "-fno-math-errno", "-fno-trapping-math"]
+
+
+class BuildError(RuntimeError):
+    """The C++ loops could not be compiled or loaded on this machine."""
+
+
+def _put_ninja_on_path():
+    """cpp_extension runs `ninja` from PATH; the pip-installed one sits in the venv's bin/, which
+    is not on PATH when .venv/bin/python is run directly (as `make test` does)."""
+    if shutil.which("ninja") is None:
+        try:
+            import ninja                                            # the PyPI package: a ninja binary
+        except ImportError:
+            return
+        os.environ["PATH"] = ninja.BIN_DIR + os.pathsep + os.environ.get("PATH", "")
+
+
+@functools.lru_cache(maxsize=None)
+def load():
+    """Compile (first time) and load the library; registers torch.ops.lstmlab_cpu.*. Raises BuildError."""
+    from torch.utils import cpp_extension                           # imported only when needed
+    _put_ninja_on_path()
+    try:
+        cpp_extension.load(name="lstmlab_cpu_recurrence", sources=[str(SOURCE)],
+                           extra_cflags=COMPILE_FLAGS, is_python_module=False, verbose=False)
+    except Exception as error:                                      # no compiler, no ninja, build failed
+        last_lines = "\n".join(str(error).strip().splitlines()[-12:])   # the compiler's own words
+        raise BuildError(f"could not build the C++ LSTM loops from {SOURCE.name} "
+                         f"({type(error).__name__}):\n{last_lines}") from error
+    return torch.ops.lstmlab_cpu
+
+
+def forward_recurrence(gates, w_hh_t, w_hr_t, h0, c0):
+    """gates (T, B, 4H): input projections, overwritten with activations -> outputs, cell_states, unprojected."""
+    return load().lstm_forward_recurrence(gates, w_hh_t, w_hr_t, h0.contiguous(), c0.contiguous())
+
+
+def backward_recurrence(acts, cell_states, c0, w_hh, weight_hr, grad_outputs, grad_cell_states):
+    """-> grad_gates (T, B, 4H), grad_h0 (B, P), grad_c0 (B, H)."""
+    if grad_cell_states is not None:
+        grad_cell_states = grad_cell_states.contiguous()
+    return load().lstm_backward_recurrence(acts, cell_states, c0.contiguous(), w_hh, weight_hr,
+                                           grad_outputs.contiguous(), grad_cell_states)

@@ -1,0 +1,126 @@
+"""The C++ time loops of backend "bptt" (kernels/lstm_cpu_recurrence.cpp).
+
+The full twin matrix (every option, float64, outputs + states + every gradient, gradcheck) runs in
+test_lstm.py with both loops ("bptt" = C++, "bptt-python-loops"). Here: the float activations
+against float64, the float32 error against torch's own, and the choice of loops.
+"""
+import warnings
+
+import pytest
+import torch
+
+import lstmlab
+from lstmlab.backends import bptt
+from lstmlab.kernels import lstm_cpu
+
+from conftest import leaf, run_and_backward
+
+FLOAT32_EPS = torch.finfo(torch.float32).eps
+
+
+def ulps(values, reference):
+    """|values − reference| in units of float32 eps relative to |reference| (tiny references left out)."""
+    keep = reference.abs() > 1e-30
+    return ((values.double() - reference).abs() / reference.abs() / FLOAT32_EPS)[keep].max().item()
+
+
+def test_float_activations_are_within_two_ulp_of_float64():
+    x = torch.cat([torch.linspace(-100, 100, 400_001), torch.linspace(-1, 1, 200_001),
+                   torch.logspace(-30, 1.5, 20_000), -torch.logspace(-30, 1.5, 20_000)])
+    sigmoid, tanh = lstm_cpu.load().activations(x)
+    x64 = x.double()
+    # torch's own float32 sigmoid / tanh measure 1.24 / 0.5 ulp on this grid; the polynomials 1.73 / 1.27.
+    assert ulps(sigmoid, torch.sigmoid(x64)) < 2
+    assert ulps(tanh, torch.tanh(x64)) < 2
+
+
+def test_activations_of_special_values():
+    x = torch.tensor([float("nan"), float("inf"), -float("inf"), 0.0, 1e4, -1e4])
+    for dtype in (torch.float32, torch.float64):
+        sigmoid, tanh = lstm_cpu.load().activations(x.to(dtype))
+        torch.testing.assert_close(sigmoid, torch.tensor([float("nan"), 1, 0, 0.5, 1, 0], dtype=dtype),
+                                   equal_nan=True, atol=0, rtol=0)
+        torch.testing.assert_close(tanh, torch.tensor([float("nan"), 1, -1, 0, 1, -1], dtype=dtype),
+                                   equal_nan=True, atol=0, rtol=0)
+
+
+def float64_reference_and_float32_runs(options, loops, monkeypatch):
+    """Max error against a float64 run, for torch.nn.LSTM in float32 and for lstmlab's loops in float32."""
+    torch.manual_seed(0)
+    ref = torch.nn.LSTM(7, 51, dtype=torch.float64, **options)
+    x = torch.randn(40, 37, 7, dtype=torch.float64)
+    values64, grads64 = run_and_backward(ref, leaf(x), None)
+
+    def error(module):
+        values, grads = run_and_backward(module, leaf(x.float()), None)
+        value_error = max((a.double() - b).abs().max().item() for a, b in zip(values, values64))
+        grad_error = max((grads[k].double() - grads64[k]).abs().max().item() for k in grads64)
+        return value_error, grad_error
+
+    torch32 = torch.nn.LSTM(7, 51, **options)
+    torch32.load_state_dict(ref.state_dict())
+    ours32 = lstmlab.LSTM(7, 51, backend="bptt", **options)
+    ours32.load_state_dict(ref.state_dict())
+    monkeypatch.setenv(bptt.LOOPS_VARIABLE, loops)
+    return error(torch32), error(ours32)
+
+
+@pytest.mark.parametrize("loops", ["cpp", "python"])
+@pytest.mark.parametrize("options", [{}, {"proj_size": 5, "num_layers": 2, "bidirectional": True}],
+                         ids=["plain", "bi-proj"])
+def test_float32_error_is_of_the_order_of_torchs(options, loops, monkeypatch):
+    (torch_values, torch_grads), (ours_values, ours_grads) = float64_reference_and_float32_runs(
+        options, loops, monkeypatch)
+    # float32 rounding, not a bug, sets both errors: measured ratios ours/torch are 0.3–1.8.
+    assert ours_values <= 4 * torch_values
+    assert ours_grads <= 4 * torch_grads
+
+
+def test_unknown_loop_choice_names_the_choices(monkeypatch):
+    monkeypatch.setenv(bptt.LOOPS_VARIABLE, "fortran")
+    with pytest.raises(ValueError, match=r"LSTMLAB_BPTT_LOOPS must be one of auto, cpp, python, got 'fortran'"):
+        lstmlab.LSTM(3, 4, backend="bptt")(torch.randn(2, 3))
+
+
+def test_cpp_loops_refuse_other_dtypes_and_auto_uses_python_loops(monkeypatch):
+    lstm = lstmlab.LSTM(3, 4, backend="bptt", dtype=torch.bfloat16)
+    x = torch.randn(5, 2, 3, dtype=torch.bfloat16)
+    monkeypatch.setenv(bptt.LOOPS_VARIABLE, "cpp")
+    with pytest.raises(ValueError, match=r"runs float32/float64 CPU tensors only, got torch.bfloat16 on cpu"):
+        lstm(x)
+    monkeypatch.setenv(bptt.LOOPS_VARIABLE, "auto")
+    assert bptt.recurrence_loops(x) is bptt
+    assert lstm(x)[0].shape == (5, 2, 4)
+
+
+def test_auto_warns_once_and_falls_back_when_the_build_fails(monkeypatch):
+    def no_compiler():
+        raise lstm_cpu.BuildError("could not build the C++ LSTM loops: no compiler")
+    monkeypatch.setattr(lstm_cpu, "load", no_compiler)
+    monkeypatch.setattr(bptt, "_build_warned", False)
+    x = torch.randn(4, 2, 3)
+    monkeypatch.setenv(bptt.LOOPS_VARIABLE, "auto")
+    with pytest.warns(RuntimeWarning, match="no compiler.*runs its PyTorch loops instead"):
+        assert bptt.recurrence_loops(x) is bptt
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")                       # a second warning would raise here
+        assert bptt.recurrence_loops(x) is bptt
+    monkeypatch.setenv(bptt.LOOPS_VARIABLE, "cpp")
+    with pytest.raises(lstm_cpu.BuildError, match="no compiler"):
+        bptt.recurrence_loops(x)
+
+
+def test_auto_picks_the_cpp_loops_for_float_cpu_tensors(monkeypatch):
+    monkeypatch.setenv(bptt.LOOPS_VARIABLE, "auto")
+    for dtype in (torch.float32, torch.float64):
+        assert bptt.recurrence_loops(torch.zeros(1, dtype=dtype)) is lstm_cpu
+
+
+def test_the_ops_check_their_arguments():
+    gates = torch.randn(3, 2, 16).transpose(0, 1)             # not contiguous
+    w_hh_t = torch.randn(4, 16)
+    with pytest.raises(RuntimeError, match="gates must be contiguous"):
+        lstm_cpu.load().lstm_forward_recurrence(gates, w_hh_t, None, torch.zeros(3, 4), torch.zeros(3, 4))
+    with pytest.raises(RuntimeError, match="h0 has dtype Double, expected Float"):
+        lstm_cpu.load().lstm_forward_recurrence(torch.randn(3, 2, 16), w_hh_t, None,
+                                                torch.zeros(2, 4, dtype=torch.float64), torch.zeros(2, 4))
