@@ -130,6 +130,19 @@ inline void backward_row(const scalar_t* __restrict acts, const scalar_t* __rest
   }
 }
 
+// tensor[t] of a contiguous (T, ...) tensor, as a tensor for the GEMMs: made with at::from_blob
+// over the same memory rather than by indexing, which costs a dispatcher call every step.
+at::Tensor step(const at::Tensor& tensor, int64_t t) {
+  auto* start = static_cast<char*>(tensor.data_ptr()) + t * tensor.stride(0) * tensor.element_size();
+  return at::from_blob(start, tensor.sizes().slice(1), tensor.options());
+}
+
+// tensor[t] as a pointer, for the pointwise pass.
+template <typename scalar_t>
+scalar_t* at_step(const at::Tensor& tensor, int64_t t) {
+  return tensor.data_ptr<scalar_t>() + t * tensor.stride(0);
+}
+
 void check_cpu_contiguous(const at::Tensor& tensor, const char* name, const at::Tensor& like) {
   TORCH_CHECK(tensor.device().is_cpu(), "lstm_cpu_recurrence: ", name, " must be a CPU tensor, got ", tensor.device());
   TORCH_CHECK(tensor.is_contiguous(), "lstm_cpu_recurrence: ", name, " must be contiguous");
@@ -155,27 +168,21 @@ std::tuple<at::Tensor, at::Tensor, c10::optional<at::Tensor>> lstm_forward_recur
   at::Tensor cell_states = at::empty({steps, batch, hidden}, gates.options());
   at::Tensor unprojected = projected ? at::empty({steps, batch, hidden}, gates.options()) : outputs;
 
+  at::AutoDispatchBelowADInplaceOrView below_autograd;            // inner ATen calls skip autograd's layers
   AT_DISPATCH_FLOATING_TYPES(gates.scalar_type(), "lstm_forward_recurrence", [&] {
-    at::Tensor h = h0, c = c0;
+    at::Tensor h = h0;                                             // (B, P)
+    const scalar_t* c_prev = c0.data_ptr<scalar_t>();             // (B, H)
     for (int64_t t = 0; t < steps; ++t) {
-      at::Tensor gates_t = gates[t];                              // (B, 4H)
-      gates_t.addmm_(h, w_hh_t);                                  // += W_hh h_{t−1}
-      at::Tensor c_t = cell_states[t], m_t = unprojected[t];
-      scalar_t* gate_data = gates_t.data_ptr<scalar_t>();
-      const scalar_t* c_prev_data = c.data_ptr<scalar_t>();
-      scalar_t* c_data = c_t.data_ptr<scalar_t>();
-      scalar_t* m_data = m_t.data_ptr<scalar_t>();
+      step(gates, t).addmm_(h, w_hh_t);                            // gates_t += W_hh h_{t−1}   (B, 4H)
+      scalar_t* gates_t = at_step<scalar_t>(gates, t);
+      scalar_t* c_t = at_step<scalar_t>(cell_states, t);
+      scalar_t* m_t = at_step<scalar_t>(unprojected, t);
       for (int64_t b = 0; b < batch; ++b) {
-        forward_row(gate_data + b * 4 * hidden, c_prev_data + b * hidden, c_data + b * hidden,
-                    m_data + b * hidden, hidden);
+        forward_row(gates_t + b * 4 * hidden, c_prev + b * hidden, c_t + b * hidden, m_t + b * hidden, hidden);
       }
-      if (projected) {
-        at::Tensor h_t = outputs[t];
-        h = at::mm_out(h_t, m_t, *w_hr_t);                          // h_t = W_hr m_t
-      } else {
-        h = m_t;                                                    // h_t = m_t
-      }
-      c = c_t;
+      h = step(outputs, t);
+      if (projected) at::mm_out(h, step(unprojected, t), *w_hr_t);  // h_t = W_hr m_t  (else h_t = m_t)
+      c_prev = c_t;
     }
   });
   return {outputs, cell_states, projected ? c10::optional<at::Tensor>(unprojected) : c10::nullopt};
@@ -197,32 +204,31 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> lstm_backward_recurrence(
   if (has_grad_c) check_cpu_contiguous(*grad_cell_states, "grad_cell_states", acts);
   const int64_t steps = acts.size(0), batch = acts.size(1), hidden = acts.size(2) / 4;
   at::Tensor grad_gates = at::empty_like(acts);                    // (T, B, 4H)
-  at::Tensor dc = has_grad_c ? (*grad_cell_states)[steps - 1].clone() : at::zeros_like(c0);  // (B, H)
+  at::Tensor dc = has_grad_c ? step(*grad_cell_states, steps - 1).clone() : at::zeros_like(c0);  // (B, H)
   at::Tensor dm = projected ? at::empty_like(c0) : at::Tensor();   // (B, H) scratch
-  at::Tensor dh = grad_outputs[steps - 1];                         // (B, P) total gradient reaching h_{T−1}
+  at::Tensor dh = step(grad_outputs, steps - 1);                   // (B, P) total gradient reaching h_{T−1}
   at::Tensor grad_h0;
 
+  at::AutoDispatchBelowADInplaceOrView below_autograd;            // inner ATen calls skip autograd's layers
   AT_DISPATCH_FLOATING_TYPES(acts.scalar_type(), "lstm_backward_recurrence", [&] {
     scalar_t* dc_data = dc.data_ptr<scalar_t>();
     for (int64_t t = steps - 1; t >= 0; --t) {
-      const at::Tensor dm_t = projected ? at::mm_out(dm, dh, *weight_hr) : dh.contiguous();  // dm = W_hrᵀ dh
-      const at::Tensor c_prev = t > 0 ? cell_states[t - 1] : c0;
-      const scalar_t* grad_c_prev = has_grad_c && t > 0 ? (*grad_cell_states)[t - 1].data_ptr<scalar_t>() : nullptr;
-      at::Tensor grad_gates_t = grad_gates[t];                     // (B, 4H)
-      const scalar_t* acts_data = acts[t].data_ptr<scalar_t>();
+      const at::Tensor dm_t = projected ? at::mm_out(dm, dh, *weight_hr) : dh;   // dm = W_hrᵀ dh  (B, H)
       const scalar_t* dm_data = dm_t.data_ptr<scalar_t>();
-      const scalar_t* c_data = cell_states[t].data_ptr<scalar_t>();
-      const scalar_t* c_prev_data = c_prev.data_ptr<scalar_t>();
-      scalar_t* grad_gate_data = grad_gates_t.data_ptr<scalar_t>();
+      const scalar_t* acts_t = at_step<scalar_t>(acts, t);
+      const scalar_t* c_t = at_step<scalar_t>(cell_states, t);
+      const scalar_t* c_prev = t > 0 ? at_step<scalar_t>(cell_states, t - 1) : c0.data_ptr<scalar_t>();
+      const scalar_t* grad_c_prev = has_grad_c && t > 0 ? at_step<scalar_t>(*grad_cell_states, t - 1) : nullptr;
+      scalar_t* grad_gates_t = at_step<scalar_t>(grad_gates, t);
       for (int64_t b = 0; b < batch; ++b) {
-        backward_row(acts_data + b * 4 * hidden, dm_data + b * hidden, c_data + b * hidden,
-                     c_prev_data + b * hidden, dc_data + b * hidden,
-                     grad_c_prev ? grad_c_prev + b * hidden : nullptr, grad_gate_data + b * 4 * hidden, hidden);
+        backward_row(acts_t + b * 4 * hidden, dm_data + b * hidden, c_t + b * hidden, c_prev + b * hidden,
+                     dc_data + b * hidden, grad_c_prev ? grad_c_prev + b * hidden : nullptr,
+                     grad_gates_t + b * 4 * hidden, hidden);
       }
       if (t > 0) {
-        dh = at::addmm(grad_outputs[t - 1], grad_gates_t, w_hh);  // dh_{t−1} = grad_out + W_hhᵀ d_gates_t
+        dh = at::addmm(step(grad_outputs, t - 1), step(grad_gates, t), w_hh);  // dh_{t−1} = grad_out + W_hhᵀ d_gates_t
       } else {
-        grad_h0 = at::mm(grad_gates_t, w_hh);                     // (B, P)
+        grad_h0 = at::mm(step(grad_gates, 0), w_hh);              // (B, P)
       }
     }
   });
