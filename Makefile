@@ -15,6 +15,7 @@ $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet "$(TORCH)"
 	$(PY) -m pip install --quiet -e ".[dev]"
+	$(PY) -m lstmlab.kernels.lstm_cpu    # builds backend bptt's C++ loops once (~15 s); never fails setup
 	touch $(STAMP)
 
 demo: $(STAMP)

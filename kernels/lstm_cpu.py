@@ -11,11 +11,14 @@ fused pass does not need (GATE_ORDER tells LSTMDirectionFunction which order to 
 
 The first call compiles the C++ file with torch.utils.cpp_extension (a C++ compiler and ninja are
 needed; ~15–30 s), into TORCH_EXTENSIONS_DIR (default ~/.cache/torch_extensions); later processes
-load the cached library in a fraction of a second. Only float32 and float64 CPU tensors.
+load the cached library in a fraction of a second. `make` builds it during setup
+(`python -m lstmlab.kernels.lstm_cpu`). Only float32 and float64 CPU tensors.
 """
 import functools
 import os
 import pathlib
+import platform
+import re
 import shutil
 
 import torch
@@ -24,10 +27,11 @@ SOURCE = pathlib.Path(__file__).with_name("lstm_cpu_recurrence.cpp")
 DTYPES = (torch.float32, torch.float64)
 GATE_ORDER = "ifgo"
 # -march=native: this machine's widest vectors (the library is built here, for here);
-# -fopenmp-simd: honour `#pragma omp simd` without linking an OpenMP runtime; -fno-trapping-math
-# (as torch itself is built): lets GCC turn the selects into blends. No -ffast-math: the
+# -fno-trapping-math (as torch itself is built): lets GCC turn the selects into blends. No -ffast-math: the
 # float exp below splits ln 2 in two on purpose, and reassociation would undo it.
-COMPILE_FLAGS = ["-O3", "-march=native", "-fopenmp-simd", "-fno-math-errno", "-fno-trapping-math"]
+# -fopenmp: at::parallel_for hands blocks of batch rows to torch's own threads (the library links
+# libgomp.so.1 by name, and the one torch has already loaded is the one it gets: one thread pool).
+COMPILE_FLAGS = ["-O3", "-march=native", "-fopenmp", "-fno-math-errno", "-fno-trapping-math"]
 
 
 class BuildError(RuntimeError):
@@ -45,14 +49,25 @@ def _put_ninja_on_path():
         os.environ["PATH"] = ninja.BIN_DIR + os.pathsep + os.environ.get("PATH", "")
 
 
+def build_directory():
+    """One build per torch version and machine type: cpp_extension's cache only notices a changed
+    source or changed flags, and a library built against another torch's headers must not load."""
+    from torch.utils import cpp_extension
+    root = os.environ.get("TORCH_EXTENSIONS_DIR") or cpp_extension.get_default_build_root()
+    tag = re.sub(r"[^A-Za-z0-9_.]", "_", f"torch{torch.__version__}-{platform.machine()}")
+    directory = pathlib.Path(root) / "lstmlab_cpu_recurrence" / tag
+    directory.mkdir(parents=True, exist_ok=True)
+    return directory
+
+
 @functools.lru_cache(maxsize=None)
 def load():
     """Compile (first time) and load the library; registers torch.ops.lstmlab_cpu.*. Raises BuildError."""
     from torch.utils import cpp_extension                           # imported only when needed
     _put_ninja_on_path()
     try:
-        cpp_extension.load(name="lstmlab_cpu_recurrence", sources=[str(SOURCE)],
-                           extra_cflags=COMPILE_FLAGS, is_python_module=False, verbose=False)
+        cpp_extension.load(name="lstmlab_cpu_recurrence", sources=[str(SOURCE)], build_directory=str(build_directory()),
+                           extra_cflags=COMPILE_FLAGS, extra_ldflags=["-fopenmp"], is_python_module=False, verbose=False)
     except Exception as error:                                      # no compiler, no ninja, build failed
         last_lines = "\n".join(str(error).strip().splitlines()[-12:])   # the compiler's own words
         raise BuildError(f"could not build the C++ LSTM loops from {SOURCE.name} "
@@ -71,3 +86,15 @@ def backward_recurrence(acts, cell_states, c0, w_hh, weight_hr, grad_outputs, gr
         grad_cell_states = grad_cell_states.contiguous()
     return load().lstm_backward_recurrence(acts, cell_states, c0.contiguous(), w_hh, weight_hr,
                                            grad_outputs.contiguous(), grad_cell_states)
+
+
+if __name__ == "__main__":                                          # `make` runs this once, at setup
+    import time
+    start = time.perf_counter()
+    try:
+        load()
+    except BuildError as error:
+        print(f"lstmlab: {error}\nlstmlab: backend 'bptt' will run its PyTorch loops instead.")
+    else:
+        print(f"lstmlab: C++ loops of backend 'bptt' ready in {build_directory()} "
+              f"({time.perf_counter() - start:.1f} s)")

@@ -11,6 +11,7 @@
 // Built on first use by lstmlab/kernels/lstm_cpu.py (torch.utils.cpp_extension, cached).
 #include <ATen/ATen.h>
 #include <ATen/Dispatch.h>
+#include <ATen/Parallel.h>
 #include <torch/library.h>
 
 #include <algorithm>
@@ -130,18 +131,26 @@ inline void backward_row(const scalar_t* __restrict acts, const scalar_t* __rest
   }
 }
 
-// tensor[t] of a contiguous (T, ...) tensor, as a tensor for the GEMMs: made with at::from_blob
-// over the same memory rather than by indexing, which costs a dispatcher call every step.
-at::Tensor step(const at::Tensor& tensor, int64_t t) {
-  auto* start = static_cast<char*>(tensor.data_ptr()) + t * tensor.stride(0) * tensor.element_size();
-  return at::from_blob(start, tensor.sizes().slice(1), tensor.options());
+// Rows [first, last) of step t of a contiguous (T, B, ...) tensor, as a tensor for the GEMMs: made
+// with at::from_blob over the same memory, which costs no dispatcher call (indexing would, every step).
+at::Tensor rows_of_step(const at::Tensor& tensor, int64_t t, int64_t first, int64_t last) {
+  auto* start = static_cast<char*>(tensor.data_ptr()) +
+                (t * tensor.stride(0) + first * tensor.stride(1)) * tensor.element_size();
+  std::vector<int64_t> sizes(tensor.sizes().begin() + 1, tensor.sizes().end());
+  sizes[0] = last - first;
+  return at::from_blob(start, sizes, tensor.options());
 }
 
-// tensor[t] as a pointer, for the pointwise pass.
+// The same rows as a pointer, for the pointwise pass.
 template <typename scalar_t>
-scalar_t* at_step(const at::Tensor& tensor, int64_t t) {
-  return tensor.data_ptr<scalar_t>() + t * tensor.stride(0);
+scalar_t* rows_of_step_data(const at::Tensor& tensor, int64_t t, int64_t first) {
+  return tensor.data_ptr<scalar_t>() + t * tensor.stride(0) + first * tensor.stride(1);
 }
+
+// Batch rows never interact: each thread runs the whole time loop for its own block of rows, with
+// no synchronisation per step (one wake-up per call, not per step). Below this many rows per
+// thread the GEMMs get too thin to gain from it.
+constexpr int64_t kMinRowsPerThread = 4;
 
 void check_cpu_contiguous(const at::Tensor& tensor, const char* name, const at::Tensor& like) {
   TORCH_CHECK(tensor.device().is_cpu(), "lstm_cpu_recurrence: ", name, " must be a CPU tensor, got ", tensor.device());
@@ -168,22 +177,24 @@ std::tuple<at::Tensor, at::Tensor, c10::optional<at::Tensor>> lstm_forward_recur
   at::Tensor cell_states = at::empty({steps, batch, hidden}, gates.options());
   at::Tensor unprojected = projected ? at::empty({steps, batch, hidden}, gates.options()) : outputs;
 
-  at::AutoDispatchBelowADInplaceOrView below_autograd;            // inner ATen calls skip autograd's layers
   AT_DISPATCH_FLOATING_TYPES(gates.scalar_type(), "lstm_forward_recurrence", [&] {
-    at::Tensor h = h0;                                             // (B, P)
-    const scalar_t* c_prev = c0.data_ptr<scalar_t>();             // (B, H)
-    for (int64_t t = 0; t < steps; ++t) {
-      step(gates, t).addmm_(h, w_hh_t);                            // gates_t += W_hh h_{t−1}   (B, 4H)
-      scalar_t* gates_t = at_step<scalar_t>(gates, t);
-      scalar_t* c_t = at_step<scalar_t>(cell_states, t);
-      scalar_t* m_t = at_step<scalar_t>(unprojected, t);
-      for (int64_t b = 0; b < batch; ++b) {
-        forward_row(gates_t + b * 4 * hidden, c_prev + b * hidden, c_t + b * hidden, m_t + b * hidden, hidden);
+    at::parallel_for(0, batch, kMinRowsPerThread, [&](int64_t first, int64_t last) {
+      at::AutoDispatchBelowADInplaceOrView below_autograd;        // inner ATen calls skip autograd's layers
+      at::Tensor h = h0.narrow(0, first, last - first);           // (b, P): this thread's rows
+      const scalar_t* c_prev = c0.data_ptr<scalar_t>() + first * hidden;
+      for (int64_t t = 0; t < steps; ++t) {
+        rows_of_step(gates, t, first, last).addmm_(h, w_hh_t);     // gates_t += W_hh h_{t−1}   (b, 4H)
+        scalar_t* gates_t = rows_of_step_data<scalar_t>(gates, t, first);
+        scalar_t* c_t = rows_of_step_data<scalar_t>(cell_states, t, first);
+        scalar_t* m_t = rows_of_step_data<scalar_t>(unprojected, t, first);
+        for (int64_t b = 0; b < last - first; ++b) {
+          forward_row(gates_t + b * 4 * hidden, c_prev + b * hidden, c_t + b * hidden, m_t + b * hidden, hidden);
+        }
+        h = rows_of_step(outputs, t, first, last);
+        if (projected) at::mm_out(h, rows_of_step(unprojected, t, first, last), *w_hr_t);  // h_t = W_hr m_t
+        c_prev = c_t;                                              // (else h_t = m_t)
       }
-      h = step(outputs, t);
-      if (projected) at::mm_out(h, step(unprojected, t), *w_hr_t);  // h_t = W_hr m_t  (else h_t = m_t)
-      c_prev = c_t;
-    }
+    });
   });
   return {outputs, cell_states, projected ? c10::optional<at::Tensor>(unprojected) : c10::nullopt};
 }
@@ -204,33 +215,40 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> lstm_backward_recurrence(
   if (has_grad_c) check_cpu_contiguous(*grad_cell_states, "grad_cell_states", acts);
   const int64_t steps = acts.size(0), batch = acts.size(1), hidden = acts.size(2) / 4;
   at::Tensor grad_gates = at::empty_like(acts);                    // (T, B, 4H)
-  at::Tensor dc = has_grad_c ? step(*grad_cell_states, steps - 1).clone() : at::zeros_like(c0);  // (B, H)
-  at::Tensor dm = projected ? at::empty_like(c0) : at::Tensor();   // (B, H) scratch
-  at::Tensor dh = step(grad_outputs, steps - 1);                   // (B, P) total gradient reaching h_{T−1}
-  at::Tensor grad_h0;
+  at::Tensor dc = has_grad_c ? (*grad_cell_states)[steps - 1].clone() : at::zeros_like(c0);  // (B, H)
+  at::Tensor grad_h0 = at::empty({batch, w_hh.size(1)}, acts.options());                     // (B, P)
 
-  at::AutoDispatchBelowADInplaceOrView below_autograd;            // inner ATen calls skip autograd's layers
   AT_DISPATCH_FLOATING_TYPES(acts.scalar_type(), "lstm_backward_recurrence", [&] {
-    scalar_t* dc_data = dc.data_ptr<scalar_t>();
-    for (int64_t t = steps - 1; t >= 0; --t) {
-      const at::Tensor dm_t = projected ? at::mm_out(dm, dh, *weight_hr) : dh;   // dm = W_hrᵀ dh  (B, H)
-      const scalar_t* dm_data = dm_t.data_ptr<scalar_t>();
-      const scalar_t* acts_t = at_step<scalar_t>(acts, t);
-      const scalar_t* c_t = at_step<scalar_t>(cell_states, t);
-      const scalar_t* c_prev = t > 0 ? at_step<scalar_t>(cell_states, t - 1) : c0.data_ptr<scalar_t>();
-      const scalar_t* grad_c_prev = has_grad_c && t > 0 ? at_step<scalar_t>(*grad_cell_states, t - 1) : nullptr;
-      scalar_t* grad_gates_t = at_step<scalar_t>(grad_gates, t);
-      for (int64_t b = 0; b < batch; ++b) {
-        backward_row(acts_t + b * 4 * hidden, dm_data + b * hidden, c_t + b * hidden, c_prev + b * hidden,
-                     dc_data + b * hidden, grad_c_prev ? grad_c_prev + b * hidden : nullptr,
-                     grad_gates_t + b * 4 * hidden, hidden);
+    at::parallel_for(0, batch, kMinRowsPerThread, [&](int64_t first, int64_t last) {
+      at::AutoDispatchBelowADInplaceOrView below_autograd;        // inner ATen calls skip autograd's layers
+      const int64_t rows = last - first;
+      at::Tensor dh = rows_of_step(grad_outputs, steps - 1, first, last);  // (b, P) gradient reaching h_{T−1}
+      at::Tensor dm = projected ? at::empty({rows, hidden}, acts.options()) : at::Tensor();  // (b, H) scratch
+      scalar_t* dc_data = dc.data_ptr<scalar_t>() + first * hidden;
+      for (int64_t t = steps - 1; t >= 0; --t) {
+        const at::Tensor dm_t = projected ? at::mm_out(dm, dh, *weight_hr) : dh;   // dm = W_hrᵀ dh  (b, H)
+        const scalar_t* dm_data = dm_t.data_ptr<scalar_t>();
+        const scalar_t* acts_t = rows_of_step_data<scalar_t>(acts, t, first);
+        const scalar_t* c_t = rows_of_step_data<scalar_t>(cell_states, t, first);
+        const scalar_t* c_prev = t > 0 ? rows_of_step_data<scalar_t>(cell_states, t - 1, first)
+                                       : c0.data_ptr<scalar_t>() + first * hidden;
+        const scalar_t* grad_c_prev =
+            has_grad_c && t > 0 ? rows_of_step_data<scalar_t>(*grad_cell_states, t - 1, first) : nullptr;
+        scalar_t* grad_gates_t = rows_of_step_data<scalar_t>(grad_gates, t, first);
+        for (int64_t b = 0; b < rows; ++b) {
+          backward_row(acts_t + b * 4 * hidden, dm_data + b * hidden, c_t + b * hidden, c_prev + b * hidden,
+                       dc_data + b * hidden, grad_c_prev ? grad_c_prev + b * hidden : nullptr,
+                       grad_gates_t + b * 4 * hidden, hidden);
+        }
+        const at::Tensor grad_gates_rows = rows_of_step(grad_gates, t, first, last);  // (b, 4H)
+        if (t > 0) {
+          dh = at::addmm(rows_of_step(grad_outputs, t - 1, first, last), grad_gates_rows, w_hh);
+        } else {                                                   // dh_{t−1} = grad_out + W_hhᵀ d_gates_t
+          at::Tensor grad_h0_rows = grad_h0.narrow(0, first, rows);
+          at::mm_out(grad_h0_rows, grad_gates_rows, w_hh);
+        }
       }
-      if (t > 0) {
-        dh = at::addmm(step(grad_outputs, t - 1), step(grad_gates, t), w_hh);  // dh_{t−1} = grad_out + W_hhᵀ d_gates_t
-      } else {
-        grad_h0 = at::mm(step(grad_gates, 0), w_hh);              // (B, P)
-      }
-    }
+    });
   });
   return {grad_gates, grad_h0, dc};                                // dc now reaches c_0
 }

@@ -13,7 +13,9 @@ import lstmlab
 from lstmlab.backends import bptt
 from lstmlab.kernels import lstm_cpu
 
-from conftest import leaf, run_and_backward
+from torch.nn.utils.rnn import pack_padded_sequence
+
+from conftest import assert_twins_equal, leaf, run_and_backward, twins
 
 FLOAT32_EPS = torch.finfo(torch.float32).eps
 
@@ -74,6 +76,43 @@ def test_float32_error_is_of_the_order_of_torchs(options, loops, monkeypatch):
     # float32 rounding, not a bug, sets both errors: measured ratios ours/torch are 0.3–1.8.
     assert ours_values <= 4 * torch_values
     assert ours_grads <= 4 * torch_grads
+
+
+@pytest.fixture
+def two_threads():
+    previous = torch.get_num_threads()
+    torch.set_num_threads(2)
+    yield
+    torch.set_num_threads(previous)
+
+
+@pytest.mark.parametrize("options", [
+    pytest.param({}, id="plain"),
+    pytest.param({"num_layers": 2, "bidirectional": True, "proj_size": 3}, id="bi-proj"),
+    pytest.param({"batch_first": True, "bias": False}, id="batch-first-no-bias"),
+])
+@pytest.mark.parametrize("packed", [False, True], ids=["padded", "packed"])
+def test_rows_split_across_threads_match_torch(options, packed, two_threads, monkeypatch):
+    # B = 37 rows: two threads each run the time loop for their own block of rows (19 + 18).
+    monkeypatch.setenv(bptt.LOOPS_VARIABLE, "cpp")
+    ref, ours = twins("bptt", 5, 7, **options)
+    states = options.get("num_layers", 1) * (2 if options.get("bidirectional") else 1)
+    x = torch.randn(37, 9, 5, dtype=torch.float64) if options.get("batch_first") else \
+        torch.randn(9, 37, 5, dtype=torch.float64)
+    h0 = torch.randn(states, 37, options.get("proj_size") or 7, dtype=torch.float64)
+    c0 = torch.randn(states, 37, 7, dtype=torch.float64)
+
+    lengths = torch.randint(1, 10, (37,), generator=torch.Generator().manual_seed(3))
+
+    def inputs():
+        hx = (leaf(h0), leaf(c0))
+        if not packed:
+            return leaf(x), hx
+        sequence = pack_padded_sequence(x, lengths, batch_first=options.get("batch_first", False),
+                                        enforce_sorted=False)
+        return sequence._replace(data=leaf(sequence.data)), hx
+
+    assert_twins_equal(run_and_backward(ours, *inputs()), run_and_backward(ref, *inputs()))
 
 
 def test_unknown_loop_choice_names_the_choices(monkeypatch):
