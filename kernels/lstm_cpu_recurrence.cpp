@@ -147,10 +147,6 @@ scalar_t* rows_of_step_data(const at::Tensor& tensor, int64_t t, int64_t first) 
   return tensor.data_ptr<scalar_t>() + t * tensor.stride(0) + first * tensor.stride(1);
 }
 
-// Batch rows never interact: each thread runs the whole time loop for its own block of rows, with
-// no synchronisation per step (one wake-up per call, not per step). Below this many rows per
-// thread the GEMMs get too thin to gain from it.
-constexpr int64_t kMinRowsPerThread = 4;
 
 void check_cpu_contiguous(const at::Tensor& tensor, const char* name, const at::Tensor& like) {
   TORCH_CHECK(tensor.device().is_cpu(), "lstm_cpu_recurrence: ", name, " must be a CPU tensor, got ", tensor.device());
@@ -164,9 +160,11 @@ void check_cpu_contiguous(const at::Tensor& tensor, const char* name, const at::
 // Forward: gates (T, B, 4H) holds W_ih x_t + b for every step (i, f, g, o rows) and is overwritten
 // with the activations; w_hh_t (P, 4H); w_hr_t (H, P) or undefined; h0 (B, P); c0 (B, H).
 // Returns outputs (T, B, P), cell_states (T, B, H) and, with a projection, the unprojected m (T, B, H).
+// Batch rows never interact: at::parallel_for gives each thread the whole time loop for its own
+// block of (at least min_rows_per_thread) rows, so threads never wait for each other.
 std::tuple<at::Tensor, at::Tensor, c10::optional<at::Tensor>> lstm_forward_recurrence(
     at::Tensor gates, const at::Tensor& w_hh_t, const c10::optional<at::Tensor>& w_hr_t,
-    const at::Tensor& h0, const at::Tensor& c0) {
+    const at::Tensor& h0, const at::Tensor& c0, int64_t min_rows_per_thread) {
   check_cpu_contiguous(gates, "gates", gates);
   check_cpu_contiguous(h0, "h0", gates);
   check_cpu_contiguous(c0, "c0", gates);
@@ -178,7 +176,7 @@ std::tuple<at::Tensor, at::Tensor, c10::optional<at::Tensor>> lstm_forward_recur
   at::Tensor unprojected = projected ? at::empty({steps, batch, hidden}, gates.options()) : outputs;
 
   AT_DISPATCH_FLOATING_TYPES(gates.scalar_type(), "lstm_forward_recurrence", [&] {
-    at::parallel_for(0, batch, kMinRowsPerThread, [&](int64_t first, int64_t last) {
+    at::parallel_for(0, batch, min_rows_per_thread, [&](int64_t first, int64_t last) {
       at::AutoDispatchBelowADInplaceOrView below_autograd;        // inner ATen calls skip autograd's layers
       at::Tensor h = h0.narrow(0, first, last - first);           // (b, P): this thread's rows
       const scalar_t* c_prev = c0.data_ptr<scalar_t>() + first * hidden;
@@ -205,7 +203,7 @@ std::tuple<at::Tensor, at::Tensor, c10::optional<at::Tensor>> lstm_forward_recur
 std::tuple<at::Tensor, at::Tensor, at::Tensor> lstm_backward_recurrence(
     const at::Tensor& acts, const at::Tensor& cell_states, const at::Tensor& c0, const at::Tensor& w_hh,
     const c10::optional<at::Tensor>& weight_hr, const at::Tensor& grad_outputs,
-    const c10::optional<at::Tensor>& grad_cell_states) {
+    const c10::optional<at::Tensor>& grad_cell_states, int64_t min_rows_per_thread) {
   for (const auto& [tensor, name] : {std::pair<const at::Tensor&, const char*>{acts, "acts"},
                                      {cell_states, "cell_states"}, {c0, "c0"}, {grad_outputs, "grad_outputs"}}) {
     check_cpu_contiguous(tensor, name, acts);
@@ -219,7 +217,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> lstm_backward_recurrence(
   at::Tensor grad_h0 = at::empty({batch, w_hh.size(1)}, acts.options());                     // (B, P)
 
   AT_DISPATCH_FLOATING_TYPES(acts.scalar_type(), "lstm_backward_recurrence", [&] {
-    at::parallel_for(0, batch, kMinRowsPerThread, [&](int64_t first, int64_t last) {
+    at::parallel_for(0, batch, min_rows_per_thread, [&](int64_t first, int64_t last) {
       at::AutoDispatchBelowADInplaceOrView below_autograd;        // inner ATen calls skip autograd's layers
       const int64_t rows = last - first;
       at::Tensor dh = rows_of_step(grad_outputs, steps - 1, first, last);  // (b, P) gradient reaching h_{T−1}
@@ -271,10 +269,11 @@ std::tuple<at::Tensor, at::Tensor> activations(const at::Tensor& x) {
 
 TORCH_LIBRARY(lstmlab_cpu, m) {
   m.def("activations(Tensor x) -> (Tensor, Tensor)");
-  m.def("lstm_forward_recurrence(Tensor(a!) gates, Tensor w_hh_t, Tensor? w_hr_t, Tensor h0, Tensor c0)"
+  m.def("lstm_forward_recurrence(Tensor(a!) gates, Tensor w_hh_t, Tensor? w_hr_t, Tensor h0, Tensor c0,"
+        " int min_rows_per_thread)"
         " -> (Tensor, Tensor, Tensor?)");
   m.def("lstm_backward_recurrence(Tensor acts, Tensor cell_states, Tensor c0, Tensor w_hh, Tensor? weight_hr,"
-        " Tensor grad_outputs, Tensor? grad_cell_states) -> (Tensor, Tensor, Tensor)");
+        " Tensor grad_outputs, Tensor? grad_cell_states, int min_rows_per_thread) -> (Tensor, Tensor, Tensor)");
 }
 
 TORCH_LIBRARY_IMPL(lstmlab_cpu, CPU, m) {

@@ -159,7 +159,7 @@ def test_the_ops_check_their_arguments():
     gates = torch.randn(3, 2, 16).transpose(0, 1)             # not contiguous
     w_hh_t = torch.randn(4, 16)
     with pytest.raises(RuntimeError, match="gates must be contiguous"):
-        lstm_cpu.load().lstm_forward_recurrence(gates, w_hh_t, None, torch.zeros(3, 4), torch.zeros(3, 4))
+        lstm_cpu.load().lstm_forward_recurrence(gates, w_hh_t, None, torch.zeros(3, 4), torch.zeros(3, 4), 4)
     with pytest.raises(RuntimeError, match="h0 has dtype Double, expected Float"):
         lstm_cpu.load().lstm_forward_recurrence(torch.randn(3, 2, 16), w_hh_t, None,
-                                                torch.zeros(2, 4, dtype=torch.float64), torch.zeros(2, 4))
+                                                torch.zeros(2, 4, dtype=torch.float64), torch.zeros(2, 4), 4)
