@@ -64,6 +64,9 @@ def build_directory():
 def load():
     """Compile (first time) and load the library; registers torch.ops.lstmlab_cpu.*. Raises BuildError."""
     from torch.utils import cpp_extension                           # imported only when needed
+    compiler = os.environ.get("CXX", "c++")                         # what cpp_extension will call
+    if shutil.which(compiler) is None:
+        raise BuildError(f"could not build the C++ LSTM loops: no C++ compiler ({compiler!r}) on PATH")
     _put_ninja_on_path()
     try:
         cpp_extension.load(name="lstmlab_cpu_recurrence", sources=[str(SOURCE)], build_directory=str(build_directory()),

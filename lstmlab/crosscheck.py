@@ -11,6 +11,7 @@ import torch
 from torch.nn.utils.rnn import pack_sequence
 
 from . import backends
+from .backends.bptt import use_loops
 from .lstm import LSTM
 
 # name, constructor options, input form
@@ -85,12 +86,16 @@ def check_backend(name, options, form):
 
 
 def run_checks(names=None):
-    """CheckRows for the given backends (default: every available one but the reference itself)."""
+    """CheckRows for the given backends (default: every available one but the reference itself).
+    "bptt" is checked twice: with the loops it runs by default (C++ on the CPU) and as "bptt·py",
+    with the PyTorch loops of lstmlab/backends/bptt.py."""
     names = names or [n for n in backends.available_backends("cpu") if n != "torch"]
     rows = []
     for name in names:
-        for config, options, form in CONFIGS:
-            rows.append(CheckRow(name, config, *check_backend(name, options, form)))
+        for label, loops in ([(name, "auto"), ("bptt·py", "python")] if name == "bptt" else [(name, "auto")]):
+            with use_loops(loops):
+                for config, options, form in CONFIGS:
+                    rows.append(CheckRow(label, config, *check_backend(name, options, form)))
     return rows
 
 

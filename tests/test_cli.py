@@ -28,8 +28,9 @@ def test_check_passes_and_prints_a_row_per_backend_and_config(capsys):
     assert main(["check"]) == 0
     out = capsys.readouterr().out
     assert "agree with torch.nn.LSTM" in out
-    assert out.count("✓") == len(crosscheck.CONFIGS) * len([n for n in crosscheck.backends.available_backends("cpu")
-                                                           if n != "torch"])
+    checked = [n for n in crosscheck.backends.available_backends("cpu") if n != "torch"] + ["bptt·py"]
+    assert out.count("✓") == len(crosscheck.CONFIGS) * len(checked)
+    assert all(name in out for name in checked)
 
 
 def test_check_fails_on_a_wrong_backend(monkeypatch, capsys):

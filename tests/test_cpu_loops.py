@@ -149,6 +149,16 @@ def test_auto_warns_once_and_falls_back_when_the_build_fails(monkeypatch):
         bptt.recurrence_loops(x)
 
 
+def test_no_compiler_is_a_clear_build_error(monkeypatch):
+    monkeypatch.setenv("CXX", "no-such-compiler")
+    lstm_cpu.load.cache_clear()                              # load() builds once per process: ask again
+    try:
+        with pytest.raises(lstm_cpu.BuildError, match=r"no C\+\+ compiler \('no-such-compiler'\) on PATH"):
+            lstm_cpu.load()
+    finally:
+        lstm_cpu.load.cache_clear()                          # later tests load the real library
+
+
 def test_auto_picks_the_cpp_loops_for_float_cpu_tensors(monkeypatch):
     monkeypatch.setenv(bptt.LOOPS_VARIABLE, "auto")
     for dtype in (torch.float32, torch.float64):

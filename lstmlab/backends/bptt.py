@@ -99,7 +99,7 @@ def recurrence_loops(x):
             raise
         if not _build_warned:
             warnings.warn(f"{error}; backend 'bptt' runs its PyTorch loops instead "
-                          f"(set {LOOPS_VARIABLE}=python to silence this)", RuntimeWarning, stacklevel=3)
+                          f"(set {LOOPS_VARIABLE}=python to silence this)", RuntimeWarning, stacklevel=2)
             _build_warned = True
         return python_loops
     return lstm_cpu
