@@ -94,13 +94,14 @@ def check_backend(name, device=None):
     if name == "auto":
         return
     device = torch.device(device) if device is not None else None
+    reason = BACKENDS[name].unavailable_reason(device) if name in BACKENDS else None
+    if name in BACKENDS and reason is None:
+        return                                     # the common case, on every forward call: no more work
     choices = ", ".join(repr(n) for n in ["auto"] + available_backends(device))
     if name not in BACKENDS:
         raise ValueError(f"unknown backend {name!r}; available: {choices}")
-    reason = BACKENDS[name].unavailable_reason(device)
-    if reason is not None:
-        where = f" on {device.type}" if device is not None else ""
-        raise ValueError(f"backend {name!r} is not available{where}: {reason}; available: {choices}")
+    where = f" on {device.type}" if device is not None else ""
+    raise ValueError(f"backend {name!r} is not available{where}: {reason}; available: {choices}")
 
 
 def resolve_backend(name, device):
