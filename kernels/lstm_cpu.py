@@ -29,8 +29,8 @@ GATE_ORDER = "ifgo"
 # -march=native: this machine's widest vectors (the library is built here, for here);
 # -fno-trapping-math (as torch itself is built): lets GCC turn the selects into blends. No -ffast-math: the
 # float exp below splits ln 2 in two on purpose, and reassociation would undo it.
-# -fopenmp: at::parallel_for hands blocks of batch rows to torch's own threads (the library links
-# libgomp.so.1 by name, and the one torch has already loaded is the one it gets: one thread pool).
+# -fopenmp: the threads are torch's own OpenMP pool (the library links libgomp.so.1 by name, and the
+# one torch has already loaded is the one it gets).
 COMPILE_FLAGS = ["-O3", "-march=native", "-fopenmp", "-fno-math-errno", "-fno-trapping-math"]
 
 
@@ -78,28 +78,27 @@ def load():
     return torch.ops.lstmlab_cpu
 
 
-# Batch rows never interact, so the C++ loops give each thread the whole time loop for its own block
-# of rows — no synchronisation per step — rather than one thread and a multithreaded GEMM per step.
-# Measured on 2 cores (T = 100): it wins at every shape tried (B 2–256, H 32–512; 0.5–0.9× the
-# time), even down to one row per thread (B = 2, H = 512: 13 ms against 24 ms for one 2-row GEMM per
-# step); only tiny layers (B = 4, H = 51) lose ~10%.
-MIN_ROWS_PER_THREAD = 1
+# How the threads share the work (see "Work split" in the C++ file): "auto" gives each thread a slice
+# of the hidden units (a block of batch rows too when there are spare threads and few units), and
+# they meet at a barrier every step; "rows" / "units" force one split (the tests run both).
+PARTITIONS = {"auto": 0, "rows": 1, "units": 2}
+PARTITION = "auto"
 
 
 def forward_recurrence(gates, w_hh_t, w_hr_t, h0, c0):
     """gates (T, B, 4H): input projections, overwritten with activations -> outputs, cell_states, unprojected."""
-    return load().lstm_forward_recurrence(gates, w_hh_t, w_hr_t, h0.contiguous(), c0.contiguous(),
-                                          MIN_ROWS_PER_THREAD)
+    w_hr = w_hr_t.t().contiguous() if w_hr_t is not None else None
+    return load().lstm_forward_recurrence(gates, w_hh_t.t().contiguous(), w_hr, h0.contiguous(), c0.contiguous(),
+                                          PARTITIONS[PARTITION])
 
 
 def backward_recurrence(acts, cell_states, c0, w_hh, weight_hr, grad_outputs, grad_cell_states):
     """-> grad_gates (T, B, 4H), grad_h0 (B, P), grad_c0 (B, H)."""
     if grad_cell_states is not None:
         grad_cell_states = grad_cell_states.contiguous()
-    return load().lstm_backward_recurrence(acts, cell_states, c0.contiguous(), w_hh, weight_hr,
-                                           grad_outputs.contiguous(), grad_cell_states,
-                                           MIN_ROWS_PER_THREAD)
-
+    weight_hr = weight_hr.contiguous() if weight_hr is not None else None
+    return load().lstm_backward_recurrence(acts, cell_states, c0.contiguous(), w_hh.contiguous(), weight_hr,
+                                           grad_outputs.contiguous(), grad_cell_states, PARTITIONS[PARTITION])
 
 if __name__ == "__main__":                                          # `make` runs this once, at setup
     import time

@@ -92,9 +92,12 @@ def two_threads():
     pytest.param({"batch_first": True, "bias": False}, id="batch-first-no-bias"),
 ])
 @pytest.mark.parametrize("packed", [False, True], ids=["padded", "packed"])
-def test_rows_split_across_threads_match_torch(options, packed, two_threads, monkeypatch):
-    # B = 37 rows: two threads each run the time loop for their own block of rows (19 + 18).
+@pytest.mark.parametrize("partition", ["rows", "units"])
+def test_work_split_across_threads_matches_torch(options, packed, partition, two_threads, monkeypatch):
+    # B = 37 rows, H = 7 units: two threads own 19 + 18 rows, or units 0–2 and 3–6 (and the matching
+    # output features) and meet at a barrier every step.
     monkeypatch.setenv(bptt.LOOPS_VARIABLE, "cpp")
+    monkeypatch.setattr(lstm_cpu, "PARTITION", partition)
     ref, ours = twins("bptt", 5, 7, **options)
     states = options.get("num_layers", 1) * (2 if options.get("bidirectional") else 1)
     x = torch.randn(37, 9, 5, dtype=torch.float64) if options.get("batch_first") else \
@@ -169,7 +172,7 @@ def test_the_ops_check_their_arguments():
     gates = torch.randn(3, 2, 16).transpose(0, 1)             # not contiguous
     w_hh_t = torch.randn(4, 16)
     with pytest.raises(RuntimeError, match="gates must be contiguous"):
-        lstm_cpu.load().lstm_forward_recurrence(gates, w_hh_t, None, torch.zeros(3, 4), torch.zeros(3, 4), 4)
+        lstm_cpu.load().lstm_forward_recurrence(gates, w_hh_t, None, torch.zeros(3, 4), torch.zeros(3, 4), 0)
     with pytest.raises(RuntimeError, match="h0 has dtype Double, expected Float"):
         lstm_cpu.load().lstm_forward_recurrence(torch.randn(3, 2, 16), w_hh_t, None,
-                                                torch.zeros(2, 4, dtype=torch.float64), torch.zeros(2, 4), 4)
+                                                torch.zeros(2, 4, dtype=torch.float64), torch.zeros(2, 4), 0)
