@@ -167,19 +167,29 @@ inline std::pair<int64_t, int64_t> block(int64_t size, int64_t blocks, int64_t k
   return {k * size / blocks, (k + 1) * size / blocks};
 }
 
-// Runs body(row_block, unit_block) on split.row_blocks × split.unit_blocks threads (or inline).
+// One thread's share of the work: batch rows [r0, r1), hidden units [j0, j1), output features [p0, p1).
+struct Share {
+  int64_t r0, r1, j0, j1, p0, p1;
+};
+
+// Runs body(share) on split.row_blocks × split.unit_blocks threads (or inline on this one).
 template <typename Body>
-void run_split(const Split& split, const Body& body) {
+void run_split(const Split& split, int64_t batch, int64_t hidden, int64_t out_size, const Body& body) {
+  auto share = [&](int64_t k) {
+    const auto [r0, r1] = block(batch, split.row_blocks, k / split.unit_blocks);
+    const auto [j0, j1] = block(hidden, split.unit_blocks, k % split.unit_blocks);
+    const auto [p0, p1] = block(out_size, split.unit_blocks, k % split.unit_blocks);
+    return Share{r0, r1, j0, j1, p0, p1};
+  };
   const int64_t threads = split.row_blocks * split.unit_blocks;
   if (threads == 1) {
-    body(0, 0);
+    body(share(0));
     return;
   }
 #pragma omp parallel num_threads(threads)
   {
-    const int64_t k = omp_get_thread_num();
     at::AutoDispatchBelowADInplaceOrView below_autograd;      // thread-local: set on every thread
-    body(k / split.unit_blocks, k % split.unit_blocks);
+    body(share(omp_get_thread_num()));
   }
 }
 
@@ -230,10 +240,8 @@ std::tuple<at::Tensor, at::Tensor, c10::optional<at::Tensor>> lstm_forward_recur
 
   at::AutoDispatchBelowADInplaceOrView below_autograd;            // inner ATen calls skip autograd's layers
   AT_DISPATCH_FLOATING_TYPES(gates.scalar_type(), "lstm_forward_recurrence", [&] {
-    run_split(split, [&](int64_t row_block, int64_t unit_block) {
-      const auto [r0, r1] = block(batch, split.row_blocks, row_block);      // this thread's rows
-      const auto [j0, j1] = block(hidden, split.unit_blocks, unit_block);   // ... hidden units
-      const auto [p0, p1] = block(out_size, split.unit_blocks, unit_block); // ... output features
+    run_split(split, batch, hidden, out_size, [&](const Share& share) {
+      const auto [r0, r1, j0, j1, p0, p1] = share;                          // this thread's part
       const int64_t rows = r1 - r0, n = j1 - j0;
       // This thread's rows of W_hh: gates i, f, g, o of units j0..j1, gathered once.   (4n, P)
       const at::Tensor w_units = at::cat({w_hh.narrow(0, j0, n), w_hh.narrow(0, hidden + j0, n),
@@ -297,10 +305,8 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> lstm_backward_recurrence(
 
   at::AutoDispatchBelowADInplaceOrView below_autograd;            // inner ATen calls skip autograd's layers
   AT_DISPATCH_FLOATING_TYPES(acts.scalar_type(), "lstm_backward_recurrence", [&] {
-    run_split(split, [&](int64_t row_block, int64_t unit_block) {
-      const auto [r0, r1] = block(batch, split.row_blocks, row_block);      // this thread's rows
-      const auto [j0, j1] = block(hidden, split.unit_blocks, unit_block);   // ... hidden units
-      const auto [p0, p1] = block(out_size, split.unit_blocks, unit_block); // ... features of dh
+    run_split(split, batch, hidden, out_size, [&](const Share& share) {
+      const auto [r0, r1, j0, j1, p0, p1] = share;                          // this thread's part
       const int64_t rows = r1 - r0, n = j1 - j0, p = p1 - p0;
       const at::Tensor w_hh_part = w_hh.narrow(1, p0, p).contiguous();            // (4H, p)
       const at::Tensor w_hr_part = projected ? weight_hr->narrow(1, j0, n).contiguous() : at::Tensor();  // (P, n)
