@@ -6,9 +6,12 @@
 // pass over the (B, H) elements that does all the pointwise math, the way cuDNN / oneDNN fuse it.
 // The equations and the saved tensors are exactly those of bptt.py. The gate rows stay in torch's
 // order (i, f, g, o): the Python loops reorder them to (i, f, o, g) only to make one sigmoid call
-// out of three, which a fused pass does not need.
+// out of three, which a fused pass does not need. The threads share the hidden units and meet at a
+// barrier every step ("Work split" below).
 //
-// Built on first use by lstmlab/kernels/lstm_cpu.py (torch.utils.cpp_extension, cached).
+// File order: activations → the pointwise step (forward, backward) → work split → the two loops →
+// registration as torch.ops.lstmlab_cpu.*. Built on first use by lstmlab/kernels/lstm_cpu.py
+// (torch.utils.cpp_extension, cached).
 #include <ATen/ATen.h>
 #include <ATen/Dispatch.h>
 #include <ATen/Parallel.h>
