@@ -1,6 +1,6 @@
 """The C++ time loops of backend "bptt" (lstm_cpu_recurrence.cpp): built on first use, then cached.
 
-    forward_recurrence(gates, w_hh_t, w_hr_t, h0, c0) -> outputs, cell_states, unprojected
+    forward_recurrence(gates, w_hh, weight_hr, h0, c0) -> outputs, cell_states, unprojected
     backward_recurrence(acts, cell_states, c0, w_hh, weight_hr, grad_outputs, grad_cell_states)
         -> grad_gates, grad_h0, grad_c0
 
@@ -10,7 +10,7 @@ readable reference and the fallback. One difference: the gate rows stay in torch
 fused pass does not need (GATE_ORDER tells LSTMDirectionFunction which order to hand over).
 
 The first call compiles the C++ file with torch.utils.cpp_extension (a C++ compiler and ninja are
-needed; ~15–30 s), into TORCH_EXTENSIONS_DIR (default ~/.cache/torch_extensions); later processes
+needed; ~15 s here), into TORCH_EXTENSIONS_DIR (default ~/.cache/torch_extensions); later processes
 load the cached library in a fraction of a second. `make` builds it during setup
 (`python -m lstmlab.kernels.lstm_cpu`). Only float32 and float64 CPU tensors.
 """
@@ -85,10 +85,10 @@ PARTITIONS = {"auto": 0, "rows": 1, "units": 2}
 PARTITION = "auto"
 
 
-def forward_recurrence(gates, w_hh_t, w_hr_t, h0, c0):
+def forward_recurrence(gates, w_hh, weight_hr, h0, c0):
     """gates (T, B, 4H): input projections, overwritten with activations -> outputs, cell_states, unprojected."""
-    w_hr = w_hr_t.t().contiguous() if w_hr_t is not None else None
-    return load().lstm_forward_recurrence(gates, w_hh_t.t().contiguous(), w_hr, h0.contiguous(), c0.contiguous(),
+    weight_hr = weight_hr.contiguous() if weight_hr is not None else None
+    return load().lstm_forward_recurrence(gates, w_hh.contiguous(), weight_hr, h0.contiguous(), c0.contiguous(),
                                           PARTITIONS[PARTITION])
 
 
@@ -99,6 +99,7 @@ def backward_recurrence(acts, cell_states, c0, w_hh, weight_hr, grad_outputs, gr
     weight_hr = weight_hr.contiguous() if weight_hr is not None else None
     return load().lstm_backward_recurrence(acts, cell_states, c0.contiguous(), w_hh.contiguous(), weight_hr,
                                            grad_outputs.contiguous(), grad_cell_states, PARTITIONS[PARTITION])
+
 
 if __name__ == "__main__":                                          # `make` runs this once, at setup
     import time

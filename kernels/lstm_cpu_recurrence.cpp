@@ -143,7 +143,7 @@ inline void backward_units(const scalar_t* __restrict acts, int64_t H, const sca
 // Each thread owns a slice of the hidden units (and the matching slice of the output features P)
 // for the whole call, and its rows of W_hh stay in its own cache; step t+1's GEMM needs all of h_t,
 // so the threads meet at a barrier once or twice per step (~0.3 µs each). Measured on 2 cores
-// against one 2-thread GEMM per step: 0.5–0.8× the GEMM time; and faster than giving each thread a
+// against one 2-thread GEMM per step: 0.4–0.9× the GEMM time; and faster than giving each thread a
 // block of batch rows instead in 24 of 26 shapes/modes (B 1–64, H 32–512; the rows won two
 // forward+backward cases at B = 64). Rows still split when there are too few units to share
 // (fewer than 8 per thread) and spare threads.

@@ -18,7 +18,7 @@ CPU_BACKENDS = [b for b in lstmlab.available_backends("cpu") if b in ("cell", "b
 
 # "bptt" runs its C++ time loops on CPU tensors (forced here: a build failure must fail the tests, not
 # fall back quietly); "bptt-python-loops" runs the same backend with its PyTorch loops.
-BACKEND_PARAMS = [b for b in CPU_BACKENDS] + ["bptt-python-loops"]
+BACKEND_PARAMS = CPU_BACKENDS + ["bptt-python-loops"]
 
 
 @pytest.fixture(params=BACKEND_PARAMS)

@@ -94,14 +94,17 @@ def check_backend(name, device=None):
     if name == "auto":
         return
     device = torch.device(device) if device is not None else None
-    reason = BACKENDS[name].unavailable_reason(device) if name in BACKENDS else None
-    if name in BACKENDS and reason is None:
-        return                                     # the common case, on every forward call: no more work
-    choices = ", ".join(repr(n) for n in ["auto"] + available_backends(device))
     if name not in BACKENDS:
-        raise ValueError(f"unknown backend {name!r}; available: {choices}")
-    where = f" on {device.type}" if device is not None else ""
-    raise ValueError(f"backend {name!r} is not available{where}: {reason}; available: {choices}")
+        raise ValueError(f"unknown backend {name!r}; available: {_choices(device)}")
+    reason = BACKENDS[name].unavailable_reason(device)
+    if reason is not None:
+        where = f" on {device.type}" if device is not None else ""
+        raise ValueError(f"backend {name!r} is not available{where}: {reason}; available: {_choices(device)}")
+
+
+def _choices(device):
+    """For error messages only: asking every backend costs more than a forward call should pay."""
+    return ", ".join(repr(n) for n in ["auto"] + available_backends(device))
 
 
 def resolve_backend(name, device):

@@ -141,9 +141,8 @@ class LSTMDirectionFunction(torch.autograd.Function):
         else:
             gates = x_rows @ w_ih.T
         gates = gates.view(steps, batch, 4 * hidden)                # (T, B, 4H), activated in place
-        w_hr_t = weight_hr.T if weight_hr is not None else None     # (H, P)
 
-        outputs, cell_states, unprojected = loops.forward_recurrence(gates, w_hh.T, w_hr_t, h0, c0)
+        outputs, cell_states, unprojected = loops.forward_recurrence(gates, w_hh, weight_hr, h0, c0)
 
         ctx.save_for_backward(x, h0, c0, w_ih, w_hh, weight_hr, gates, cell_states, outputs, unprojected)
         ctx.has_bias = bias is not None
@@ -167,16 +166,18 @@ class LSTMDirectionFunction(torch.autograd.Function):
         return grad_x, grad_h0, grad_c0, grad_w_ih, grad_w_hh, grad_bias, grad_bias, grad_w_hr
 
 
-def forward_recurrence(gates, w_hh_t, w_hr_t, h0, c0):
+def forward_recurrence(gates, w_hh, weight_hr, h0, c0):
     """The forward time loop. gates (T, B, 4H): W_ih x_t + b for every step, rows i, f, o, g —
-    overwritten with the activations; w_hh_t (P, 4H); w_hr_t (H, P) or None; h0 (B, P); c0 (B, H).
+    overwritten with the activations; w_hh (4H, P); weight_hr (P, H) or None; h0 (B, P); c0 (B, H).
     Returns outputs (T, B, P), cell_states (T, B, H), unprojected m (T, B, H) or None.
     """
     steps, batch, gate_size = gates.shape
     hidden = gate_size // 4
+    w_hh_t = w_hh.T                                                 # (P, 4H)
+    w_hr_t = weight_hr.T if weight_hr is not None else None         # (H, P)
     cell_states = gates.new_empty(steps, batch, hidden)             # (T, B, H)
     unprojected = gates.new_empty(steps, batch, hidden) if w_hr_t is not None else None
-    outputs = gates.new_empty(steps, batch, w_hh_t.size(0))         # (T, B, P)
+    outputs = gates.new_empty(steps, batch, w_hh.size(1))           # (T, B, P)
     tanh_c = gates.new_empty(batch, hidden)                         # scratch
 
     # Per-step views made once, in C++ (unbind), not by Python indexing inside the loop.
