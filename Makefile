@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 # from reaching for a multi-GB CUDA build when it resolves lstmlab's "torch>=2.4".
 TORCH  ?= torch==2.13.0
 
-.PHONY: setup demo test check bench clean
+.PHONY: setup demo test check bench gpu clean
 
 setup: $(STAMP)
 
@@ -25,6 +25,22 @@ demo: $(STAMP)
 test: $(STAMP)
 	LSTMLAB_BENCH_SMOKE=1 $(PY) -m pytest -q --benchmark-disable; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$rc
+
+# On a machine with a CUDA GPU: the CUDA test matrix (every backend against cuDNN), then the gpu-quick
+# and gpu-race benchmarks, written to benchmarks/results/<device>/ (JSON + table + plots, with versions).
+# It uses the machine's own python3 and its torch/triton as they are — no .venv, nothing downloaded:
+# lstmlab runs from a tree of links (build/gpu-tree, the working directory), kernels/ linked in as lstmlab.kernels.
+GPU_PYTHON ?= python3
+GPU_TREE   := build/gpu-tree
+gpu:
+	@$(GPU_PYTHON) -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)" 2>/dev/null || { \
+	  echo "make gpu: needs a CUDA GPU that torch can see; $(GPU_PYTHON) has no torch or torch.cuda.is_available() is False. Nothing was run." >&2; exit 1; }
+	rm -rf $(GPU_TREE) && mkdir -p $(GPU_TREE)/lstmlab
+	ln -s $(CURDIR)/lstmlab/* $(GPU_TREE)/lstmlab/ && ln -s $(CURDIR)/kernels $(GPU_TREE)/lstmlab/kernels
+	cd $(GPU_TREE) && $(GPU_PYTHON) -m pytest -q -p no:cacheprovider --benchmark-disable \
+	  $(CURDIR)/tests/test_cuda.py $(CURDIR)/tests/test_triton_gates.py $(CURDIR)/tests/test_lstm.py
+	cd $(GPU_TREE) && $(GPU_PYTHON) -m lstmlab.cli bench --preset gpu-quick
+	cd $(GPU_TREE) && $(GPU_PYTHON) -m lstmlab.cli bench --preset gpu-race
 
 check: $(STAMP)
 	$(VENV)/bin/lstmlab check

@@ -52,3 +52,7 @@ def test_variant(benchmark, case):
     benchmark.extra_info.update(environment(case.device), preset=PRESET.name)
     benchmark.extra_info["peak_memory_bytes"] = peak_memory_bytes(run, case.device)
     benchmark.pedantic(run, rounds=PRESET.rounds, warmup_rounds=1, iterations=1)
+    if case.variant == "persistent":             # which path the dispatcher took for each pass, and why
+        from lstmlab.kernels.lstm_persistent import last_plans
+        benchmark.extra_info["persistent_plans"] = {name: {"path": p.path, "reason": p.reason, "grid": list(p.grid)}
+                                                    for name, p in last_plans.items()}

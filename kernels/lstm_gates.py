@@ -28,10 +28,11 @@ cell state stays fp32 across steps. tanh(x) = 2σ(2x) − 1 with σ(x) = 1 / (1 
 e^{−x} is 0 or inf and σ is exactly 1 or 0 — no NaN, where the textbook (e^x − e^{−x}) / (e^x + e^{−x})
 gives inf / inf = NaN.
 """
+import math
+
 import torch
 import triton
 import triton.language as tl
-from torch.autograd.function import once_differentiable
 
 from lstmlab.backends.bptt import gemm_gradients
 
@@ -130,6 +131,17 @@ def _compute_dtype(dtype):
     return torch.float64 if dtype == torch.float64 else torch.float32
 
 
+INDEX_LIMIT = 2 ** 31          # the kernels' offsets are 32-bit integers
+
+
+def check_index_range(name, *shape):
+    """Refuse sizes whose 32-bit element offsets would wrap (wrong addresses, not an error, on a GPU)."""
+    elements = math.prod(shape)
+    if elements >= INDEX_LIMIT:
+        raise ValueError(f"{name}: {' × '.join(map(str, shape))} = {elements} elements, but the Triton kernels "
+                         f"index with 32-bit offsets (at most {INDEX_LIMIT - 1}); split the batch into smaller calls")
+
+
 def _check(name, tensor, shape, dtype=None):
     if tuple(tensor.shape) != tuple(shape):
         raise ValueError(f"{name}: expected shape {tuple(shape)}, got {tuple(tensor.shape)}")
@@ -156,6 +168,7 @@ def gates_forward(pre, bias, c_prev, gates=None, c=None, h=None):
     _check("gates", gates, (batch, 4 * hidden), compute)
     _check("c", c, (batch, hidden), compute)
     _check("h", h, (batch, hidden), pre.dtype)
+    check_index_range("the gates of one step (B × 4H)", batch, 4 * hidden)
     n = batch * hidden
     lstm_gates_forward_kernel[(triton.cdiv(n, BLOCK),)](
         pre, bias if bias is not None else c_prev, c_prev, gates, c, h, n, hidden,
@@ -172,6 +185,7 @@ def gates_backward(dh, dc, gates, c, c_prev, grad_pre=None):
     grad_pre = torch.empty_like(gates) if grad_pre is None else grad_pre
     _check("grad_pre", grad_pre, (batch, 4 * hidden), c.dtype)
     grad_c_prev = torch.empty_like(c)
+    check_index_range("the gates of one step (B × 4H)", batch, 4 * hidden)
     n = batch * hidden
     lstm_gates_backward_kernel[(triton.cdiv(n, BLOCK),)](
         dh, dc, gates, c, c_prev, grad_pre, grad_c_prev, n, hidden, BLOCK=BLOCK)
@@ -209,8 +223,16 @@ class TritonLSTMDirection(torch.autograd.Function):
         return outputs, cell_states
 
     @staticmethod
-    @once_differentiable
     def backward(ctx, grad_outputs, grad_cell_states):
+        if torch.is_grad_enabled():   # backward runs with grad enabled only under create_graph=True
+            raise RuntimeError("backend 'triton' has no double backward (its backward is a Triton kernel, "
+                               "not differentiable): use backend 'bptt' or 'cell' for create_graph=True / "
+                               "higher-order gradients")
+        return TritonLSTMDirection.gradients(ctx, grad_outputs, grad_cell_states)
+
+    @staticmethod
+    def gradients(ctx, grad_outputs, grad_cell_states):
+        """backward's work; also backend "persistent"'s per-step fallback (it saves the same tensors)."""
         x, h0, c0, weight_ih, weight_hh, weight_hr, gates, cell_states, outputs, unprojected = ctx.saved_tensors
         steps, batch, _ = x.shape
         compute = gates.dtype

@@ -1,4 +1,4 @@
-"""The `lstmlab` command: demo, check, bench, forecast."""
+"""The `lstmlab` command: demo, check, bench, forecast, kernels."""
 import argparse
 import json
 import sys
@@ -147,7 +147,19 @@ def build_parser():
     forecast.add_argument("--load", help="load a saved forecaster from this folder instead of training")
     forecast.add_argument("--json", action="store_true", help="print one JSON object with the metrics")
     forecast.set_defaults(run=_forecast)
+
+    kernels = commands.add_parser(
+        "kernels", help="compile the Triton kernels for a GPU (none needed) and report registers, spills, "
+                        "shared memory and the path the persistent dispatcher would choose")
+    from .kernel_report import add_arguments
+    add_arguments(kernels)
+    kernels.set_defaults(run=_kernels)
     return parser
+
+
+def _kernels(args):
+    from .kernel_report import run
+    return run(args)
 
 
 def main(argv=None):

@@ -69,7 +69,8 @@ BACKENDS = {
                     "the bptt design with each step's gate math in one fused Triton kernel (kernels/)",
                     True, unavailable_reason=_triton_reason, auto_rank={"cuda": 1}),
         BackendInfo("persistent", "lstmlab.kernels.lstm_persistent",
-                    "one Triton launch for all T steps, W_hh kept on chip (falls back to triton past its size limit)",
+                    "one Triton launch per pass for all T steps: H split across programs, W_hh slices on chip, "
+                    "a grid barrier per step (per-step kernels where its table has no verified size)",
                     True, unavailable_reason=_triton_reason, auto_rank={"cuda": 0}),
         BackendInfo("torch", "lstmlab.backends.torch_fused",
                     "torch's fused op (oneDNN on CPU, cuDNN on GPU) on the same parameters: the reference",

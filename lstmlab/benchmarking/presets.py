@@ -59,6 +59,9 @@ PRESETS = {p.name: p for p in [
            (1, 2), ("float32",), rounds=5),
     Preset("gpu-quick", "cuda", GPU_VARIANTS, MODES, (64, 128, 256, 512), (16, 64), (100,), (1,),
            ("float32", "bfloat16"), rounds=20),
+    # Issue 13's race with cuDNN: B=16, T=1024, H=256 fp32/bf16 and bf16 H=1024 (run by `make gpu`).
+    Preset("gpu-race", "cuda", ("torch", "triton", "persistent"), ("forward", "forward+backward"), (256, 1024), (16,),
+           (1024,), (1,), ("float32", "bfloat16"), sine_shape=False, rounds=20),
     Preset("gpu-full", "cuda", GPU_VARIANTS, MODES, (32, 64, 128, 256, 512), (1, 16, 64, 256), (100, 1024),
            (1, 2), ("float32", "bfloat16"), rounds=20),
 ]}
