@@ -4,6 +4,10 @@ The full twin matrix (every option, float64, outputs + states + every gradient, 
 test_lstm.py with both loops ("bptt" = C++, "bptt-python-loops"). Here: the float activations
 against float64, the float32 error against torch's own, and the choice of loops.
 """
+import os
+import pathlib
+import subprocess
+import sys
 import warnings
 
 import pytest
@@ -176,3 +180,50 @@ def test_the_ops_check_their_arguments():
     with pytest.raises(RuntimeError, match="h0 has dtype Double, expected Float"):
         lstm_cpu.load().lstm_forward_recurrence(torch.randn(3, 2, 16), w_hh, None,
                                                 torch.zeros(2, 4, dtype=torch.float64), torch.zeros(2, 4), 0)
+
+
+# Run in a fresh process: OpenMP reads OMP_THREAD_LIMIT / OMP_DYNAMIC once, at start-up.
+THREAD_GRANT_SCRIPT = """
+import sys, torch
+from lstmlab.backends import bptt
+from lstmlab.kernels import lstm_cpu
+sys.path.insert(0, "tests")
+from conftest import assert_twins_equal, leaf, run_and_backward, twins
+torch.set_num_threads(int(sys.argv[1]))
+ref, ours = twins("bptt", 32, 128, num_layers=2)                # the issue's case: T=20, B=64, I=32, H=128
+x, h0, c0 = torch.randn(20, 64, 32, dtype=torch.float64), torch.randn(2, 64, 128, dtype=torch.float64), \\
+    torch.randn(2, 64, 128, dtype=torch.float64)
+ref_result = run_and_backward(ref, leaf(x), (leaf(h0), leaf(c0)))
+for partition in ("auto", "rows", "units"):
+    lstm_cpu.PARTITION = partition
+    ours.zero_grad()
+    with bptt.use_loops("cpp"):
+        ours_result = run_and_backward(ours, leaf(x), (leaf(h0), leaf(c0)))
+    assert_twins_equal(ours_result, ref_result)
+    print("ok", partition)
+"""
+
+
+@pytest.mark.parametrize("asked, environment", [
+    pytest.param(2, {"OMP_THREAD_LIMIT": "1"}, id="limit-1-ask-2"),
+    pytest.param(4, {"OMP_THREAD_LIMIT": "3"}, id="limit-3-ask-4"),
+    # libgomp's dynamic adjustment grants at most the number of online CPUs (less the load average)
+    pytest.param(max(8, 4 * (os.cpu_count() or 1)), {"OMP_DYNAMIC": "true"}, id="dynamic-ask-more-than-cpus"),
+])
+def test_cpp_loops_are_exact_whatever_threads_openmp_grants(asked, environment):
+    # Each work split (auto, rows, units) in turn, forward and backward, against torch.nn.LSTM.
+    env = {**os.environ, **environment}
+    result = subprocess.run([sys.executable, "-c", THREAD_GRANT_SCRIPT, str(asked)], env=env,
+                            capture_output=True, text=True, cwd=pathlib.Path(__file__).parent.parent, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.split() == ["ok", "auto", "ok", "rows", "ok", "units"]
+
+
+def test_cpp_loops_refuse_zero_steps_and_pass_an_empty_batch():
+    ops = lstm_cpu.load()
+    w_hh = torch.randn(16, 4)
+    with pytest.raises(RuntimeError, match=r"gates must be \(T, B, 4H\) with T ≥ 1, got \[0, 2, 16\]"):
+        ops.lstm_forward_recurrence(torch.randn(0, 2, 16), w_hh, None, torch.zeros(2, 4), torch.zeros(2, 4), 0)
+    outputs, cells, _ = ops.lstm_forward_recurrence(torch.randn(3, 0, 16), w_hh, None, torch.zeros(0, 4),
+                                                    torch.zeros(0, 4), 0)
+    assert outputs.shape == (3, 0, 4) and cells.shape == (3, 0, 4)
