@@ -23,7 +23,7 @@ demo: $(STAMP)
 
 # pytest's exit code 5 means it collected no tests: that is a failure too.
 test: $(STAMP)
-	LSTMLAB_BENCH_SMOKE=1 $(PY) -m pytest -q --benchmark-disable; rc=$$?; \
+	LSTMLAB_BENCH_SMOKE=1 $(PY) -m pytest -q --benchmark-disable -m "not slow and not hypothesis_long"; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$rc
 
 # On a machine with a CUDA GPU: the CUDA test matrix (every backend against cuDNN), then the gpu-quick

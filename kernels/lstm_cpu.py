@@ -10,16 +10,25 @@ readable reference and the fallback. One difference: the gate rows stay in torch
 fused pass does not need (GATE_ORDER tells LSTMDirectionFunction which order to hand over).
 
 The first call compiles the C++ file with torch.utils.cpp_extension (a C++ compiler and ninja are
-needed; ~15 s here), into TORCH_EXTENSIONS_DIR (default ~/.cache/torch_extensions); later processes
-load the cached library in a fraction of a second. `make` builds it during setup
+needed; ~15 s here), into TORCH_EXTENSIONS_DIR (default ~/.cache/torch_extensions), in a folder keyed
+by everything that changes the binary (torch version, machine, flags, compiler, and the CPU features
+-march=native turns on); later processes load the cached library in a fraction of a second. A build
+killed half-way leaves cpp_extension's `lock` file behind, on which every later build would wait
+forever; lstmlab builds under an OS lock of its own, released by the kernel when its holder dies, so a
+`lock` file found while holding it is stale and is removed. `make` builds it during setup
 (`python -m lstmlab.kernels.lstm_cpu`). Only float32 and float64 CPU tensors.
 """
+import contextlib
 import functools
+import hashlib
 import os
 import pathlib
 import platform
 import re
+import shlex
 import shutil
+import subprocess
+import time
 
 import torch
 
@@ -49,15 +58,79 @@ def _put_ninja_on_path():
         os.environ["PATH"] = ninja.BIN_DIR + os.pathsep + os.environ.get("PATH", "")
 
 
+@functools.lru_cache(maxsize=None)
+def _compiler_target(compiler, flags):
+    """What the compiler makes of these flags on this machine: its predefined macros (its name and
+    version, and the instruction sets -march=native enables: __AVX2__, __AVX512F__, ...)."""
+    try:
+        result = subprocess.run([*shlex.split(compiler), *flags, "-E", "-dM", "-x", "c++", "-"], input="",
+                                capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.SubprocessError) as error:
+        return f"unavailable: {error}"
+    return "\n".join(sorted(result.stdout.splitlines())) + result.stderr
+
+
+def build_key():
+    """torch version and machine type, readable, then a hash of what else changes the binary: the
+    flags, the compiler (path and predefined macros) and the CPU features -march=native selects. A
+    home folder shared by two machines gets one build per CPU kind, never one the other cannot run."""
+    compiler = os.environ.get("CXX", "c++")
+    binary = "\0".join([" ".join(COMPILE_FLAGS), str(shutil.which(compiler) or compiler),
+                        _compiler_target(compiler, tuple(COMPILE_FLAGS))])
+    digest = hashlib.sha256(binary.encode()).hexdigest()[:16]
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", f"torch{torch.__version__}-{platform.machine()}-{digest}")
+
+
 def build_directory():
-    """One build per torch version and machine type: cpp_extension's cache only notices a changed
-    source or changed flags, and a library built against another torch's headers must not load."""
+    """The build folder for this torch, machine, compiler, flags and CPU (see build_key): cpp_extension's
+    own cache only notices a changed source or changed flags."""
     from torch.utils import cpp_extension
     root = os.environ.get("TORCH_EXTENSIONS_DIR") or cpp_extension.get_default_build_root()
-    tag = re.sub(r"[^A-Za-z0-9_.]", "_", f"torch{torch.__version__}-{platform.machine()}")
-    directory = pathlib.Path(root) / "lstmlab_cpu_recurrence" / tag
+    directory = pathlib.Path(root) / "lstmlab_cpu_recurrence" / build_key()
     directory.mkdir(parents=True, exist_ok=True)
     return directory
+
+
+# How long to wait for another process that is building the library right now, in seconds.
+WAIT_VARIABLE = "LSTMLAB_BUILD_WAIT"
+DEFAULT_WAIT = 600.0
+
+
+@contextlib.contextmanager
+def build_lock(directory):
+    """Hold lstmlab's lock on ``directory`` while cpp_extension builds or loads there.
+
+    An flock on `lstmlab.lock`: the kernel releases it when its holder exits or is killed, so it
+    never goes stale. Whoever holds it is the only lstmlab process in cpp_extension's hands in this
+    folder; a cpp_extension `lock` file found then was left by a build that died, and is removed
+    (cpp_extension would otherwise wait on it forever). A live build by another process is waited
+    for, up to LSTMLAB_BUILD_WAIT seconds (default 600), then BuildError.
+    """
+    try:
+        import fcntl
+    except ImportError:                                             # not POSIX: cpp_extension's lock alone
+        yield
+        return
+    wait = float(os.environ.get(WAIT_VARIABLE, DEFAULT_WAIT))
+    with open(directory / "lstmlab.lock", "a+") as handle:
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise BuildError(f"could not build the C++ LSTM loops: another process has been building "
+                                     f"them in {directory} for more than {wait:g} s "
+                                     f"(set {WAIT_VARIABLE} to wait longer)") from None
+                time.sleep(0.1)
+        try:
+            stale = directory / "lock"                              # cpp_extension's lock file
+            if stale.exists():
+                stale.unlink(missing_ok=True)                       # its owner is gone: we hold the lock
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 @functools.lru_cache(maxsize=None)
@@ -68,9 +141,14 @@ def load():
     if shutil.which(compiler) is None:
         raise BuildError(f"could not build the C++ LSTM loops: no C++ compiler ({compiler!r}) on PATH")
     _put_ninja_on_path()
+    directory = build_directory()
     try:
-        cpp_extension.load(name="lstmlab_cpu_recurrence", sources=[str(SOURCE)], build_directory=str(build_directory()),
-                           extra_cflags=COMPILE_FLAGS, extra_ldflags=["-fopenmp"], is_python_module=False, verbose=False)
+        with build_lock(directory):
+            cpp_extension.load(name="lstmlab_cpu_recurrence", sources=[str(SOURCE)], build_directory=str(directory),
+                               extra_cflags=COMPILE_FLAGS, extra_ldflags=["-fopenmp"], is_python_module=False,
+                               verbose=False)
+    except BuildError:
+        raise
     except Exception as error:                                      # no compiler, no ninja, build failed
         last_lines = "\n".join(str(error).strip().splitlines()[-12:])   # the compiler's own words
         raise BuildError(f"could not build the C++ LSTM loops from {SOURCE.name} "

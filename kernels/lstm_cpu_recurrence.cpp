@@ -151,13 +151,20 @@ struct Split {
   int64_t row_blocks, unit_blocks;
 };
 
-// partition: 0 = choose, 1 = rows only, 2 = units only (the tests force each).
-Split choose_split(int64_t batch, int64_t hidden, int64_t out_size, int64_t partition) {
-  const int64_t threads = omp_in_parallel() ? 1 : std::max<int64_t>(1, at::get_num_threads());
+// partition: 0 = choose, 1 = rows only, 2 = units only (the tests force each). `threads`: how many
+// there are to share the work — asked for before the parallel region, granted inside it.
+Split choose_split(int64_t batch, int64_t hidden, int64_t out_size, int64_t partition, int64_t threads) {
+  threads = std::max<int64_t>(1, threads);
+  batch = std::max<int64_t>(1, batch);
   if (partition == 1) return {std::min(batch, threads), 1};
   const int64_t min_units = partition == 2 ? 1 : 8;          // per thread, unless forced
   const int64_t unit_blocks = std::min(threads, std::max<int64_t>(1, std::min(hidden, out_size) / min_units));
-  return {std::min(batch, threads / unit_blocks), unit_blocks};
+  return {std::max<int64_t>(1, std::min(batch, threads / unit_blocks)), unit_blocks};
+}
+
+// The threads to ask OpenMP for (none when already inside a parallel region).
+inline int64_t threads_wanted() {
+  return omp_in_parallel() ? 1 : std::max<int64_t>(1, at::get_num_threads());
 }
 
 // Every thread of the team waits here until all have arrived (nothing to wait for on one thread).
@@ -175,24 +182,31 @@ struct Share {
   int64_t r0, r1, j0, j1, p0, p1;
 };
 
-// Runs body(share) on split.row_blocks × split.unit_blocks threads (or inline on this one).
+// Runs body(share) on the threads OpenMP grants (or inline on this one). OpenMP may grant fewer
+// threads than asked for (OMP_THREAD_LIMIT, OMP_DYNAMIC, nested regions), so the split is made
+// again inside the region from omp_get_num_threads(), the number actually granted; a thread left
+// without a share (when the split uses fewer threads than granted) runs the body on an empty share,
+// so every thread of the team still meets every barrier.
 template <typename Body>
-void run_split(const Split& split, int64_t batch, int64_t hidden, int64_t out_size, const Body& body) {
-  auto share = [&](int64_t k) {
+void run_split(int64_t batch, int64_t hidden, int64_t out_size, int64_t partition, const Body& body) {
+  auto share = [&](const Split& split, int64_t k) {
+    if (k >= split.row_blocks * split.unit_blocks) return Share{0, 0, 0, 0, 0, 0};   // nothing to do
     const auto [r0, r1] = block(batch, split.row_blocks, k / split.unit_blocks);
     const auto [j0, j1] = block(hidden, split.unit_blocks, k % split.unit_blocks);
     const auto [p0, p1] = block(out_size, split.unit_blocks, k % split.unit_blocks);
     return Share{r0, r1, j0, j1, p0, p1};
   };
-  const int64_t threads = split.row_blocks * split.unit_blocks;
+  const Split wanted = choose_split(batch, hidden, out_size, partition, threads_wanted());
+  const int64_t threads = wanted.row_blocks * wanted.unit_blocks;
   if (threads == 1) {
-    body(share(0));
+    body(share(wanted, 0));
     return;
   }
 #pragma omp parallel num_threads(threads)
   {
     at::AutoDispatchBelowADInplaceOrView below_autograd;      // thread-local: set on every thread
-    body(share(omp_get_thread_num()));
+    const Split granted = choose_split(batch, hidden, out_size, partition, omp_get_num_threads());
+    body(share(granted, omp_get_thread_num()));
   }
 }
 
@@ -234,16 +248,18 @@ std::tuple<at::Tensor, at::Tensor, c10::optional<at::Tensor>> lstm_forward_recur
   }
   const bool projected = w_hr.has_value() && w_hr->defined();
   if (projected) check_cpu_contiguous(*w_hr, "w_hr", gates);
+  TORCH_CHECK(gates.dim() == 3 && gates.size(0) > 0, "lstm_cpu_recurrence: gates must be (T, B, 4H) with T ≥ 1, got ",
+              gates.sizes());
   const int64_t steps = gates.size(0), batch = gates.size(1), hidden = gates.size(2) / 4;
   const int64_t out_size = w_hh.size(1);
   at::Tensor outputs = at::empty({steps, batch, out_size}, gates.options());
   at::Tensor cell_states = at::empty({steps, batch, hidden}, gates.options());
   at::Tensor unprojected = projected ? at::empty({steps, batch, hidden}, gates.options()) : outputs;
-  const Split split = choose_split(batch, hidden, out_size, partition);
+  if (batch == 0) return {outputs, cell_states, projected ? c10::optional<at::Tensor>(unprojected) : c10::nullopt};
 
   at::AutoDispatchBelowADInplaceOrView below_autograd;            // inner ATen calls skip autograd's layers
   AT_DISPATCH_FLOATING_TYPES(gates.scalar_type(), "lstm_forward_recurrence", [&] {
-    run_split(split, batch, hidden, out_size, [&](const Share& share) {
+    run_split(batch, hidden, out_size, partition, [&](const Share& share) {
       const auto [r0, r1, j0, j1, p0, p1] = share;                          // this thread's part
       const int64_t rows = r1 - r0, n = j1 - j0;
       // This thread's rows of W_hh: gates i, f, g, o of units j0..j1, gathered once.   (4n, P)
@@ -298,17 +314,19 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> lstm_backward_recurrence(
   const bool has_grad_c = grad_cell_states.has_value() && grad_cell_states->defined();
   if (has_grad_c) check_cpu_contiguous(*grad_cell_states, "grad_cell_states", acts);
   if (projected) check_cpu_contiguous(*weight_hr, "weight_hr", acts);
+  TORCH_CHECK(acts.dim() == 3 && acts.size(0) > 0, "lstm_cpu_recurrence: acts must be (T, B, 4H) with T ≥ 1, got ",
+              acts.sizes());
   const int64_t steps = acts.size(0), batch = acts.size(1), hidden = acts.size(2) / 4;
   const int64_t out_size = w_hh.size(1);
   at::Tensor grad_gates = at::empty_like(acts);                                   // (T, B, 4H)
   at::Tensor dc = has_grad_c ? (*grad_cell_states)[steps - 1].clone() : at::zeros_like(c0);  // (B, H)
   at::Tensor dh = grad_outputs[steps - 1].clone();               // (B, P) total gradient reaching h_{T−1}
   at::Tensor grad_h0 = at::empty({batch, out_size}, acts.options());              // (B, P)
-  const Split split = choose_split(batch, hidden, out_size, partition);
+  if (batch == 0) return {grad_gates, grad_h0, dc};
 
   at::AutoDispatchBelowADInplaceOrView below_autograd;            // inner ATen calls skip autograd's layers
   AT_DISPATCH_FLOATING_TYPES(acts.scalar_type(), "lstm_backward_recurrence", [&] {
-    run_split(split, batch, hidden, out_size, [&](const Share& share) {
+    run_split(batch, hidden, out_size, partition, [&](const Share& share) {
       const auto [r0, r1, j0, j1, p0, p1] = share;                          // this thread's part
       const int64_t rows = r1 - r0, n = j1 - j0, p = p1 - p0;
       const at::Tensor w_hh_part = w_hh.narrow(1, p0, p).contiguous();            // (4H, p)

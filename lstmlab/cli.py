@@ -1,10 +1,59 @@
-"""The `lstmlab` command: demo, check, bench, forecast, kernels."""
+"""The `lstmlab` command: demo, check, bench, forecast, kernels.
+
+Every failure is one line on stderr, ``lstmlab <command>: what was expected, what was given``, and an
+exit code: 2 for bad usage (a wrong option, a path that cannot be written), 1 for a run that failed.
+No traceback unless ``--debug`` is given.
+"""
 import argparse
+import importlib.util
 import json
 import sys
 
+USAGE, FAILED = 2, 1                       # exit codes
+
+
+class CommandError(Exception):
+    """A failure the user can act on, printed as one line: ``lstmlab <command>: <message>``."""
+
+    def __init__(self, message, exit_code=FAILED):
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its usage errors on one line (``lstmlab demo: argument --steps: ...``), exit 2."""
+
+    def error(self, message):
+        self.exit(USAGE, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
+def writable_folder(path, option):
+    """Create ``path`` if needed and make sure a file can be written there, before any work is done."""
+    import tempfile
+    from pathlib import Path
+    try:
+        Path(path).mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path):
+            pass
+    except OSError as error:
+        raise CommandError(f"expected {option} to be a folder lstmlab can write to, given {str(path)!r} "
+                           f"({error.strerror or error})", USAGE) from error
+    return path
+
+
+def _require_backend(name):
+    """A backend that can run on CPU tensors here, or a usage error naming the ones that can."""
+    from . import backends
+    try:
+        backends.check_backend(name, "cpu")
+    except ValueError as error:
+        raise CommandError(f"expected --backend to name a backend that runs here, given {name!r}: {error}",
+                           USAGE) from error
+
 
 def _demo(args):
+    _require_backend(args.backend)
+    writable_folder(args.out, "--out")
     from .sine_demo import run_sine_demo
     if not args.json:
         print(f"Training the sine-wave model ({args.steps} L-BFGS steps, backend {args.backend!r}) ...")
@@ -20,12 +69,22 @@ def _demo(args):
     return 0
 
 
+GUARANTEES = """\
+What the tests guarantee (README, "Guarantees"): every backend equals torch.nn.LSTM in outputs, states and
+every gradient for every option and input form, empty batches included, under any OpenMP thread grant;
+"bptt" also in double backward, torch.func (grad, vmap, jacrev) and torch.compile; float64 to rounding,
+float32 within 4x torch's own float32 error."""
+
+
 def _check(args):
+    for name in args.backend or []:
+        _require_backend(name)
     from .crosscheck import format_table, run_checks
     rows = run_checks(args.backend or None)
     print(format_table(rows))
     failed = [row for row in rows if not row.ok]
     print(f"\n{len(rows) - len(failed)} of {len(rows)} checks agree with torch.nn.LSTM (float64).")
+    print(GUARANTEES)
     return 1 if failed else 0
 
 
@@ -34,6 +93,10 @@ def _bench(args):
     import re
     from pathlib import Path
 
+    missing = [name for name in ("pytest", "pytest_benchmark") if importlib.util.find_spec(name) is None]
+    if missing:
+        raise CommandError(f"expected pytest and pytest-benchmark to be installed (pip install 'lstmlab[dev]'), "
+                           f"given an environment without {' and '.join(missing)}")
     import pytest
 
     from .benchmarking.presets import get_preset
@@ -41,19 +104,18 @@ def _bench(args):
     preset = get_preset(args.preset)
     suite = Path(__file__).resolve().parent.parent / "benchmarks" / "bench_variants.py"
     if not suite.exists():
-        print(f"lstmlab bench: {suite} not found; run it from a source checkout of lstmlab", file=sys.stderr)
-        return 2
+        raise CommandError(f"expected the benchmark suite at {suite}, given an installation without it "
+                           f"(run lstmlab bench from a source checkout or an unpacked sdist)")
     if args.out is None:
         from .benchmarking.variants import environment
         device_name = environment(preset.device)["device_name"]
         args.out = str(suite.parent / "results" / re.sub(r"[^A-Za-z0-9]+", "-", device_name).strip("-").lower())
-    Path(args.out).mkdir(parents=True, exist_ok=True)
+    writable_folder(args.out, "--out")
     json_path = str(Path(args.out) / f"{preset.name}.json")
     os.environ["LSTMLAB_BENCH_PRESET"] = preset.name
     code = pytest.main([str(suite), "--benchmark-only", f"--benchmark-json={json_path}", "-q", "-p", "no:cacheprovider"])
     if code not in (0, pytest.ExitCode.OK):
-        print(f"lstmlab bench: the benchmark run failed (pytest exit code {int(code)})", file=sys.stderr)
-        return 1
+        raise CommandError(f"expected the benchmark run to pass, given pytest exit code {int(code)}")
     for path in write_report(json_path, args.out):
         print(path)
     print(json_path)
@@ -85,13 +147,18 @@ def _forecast(args):
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="lstmlab",
         description="lstmlab: the LSTM from the equations to a GPU kernel, each step proven equal to PyTorch's.")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    parser.add_argument("--debug", action="store_true", help="on a failure, show the full traceback")
+    # --debug is accepted after the command too (lstmlab demo --debug); SUPPRESS keeps the top-level value
+    debug = _Parser(add_help=False)
+    debug.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                       help="on a failure, show the full traceback")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
 
     demo = commands.add_parser(
-        "demo", help="train the classic sine-wave model and draw its future predictions",
+        "demo", parents=[debug], help="train the classic sine-wave model and draw its future predictions",
         description="Train AutoregressiveLSTM (2 × 51 cells + linear head) on sine waves with L-BFGS + MSE, "
                     "then let it predict 1000 steps of its own future on 3 held-out waves; prints the losses "
                     "and the rollout MSE against the true sine, and writes the figure.")
@@ -106,7 +173,7 @@ def build_parser():
     demo.set_defaults(run=_demo)
 
     check = commands.add_parser(
-        "check", help="cross-check every available backend against torch.nn.LSTM",
+        "check", parents=[debug], help="cross-check every available backend against torch.nn.LSTM",
         description="Run each available backend and torch.nn.LSTM with the same weights on a set of "
                     "configurations (layers, bidirectional, projections, packed sequences) in float64; print "
                     "the largest difference of outputs/states and of all gradients. Exit 1 on any mismatch.")
@@ -115,7 +182,7 @@ def build_parser():
 
     from .benchmarking.presets import PRESETS
     bench = commands.add_parser(
-        "bench", help="benchmark every variant side by side and write a table and plots",
+        "bench", parents=[debug], help="benchmark every variant side by side and write a table and plots",
         description="Run benchmarks/bench_variants.py (pytest-benchmark) for a preset: every variant (torch.nn.LSTM, "
                     "cell, bptt, triton, persistent, torch.compile, CUDA graph) in forward, forward+backward and "
                     "generation mode, each checked against torch first; then write the JSON, a markdown table of "
@@ -126,7 +193,7 @@ def build_parser():
 
     from .forecast.datasets import DATASETS
     forecast = commands.add_parser(
-        "forecast", help="forecast a shipped dataset or your own CSV, next to naive/seasonal/linear baselines",
+        "forecast", parents=[debug], help="forecast a shipped dataset or your own CSV, next to naive/seasonal/linear baselines",
         description="Hold out the last --holdout steps, train an LSTM forecaster on the rest (validation and "
                     "early stopping use training months only), forecast the holdout, and print MAE, RMSE, MAPE, "
                     "sMAPE and MASE for the model and for the naive, seasonal-naive and linear baselines. With "
@@ -149,7 +216,7 @@ def build_parser():
     forecast.set_defaults(run=_forecast)
 
     kernels = commands.add_parser(
-        "kernels", help="compile the Triton kernels for a GPU (none needed) and report registers, spills, "
+        "kernels", parents=[debug], help="compile the Triton kernels for a GPU (none needed) and report registers, spills, "
                         "shared memory and the path the persistent dispatcher would choose")
     from .kernel_report import add_arguments
     add_arguments(kernels)
@@ -164,14 +231,22 @@ def _kernels(args):
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
-    if getattr(args, "backend", None) and args.command == "demo":
-        from .backends import check_backend
-        try:
-            check_backend(args.backend)
-        except ValueError as error:
-            print(f"lstmlab demo: {error}", file=sys.stderr)
-            return 2
-    return args.run(args)
+    try:
+        return args.run(args)
+    except KeyboardInterrupt:
+        if args.debug:
+            raise
+        print(f"lstmlab {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as error:                      # anything else: one line, no traceback (unless --debug)
+        if args.debug:
+            raise
+        if isinstance(error, CommandError):
+            code, message = error.exit_code, str(error)
+        else:
+            code, message = FAILED, f"{type(error).__name__}: {error} (lstmlab --debug {args.command} ... shows where)"
+        print(f"lstmlab {args.command}: " + " ".join(message.split()), file=sys.stderr)
+        return code
 
 
 if __name__ == "__main__":

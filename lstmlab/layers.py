@@ -38,10 +38,15 @@ def run_layers(run_direction, x, h0, c0, weights, num_directions, dropout=0.0, t
 
     run_direction(x, h0, c0, weights) -> (outputs (T, B, P), cell_states (T, B, H)): one recurrence.
     x: (T, B, I); h0: (L·D, B, P); c0: (L·D, B, H); weights: L·D DirectionWeights, layer-major;
-    lengths: (B,) per-row lengths (non-increasing) or None when every row runs all T steps.
+    lengths: (B,) per-row lengths (non-increasing) or None when every row runs all T steps. B may be 0.
     Returns output (T, B, D·P), h_n (L·D, B, P), c_n (L·D, B, H).
     """
     num_layers = len(weights) // num_directions
+    if x.size(1) == 0:
+        # An empty batch (B = 0), as torch.nn.LSTM allows: a backend's own recurrence would launch work
+        # on nothing (a Triton grid of no programs, a C++ split of no rows). The textbook loop on
+        # (T, 0, ·) tensors gives torch's answer: empty outputs and states, zero gradients for every weight.
+        from .backends.cell_loop import run_direction
     layer_input = x                                                        # (T, B, I)
     final_h, final_c = [], []
     for layer in range(num_layers):

@@ -29,6 +29,12 @@ class LSTM(nn.Module):
         super().__init__()
         check_lstm_args(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, proj_size)
         backends.check_backend(backend)
+        # Load the backend's module now (for "auto": the CPU's pick), not inside the first forward call:
+        # torch.compile then finds it loaded and traces forward without a graph break.
+        if backend == "auto":
+            backends.resolve_backend("auto", device if device is not None else "cpu").load()
+        else:
+            backends.BACKENDS[backend].load()
         factory = {"device": device, "dtype": dtype}
         self.input_size = input_size
         self.hidden_size = hidden_size

@@ -93,7 +93,7 @@ def check_cell_input(cell, input, hx):
 
 
 def check_lstm_input(lstm, input, batch_sizes):
-    """torch.nn.RNNBase.check_input."""
+    """torch.nn.RNNBase.check_input, and the op's refusal of T = 0 (an empty batch, B = 0, is fine)."""
     _check_dtype("RNN", input, lstm.weight_ih_l0.dtype)
     expected_dim = 2 if batch_sizes is not None else 3
     if input.dim() != expected_dim:
@@ -102,6 +102,8 @@ def check_lstm_input(lstm, input, batch_sizes):
         raise RuntimeError(
             f"input.size(-1) must be equal to input_size. Expected {lstm.input_size}, got {input.size(-1)}"
         )
+    if batch_sizes is None and input.size(0) == 0:       # input is time-major here: (T, B, I)
+        raise RuntimeError("Expected sequence length to be larger than 0 in RNN")    # torch's op, word for word
 
 
 def check_lstm_state(lstm, hx, expected_h_size, expected_c_size):

@@ -4,6 +4,12 @@ The full twin matrix (every option, float64, outputs + states + every gradient, 
 test_lstm.py with both loops ("bptt" = C++, "bptt-python-loops"). Here: the float activations
 against float64, the float32 error against torch's own, and the choice of loops.
 """
+import os
+import pathlib
+import shutil
+import subprocess
+import sys
+import time
 import warnings
 
 import pytest
@@ -176,3 +182,109 @@ def test_the_ops_check_their_arguments():
     with pytest.raises(RuntimeError, match="h0 has dtype Double, expected Float"):
         lstm_cpu.load().lstm_forward_recurrence(torch.randn(3, 2, 16), w_hh, None,
                                                 torch.zeros(2, 4, dtype=torch.float64), torch.zeros(2, 4), 0)
+
+
+# Run in a fresh process: OpenMP reads OMP_THREAD_LIMIT / OMP_DYNAMIC once, at start-up.
+THREAD_GRANT_SCRIPT = """
+import sys, torch
+from lstmlab.backends import bptt
+from lstmlab.kernels import lstm_cpu
+sys.path.insert(0, "tests")
+from conftest import assert_twins_equal, leaf, run_and_backward, twins
+torch.set_num_threads(int(sys.argv[1]))
+ref, ours = twins("bptt", 32, 128, num_layers=2)                # the issue's case: T=20, B=64, I=32, H=128
+x, h0, c0 = torch.randn(20, 64, 32, dtype=torch.float64), torch.randn(2, 64, 128, dtype=torch.float64), \\
+    torch.randn(2, 64, 128, dtype=torch.float64)
+ref_result = run_and_backward(ref, leaf(x), (leaf(h0), leaf(c0)))
+for partition in ("auto", "rows", "units"):
+    lstm_cpu.PARTITION = partition
+    ours.zero_grad()
+    with bptt.use_loops("cpp"):
+        ours_result = run_and_backward(ours, leaf(x), (leaf(h0), leaf(c0)))
+    assert_twins_equal(ours_result, ref_result)
+    print("ok", partition)
+"""
+
+
+@pytest.mark.parametrize("asked, environment", [
+    pytest.param(2, {"OMP_THREAD_LIMIT": "1"}, id="limit-1-ask-2"),
+    pytest.param(4, {"OMP_THREAD_LIMIT": "3"}, id="limit-3-ask-4"),
+    # libgomp's dynamic adjustment grants at most the number of online CPUs (less the load average)
+    pytest.param(max(8, 4 * (os.cpu_count() or 1)), {"OMP_DYNAMIC": "true"}, id="dynamic-ask-more-than-cpus"),
+])
+def test_cpp_loops_are_exact_whatever_threads_openmp_grants(asked, environment):
+    # Each work split (auto, rows, units) in turn, forward and backward, against torch.nn.LSTM.
+    env = {**os.environ, **environment}
+    result = subprocess.run([sys.executable, "-c", THREAD_GRANT_SCRIPT, str(asked)], env=env,
+                            capture_output=True, text=True, cwd=pathlib.Path(__file__).parent.parent, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.split() == ["ok", "auto", "ok", "rows", "ok", "units"]
+
+
+def test_cpp_loops_refuse_zero_steps_and_pass_an_empty_batch():
+    ops = lstm_cpu.load()
+    w_hh = torch.randn(16, 4)
+    with pytest.raises(RuntimeError, match=r"gates must be \(T, B, 4H\) with T ≥ 1, got \[0, 2, 16\]"):
+        ops.lstm_forward_recurrence(torch.randn(0, 2, 16), w_hh, None, torch.zeros(2, 4), torch.zeros(2, 4), 0)
+    outputs, cells, _ = ops.lstm_forward_recurrence(torch.randn(3, 0, 16), w_hh, None, torch.zeros(0, 4),
+                                                    torch.zeros(0, 4), 0)
+    assert outputs.shape == (3, 0, 4) and cells.shape == (3, 0, 4)
+
+
+# --- the build: its cache key, and a lock left by a build that was killed ---------------------------
+def test_build_folder_is_keyed_by_flags_compiler_and_cpu_features(monkeypatch):
+    native = lstm_cpu.build_directory()
+    monkeypatch.setattr(lstm_cpu, "COMPILE_FLAGS", [f if f != "-march=native" else "-march=x86-64"
+                                                    for f in lstm_cpu.COMPILE_FLAGS])
+    assert lstm_cpu.build_directory() != native                      # other flags, other binary
+    monkeypatch.undo()
+    assert lstm_cpu.build_directory() == native                      # and the key is stable
+    # Another CPU: the same compiler and flags, but -march=native enables other instruction sets.
+    real_target = lstm_cpu._compiler_target
+    monkeypatch.setattr(lstm_cpu, "_compiler_target",
+                        lambda compiler, flags: real_target(compiler, flags) + "\n#define __AVX512F__ 1")
+    assert lstm_cpu.build_directory() != native
+
+
+LOAD_SCRIPT = "from lstmlab.kernels import lstm_cpu; lstm_cpu.load(); print('loaded')"
+
+
+@pytest.fixture
+def built_copy(tmp_path):
+    """A TORCH_EXTENSIONS_DIR holding a copy of this machine's built library (no rebuild needed)."""
+    source = lstm_cpu.build_directory()
+    lstm_cpu.load()
+    target = tmp_path / "lstmlab_cpu_recurrence" / source.name
+    shutil.copytree(source, target)                                 # copy2: keeps mtimes, so ninja has nothing to do
+    (target / "lstmlab.lock").unlink(missing_ok=True)
+    return tmp_path, target
+
+
+def test_a_stale_lock_from_a_killed_build_is_removed_not_waited_on(built_copy):
+    root, folder = built_copy
+    (folder / "lock").write_text("")                                # what a build killed half-way leaves
+    start = time.monotonic()
+    result = subprocess.run([sys.executable, "-c", LOAD_SCRIPT], env={**os.environ, "TORCH_EXTENSIONS_DIR": str(root)},
+                            capture_output=True, text=True, timeout=300)   # cpp_extension alone would wait forever
+    assert result.returncode == 0 and result.stdout.strip() == "loaded", result.stderr[-2000:]
+    assert not (folder / "lock").exists()
+    print(f"loaded past a stale lock in {time.monotonic() - start:.1f} s")
+
+
+def test_a_build_held_by_a_live_process_falls_back_after_the_wait(built_copy, monkeypatch):
+    import fcntl
+    root, folder = built_copy
+    monkeypatch.setenv("TORCH_EXTENSIONS_DIR", str(root))
+    monkeypatch.setenv(lstm_cpu.WAIT_VARIABLE, "0.5")
+    monkeypatch.setattr(bptt, "_build_warned", False)
+    monkeypatch.setenv(bptt.LOOPS_VARIABLE, "auto")
+    lstm_cpu.load.cache_clear()
+    try:
+        with open(folder / "lstmlab.lock", "a+") as holder:        # another "process" is building right now
+            fcntl.flock(holder, fcntl.LOCK_EX)
+            start = time.monotonic()
+            with pytest.warns(RuntimeWarning, match=r"another process has been building them .* more than 0.5 s"):
+                assert bptt.recurrence_loops(torch.zeros(1)) is bptt   # the PyTorch loops, with one warning
+            assert time.monotonic() - start < 10
+    finally:
+        lstm_cpu.load.cache_clear()                                 # later tests load the real library

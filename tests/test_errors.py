@@ -78,6 +78,10 @@ FORWARD_CASES = [
     pytest.param({"proj_size": 3}, lambda: (f64(4, 3, 5), (f64(1, 3, 7), f64(1, 3, 7))), id="h0-proj-size"),
     pytest.param({"bidirectional": True}, lambda: (f64(4, 3, 5), (f64(1, 3, 7), f64(1, 3, 7))), id="bi-h0-layers"),
     pytest.param({"batch_first": True}, lambda: (f64(3, 4, 5), (f64(1, 4, 7), f64(1, 4, 7))), id="batch_first-h0-batch"),
+    pytest.param({}, lambda: (f64(0, 3, 5),), id="zero-steps"),
+    pytest.param({}, lambda: (f64(0, 5),), id="unbatched-zero-steps"),
+    pytest.param({"batch_first": True}, lambda: (f64(3, 0, 5),), id="batch_first-zero-steps"),
+    pytest.param({"bidirectional": True}, lambda: (f64(0, 0, 5),), id="bi-zero-steps-empty-batch"),
 ]
 
 

@@ -181,3 +181,25 @@ def test_import_does_not_import_triton():
     import sys
     code = "import sys, lstmlab, lstmlab.kernels; sys.exit('triton' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+@pytest.mark.parametrize("options", [
+    pytest.param({}, id="default"),
+    pytest.param({"bidirectional": True, "proj_size": 3, "num_layers": 2}, id="bi-proj-layers2"),
+    pytest.param({"batch_first": True, "bias": False}, id="batch_first-no-bias"),
+])
+@pytest.mark.parametrize("with_hx", [True, False], ids=["hx", "no-hx"])
+def test_empty_batch_matches_torch(backend, options, with_hx):
+    # B = 0: torch.nn.LSTM returns empty outputs and states, and zero gradients for every weight.
+    ref, ours = twins(backend, INPUT, HIDDEN, **options)
+    layers = ref.num_layers * (2 if ref.bidirectional else 1)
+    x = torch.randn((0, T, INPUT) if ref.batch_first else (T, 0, INPUT), dtype=torch.float64)
+    hx = (torch.randn(layers, 0, ref.proj_size or HIDDEN, dtype=torch.float64),
+          torch.randn(layers, 0, HIDDEN, dtype=torch.float64)) if with_hx else None
+
+    def inputs():
+        return leaf(x), (tuple(leaf(t) for t in hx) if hx is not None else None)
+
+    ours_result, ref_result = run_and_backward(ours, *inputs()), run_and_backward(ref, *inputs())
+    assert [v.shape for v in ours_result[0]] == [v.shape for v in ref_result[0]]
+    assert_twins_equal(ours_result, ref_result)

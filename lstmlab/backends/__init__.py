@@ -51,7 +51,13 @@ class BackendInfo:
     auto_rank: Optional[dict] = None              # device type -> rank for "auto" (lower is preferred)
 
     def load(self):
-        return importlib.import_module(self.module)
+        module = _loaded.get(self.module)            # a dict lookup: torch.compile traces it without a graph break
+        if module is None:
+            module = _loaded[self.module] = importlib.import_module(self.module)
+        return module
+
+
+_loaded = {}                                      # module name -> module, filled on first use
 
 
 # Order = the order of the backend table in the README.

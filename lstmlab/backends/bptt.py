@@ -54,7 +54,6 @@ import sys
 import warnings
 
 import torch
-from torch.autograd.function import once_differentiable
 
 # Which time loops run: "python" (the loops below), "cpp" (the same loops in C++,
 # kernels/lstm_cpu_recurrence.cpp: one GEMM + one fused pointwise pass per step), or "auto":
@@ -122,10 +121,19 @@ def _reorder(tensor, order):
 
 
 class LSTMDirectionFunction(torch.autograd.Function):
-    """One layer, one direction: x (T, B, I), h0 (B, P), c0 (B, H) -> outputs (T, B, P), cell_states (T, B, H)."""
+    """One layer, one direction: x (T, B, I), h0 (B, P), c0 (B, H) -> outputs (T, B, P), cell_states (T, B, H),
+    and two outputs for backward only (not differentiable): the activations (T, B, 4H) and m (T, B, H) or None.
+
+    forward / setup_context are separate (no ctx in forward), so torch.func's transforms can run it; the
+    vmap rule below folds a vmapped batch into B. Backward has two paths: the hand-written loops, when
+    no graph of the backward is wanted (the usual case), and ``differentiable_backward`` — the same
+    equations as ordinary differentiable ops on activations recomputed from the inputs — when one is:
+    ``create_graph=True`` (double backward) or a torch.func transform (grad, jacrev, hessian), both of
+    which run backward with grad mode on.
+    """
 
     @staticmethod
-    def forward(ctx, x, h0, c0, weight_ih, weight_hh, bias_ih, bias_hh, weight_hr):
+    def forward(x, h0, c0, weight_ih, weight_hh, bias_ih, bias_hh, weight_hr):
         steps, batch, _ = x.shape
         hidden = weight_hh.size(0) // 4
         loops = recurrence_loops(x)                                 # C++ or the PyTorch loops below
@@ -143,27 +151,127 @@ class LSTMDirectionFunction(torch.autograd.Function):
         gates = gates.view(steps, batch, 4 * hidden)                # (T, B, 4H), activated in place
 
         outputs, cell_states, unprojected = loops.forward_recurrence(gates, w_hh, weight_hr, h0, c0)
-
-        ctx.save_for_backward(x, h0, c0, w_ih, w_hh, weight_hr, gates, cell_states, outputs, unprojected)
-        ctx.has_bias = bias is not None
-        ctx.loops, ctx.order = loops, order
-        ctx.set_materialize_grads(False)
-        return outputs, cell_states
+        return outputs, cell_states, gates, unprojected
 
     @staticmethod
-    @once_differentiable
-    def backward(ctx, grad_outputs, grad_cell_states):
-        x, h0, c0, w_ih, w_hh, weight_hr, gates, cell_states, outputs, unprojected = ctx.saved_tensors
+    def setup_context(ctx, inputs, output):
+        x, h0, c0, weight_ih, weight_hh, bias_ih, bias_hh, weight_hr = inputs
+        outputs, cell_states, gates, unprojected = output
+        ctx.save_for_backward(x, h0, c0, weight_ih, weight_hh, bias_ih, bias_hh, weight_hr,
+                              gates, cell_states, outputs, unprojected)
+        ctx.mark_non_differentiable(*(t for t in (gates, unprojected) if t is not None))
+        ctx.loops = recurrence_loops(x)                             # the same choice forward made
+        ctx.set_materialize_grads(False)
+
+    @staticmethod
+    def backward(ctx, grad_outputs, grad_cell_states, _grad_gates=None, _grad_unprojected=None):
+        (x, h0, c0, weight_ih, weight_hh, bias_ih, bias_hh, weight_hr,
+         gates, cell_states, outputs, unprojected) = ctx.saved_tensors
+        if grad_outputs is None and grad_cell_states is None:
+            return (None,) * 8
+        if torch.is_grad_enabled():                                 # a graph of the backward is wanted
+            grads = differentiable_backward(x, h0, c0, weight_ih, weight_hh, bias_ih, bias_hh, weight_hr,
+                                            grad_outputs, grad_cell_states)
+            return tuple(g if needed else None for g, needed in zip(grads, ctx.needs_input_grad))
+        hidden = weight_hh.size(0) // 4
+        order = _to_ifog(hidden, x.device) if ctx.loops.GATE_ORDER == "ifog" else None
+        w_ih, w_hh = _reorder(weight_ih, order), _reorder(weight_hh, order)
         grad_outputs = torch.zeros_like(outputs) if grad_outputs is None else grad_outputs.contiguous()
         grad_gates, grad_h0, grad_c0 = ctx.loops.backward_recurrence(
             gates, cell_states, c0, w_hh, weight_hr, grad_outputs, grad_cell_states)
 
         grad_x, grad_w_ih, grad_w_hh, grad_bias, grad_w_hr = gemm_gradients(
             grad_gates, grad_outputs, x, h0, outputs, w_ih, w_hh, weight_hr, unprojected,
-            ctx.needs_input_grad[0], ctx.has_bias)
+            ctx.needs_input_grad[0], bias_ih is not None)
         # The same swap maps the rows back to torch's i, f, g, o.
-        grad_w_ih, grad_w_hh, grad_bias = (_reorder(grad, ctx.order) for grad in (grad_w_ih, grad_w_hh, grad_bias))
+        grad_w_ih, grad_w_hh, grad_bias = (_reorder(grad, order) for grad in (grad_w_ih, grad_w_hh, grad_bias))
         return grad_x, grad_h0, grad_c0, grad_w_ih, grad_w_hh, grad_bias, grad_bias, grad_w_hr
+
+    @staticmethod
+    def vmap(info, in_dims, x, h0, c0, weight_ih, weight_hh, bias_ih, bias_hh, weight_hr):
+        """torch.func.vmap: N problems at once. With shared weights they are N·B rows of one batch:
+        x (N, T, B, I) -> (T, N·B, I); with per-problem weights, one call per problem."""
+        size = info.batch_size
+        args = (x, h0, c0, weight_ih, weight_hh, bias_ih, bias_hh, weight_hr)
+
+        def leading(tensor, dim):                                   # the vmapped dimension first: (N, ...)
+            if tensor is None:
+                return None
+            return tensor.movedim(dim, 0) if dim is not None else tensor.expand(size, *tensor.shape)
+
+        if all(dim is None for dim in in_dims[3:]):                 # shared weights: fold N into the batch
+            x_n, h0_n, c0_n = (leading(t, d) for t, d in zip(args[:3], in_dims[:3]))
+            steps, batch = x_n.size(1), x_n.size(2)
+            folded = LSTMDirectionFunction.apply(
+                x_n.transpose(0, 1).reshape(steps, size * batch, -1),          # (T, N·B, I)
+                h0_n.reshape(size * batch, -1), c0_n.reshape(size * batch, -1), *args[3:])
+            unfolded = tuple(t.view(steps, size, batch, -1) if t is not None else None for t in folded)
+            return unfolded, tuple(1 if t is not None else None for t in unfolded)
+        per_problem = [LSTMDirectionFunction.apply(*(leading(t, d)[n] if t is not None else None
+                                                     for t, d in zip(args, in_dims)))
+                       for n in range(size)]
+        stacked = tuple(torch.stack(ts) if ts[0] is not None else None for ts in zip(*per_problem))
+        return stacked, tuple(0 if t is not None else None for t in stacked)
+
+
+def differentiable_backward(x, h0, c0, weight_ih, weight_hh, bias_ih, bias_hh, weight_hr,
+                            grad_outputs, grad_cell_states):
+    """The backward of one direction written with ordinary, out-of-place tensor ops, so that autograd
+    can differentiate it again (double backward, create_graph=True) and torch.func can transform it.
+
+    The activations are recomputed from the inputs (the saved ones were made without a graph, so their
+    dependence on the weights would be lost), in torch's gate order i, f, g, o; then the same
+    equations as the loops below, one line each. Returns the gradients of
+    (x, h0, c0, weight_ih, weight_hh, bias_ih, bias_hh, weight_hr), None for an absent bias or projection.
+    """
+    steps = x.size(0)
+    gates_x = x @ weight_ih.T                                       # (T, B, 4H)
+    if bias_ih is not None:
+        gates_x = gates_x + bias_ih + bias_hh
+    h, c = h0, c0
+    saved = []                                                      # per step: i, f, g, o, c_{t−1}, c_t, m_t, h_{t−1}
+    for t in range(steps):
+        i, f, g, o = (gates_x[t] + h @ weight_hh.T).chunk(4, dim=1)   # 4 × (B, H)
+        i, f, g, o = torch.sigmoid(i), torch.sigmoid(f), torch.tanh(g), torch.sigmoid(o)
+        c_next = f * c + i * g                                      # c_t = f ⊙ c_{t−1} + i ⊙ g
+        m = o * torch.tanh(c_next)                                  # m_t = o ⊙ tanh c_t
+        saved.append((i, f, g, o, c, c_next, m, h))
+        h = m @ weight_hr.T if weight_hr is not None else m         # h_t = W_hr m_t
+        c = c_next
+
+    zeros_h = h0.new_zeros(h0.shape)
+    grad_output = (lambda t: grad_outputs[t]) if grad_outputs is not None else (lambda t: zeros_h)
+    dh = grad_output(steps - 1)                                     # (B, P) total gradient reaching h_{T−1}
+    dc = grad_cell_states[steps - 1] if grad_cell_states is not None else torch.zeros_like(c0)   # (B, H)
+    grad_gates, grad_h = [None] * steps, [None] * steps
+    for t in range(steps - 1, -1, -1):
+        i, f, g, o, c_prev, c_t, m, _ = saved[t]
+        grad_h[t] = dh
+        dm = dh @ weight_hr if weight_hr is not None else dh        # dm = W_hrᵀ dh
+        tanh_c = torch.tanh(c_t)
+        dc = dc + dm * o * (1 - tanh_c * tanh_c)                    # dc_t += dm ⊙ o ⊙ (1 − tanh² c_t)
+        grad_gates[t] = torch.cat([dc * g * i * (1 - i),            # d_i = dc ⊙ g ⊙ i(1 − i)
+                                   dc * c_prev * f * (1 - f),       # d_f = dc ⊙ c_{t−1} ⊙ f(1 − f)
+                                   dc * i * (1 - g * g),            # d_g = dc ⊙ i ⊙ (1 − g²)
+                                   dm * tanh_c * o * (1 - o)], dim=1)   # d_o = dm ⊙ tanh c ⊙ o(1 − o)
+        dc = dc * f                                                 # dc_{t−1} = dc_t ⊙ f
+        if grad_cell_states is not None and t > 0:
+            dc = dc + grad_cell_states[t - 1]
+        dh = grad_gates[t] @ weight_hh                              # W_hhᵀ d_gates_t ...
+        if t > 0:
+            dh = dh + grad_output(t - 1)                            # ... + grad_output_{t−1} = dh_{t−1}
+    grad_h0, grad_c0 = dh, dc
+
+    d_gates = torch.stack(grad_gates)                               # (T, B, 4H)
+    h_prev = torch.stack([step[7] for step in saved])               # (T, B, P)
+    grad_x = d_gates @ weight_ih                                    # dx_t = d_gates_t W_ih
+    grad_w_ih = torch.einsum("tbg,tbi->gi", d_gates, x)             # Σ_t d_gates_tᵀ x_t
+    grad_w_hh = torch.einsum("tbg,tbp->gp", d_gates, h_prev)        # Σ_t d_gates_tᵀ h_{t−1}
+    grad_bias = d_gates.sum(dim=(0, 1)) if bias_ih is not None else None   # Σ_t d_gates_t
+    grad_w_hr = None
+    if weight_hr is not None:                                       # Σ_t dh_tᵀ m_t
+        grad_w_hr = torch.einsum("tbp,tbh->ph", torch.stack(grad_h), torch.stack([step[6] for step in saved]))
+    return grad_x, grad_h0, grad_c0, grad_w_ih, grad_w_hh, grad_bias, grad_bias, grad_w_hr
 
 
 def forward_recurrence(gates, w_hh, weight_hr, h0, c0):
@@ -283,4 +391,5 @@ def gemm_gradients(grad_gates, grad_outputs, x, h0, outputs, weight_ih, weight_h
 
 def run_direction(x, h0, c0, weights):
     """x: (T, B, I), h0: (B, P), c0: (B, H) -> outputs (T, B, P), cell_states (T, B, H)."""
-    return LSTMDirectionFunction.apply(x.contiguous(), h0, c0, *weights)
+    outputs, cell_states, _, _ = LSTMDirectionFunction.apply(x.contiguous(), h0, c0, *weights)
+    return outputs, cell_states
