@@ -108,7 +108,13 @@ def diagnose(subject, outcome, inputs, reference, tols):
             return d
         located = _locate_lstm(subject, case, inputs, tols)
         if located is None:
-            d.cause_text = "every layer's final state matches on every prefix: only the output sequence differs"
+            d.cause, d.cause_text = "plumbing", "every layer's final state matches on every prefix: only the " \
+                                                "output sequence differs"
+            if case.bidirectional and d.first.quantity == "output" and d.first.index:
+                d.direction = "reverse" if d.first.index[-1] >= case.real_hidden_size else "forward"
+                if d.direction == "reverse":
+                    d.cause_text += " — in its reverse half (output[..., P:]): the reverse direction's outputs " \
+                                    "must be flipped back to input order"
             return d
         d.step, d.layer, direction, d.state = located
         d.direction = "reverse" if direction else "forward"
@@ -265,15 +271,23 @@ def _lstm_step_view(subject, case, inputs, t, layer, direction):
         h, c = hx[0][k], hx[1][k]
     else:
         h, c = x_t.new_zeros(x_t.shape[0], case.real_hidden_size), x_t.new_zeros(x_t.shape[0], case.hidden_size)
-    cell_case = replace(case, num_layers=1, bidirectional=False, batch_first=False, form="batched",
-                        dropout_arg=False, zero_state=False, input_size=x_t.shape[-1], steps=1, batch=x_t.shape[0])
+    # One layer with the case's directions, so a bug tied to one direction (its weights' layout) shows.
+    cell_case = replace(case, num_layers=1, batch_first=False, form="batched", dropout_arg=False,
+                        zero_state=False, input_size=x_t.shape[-1], steps=1, batch=x_t.shape[0])
     module = subject.build(cell_case)
+    other_suffix = f"_l{layer}" + ("" if direction else "_reverse")
+    other = {name[: -len(other_suffix)]: value for name, value in inputs.params.items()
+             if name.endswith(other_suffix)} if case.bidirectional else {}
+    slot = "_l0_reverse" if direction else "_l0"
+    other_slot = "_l0" if direction else "_l0_reverse"
 
     def step(x_step, state, w):
-        params = {name + "_l0": value for name, value in w.items()}
+        params = {name + slot: value for name, value in w.items()}
+        params.update({name + other_slot: value.to(x_step) for name, value in other.items()})
+        states = tuple(s[None].expand(case.num_directions, *s.shape).contiguous() for s in state)
         out, (h_n, c_n) = torch.func.functional_call(module, runner.map_weights(subject.layout, params, module),
-                                                     (x_step[None], (state[0][None], state[1][None])))
-        return h_n[0], c_n[0]
+                                                     (x_step[None], states))
+        return h_n[direction], c_n[direction]
 
     return step, x_t, h, c, weights, cell_case
 

@@ -80,7 +80,8 @@ def patterns(x, h, w):
             continue
         moved = [g for g, t in zip(order, GATES) if g != t]
         found.append(Pattern("gate_order", f"gate order swapped: the four blocks of the weights are read as "
-                             f"({', '.join(order)}); torch stacks them (i, f, g, o)",
+                             f"({', '.join(order)}); torch stacks them (i, f, g, o), so gates "
+                             f"{' and '.join(sorted(moved, key=GATES.index))} get each other's weights",
                              sorted(moved, key=GATES.index)[0], None, dict(order=order)))
     if w.get("bias_ih") is not None:
         found += [
@@ -145,7 +146,7 @@ def plumbing_hint(case, layer, direction):
                      "to input order (forward half first in the output's features)")
     if layer:
         hints.append(f"layer {layer}'s input is the output of layer {layer - 1} (both directions concatenated, "
-                     "forward first), with its own weights *_l{layer}")
+                     f"forward first), with its own weights *_l{layer}")
     if case.batch_first:
         hints.append("batch_first: input (B, T, I) and output (B, T, ·); h_n and c_n stay (L·D, B, ·)")
     if case.form == "unbatched":
