@@ -128,6 +128,8 @@ class Case:
 
     def describe(self):
         """The option set in words, for reports."""
+        if self.kind == "init":
+            return f"init [{self.id}]: the module's own initial parameters (I={self.input_size}, H={self.hidden_size})"
         options = ", ".join(f"{k}={v}" for k, v in self.constructor_options().items()) or "default options"
         state = "no initial state" if self.zero_state else "initial state given"
         return (f"{self.kind} [{self.id}]: {options}; {self.form} input; {state}; {self.dtype} on {self.device}; "

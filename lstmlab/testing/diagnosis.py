@@ -358,11 +358,13 @@ def _read_gates(d, run, x, h, c, weights, tol):
     i = c3 - f * c
     g = (c1 - f * c) / i
     o = h1 / torch.tanh(c1)
+    diffs = {}
     for name, actual in zip(GATES, (i, f, g, o)):
         usable = torch.isfinite(actual) & (torch.tanh(c1).abs() > 1e-3 if name == "o" else True)
-        diff = torch.where(usable, (actual - expected[name]).abs(), torch.zeros_like(actual))
-        flat = int(diff.argmax())
-        index = tuple(int(k) for k in torch.unravel_index(torch.tensor(flat), diff.shape))
+        diffs[name] = torch.where(usable, (actual - expected[name]).abs(), torch.zeros_like(actual))
+    worst = {name: diff.max().item() for name, diff in diffs.items()}
+    d.gate = next((name for name in GATES if worst[name] > tol), None)
+    shown = diffs[d.gate or max(worst, key=worst.get)]
+    index = tuple(int(k) for k in torch.unravel_index(torch.tensor(int(shown.argmax())), shown.shape))
+    for name, actual in zip(GATES, (i, f, g, o)):            # all four at the unit where it differs most
         d.gates[name] = (index, expected[name][index].item(), actual[index].item())
-        if d.gate is None and diff.max().item() > tol:
-            d.gate = name
