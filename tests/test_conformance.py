@@ -22,7 +22,7 @@ def test_lstm_cell_function(lstm_case):
     lstm_case.check()
 
 
-@pytest.mark.lstm_conformance(lstmlab.LSTMCell, kind="cell", supports=EVERYTHING, fuzz=5)
+@pytest.mark.lstm_conformance(lstmlab.LSTMCell, kind="cell", supports=EVERYTHING)
 def test_lstm_cell_module(lstm_case):
     lstm_case.check()
 
@@ -39,8 +39,9 @@ def test_backend_bptt(lstm_case):
     lstm_case.check()
 
 
-@pytest.mark.lstm_conformance(functools.partial(lstmlab.LSTM, backend="torch"), kind="lstm", supports=EVERYTHING,
-                              name="LSTM-torch")
+# "torch" is torch's own op on lstmlab's parameters: float64 shows the plumbing around it is right.
+@pytest.mark.lstm_conformance(functools.partial(lstmlab.LSTM, backend="torch"), kind="lstm",
+                              supports={**EVERYTHING, "dtypes": ("float64",)}, name="LSTM-torch")
 def test_backend_torch(lstm_case):
     lstm_case.check()
 

@@ -109,8 +109,13 @@ def _run_case(subject, case, diagnose):
     else:
         outcome.mismatches = cmp.compare(result, reference, tols)
     if diagnose and not outcome.passed:
-        from .diagnosis import diagnose as run_diagnosis
-        outcome.diagnosis = run_diagnosis(subject, outcome, inputs, reference, tols)
+        from .diagnosis import Diagnosis, diagnose as run_diagnosis
+        try:
+            outcome.diagnosis = run_diagnosis(subject, outcome, inputs, reference, tols)
+        except Exception as error:          # user code the diagnosis re-runs may fail in new ways: still report
+            outcome.diagnosis = Diagnosis(case, first=outcome.mismatches[0] if outcome.mismatches else None,
+                                          error=outcome.error, cause_text=f"(the diagnosis could not finish: "
+                                                                          f"{type(error).__name__}: {error})")
     return outcome
 
 

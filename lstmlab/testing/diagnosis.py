@@ -138,8 +138,6 @@ def _diagnose_backward(d, outcome):
         d.cause = "backward"
         d.cause_text = ("the forward pass matches but gradients differ (" + ", ".join(n[5:] for n in names) +
                         "): the backward, or something detached from the graph")
-    if d.first.quantity == "grad input" and d.first.index:
-        d.step = d.first.index[0] if not d.case.batch_first else d.first.index[min(1, len(d.first.index) - 1)]
     return d
 
 
