@@ -8,7 +8,7 @@ import pytest
 import torch
 
 import lstmlab
-from lstmlab.testing import ConformanceError, Supports, battery, check_cell, check_lstm, check_step
+from lstmlab.testing import ConformanceError, Supports, battery, check_cell, check_step
 from lstmlab.testing.subjects import Subject, load_object
 import planted_lstm_bugs as bugs
 

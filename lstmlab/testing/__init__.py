@@ -10,7 +10,7 @@ Each runs the battery (lstmlab.testing.cases) against torch.nn.LSTMCell / torch.
 states and the gradients of the input, h_0, c_0 and every parameter, in each claimed dtype and
 device, with tolerances derived per dtype from a float64 reference (lstmlab.testing.compare) — and
 raises ConformanceError naming the first place it goes wrong and, for known bugs, the likely cause
-(lstmlab.testing.diagnosis, .patterns). The pytest plugin (lstmlab.testing.plugin) runs the same
+(lstmlab.testing.diagnosis, .step_views, .patterns). The pytest plugin (lstmlab.testing.plugin) runs the same
 battery as parametrized tests: ``pytest --lstm-impl=package.module:Factory``.
 """
 from .cases import Case, Supports, battery, fuzz_strategy
