@@ -1,0 +1,95 @@
+"""Tolerances derived per dtype from a float64 reference, and the comparison against them.
+
+The reference is torch in float64 on the case's inputs, rounded to the case's dtype first (so no side
+is blamed for the rounding of its inputs). A dtype's own error scale, per compared tensor, is the larger
+error of two correct implementations run in that dtype against that reference: torch's fused op, and
+lstmlab's textbook cell (one torch op per equation). An implementation passes when its error is at most
+TOLERANCE_MULTIPLE times that scale (never below EPS_FLOOR units of the dtype's rounding of the
+tensor's largest value, so a scale that happens to be 0 does not demand bit-equality).
+"""
+from dataclasses import dataclass
+from typing import Optional
+
+import torch
+
+TOLERANCE_MULTIPLE = 4.0
+EPS_FLOOR = 4.0
+
+
+def quantities(result):
+    """A Result as one ordered dict: values first, then "grad <name>"."""
+    return {**result.values, **{f"grad {name}": g for name, g in result.grads.items()}}
+
+
+def tolerances(reference, twins, dtype):
+    """Per quantity: TOLERANCE_MULTIPLE × max(error of each twin in ``dtype``, EPS_FLOOR · eps · max|ref|)."""
+    eps = torch.finfo(dtype).eps
+    ref = quantities(reference)
+    twin_quantities = [quantities(t) for t in twins]
+    result = {}
+    for name, expected in ref.items():
+        if expected is None:
+            continue
+        scale = EPS_FLOOR * eps * (expected.abs().max().item() if expected.numel() else 0.0)
+        for twin in twin_quantities:
+            got = twin.get(name)
+            if got is not None and got.shape == expected.shape:
+                scale = max(scale, (got - expected).abs().max().item())
+        result[name] = TOLERANCE_MULTIPLE * scale
+    return result
+
+
+@dataclass
+class Mismatch:
+    """The first quantity out of tolerance, where its error is largest."""
+    quantity: str
+    max_error: float = float("nan")
+    tolerance: float = float("nan")
+    index: tuple = ()
+    expected: float = float("nan")
+    actual: float = float("nan")
+    note: Optional[str] = None            # a shape mismatch or a missing gradient
+
+    def describe(self):
+        if self.note:
+            return f"{self.quantity}: {self.note}"
+        return (f"{self.quantity}{list(self.index)}: expected {self.expected:.6g}, got {self.actual:.6g} "
+                f"(|error| {self.max_error:.2e}, tolerance {self.tolerance:.2e})")
+
+
+def max_error(actual, expected):
+    return (actual - expected).abs().max().item() if expected.numel() else 0.0
+
+
+def compare_one(name, actual, expected, tolerance):
+    """A Mismatch, or None when within tolerance."""
+    if actual is None:
+        return Mismatch(name, note="no gradient reached it (detached from the graph, or a backward that returns None)")
+    if actual.shape != expected.shape:
+        return Mismatch(name, note=f"expected shape {tuple(expected.shape)}, got {tuple(actual.shape)}")
+    if not expected.numel():
+        return None
+    diff = (actual - expected).abs()
+    diff = torch.where(torch.isnan(diff), torch.full_like(diff, float("inf")), diff)
+    worst = int(diff.argmax())
+    if diff.reshape(-1)[worst].item() <= tolerance:
+        return None
+    index = tuple(int(i) for i in torch.unravel_index(torch.tensor(worst), diff.shape))
+    return Mismatch(name, diff.reshape(-1)[worst].item(), tolerance, index,
+                    expected.reshape(-1)[worst].item(), actual.reshape(-1)[worst].item())
+
+
+def compare(result, reference, tols):
+    """Every Mismatch, in order: values (outputs, states), then gradients."""
+    got = quantities(result)
+    mismatches = []
+    for name, expected in quantities(reference).items():
+        if expected is None:
+            continue
+        if name not in got:
+            mismatches.append(Mismatch(name, note="missing"))
+            continue
+        mismatch = compare_one(name, got[name], expected, tols[name])
+        if mismatch is not None:
+            mismatches.append(mismatch)
+    return mismatches

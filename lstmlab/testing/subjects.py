@@ -1,0 +1,136 @@
+"""What is checked (a Subject: a step function, a cell-like or LSTM-like module or factory) and torch's twins.
+
+A factory is called like torch's constructor — ``factory(input_size, hidden_size, **options)``, with only
+the options that differ from torch's defaults — then moved with ``.to(device, dtype)``; a module
+instance is deep-copied per case and checked on its own options only.
+"""
+import copy
+import inspect as pyinspect
+
+import torch
+
+from . import runner
+from .cases import Case, Supports
+
+
+def _is_module_class(obj):
+    return pyinspect.isclass(obj) and issubclass(obj, torch.nn.Module)
+
+
+def _positional_count(fn):
+    try:
+        parameters = pyinspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return None
+    return sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty for p in parameters)
+
+
+def _module_kind(module):
+    return "lstm" if hasattr(module, "num_layers") else "cell"
+
+
+class Subject:
+    """A user's implementation, ready to be run on Cases.
+
+    obj: a step function step(x, (h, c), weights) -> (h, c); an LSTMCell- or LSTM-like module class or
+    factory; or a module instance. kind: "step", "cell" or "lstm" (found from obj when None).
+    layout: fn(weights under torch's names) -> {the module's parameter name: tensor}, differentiable
+    (transpose, chunk, cat ...); None when the module uses torch's names and layout.
+    """
+
+    def __init__(self, obj, kind=None, layout=None, supports=None, name=None):
+        if isinstance(obj, str):
+            obj = load_object(obj)
+        if not callable(obj):
+            raise TypeError(f"subject: expected a step function, a module class/factory or a module, got {obj!r}")
+        self.obj = obj
+        self.name = name or getattr(obj, "__qualname__", None) or type(obj).__name__
+        self.layout = layout if layout is not None else getattr(obj, "lstm_layout", None)
+        self.instance = obj if isinstance(obj, torch.nn.Module) else None
+        self.kind = kind or self._find_kind()
+        if self.kind not in ("step", "cell", "lstm"):
+            raise ValueError(f"kind: expected 'step', 'cell' or 'lstm', got {self.kind!r}")
+        claims = supports if supports is not None else getattr(obj, "lstm_supports", None)
+        if isinstance(claims, dict):
+            claims = (Supports.for_step(**claims) if self.kind == "step" else Supports(**claims))
+        self.supports = claims or (Supports.for_step() if self.kind == "step" else Supports())
+        if not isinstance(self.supports, Supports):
+            raise TypeError(f"supports: expected a lstmlab.testing.Supports or a dict of its fields, "
+                            f"got {type(self.supports).__name__}")
+
+    def _find_kind(self):
+        if self.instance is not None:
+            return _module_kind(self.instance)
+        if not _is_module_class(self.obj) and _positional_count(self.obj) == 3:
+            return "step"
+        probe = self.obj(5, 4)
+        if not isinstance(probe, torch.nn.Module):
+            raise TypeError(f"{self.name}: expected a factory returning a torch.nn.Module (or a step function "
+                            f"step(x, (h, c), weights)), but {self.name}(5, 4) returned {type(probe).__name__}")
+        return _module_kind(probe)
+
+    def base_case(self):
+        """For a module instance: the one option set it has (sizes and options read from it)."""
+        m = self.instance
+        if m is None:
+            return None
+        return Case(kind=self.kind, input_size=m.input_size, hidden_size=m.hidden_size,
+                    num_layers=getattr(m, "num_layers", 1), bidirectional=getattr(m, "bidirectional", False),
+                    proj_size=getattr(m, "proj_size", 0), bias=getattr(m, "bias", True),
+                    batch_first=getattr(m, "batch_first", False))
+
+    def build(self, case, dtype=None, device=None):
+        """A module for ``case`` (kinds cell and lstm), on the case's device and dtype."""
+        dtype = dtype or case.torch_dtype
+        device = device or case.device
+        if self.instance is not None:
+            module = copy.deepcopy(self.instance)
+        else:
+            options = case.constructor_options()
+            if self.kind == "cell":
+                options = {"bias": False} if not case.bias else {}
+            module = self.obj(case.input_size, case.hidden_size, **options)
+            if not isinstance(module, torch.nn.Module):
+                raise TypeError(f"{self.name}: expected a torch.nn.Module, got {type(module).__name__}")
+        return module.to(device=device, dtype=dtype)
+
+    def stepper(self, case, dtype=None, device=None):
+        if self.kind == "step":
+            return runner.function_stepper(self.obj)
+        return runner.module_stepper(self.build(case, dtype, device), self.layout)
+
+    def run(self, case, inputs, dtype=None, device=None):
+        dtype = dtype or case.torch_dtype
+        device = device or case.device
+        if self.kind == "lstm":
+            return runner.run_lstm(self.build(case, dtype, device), self.layout, case, inputs, dtype, device)
+        return runner.run_stepper(self.stepper(case, dtype, device), case, inputs, dtype, device)
+
+
+def load_object(spec):
+    """"package.module:Name" -> the object."""
+    import importlib
+
+    module_name, sep, attr = spec.partition(":")
+    if not sep or not module_name or not attr:
+        raise ValueError(f"expected 'package.module:Name', got {spec!r}")
+    obj = importlib.import_module(module_name)
+    for part in attr.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+# --- torch's twins ---------------------------------------------------------------------------------
+def torch_subject(kind):
+    """torch.nn.LSTM / torch.nn.LSTMCell: the reference, in float64, and the first error-scale twin."""
+    factory = torch.nn.LSTM if kind == "lstm" else torch.nn.LSTMCell
+    return Subject(factory, kind="lstm" if kind == "lstm" else "cell", name=factory.__name__)
+
+
+def textbook_subject(kind):
+    """lstmlab's textbook cell (torch ops, one per equation): the second error-scale twin."""
+    import lstmlab
+
+    if kind == "lstm":
+        return Subject(lambda *a, **k: lstmlab.LSTM(*a, backend="cell", **k), kind="lstm", name="textbook")
+    return Subject(lstmlab.LSTMCell, kind="cell", name="textbook")

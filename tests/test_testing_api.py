@@ -1,0 +1,94 @@
+"""lstmlab.testing's own contract: clear errors for bad input, tolerances derived per dtype, the plugin."""
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+import torch
+
+import lstmlab
+from lstmlab.testing import ConformanceError, Supports, battery, check_cell, check_step
+from lstmlab.testing.subjects import Subject, load_object
+import planted_lstm_bugs as bugs
+
+
+def test_layout_with_other_names_needs_a_hook():
+    with pytest.raises(ConformanceError, match=r"expected its parameters \['W_h', 'W_x', 'b'\].*pass layout="):
+        check_cell(bugs.ThirdPartyCell, supports={"dtypes": ("float64",)})
+
+
+def test_bad_claims_and_specs_say_what_was_expected():
+    with pytest.raises(ValueError, match=r"Supports.dtypes: expected names from .* got \['float8'\]"):
+        Supports(dtypes=("float8",))
+    with pytest.raises(ValueError, match="expected 'package.module:Name', got 'planted_lstm_bugs'"):
+        load_object("planted_lstm_bugs")
+    with pytest.raises(ValueError, match="kind: expected 'step', 'cell' or 'lstm', got 'gru'"):
+        Subject(bugs.correct_step, kind="gru")
+    with pytest.raises(TypeError, match="expected a factory returning a torch.nn.Module"):
+        Subject(lambda input_size, hidden_size: 42)
+    with pytest.raises(TypeError, match="supports: expected a lstmlab.testing.Supports"):
+        Subject(bugs.correct_step, supports=["float64"])
+
+
+def test_kind_is_found_from_the_object():
+    assert Subject(bugs.correct_step).kind == "step"
+    assert Subject(lstmlab.LSTMCell).kind == "cell"
+    assert Subject(lstmlab.LSTM).kind == "lstm"
+    assert Subject(torch.nn.LSTM(3, 4)).kind == "lstm"
+
+
+def test_a_step_returning_the_wrong_thing_is_reported():
+    with pytest.raises(ConformanceError, match=r"step: expected it to return \(h, c\), got Tensor"):
+        check_step(lambda x, state, weights: state[0], supports=Supports.for_step(dtypes=("float64",)))
+
+
+def test_tolerance_follows_the_dtype():
+    """An error of 1e-5 on c (float32's own error here is ~1e-7) fails in float32 and passes in bfloat16."""
+    def nudged(x, state, weights):
+        h, c = bugs.correct_step(x, state, weights)
+        return h, c + 1e-5
+
+    report = check_step(nudged, supports=Supports.for_step(dtypes=("float64", "float32", "bfloat16")),
+                        raise_on_failure=False)
+    assert [o.passed for o in report.outcomes] == [False, False, True], report.format()
+
+
+def test_battery_ids_are_readable_and_unique():
+    ids = [case.id for case in battery("lstm")]
+    assert len(ids) == len(set(ids))
+    assert "lstm-float64-cpu-layers2-bi-proj3" in ids and "lstm-bfloat16-cpu-packed" not in ids
+    assert "lstm-bfloat16-cpu-bi-packed" in ids and ids[-1] == "init-float64-cpu"
+
+
+def test_checking_restores_the_thread_count():
+    threads = torch.get_num_threads()
+    check_step(bugs.correct_step, supports=Supports.for_step(dtypes=("float64",)))
+    assert torch.get_num_threads() == threads
+
+
+def test_plugin_runs_the_battery_from_the_command_line(tmp_path):
+    """--lstm-impl and the marker in a fresh pytest process (the fuzz budget is tested in test_conformance.py);
+    loading the plugin and lstmlab.testing does not import triton."""
+    (tmp_path / "planted_lstm_bugs.py").write_text((Path(__file__).parent / "planted_lstm_bugs.py").read_text())
+    (tmp_path / "test_mine.py").write_text(textwrap.dedent("""
+        import pytest
+        from planted_lstm_bugs import correct_step
+
+        @pytest.mark.lstm_conformance(correct_step, kind="step")
+        def test_mine(lstm_case):
+            lstm_case.check()
+
+        def test_triton_is_not_imported():
+            import sys
+            assert "lstmlab.testing" in sys.modules and "triton" not in sys.modules
+    """))
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rf", "--lstm-fuzz=0",
+         "--lstm-impl=planted_lstm_bugs:correct_step", "--lstm-impl=planted_lstm_bugs:h_and_c_swapped"],
+        cwd=tmp_path, capture_output=True, text=True)
+    out = result.stdout
+    assert result.returncode == 1, out + result.stderr
+    assert "3 failed, 7 passed" in out, out     # test_mine's 3 cases + 1, correct_step's 3; the bug's 3 fail
+    assert "FAILED lstm-impl[planted_lstm_bugs:h_and_c_swapped]::step-float64-cpu" in out
+    assert "likely cause: h and c swapped" in out
