@@ -95,7 +95,9 @@ def prepare(frame, freq=None, source=None):
     bad = values.isna() | ~np.isfinite(values.to_numpy(dtype=np.float64, na_value=np.nan))
     if bad.any():
         k = int(np.argmax(bad.to_numpy()))
-        raise ValueError(f"series {frame['unique_id'].iloc[k]!r}: y is {frame['y'].iloc[k]!r} at "
+        raw = frame["y"].iloc[k]
+        shown = "missing (empty or NaN)" if pd.isna(raw) else f"{str(raw)!r}, not a finite number"
+        raise ValueError(f"series {frame['unique_id'].iloc[k]!r}: y is {shown} at "
                          f"{_describe_row(frame, k, source)} (ds {frame['ds'].iloc[k]}); fill or drop missing "
                          "values before forecasting")
     frame["y"] = values.astype(np.float64)

@@ -116,16 +116,22 @@ class Forecaster:
     def _examples(self, scaled, calendar, exogenous, ends):
         """Model inputs and targets for windows whose inputs end at each index in ``ends`` (exclusive)."""
         c, lookback, horizon = self.config, self.config.lookback, self.config.horizon
-        exogenous = exogenous[:len(scaled)] if exogenous.shape[1] else np.zeros((len(scaled), 0))
         if c.kind == "seq2seq":
-            steps = np.diff(scaled)                                        # stationary first differences
-            continuous = np.concatenate([steps[:, None], np.diff(exogenous, axis=0)], axis=1)   # (N−1, 1 + E)
-            dummies = calendar[1:]
+            # Row k of the inputs predicts the change into step k + 2, so it carries that step's own
+            # exogenous change x_{k+2} − x_{k+1} and calendar: the scenario value of a forecast step
+            # drives that step. When forecasting, exogenous and calendar hold one row past the
+            # series (the step being predicted); in training that row exists in the data.
+            steps = np.diff(scaled)                                        # (N−1,) stationary first differences
+            exogenous = exogenous if exogenous.shape[1] else np.zeros((len(calendar), 0))
+            ahead = _pad_rows(np.diff(exogenous, axis=0)[1:], len(steps))                       # (N−1, E)
+            dummies = _pad_rows(calendar[2:], len(steps))                                      # (N−1, D)
+            continuous = np.concatenate([steps[:, None], ahead], axis=1)                       # (N−1, 1 + E)
             rows = [np.arange(end - 1 - lookback, end - 1) for end in ends]            # diff indices
             inputs = (continuous[rows], dummies[rows])                                   # (W, L, ·)
             target = np.stack([steps[r + 1] if r[-1] + 1 < len(steps) else np.full(lookback, np.nan)
                                for r in rows])
             return inputs, target
+        exogenous = exogenous[:len(scaled)] if exogenous.shape[1] else np.zeros((len(scaled), 0))
         rows = np.stack([np.arange(end - lookback, end) for end in ends])                # (W, L)
         last = scaled[rows[:, -1]][:, None]                                              # (W, 1) level
         historic = np.concatenate([(scaled[rows] - last)[..., None], calendar[rows], exogenous[rows]], axis=2)
@@ -346,6 +352,13 @@ class Forecaster:
             model.eval()
             forecaster.members.append(model)
         return forecaster
+
+
+def _pad_rows(rows, length):
+    """``rows`` cut or padded with NaN rows to ``length`` (rows past the data are never read)."""
+    rows = rows[:length]
+    return np.concatenate([rows, np.full((length - len(rows),) + rows.shape[1:], np.nan)]) if len(rows) < length \
+        else rows
 
 
 def baselines(history, horizon, period, lookback):
