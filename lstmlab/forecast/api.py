@@ -150,7 +150,7 @@ class LSTMForecaster:
             train = frame.iloc[train_rows].copy()
             train.attrs.update(frame.attrs)
             test = frame.iloc[test_rows]
-            fold = LSTMForecaster(self.h, self.freq_ if self.freq is None else self.freq, self.season_length,
+            fold = LSTMForecaster(self.h, frame.attrs["freq"] if self.freq is None else self.freq, self.season_length,
                                   self.model, **self.config).fit(train, progress=progress)
             future = test.drop(columns=["y"]) if fold.exogenous_ else None
             forecast = fold.predict(X_df=future)

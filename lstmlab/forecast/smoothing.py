@@ -4,7 +4,7 @@ Per series, on z = log y (multiplicative: the season scales with the level) or z
 
     l_t = α (z_t − s_{t−m}) + (1 − α) l_{t−1}          level
     s_t = γ (z_t − l_t)     + (1 − γ) s_{t−m}          seasonal index, m = season length
-    s_t ← s_t − mean(s_{t−m+1..t})                       the last cycle of indices stays centred on 0
+    s_t ← s_t − mean(s_{t−m+1..t})                       pulls the last cycle's mean to 0: no drift
 
 Both are causal: l_t and s_t use z up to t only, so a window normalised with them sees no future.
 α and γ are chosen per series from a grid by the one-step error of l_{t−1} + s_{t−m} on the training
@@ -100,7 +100,7 @@ def _smooth(z, period, alphas, gammas):
         level = alphas * (z[t] - previous_season) + (1 - alphas) * level
         if seasonal:
             season[t + period] = gammas * (z[t] - level) + (1 - gammas) * previous_season
-            # keep the last cycle of indices centred on 0, or a trend leaks into the season
+            # pull the last cycle's mean towards 0 (causally: only s_t moves), or a trend leaks into the season
             season[t + period] -= season[t + 1:t + period + 1].mean(axis=0)
         levels[t] = level
     return levels[:, 0], season[period:, 0], error
