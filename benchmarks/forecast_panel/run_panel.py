@@ -1,8 +1,10 @@
 """The forecasting development panel: every series in data/, the ES-LSTM hybrid and the pure LSTM
 against naive, seasonal naive, ETS, AutoARIMA and Theta, on rolling origins (a benchmark, not a test).
+Each series' report is saved to results/series/<name>.json as soon as it is done.
 
     .venv/bin/python benchmarks/forecast_panel/run_panel.py            # ~20-30 min on 2 busy cores
-    .venv/bin/python benchmarks/forecast_panel/run_panel.py --only airpassengers,nile --folds 2
+    .venv/bin/python benchmarks/forecast_panel/run_panel.py --only airpassengers,nile   # a subset
+    .venv/bin/python benchmarks/forecast_panel/run_panel.py --summarize                 # table + figure
 
 For each series: horizon by frequency (monthly 12, quarterly 8, weekly 13, yearly 6, half-hourly 48),
 --folds cutoffs one horizon apart; the last fold is the last-horizon holdout. Every model is refitted
@@ -36,7 +38,12 @@ def main(argv=None):
     parser.add_argument("--ensemble", type=int, default=5)
     parser.add_argument("--train-steps", type=int, default=300)
     parser.add_argument("--out", default=str(HERE / "results"))
+    parser.add_argument("--summarize", action="store_true", help="only rebuild the table and figure from results/")
     args = parser.parse_args(argv)
+    out = Path(args.out)
+    (out / "series").mkdir(parents=True, exist_ok=True)
+    if args.summarize:
+        return write_summary(out)
 
     from lstmlab.forecast.evaluate import evaluate
     from lstmlab.forecast.frame import read_csv
@@ -52,13 +59,18 @@ def main(argv=None):
         report["series"] = path.stem
         report["wall_seconds"] = time.perf_counter() - start
         results.append(report)
+        (out / "series" / f"{path.stem}.json").write_text(json.dumps(report, indent=1, default=str))
         last = report["rows"][-1]["relative_mae"]
         print(f"{path.stem:<16} h={h:<3} m={report['rows'][-1]['period']:<4} holdout rel. MAE: "
               + " ".join(f"{k} {last[k]:.3f}" for k in COMPARED if last.get(k) is not None)
               + f"  ({report['wall_seconds']:.0f} s)", flush=True)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "panel.json").write_text(json.dumps(results, indent=1, default=str))
+    if not args.only:
+        write_summary(out)
+
+
+def write_summary(out):
+    """Table and figure from every results/series/*.json (series may be run in separate processes)."""
+    results = [json.loads(path.read_text()) for path in sorted((out / "series").glob("*.json"))]
     table = summary_table(results)
     (out / "panel.md").write_text(table)
     print(table)

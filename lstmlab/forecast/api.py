@@ -58,9 +58,7 @@ class LSTMForecaster:
         return MODEL_NAMES["es" if self.model == "hybrid" else "last"]
 
     def _panel(self, df):
-        frame = df if df.attrs.get("freq") is not None and "prepared" in df.attrs else prepare(df, freq=self.freq)
-        frame.attrs["prepared"] = True
-        return frame
+        return df if df.attrs.get("prepared") else prepare(df, freq=self.freq)
 
     def fit(self, df, progress=False):
         frame = self._panel(df)

@@ -46,8 +46,7 @@ def undefined_reasons(report):
 def evaluate(df, h, folds=1, step=None, models=("hybrid", "lstm"), freq=None, season_length=None, peers=True,
              progress=False, **config):
     """Forecast the last ``folds`` windows of every series with every model; see the module doc."""
-    frame = prepare(df, freq=freq)
-    frame.attrs["prepared"] = True
+    frame = df if df.attrs.get("prepared") else prepare(df, freq=freq)
     lengths = season_lengths(frame, season_length)
     step = step or h
     if peers and not statsforecast_available():
@@ -81,7 +80,7 @@ def evaluate(df, h, folds=1, step=None, models=("hybrid", "lstm"), freq=None, se
         scores = {name: metrics(actual, values, history, period) if np.isfinite(values).all()
                   else {"mae": None, "rmse": None, "smape": None, "mase": None}
                   for name, values in predictions.items()}
-        row = {"unique_id": uid, "cutoff": str(cutoff), "period": period, "metrics": scores}
+        row = {"unique_id": uid, "cutoff": _stamp(cutoff), "period": period, "metrics": scores}
         statistical = [scores[name]["mae"] for name in STATISTICAL if name in scores and scores[name]["mae"] is not None]
         if statistical:
             best = min(statistical)
@@ -90,6 +89,11 @@ def evaluate(df, h, folds=1, step=None, models=("hybrid", "lstm"), freq=None, se
         rows.append(row)
     return {"horizon": h, "folds": folds, "step": step, "freq": str(frame.attrs["freq"]), "season_lengths": lengths,
             "rows": rows, "summary": summarize(rows), "seconds": timings}
+
+
+def _stamp(value):
+    text = str(value)
+    return text[:-9] if text.endswith(" 00:00:00") else text
 
 
 def summarize(rows):

@@ -125,6 +125,7 @@ def prepare(frame, freq=None, source=None):
         inferred = _check_stamps(frame, rows, uid, source, freq, inferred)
     frame.attrs["freq"] = freq if freq is not None else inferred
     frame.attrs["lines"] = lines
+    frame.attrs["prepared"] = True
     return frame
 
 
