@@ -14,7 +14,7 @@ setup: $(STAMP)
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet "$(TORCH)"
-	$(PY) -m pip install --quiet -e ".[dev]"
+	$(PY) -m pip install --quiet -e ".[dev,forecast]"
 	$(PY) -m lstmlab.kernels.lstm_cpu    # builds backend bptt's C++ loops once (~15 s); never fails setup
 	touch $(STAMP)
 

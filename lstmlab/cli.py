@@ -123,27 +123,8 @@ def _bench(args):
 
 
 def _forecast(args):
-    from .forecast.datasets import load_csv, load_dataset
-    from .forecast.run import format_metrics, run_forecast
-    try:
-        if args.csv:
-            if not args.column:
-                raise ValueError("--csv needs --column NAME (the column to forecast)")
-            series = load_csv(args.csv, args.column, args.time_column)
-        else:
-            series = load_dataset(args.dataset)
-        report = run_forecast(series, args.horizon, args.holdout, args.model, args.seed, out_dir=args.out,
-                              save=args.save, load=args.load, progress=not args.json)
-    except (ValueError, FileNotFoundError) as error:
-        print(f"lstmlab forecast: {error}", file=sys.stderr)
-        return 2
-    if args.json:
-        print(json.dumps({key: report[key] for key in ("dataset", "horizon", "metrics")}))
-    else:
-        print(format_metrics(report))
-        for path in report.get("files", {}).values():
-            print(f"wrote {path}")
-    return 0
+    from .forecast.cli import run_cli
+    return run_cli(args)
 
 
 def build_parser():
@@ -191,28 +172,14 @@ def build_parser():
     bench.add_argument("--out", default=None, help="output folder (default: benchmarks/results/<device>)")
     bench.set_defaults(run=_bench)
 
-    from .forecast.datasets import DATASETS
     forecast = commands.add_parser(
-        "forecast", parents=[debug], help="forecast a shipped dataset or your own CSV, next to naive/seasonal/linear baselines",
-        description="Hold out the last --holdout steps, train an LSTM forecaster on the rest (validation and "
-                    "early stopping use training months only), forecast the holdout, and print MAE, RMSE, MAPE, "
-                    "sMAPE and MASE for the model and for the naive, seasonal-naive and linear baselines. With "
-                    "--out, also write the forecast as CSV and PNG (history, truth, forecast, intervals).")
-    source = forecast.add_mutually_exclusive_group(required=True)
-    source.add_argument("--dataset", choices=list(DATASETS), help="a dataset shipped with lstmlab")
-    source.add_argument("--csv", help="a CSV file with your series")
-    forecast.add_argument("--column", help="with --csv: the column to forecast")
-    forecast.add_argument("--time-column", help="with --csv: a date column (checked for gaps)")
-    forecast.add_argument("--horizon", type=int, required=True, help="steps to forecast at once")
-    forecast.add_argument("--holdout", type=int, default=None, help="steps held out for testing (default: horizon)")
-    forecast.add_argument("--model", choices=["next-step", "seq2seq", "multi-horizon"], default="multi-horizon",
-                          help="next-step (recursive), seq2seq (recursive, exogenous inputs), "
-                               "multi-horizon (direct, quantile intervals; default)")
-    forecast.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
-    forecast.add_argument("--out", help="folder for the forecast CSV and PNG")
-    forecast.add_argument("--save", help="save the trained forecaster to this folder")
-    forecast.add_argument("--load", help="load a saved forecaster from this folder instead of training")
-    forecast.add_argument("--json", action="store_true", help="print one JSON object with the metrics")
+        "forecast", parents=[debug], help="forecast a shipped dataset or your own CSV, next to naive, seasonal naive, ETS, ARIMA, Theta",
+        description="Rolling-origin evaluation: before each of --folds cutoffs, fit the ES-LSTM hybrid and the pure "
+                    "LSTM on the data up to the cutoff only, forecast the next --horizon steps, and print MAE, RMSE, "
+                    "sMAPE and MASE next to naive, seasonal naive, ETS, AutoARIMA and Theta (statsforecast), with "
+                    "each model's MAE relative to the best statistical one. CSVs in long format (unique_id, ds, y).")
+    from .forecast.cli import add_forecast_arguments
+    add_forecast_arguments(forecast)
     forecast.set_defaults(run=_forecast)
 
     kernels = commands.add_parser(

@@ -281,9 +281,9 @@ def test_config_validation():
 
 
 def test_forecast_command_json_and_files(tmp_path):
-    # The default model on the README's split (seed 0): it must beat every baseline here.
+    # The older multi-horizon model on the README's split (seed 0): it must beat every baseline here.
     result = subprocess.run([sys.executable, "-m", "lstmlab.cli", "forecast", "--dataset", "airpassengers",
-                             "--horizon", "12", "--holdout", "12", "--json", "--out", str(tmp_path),
+                             "--model", "multi-horizon", "--horizon", "12", "--holdout", "12", "--json", "--out", str(tmp_path),
                              "--save", str(tmp_path / "model")], capture_output=True, text=True, check=True)
     report = json.loads(result.stdout)
     assert report["dataset"] == "airpassengers" and report["horizon"] == 12
@@ -295,7 +295,7 @@ def test_forecast_command_json_and_files(tmp_path):
     assert rows[0].startswith("time,actual,lstm,naive,seasonal_naive,linear,lower80,upper80")
     assert len(rows) == 13
     reloaded = subprocess.run([sys.executable, "-m", "lstmlab.cli", "forecast", "--dataset", "airpassengers",
-                               "--horizon", "12", "--json", "--load", str(tmp_path / "model")],
+                               "--model", "multi-horizon", "--horizon", "12", "--json", "--load", str(tmp_path / "model")],
                               capture_output=True, text=True, check=True)
     assert json.loads(reloaded.stdout)["metrics"] == report["metrics"]
 

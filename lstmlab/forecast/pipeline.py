@@ -9,6 +9,7 @@
 4. An ensemble of a few seeds, averaged: small data makes single networks noisy.
 """
 import json
+import pickle
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Optional, Tuple
@@ -17,12 +18,16 @@ import numpy as np
 import torch
 
 from .metrics import all_metrics, linear_forecast, naive_forecast, seasonal_naive_forecast
+from .hybrid import torch_threads as one_thread
 from .models import MultiHorizonLSTM, NextStepLSTM, Seq2SeqLSTM, quantile_loss
 from .training import fit
 from .windows import SCALERS, Scaler
 
 KINDS = ("next-step", "seq2seq", "multi-horizon")
 CONFIG_VERSION = 1
+# a saved config.json is checked against these before any model is built (a file can claim anything)
+LIMITS = {"hidden_size": 4096, "mlp_size": 16384, "horizon": 10_000, "lookback": 100_000, "period": 100_000,
+          "ensemble": 100}
 
 
 @dataclass
@@ -111,16 +116,22 @@ class Forecaster:
     def _examples(self, scaled, calendar, exogenous, ends):
         """Model inputs and targets for windows whose inputs end at each index in ``ends`` (exclusive)."""
         c, lookback, horizon = self.config, self.config.lookback, self.config.horizon
-        exogenous = exogenous[:len(scaled)] if exogenous.shape[1] else np.zeros((len(scaled), 0))
         if c.kind == "seq2seq":
-            steps = np.diff(scaled)                                        # stationary first differences
-            continuous = np.concatenate([steps[:, None], np.diff(exogenous, axis=0)], axis=1)   # (N−1, 1 + E)
-            dummies = calendar[1:]
+            # Row k of the inputs predicts the change into step k + 2, so it carries that step's own
+            # exogenous change x_{k+2} − x_{k+1} and calendar: the scenario value of a forecast step
+            # drives that step. When forecasting, exogenous and calendar hold one row past the
+            # series (the step being predicted); in training that row exists in the data.
+            steps = np.diff(scaled)                                        # (N−1,) stationary first differences
+            exogenous = exogenous if exogenous.shape[1] else np.zeros((len(calendar), 0))
+            ahead = _pad_rows(np.diff(exogenous, axis=0)[1:], len(steps))                       # (N−1, E)
+            dummies = _pad_rows(calendar[2:], len(steps))                                      # (N−1, D)
+            continuous = np.concatenate([steps[:, None], ahead], axis=1)                       # (N−1, 1 + E)
             rows = [np.arange(end - 1 - lookback, end - 1) for end in ends]            # diff indices
             inputs = (continuous[rows], dummies[rows])                                   # (W, L, ·)
             target = np.stack([steps[r + 1] if r[-1] + 1 < len(steps) else np.full(lookback, np.nan)
                                for r in rows])
             return inputs, target
+        exogenous = exogenous[:len(scaled)] if exogenous.shape[1] else np.zeros((len(scaled), 0))
         rows = np.stack([np.arange(end - lookback, end) for end in ends])                # (W, L)
         last = scaled[rows[:, -1]][:, None]                                              # (W, 1) level
         historic = np.concatenate([(scaled[rows] - last)[..., None], calendar[rows], exogenous[rows]], axis=2)
@@ -187,6 +198,12 @@ class Forecaster:
         fit_data = self._tensors(*self._examples(scaled, calendar, exogenous, fit_ends))
         val_data = self._tensors(*self._examples(scaled, calendar, exogenous, val_ends))
         self.members, self.history = [], []
+        with one_thread(1):
+            self._fit_members(all_inputs, all_target, fit_data, val_data, reach, progress)
+        return self
+
+    def _fit_members(self, all_inputs, all_target, fit_data, val_data, reach, progress):
+        c = self.config
         for member in range(c.ensemble):
             seed = c.seed * 1000 + member
             torch.manual_seed(seed)
@@ -200,7 +217,6 @@ class Forecaster:
                 seed=seed, progress=False)
             self.members.append(model)
             self.history.append(selection)
-        return self
 
     @staticmethod
     def _tensors(inputs, target):
@@ -288,28 +304,61 @@ class Forecaster:
             raise ValueError(f"{config_path} is not a valid lstmlab forecaster config: {error}") from None
         if saved.get("version") != CONFIG_VERSION:
             raise ValueError(f"{config_path} has version {saved.get('version')}, expected {CONFIG_VERSION}")
+        try:
+            config.validate()
+        except ValueError as error:
+            raise ValueError(f"{config_path}: {error}") from None
+        for name, limit in LIMITS.items():                   # before anything is allocated
+            if not isinstance(getattr(config, name), int) or getattr(config, name) > limit:
+                raise ValueError(f"{config_path} claims {name} {getattr(config, name)}; at most {limit} is accepted")
+        try:
+            states = torch.load(weights_path, weights_only=True, map_location="cpu")
+        except pickle.UnpicklingError as error:
+            if "global" not in str(error).lower():         # torch names the class it would have to import
+                raise ValueError(f"{weights_path} could not be read as lstmlab weights: not a torch "
+                                 "checkpoint") from None
+            raise ValueError(f"{weights_path} is not a plain tensor checkpoint: it holds Python objects that only "
+                             "arbitrary code could rebuild, so it was refused; save it again with "
+                             "Forecaster.save") from None
+        except Exception as error:
+            raise ValueError(f"{weights_path} could not be read as lstmlab weights: "
+                             f"{str(error).splitlines()[0] if str(error) else type(error).__name__}") from None
+        if not isinstance(states, list) or len(states) != config.ensemble \
+                or not all(isinstance(state, dict) for state in states):
+            raise ValueError(f"{weights_path} holds {len(states) if isinstance(states, list) else 'no'} models, "
+                             f"config says {config.ensemble}")
+        shapes = saved.get("example_shapes")
+        if not isinstance(shapes, list) or not all(isinstance(n, int) and 0 <= n <= 4096 for n in shapes):
+            raise ValueError(f"{config_path}: example_shapes must be a list of small integers, got {shapes!r}")
         forecaster = cls(config)
+        examples = [torch.zeros(1, 1, size) for size in shapes]
+        with torch.device("meta"):                           # shapes only: no memory is allocated
+            expected = {name: tuple(t.shape) for name, t in forecaster._new_model(examples).state_dict().items()}
+        for index, state in enumerate(states):
+            given = {name: tuple(t.shape) for name, t in state.items() if isinstance(t, torch.Tensor)}
+            if given.keys() != expected.keys():
+                raise ValueError(f"{weights_path} does not match {config_path}: model {index} has parameters "
+                                 f"{sorted(given.keys() ^ expected.keys())} that the config does not (or the reverse)")
+            for name, shape in expected.items():
+                if given[name] != shape:
+                    raise ValueError(f"{weights_path} does not match {config_path}: {name} of model {index} has "
+                                     f"shape {given[name]}, the config implies {shape}")
         forecaster.scaler = Scaler.from_state(saved["scaler"])
         if saved.get("exogenous_scaler"):
             forecaster.exogenous_scaler = Scaler.from_state(saved["exogenous_scaler"])
-        try:
-            states = torch.load(weights_path, weights_only=True)
-        except Exception as error:
-            raise ValueError(f"{weights_path} could not be read as lstmlab weights: {error}") from None
-        if not isinstance(states, list) or len(states) != config.ensemble:
-            raise ValueError(f"{weights_path} holds {len(states) if isinstance(states, list) else 'no'} models, "
-                             f"config says {config.ensemble}")
-        shapes = saved["example_shapes"]
-        examples = [torch.zeros(1, 1, size) for size in shapes]
         for state in states:
             model = forecaster._new_model(examples)
-            try:
-                model.load_state_dict(state, strict=True)
-            except RuntimeError as error:
-                raise ValueError(f"{weights_path} does not match {config_path}: {error}") from None
+            model.load_state_dict(state, strict=True)
             model.eval()
             forecaster.members.append(model)
         return forecaster
+
+
+def _pad_rows(rows, length):
+    """``rows`` cut or padded with NaN rows to ``length`` (rows past the data are never read)."""
+    rows = rows[:length]
+    return np.concatenate([rows, np.full((length - len(rows),) + rows.shape[1:], np.nan)]) if len(rows) < length \
+        else rows
 
 
 def baselines(history, horizon, period, lookback):

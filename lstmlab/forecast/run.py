@@ -126,10 +126,17 @@ def plot_forecast(series, train_end, forecast, intervals, path):
 
 
 def format_metrics(report):
+    def cell(value, width, digits):
+        return f"{'—':>{width}}" if value is None or not np.isfinite(value) else f"{value:>{width}.{digits}f}"
+
     lines = [f"{report['dataset']}: {report['model']} LSTM, horizon {report['horizon']}, holdout {report['holdout']}",
              f"{'model':<16}{'MAE':>10}{'RMSE':>10}{'MAPE %':>10}{'sMAPE %':>10}{'MASE':>8}"]
     for name, m in report["metrics"].items():
-        lines.append(f"{name:<16}{m['mae']:>10.3f}{m['rmse']:>10.3f}{m['mape']:>10.2f}{m['smape']:>10.2f}"
-                     f"{m['mase']:>8.3f}")
+        lines.append(f"{name:<16}{cell(m['mae'], 10, 3)}{cell(m['rmse'], 10, 3)}{cell(m['mape'], 10, 2)}"
+                     f"{cell(m['smape'], 10, 2)}{cell(m['mase'], 8, 3)}")
+    first = next(iter(report["metrics"].values()))
+    if not np.isfinite(first["mape"]):
+        lines.append("— MAPE is undefined: the held-out values include 0 (a percentage of 0 does not exist)")
+    if not np.isfinite(first["mase"]):
+        lines.append("— MASE is undefined: the training part never changes from one season to the next (scale 0)")
     return "\n".join(lines)
-

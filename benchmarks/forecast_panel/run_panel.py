@@ -1,0 +1,123 @@
+"""The forecasting development panel: every series in data/, the ES-LSTM hybrid and the pure LSTM
+against naive, seasonal naive, ETS, AutoARIMA and Theta, on rolling origins (a benchmark, not a test).
+Each series' report is saved to results/series/<name>.json as soon as it is done.
+
+    .venv/bin/python benchmarks/forecast_panel/run_panel.py            # ~20-30 min on 2 busy cores
+    .venv/bin/python benchmarks/forecast_panel/run_panel.py --only airpassengers,nile   # a subset
+    .venv/bin/python benchmarks/forecast_panel/run_panel.py --summarize                 # table + figure
+
+For each series: horizon by frequency (monthly 12, quarterly 8, weekly 13, yearly 6, half-hourly 48),
+--folds cutoffs one horizon apart; the last fold is the last-horizon holdout. Every model is refitted
+on the data before each cutoff only. Writes results/panel.json, results/panel.md and results/panel.png.
+"""
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).parent
+HORIZON = {"M": 12, "Q": 8, "W": 13, "Y": 6, "A": 6, "30min": 48}
+COMPARED = ("ES-LSTM", "LSTM", "naive", "seasonal_naive", "ets", "autoarima", "theta")
+
+
+def horizon_for(freq):
+    return HORIZON.get(freq) or HORIZON[freq[0]]
+
+
+def geomean(values):
+    return float(np.exp(np.mean(np.log(values))))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--folds", type=int, default=3)
+    parser.add_argument("--only", default=None, help="comma-separated series names")
+    parser.add_argument("--ensemble", type=int, default=5)
+    parser.add_argument("--train-steps", type=int, default=300)
+    parser.add_argument("--out", default=str(HERE / "results"))
+    parser.add_argument("--summarize", action="store_true", help="only rebuild the table and figure from results/")
+    args = parser.parse_args(argv)
+    out = Path(args.out)
+    (out / "series").mkdir(parents=True, exist_ok=True)
+    if args.summarize:
+        return write_summary(out)
+
+    from lstmlab.forecast.evaluate import evaluate
+    from lstmlab.forecast.frame import read_csv
+    paths = sorted((HERE / "data").glob("*.csv"))
+    if args.only:
+        paths = [p for p in paths if p.stem in args.only.split(",")]
+    results = []
+    for path in paths:
+        frame = read_csv(path, id_column="unique_id")
+        h = horizon_for(frame.attrs["freq"])
+        start = time.perf_counter()
+        report = evaluate(frame, h, folds=args.folds, ensemble=args.ensemble, steps=args.train_steps)
+        report["series"] = path.stem
+        report["wall_seconds"] = time.perf_counter() - start
+        results.append(report)
+        (out / "series" / f"{path.stem}.json").write_text(json.dumps(report, indent=1, default=str))
+        last = report["rows"][-1]["relative_mae"]
+        print(f"{path.stem:<16} h={h:<3} m={report['rows'][-1]['period']:<4} holdout rel. MAE: "
+              + " ".join(f"{k} {last[k]:.3f}" for k in COMPARED if last.get(k) is not None)
+              + f"  ({report['wall_seconds']:.0f} s)", flush=True)
+    if not args.only:
+        write_summary(out)
+
+
+def write_summary(out):
+    """Table and figure from every results/series/*.json (series may be run in separate processes)."""
+    results = [json.loads(path.read_text()) for path in sorted((out / "series").glob("*.json"))]
+    table = summary_table(results)
+    (out / "panel.md").write_text(table)
+    print(table)
+    figure(results, out / "panel.png")
+
+
+def _relative(results, model, fold=None):
+    values = []
+    for report in results:
+        rows = report["rows"] if fold is None else [report["rows"][fold]]
+        values += [row["relative_mae"][model] for row in rows]
+    return values
+
+
+def summary_table(results):
+    lines = ["| series | freq | h | m | " + " | ".join(COMPARED) + " |",
+             "|---|---|---:|---:|" + "---:|" * len(COMPARED)]
+    for report in results:
+        holdout = report["rows"][-1]["relative_mae"]
+        lines.append(f"| {report['series']} | {report['freq']} | {report['horizon']} | {report['rows'][-1]['period']} | "
+                     + " | ".join(f"{holdout[k]:.2f}" for k in COMPARED) + " |")
+    for label, fold in (("**geometric mean, last-horizon holdout**", -1), ("**geometric mean, all rolling origins**", None)):
+        lines.append(f"| {label} | | | | " + " | ".join(f"**{geomean(_relative(results, k, fold)):.2f}**"
+                                                         for k in COMPARED) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def figure(results, path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    names = [r["series"] for r in results]
+    fig, ax = plt.subplots(figsize=(11, 4.5))
+    width = 0.8 / len(COMPARED)
+    for k, model in enumerate(COMPARED):
+        values = [geomean(_relative([r], model)) for r in results]
+        ax.bar(np.arange(len(names)) + k * width, values, width, label=model)
+    ax.axhline(1.0, color="black", linewidth=0.8)
+    ax.set_xticks(np.arange(len(names)) + 0.4, names, rotation=30, fontsize=8)
+    ax.set_yscale("log")
+    ax.set_ylabel("MAE / best of ETS, AutoARIMA, Theta")
+    ax.set_title("Development panel: geometric mean over rolling origins (lower is better)")
+    ax.legend(fontsize=7, ncol=4)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,159 @@
+"""fit / predict / cross_validation on long-format DataFrames (unique_id, ds, y, exogenous columns),
+the way statsforecast and neuralforecast take them.
+
+    fc = LSTMForecaster(h=12)                      # freq and season lengths read from the dates
+    fc.fit(train_df)
+    fc.predict()                                   # unique_id, ds, ES-LSTM, ES-LSTM-lo-90, …, ES-LSTM-hi-90
+    fc.cross_validation(df, n_windows=3, step_size=12)   # + cutoff, y: refits before every cutoff
+
+One global network learns from every series of the frame; each series keeps its own smoothing.
+"""
+from dataclasses import replace
+
+import numpy as np
+
+from .frame import PanelSeries, future_stamps, prepare, season_lengths, split_series
+from .hybrid import ESLSTM, HybridConfig
+from .seasonality import usable_season
+
+MODEL_NAMES = {"es": "ES-LSTM", "last": "LSTM"}
+LEVELS = {80: (0.1, 0.9), 90: (0.05, 0.95)}
+
+
+def check_series(series: PanelSeries, horizon, period, explicit_season):
+    """One-line refusals for series the model cannot learn from."""
+    name = series.unique_id
+    if np.ptp(series.y) == 0:
+        raise ValueError(f"series {name!r} is constant ({series.y[0]:g} at all {len(series)} points): there is "
+                         "nothing for a model to learn; forecast it as that constant")
+    if explicit_season and len(series) < 2 * period:
+        raise ValueError(f"series {name!r} has {len(series)} points, too short for season length {period}: "
+                         f"two full seasons ({2 * period} points) are needed")
+    needed = horizon + max(horizon, 4) + max(period, 1)
+    if len(series) < needed:
+        raise ValueError(f"series {name!r} has {len(series)} points: too short to learn horizon {horizon} with "
+                         f"season length {period} (needs at least {needed})")
+
+
+class LSTMForecaster:
+    """h: steps to forecast. freq: pandas alias (read from the dates when None). season_length: an int
+    or a list (read from freq when None; the longest with two whole cycles in the data is used).
+    model: "hybrid" (ES-LSTM, default) or "lstm" (the pure LSTM: no smoothing). Other keywords go to
+    HybridConfig (ensemble, steps, hidden_size, seed, seasonality, …)."""
+
+    def __init__(self, h, freq=None, season_length=None, model="hybrid", **config):
+        if model not in ("hybrid", "lstm"):
+            raise ValueError(f"model must be 'hybrid' or 'lstm', got {model!r}")
+        if not isinstance(h, (int, np.integer)) or h < 1:
+            raise ValueError(f"h (the horizon) must be a positive integer, got {h!r}")
+        self.h, self.freq, self.model = int(h), freq, model
+        if season_length is not None and not isinstance(season_length, (list, tuple)):
+            season_length = [season_length]
+        self.season_length = season_length
+        self.config = config
+        self.network = None
+
+    @property
+    def alias(self):
+        return MODEL_NAMES["es" if self.model == "hybrid" else "last"]
+
+    def _panel(self, df):
+        return df if df.attrs.get("prepared") else prepare(df, freq=self.freq)
+
+    def fit(self, df, progress=False):
+        frame = self._panel(df)
+        self.freq_ = frame.attrs.get("freq")
+        lengths = season_lengths(frame, self.season_length)
+        self.series_ = split_series(frame)
+        shortest = min(len(s) for s in self.series_)
+        self.period_ = usable_season(lengths, shortest - self.h)
+        if self.season_length and self.period_ < max(self.season_length):
+            too_short = min(self.series_, key=len)
+            check_series(too_short, self.h, max(self.season_length), explicit_season=True)
+        for series in self.series_:
+            check_series(series, self.h, self.period_, explicit_season=bool(self.season_length))
+        self.exogenous_ = [name for name in frame.columns if name not in ("unique_id", "ds", "y")]
+        config = HybridConfig(horizon=self.h, period=self.period_, normalize="es" if self.model == "hybrid" else "last",
+                              **self.config)
+        panel = [(s.unique_id, s.y, np.stack([s.exogenous[n] for n in self.exogenous_], axis=1)
+                  if self.exogenous_ else None) for s in self.series_]
+        self.network = ESLSTM(config).fit(panel, progress=progress)
+        return self
+
+    def predict(self, h=None, X_df=None, level=(80, 90)):
+        """Forecasts after the end of the fitted data. X_df: future exogenous values in long format
+        (unique_id, ds, one column per exogenous name), h rows per series."""
+        if self.network is None:
+            raise RuntimeError("call fit before predict")
+        if h is not None and h != self.h:
+            raise ValueError(f"this forecaster was fitted for h={self.h}, not h={h}")
+        import pandas as pd
+        scenario = None
+        if self.exogenous_:
+            scenario = self._scenario(X_df)
+        quantiles = self.network.predict(scenario)
+        qs = list(self.network.config.quantiles)
+        parts = []
+        for series in self.series_:
+            q = quantiles[series.unique_id]                                                  # (h, Q)
+            last = series.ds.iloc[-1] if hasattr(series.ds, "iloc") else series.ds[-1]
+            if isinstance(last, (int, np.integer)):
+                stamps = np.arange(int(last) + 1, int(last) + 1 + self.h)
+            else:
+                stamps = future_stamps(last, self.h, self.freq_)
+            part = {"unique_id": series.unique_id, "ds": stamps, self.alias: q[:, qs.index(0.5)]}
+            for lv in level:
+                low, high = LEVELS[lv]
+                if low in qs and high in qs:
+                    part[f"{self.alias}-lo-{lv}"] = q[:, qs.index(low)]
+                    part[f"{self.alias}-hi-{lv}"] = q[:, qs.index(high)]
+            parts.append(pd.DataFrame(part))
+        return pd.concat(parts, ignore_index=True)
+
+    def _scenario(self, X_df):
+        if X_df is None:
+            raise ValueError(f"the model was fitted with exogenous columns {', '.join(self.exogenous_)}: pass "
+                             f"X_df with their values for the next {self.h} steps of every series")
+        scenario = {}
+        for series in self.series_:
+            rows = X_df[X_df["unique_id"] == series.unique_id]
+            if len(rows) != self.h:
+                raise ValueError(f"series {series.unique_id!r}: X_df has {len(rows)} future rows, expected {self.h}")
+            missing = [name for name in self.exogenous_ if name not in rows.columns]
+            if missing:
+                raise ValueError(f"X_df lacks exogenous column(s) {', '.join(missing)}")
+            scenario[series.unique_id] = rows[self.exogenous_].to_numpy(np.float64)          # (h, E)
+        return scenario
+
+    def cross_validation(self, df, n_windows=3, step_size=None, progress=False):
+        """Rolling origin: for each of n_windows cutoffs (the last one h steps before the end, the
+        others step_size apart), refit on the data up to the cutoff only and forecast the next h.
+        Returns unique_id, ds, cutoff, y and the forecast columns."""
+        import pandas as pd
+        frame = self._panel(df)
+        step_size = step_size or self.h
+        if n_windows < 1 or step_size < 1:
+            raise ValueError(f"n_windows and step_size must be positive, got {n_windows} and {step_size}")
+        groups = frame.groupby("unique_id", sort=False).indices
+        results = []
+        for window in range(n_windows):
+            back = self.h + (n_windows - 1 - window) * step_size                       # steps after the cutoff
+            train_rows, test_rows = [], []
+            for uid, rows in groups.items():
+                if len(rows) - back < 2:
+                    raise ValueError(f"series {uid!r} has {len(rows)} points: too short for {n_windows} windows "
+                                     f"of step {step_size} and horizon {self.h}")
+                train_rows.extend(rows[:len(rows) - back])
+                test_rows.extend(rows[len(rows) - back:len(rows) - back + self.h])
+            train = frame.iloc[train_rows].copy()
+            train.attrs.update(frame.attrs)
+            test = frame.iloc[test_rows]
+            fold = LSTMForecaster(self.h, frame.attrs["freq"] if self.freq is None else self.freq, self.season_length,
+                                  self.model, **self.config).fit(train, progress=progress)
+            future = test.drop(columns=["y"]) if fold.exogenous_ else None
+            forecast = fold.predict(X_df=future)
+            cutoffs = train.groupby("unique_id", sort=False)["ds"].last()
+            forecast["cutoff"] = forecast["unique_id"].map(cutoffs)
+            forecast["y"] = test["y"].to_numpy()
+            results.append(forecast)
+        return pd.concat(results, ignore_index=True)

@@ -1,0 +1,192 @@
+"""`lstmlab forecast`: the arguments (add_forecast_arguments) and the run (run_cli).
+
+Default: the ES-LSTM hybrid and the pure LSTM, each refitted before every cutoff of a rolling-origin
+evaluation (--folds, --step), next to naive, seasonal naive, ETS, AutoARIMA and Theta. The older
+single-model kinds (next-step, seq2seq, multi-horizon) still run through pipeline.py, with --save/--load.
+"""
+import json
+import math
+import sys
+
+import numpy as np
+
+from .datasets import DATASETS, Series, load_dataset
+
+NEW_MODELS = ("hybrid", "lstm")
+LEGACY_MODELS = ("next-step", "seq2seq", "multi-horizon")
+
+
+def add_forecast_arguments(forecast):
+    source = forecast.add_mutually_exclusive_group(required=True)
+    source.add_argument("--dataset", choices=list(DATASETS), help="a dataset shipped with lstmlab")
+    source.add_argument("--csv", help="a CSV file: long format (unique_id, ds, y, exogenous …) or one series")
+    forecast.add_argument("--column", default=None, help="the column to forecast (default: y)")
+    forecast.add_argument("--time-column", default=None, help="the date column (default: ds when there is one)")
+    forecast.add_argument("--id-column", default=None,
+                          help="a column naming the series, for many series in one file (one global model)")
+    forecast.add_argument("--freq", default=None,
+                          help="the step, as a pandas alias (MS, QS, W, D, h, 30min) or a season length in steps; "
+                               "needed for a file without dates, read from the dates otherwise")
+    forecast.add_argument("--season-length", type=int, action="append", default=None, metavar="N",
+                          help="seasonal period in steps (repeatable); default: from the frequency "
+                               "(monthly 12, quarterly 4, weekly 52, daily 7, hourly 24 and 168, half-hourly 48 and 336)")
+    forecast.add_argument("--horizon", type=int, required=True, help="steps to forecast at once")
+    forecast.add_argument("--folds", type=int, default=1, help="rolling-origin folds (default: 1, the last horizon)")
+    forecast.add_argument("--step", type=int, default=None, help="steps between fold cutoffs (default: horizon)")
+    forecast.add_argument("--holdout", type=int, default=None,
+                          help="older models only: steps held out for testing (default: horizon)")
+    forecast.add_argument("--model", choices=NEW_MODELS + LEGACY_MODELS, default="hybrid",
+                          help="hybrid: ES-LSTM, exponential smoothing + LSTM (default; the pure LSTM is reported "
+                               "beside it); lstm: the pure LSTM only; next-step, seq2seq, multi-horizon: the older "
+                               "single-series models")
+    forecast.add_argument("--seasonality", choices=["auto", "additive", "multiplicative"], default="auto",
+                          help="how the season combines with the level (default: auto, from the data)")
+    forecast.add_argument("--ensemble", type=int, default=5, help="hybrid/lstm: seeds averaged (default: 5)")
+    forecast.add_argument("--train-steps", type=int, default=300,
+                          help="hybrid/lstm: Adam steps per ensemble member (default: 300)")
+    forecast.add_argument("--no-peers", action="store_true", help="skip ETS, AutoARIMA and Theta (statsforecast)")
+    forecast.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    forecast.add_argument("--out", help="folder for the forecast CSV and PNG")
+    forecast.add_argument("--save", help="older models: save the trained forecaster to this folder")
+    forecast.add_argument("--load", help="older models: load a saved forecaster from this folder instead of training")
+    forecast.add_argument("--json", action="store_true", help="print one JSON object (undefined metrics are null)")
+
+
+def json_safe(value):
+    """NaN and ±inf become None (JSON null): json.dumps would write NaN/Infinity, which is not JSON."""
+    if isinstance(value, dict):
+        return {key: json_safe(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(item) for item in value]
+    if isinstance(value, (float, np.floating)):
+        return float(value) if math.isfinite(value) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
+def _frame_from_dataset(name):
+    import pandas as pd
+    series = load_dataset(name)
+    if series.labels:
+        ds = pd.to_datetime(pd.Series(series.labels).str.replace(r"^(\d{4})Q(\d)$", r"\1-Q\2", regex=True))
+        freq = None
+    else:
+        ds, freq = np.arange(len(series)), str(max(series.period, 1))
+    frame = pd.DataFrame({"unique_id": name, "ds": ds, "y": series.values,
+                          **{column: values for column, values in series.exogenous.items()}})
+    return frame, freq
+
+
+def _read(args):
+    from .frame import read_csv
+    if args.dataset:
+        frame, freq = _frame_from_dataset(args.dataset)
+        if args.model in NEW_MODELS:           # the shipped macro columns are history, not a scenario
+            frame = frame[["unique_id", "ds", "y"]]
+        from .frame import prepare
+        return prepare(frame, freq=args.freq or freq, source=args.dataset)
+    from pathlib import Path
+    if not Path(args.csv).is_file():
+        raise FileNotFoundError(f"CSV file not found: {args.csv}")
+    time_column = args.time_column
+    if time_column is None:
+        import pandas as pd
+        header = pd.read_csv(args.csv, encoding="utf-8-sig", nrows=0).columns.str.strip()
+        time_column = "ds" if "ds" in header else None
+    if time_column is None:
+        if args.freq is None:
+            raise ValueError("the file has no ds column: pass --time-column NAME, or --freq to say what one step is")
+        import pandas as pd
+        raw = pd.read_csv(args.csv, encoding="utf-8-sig")
+        raw.columns = raw.columns.str.strip()
+        raw.insert(0, "__step", np.arange(len(raw)))
+        tmp = raw
+        from .frame import prepare
+        target = args.column or "y"
+        if target not in tmp.columns:
+            raise ValueError(f"column {target!r} not in {args.csv}; columns: {', '.join(tmp.columns[1:])}")
+        frame = tmp.rename(columns={"__step": "ds", target: "y"})
+        if args.id_column:
+            frame = frame.rename(columns={args.id_column: "unique_id"})
+            frame["ds"] = frame.groupby("unique_id").cumcount()
+        else:
+            frame.insert(0, "unique_id", __import__("pathlib").Path(args.csv).stem)
+        frame.attrs["lines"] = np.arange(len(frame)) + 2
+        return prepare(frame, freq=args.freq, source=args.csv)
+    return read_csv(args.csv, id_column=args.id_column, time_column=time_column, target_column=args.column or "y",
+                    freq=args.freq)
+
+
+def run_cli(args):
+    """Run `lstmlab forecast`; returns the exit code. Errors are one line on stderr."""
+    try:
+        frame = _read(args)
+        if args.model in LEGACY_MODELS:
+            return _run_legacy(args, frame)
+        if args.save or args.load:
+            raise ValueError("--save and --load work with the older models (--model multi-horizon, next-step, "
+                             "seq2seq); the hybrid is refitted before every fold")
+        return _run_new(args, frame)
+    except (ValueError, FileNotFoundError, ImportError) as error:
+        print(f"lstmlab forecast: {error}", file=sys.stderr)
+        return 2
+
+
+def _run_new(args, frame):
+    from .evaluate import evaluate, format_report
+    models = ("hybrid", "lstm") if args.model == "hybrid" else ("lstm",)
+    report = evaluate(frame, args.horizon, folds=args.folds, step=args.step, models=models, freq=args.freq,
+                      season_length=args.season_length, peers=not args.no_peers, progress=not args.json,
+                      seasonality=args.seasonality, ensemble=args.ensemble, steps=args.train_steps, seed=args.seed)
+    if args.out:
+        report["files"] = _write_new_outputs(args, frame, report)
+    if args.json:
+        print(json.dumps(json_safe(report), allow_nan=False))
+    else:
+        from .evaluate import format_report
+        print(format_report(report))
+        for path in report.get("files", {}).values():
+            print(f"wrote {path}")
+    return 0
+
+
+def _write_new_outputs(args, frame, report):
+    """The last fold's forecasts of the default model as a CSV (long format)."""
+    from pathlib import Path
+
+    from .api import LSTMForecaster
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    forecaster = LSTMForecaster(args.horizon, args.freq, args.season_length, args.model,
+                                seasonality=args.seasonality, ensemble=args.ensemble, steps=args.train_steps,
+                                seed=args.seed).fit(frame)
+    path = out / "forecast.csv"
+    forecaster.predict().to_csv(path, index=False)
+    return {"csv": str(path)}
+
+
+def _run_legacy(args, frame):
+    """The older single-series models, through pipeline.py (holdout, --save/--load)."""
+    from .frame import season_lengths, split_series
+    from .run import format_metrics, run_forecast
+    from .seasonality import usable_season
+    panel = split_series(frame)
+    if len(panel) > 1:
+        raise ValueError(f"--model {args.model} forecasts one series; the file holds {len(panel)} "
+                         "(use --model hybrid for a panel)")
+    one = panel[0]
+    period = usable_season(season_lengths(frame, args.season_length), len(one))
+    labels = [str(stamp) for stamp in one.ds]
+    name = args.dataset or str(one.unique_id)
+    series = Series(name, one.y, period=period, season=np.arange(len(one)) % period if period > 1 else None,
+                    labels=labels, exogenous=one.exogenous)
+    report = run_forecast(series, args.horizon, args.holdout, args.model, args.seed, out_dir=args.out,
+                          save=args.save, load=args.load, progress=not args.json)
+    if args.json:
+        print(json.dumps(json_safe({key: report[key] for key in ("dataset", "horizon", "metrics")}), allow_nan=False))
+    else:
+        print(format_metrics(report))
+        for path in report.get("files", {}).values():
+            print(f"wrote {path}")
+    return 0

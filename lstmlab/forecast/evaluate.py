@@ -1,0 +1,139 @@
+"""Rolling-origin evaluation of the LSTM models against the statistical peers, on a long-format frame.
+
+For each cutoff (the last one h steps before the end, the others --step apart, --folds in all) every
+model is refitted on the data up to the cutoff only and forecasts the next h steps. Per series and
+fold: MAE, RMSE, sMAPE, MASE (scaled by the seasonal-naive MAE of the training part) for every model;
+their mean over folds; and for the panel, the geometric mean over series and folds of
+
+    relative MAE = MAE(model) / min(MAE(ETS), MAE(AutoARIMA), MAE(Theta))
+
+so 1.0 means "as good as the best statistical model on every series", below 1.0 better.
+"""
+import math
+import time
+
+import numpy as np
+
+from .api import LSTMForecaster
+from .frame import prepare, season_lengths, split_series
+from .metrics import mae, mase, rmse, smape
+from .peers import STATISTICAL, all_peers, statsforecast_available
+from .seasonality import usable_season
+
+MODELS = {"hybrid": "ES-LSTM", "lstm": "LSTM"}
+
+
+def metrics(actual, forecast, history, period):
+    """MAE, RMSE, sMAPE, MASE; None where a metric is undefined (MASE of a history without change)."""
+    values = {"mae": mae(actual, forecast), "rmse": rmse(actual, forecast), "smape": smape(actual, forecast),
+              "mase": mase(actual, forecast, history, period)}
+    return {name: (value if value is not None and math.isfinite(value) else None) for name, value in values.items()}
+
+
+def undefined_reasons(report):
+    """Human-readable reasons for every metric reported as None."""
+    reasons = set()
+    for row in report["rows"]:
+        for model, values in row["metrics"].items():
+            if values.get("mase") is None:
+                reasons.add(f"MASE of series {row['unique_id']!r} is undefined: its training part never changes "
+                            "from one season to the next (the scale is 0)")
+            if values.get("mae") is None:
+                reasons.add(f"{model} gave no forecast for series {row['unique_id']!r}")
+    return sorted(reasons)
+
+
+def evaluate(df, h, folds=1, step=None, models=("hybrid", "lstm"), freq=None, season_length=None, peers=True,
+             progress=False, **config):
+    """Forecast the last ``folds`` windows of every series with every model; see the module doc."""
+    frame = df if df.attrs.get("prepared") else prepare(df, freq=freq)
+    lengths = season_lengths(frame, season_length)
+    step = step or h
+    if peers and not statsforecast_available():
+        raise ImportError("the statistical peers need statsforecast: pip install 'lstmlab[forecast]' "
+                          "(or pass peers=False / --no-peers)")
+    timings = {}
+    forecasts = {}
+    for model in models:
+        start = time.perf_counter()
+        cv = LSTMForecaster(h, frame.attrs["freq"], season_length, model, **config).cross_validation(
+            frame, n_windows=folds, step_size=step, progress=progress)
+        timings[MODELS[model]] = time.perf_counter() - start
+        forecasts[MODELS[model]] = cv
+    rows = []
+    series = {s.unique_id: s for s in split_series(frame)}
+    reference = next(iter(forecasts.values()))
+    for (uid, cutoff), part in reference.groupby(["unique_id", "cutoff"], sort=False):
+        full = series[uid]
+        stamps = list(full.ds)
+        end = stamps.index(cutoff) + 1
+        history, actual = full.y[:end], part["y"].to_numpy()
+        period = usable_season(lengths, len(history))
+        predictions = {name: cv[(cv.unique_id == uid) & (cv.cutoff == cutoff)][name].to_numpy()
+                       for name, cv in forecasts.items()}
+        if peers:
+            start = time.perf_counter()
+            for name, values in all_peers(history, h, period).items():
+                if not name.startswith("_"):
+                    predictions[name] = values
+            timings["statistical peers"] = timings.get("statistical peers", 0.0) + time.perf_counter() - start
+        scores = {name: metrics(actual, values, history, period) if np.isfinite(values).all()
+                  else {"mae": None, "rmse": None, "smape": None, "mase": None}
+                  for name, values in predictions.items()}
+        row = {"unique_id": uid, "cutoff": _stamp(cutoff), "period": period, "metrics": scores}
+        statistical = [scores[name]["mae"] for name in STATISTICAL if name in scores and scores[name]["mae"] is not None]
+        if statistical:
+            best = min(statistical)
+            row["relative_mae"] = {name: (s["mae"] / best if s["mae"] is not None and best > 0 else None)
+                                   for name, s in scores.items()}
+        rows.append(row)
+    return {"horizon": h, "folds": folds, "step": step, "freq": str(frame.attrs["freq"]), "season_lengths": lengths,
+            "rows": rows, "summary": summarize(rows), "seconds": timings}
+
+
+def _stamp(value):
+    text = str(value)
+    return text[:-9] if text.endswith(" 00:00:00") else text
+
+
+def summarize(rows):
+    """Mean of each metric over folds and series, and the geometric mean of relative MAE."""
+    names = list(rows[0]["metrics"]) if rows else []
+    summary = {}
+    for name in names:
+        entry = {}
+        for metric in ("mae", "rmse", "smape", "mase"):
+            values = [row["metrics"][name][metric] for row in rows if row["metrics"][name][metric] is not None]
+            entry[metric] = float(np.mean(values)) if len(values) == len(rows) else None
+        relative = [row.get("relative_mae", {}).get(name) for row in rows]
+        entry["relative_mae_geomean"] = float(np.exp(np.mean(np.log(relative)))) \
+            if relative and all(r is not None and r > 0 for r in relative) else None
+        summary[name] = entry
+    return summary
+
+
+def format_report(report):
+    def cell(value, width, digits):
+        return f"{'—':>{width}}" if value is None else f"{value:>{width}.{digits}f}"
+
+    lines = [f"horizon {report['horizon']}, {report['folds']} fold(s) {report['step']} steps apart, frequency "
+             f"{report['freq']}, season lengths {report['season_lengths'] or 'none'}"]
+    header = f"{'model':<16}{'MAE':>12}{'RMSE':>12}{'sMAPE %':>10}{'MASE':>8}{'rel. MAE':>10}"
+    for uid in dict.fromkeys(row["unique_id"] for row in report["rows"]):
+        lines.append(f"\nseries {uid!s}")
+        for row in (r for r in report["rows"] if r["unique_id"] == uid):
+            lines.append(f"  cutoff {row['cutoff']} (season length {row['period']})")
+            lines.append("  " + header)
+            for name, m in row["metrics"].items():
+                rel = row.get("relative_mae", {}).get(name)
+                lines.append(f"  {name:<16}{cell(m['mae'], 12, 3)}{cell(m['rmse'], 12, 3)}{cell(m['smape'], 10, 2)}"
+                             f"{cell(m['mase'], 8, 3)}{cell(rel, 10, 3)}")
+    lines.append("\nmean over series and folds (rel. MAE: geometric mean of MAE / best of ETS, AutoARIMA, Theta)")
+    lines.append(header)
+    for name, m in report["summary"].items():
+        lines.append(f"{name:<16}{cell(m['mae'], 12, 3)}{cell(m['rmse'], 12, 3)}{cell(m['smape'], 10, 2)}"
+                     f"{cell(m['mase'], 8, 3)}{cell(m['relative_mae_geomean'], 10, 3)}")
+    for reason in undefined_reasons(report):
+        lines.append(f"— : {reason}")
+    lines.append("time: " + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in report["seconds"].items()))
+    return "\n".join(lines)

@@ -1,0 +1,203 @@
+"""Series in the forecasters' long format: one row per (series, time stamp).
+
+    unique_id   which series the row belongs to (any hashable; one global model learns from all of them)
+    ds          the time stamp (dates, or integers 0, 1, 2, … for a file without dates)
+    y           the value to forecast
+    other       exogenous columns, known in advance (a scenario gives their future values)
+
+This is the convention of statsforecast and neuralforecast, so a frame moves between them and lstmlab
+unchanged. Everything here refuses bad input with one line that names the series and the row.
+"""
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, List, Optional
+
+import numpy as np
+
+from .seasonality import frequency_of, season_lengths_for
+
+REQUIRED = ("unique_id", "ds", "y")
+
+
+def _pandas():
+    try:
+        import pandas
+    except ImportError:
+        raise ImportError("lstmlab.forecast's data API needs pandas: pip install 'lstmlab[forecast]'") from None
+    return pandas
+
+
+@dataclass
+class PanelSeries:
+    """One series of a panel, as arrays: y (N,), stamps (N,), exogenous name -> (N,)."""
+    unique_id: object
+    y: np.ndarray
+    ds: object                                   # pandas DatetimeIndex, or an integer array
+    exogenous: Dict[str, np.ndarray] = field(default_factory=dict)
+
+    def __len__(self):
+        return len(self.y)
+
+
+def read_csv(path, id_column=None, time_column="ds", target_column="y", freq=None):
+    """A long-format frame from a CSV file: a UTF-8 byte-order mark (Excel) and quoted fields are
+    read as such; ``time_column`` is parsed as dates unless ``freq`` says the steps are plain integers.
+
+    Without ``id_column`` the file holds one series, named after the file.
+    """
+    pd = _pandas()
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"CSV file not found: {path}")
+    try:
+        frame = pd.read_csv(path, encoding="utf-8-sig", skip_blank_lines=True)     # utf-8-sig drops the BOM
+    except pd.errors.EmptyDataError:
+        raise ValueError(f"{path} is empty") from None
+    except (pd.errors.ParserError, UnicodeDecodeError) as error:
+        raise ValueError(f"{path} is not a readable CSV file: {str(error).splitlines()[0]}") from None
+    frame.columns = [str(name).strip() for name in frame.columns]
+    wanted = [name for name in (id_column, time_column, target_column) if name]
+    for name in wanted:
+        if name not in frame.columns:
+            raise ValueError(f"column {name!r} not in {path}; columns: {', '.join(frame.columns)}")
+    if id_column is None:
+        frame.insert(0, "unique_id", path.stem)
+    else:
+        frame = frame.rename(columns={id_column: "unique_id"})
+    frame = frame.rename(columns={time_column: "ds", target_column: "y"})
+    frame.attrs["source"] = str(path)
+    frame.attrs["lines"] = np.arange(len(frame)) + 2          # line numbers in the file (the header is 1)
+    return prepare(frame, freq=freq, source=str(path))
+
+
+def _describe_row(frame, position, source):
+    lines = frame.attrs.get("lines")
+    where = f"{source}, line {lines[position]}" if lines is not None and source else f"row {position}"
+    return where
+
+
+def prepare(frame, freq=None, source=None):
+    """Check a long-format frame and return a clean copy (ds parsed, y float, rows in file order).
+
+    Refused, naming the series and the row: missing columns, y that is not a number or NaN, stamps that
+    go back in time, repeat, or are irregularly spaced, and a frequency that cannot be told.
+    """
+    pd = _pandas()
+    source = source or frame.attrs.get("source")
+    missing = [name for name in REQUIRED if name not in frame.columns]
+    if missing:
+        raise ValueError(f"a long-format frame needs columns {', '.join(REQUIRED)}; missing {', '.join(missing)} "
+                         f"(columns: {', '.join(map(str, frame.columns))})")
+    lines = frame.attrs.get("lines")
+    frame = frame.reset_index(drop=True).copy()
+    frame.attrs["lines"] = lines
+    values = pd.to_numeric(frame["y"], errors="coerce")
+    bad = values.isna() | ~np.isfinite(values.to_numpy(dtype=np.float64, na_value=np.nan))
+    if bad.any():
+        k = int(np.argmax(bad.to_numpy()))
+        raw = frame["y"].iloc[k]
+        shown = "missing (empty or NaN)" if pd.isna(raw) else f"{str(raw)!r}, not a finite number"
+        raise ValueError(f"series {frame['unique_id'].iloc[k]!r}: y is {shown} at "
+                         f"{_describe_row(frame, k, source)} (ds {frame['ds'].iloc[k]}); fill or drop missing "
+                         "values before forecasting")
+    frame["y"] = values.astype(np.float64)
+    if freq is None or frame["ds"].dtype.kind not in "iu":
+        if frame["ds"].dtype.kind in "iu" and freq is None:
+            raise ValueError("column ds holds integers, not dates: pass freq (e.g. --freq 12 or --freq MS) "
+                             "to say what one step is")
+        if frame["ds"].dtype.kind != "M":
+            parsed = pd.to_datetime(frame["ds"], errors="coerce", format="mixed")
+            if parsed.isna().any():
+                k = int(np.argmax(parsed.isna().to_numpy()))
+                raise ValueError(f"series {frame['unique_id'].iloc[k]!r}: ds {frame['ds'].iloc[k]!r} at "
+                                 f"{_describe_row(frame, k, source)} is not a date")
+            frame["ds"] = parsed
+    exogenous = [name for name in frame.columns if name not in REQUIRED]
+    for name in exogenous:
+        numeric = pd.to_numeric(frame[name], errors="coerce")
+        if numeric.isna().any():
+            k = int(np.argmax(numeric.isna().to_numpy()))
+            raise ValueError(f"series {frame['unique_id'].iloc[k]!r}: exogenous column {name!r} is "
+                             f"{frame[name].iloc[k]!r} at {_describe_row(frame, k, source)}, not a number")
+        frame[name] = numeric.astype(np.float64)
+    inferred = None
+    for uid, rows in frame.groupby("unique_id", sort=False).indices.items():
+        inferred = _check_stamps(frame, rows, uid, source, freq, inferred)
+    frame.attrs["freq"] = freq if freq is not None else inferred
+    frame.attrs["lines"] = lines
+    frame.attrs["prepared"] = True
+    return frame
+
+
+def _check_stamps(frame, rows, uid, source, freq, inferred):
+    """Stamps of one series must increase by one constant step; returns the frequency seen."""
+    pd = _pandas()
+    stamps = frame["ds"].iloc[rows]
+    if len(rows) < 2:
+        raise ValueError(f"series {uid!r} has only {len(rows)} point at {_describe_row(frame, rows[0], source)}; "
+                         "at least two are needed to tell its frequency, and many more to forecast it")
+    if stamps.dtype.kind in "iu":
+        steps = np.diff(stamps.to_numpy())
+        bad = steps != 1
+        if bad.any():
+            k = rows[int(np.argmax(bad)) + 1]
+            raise ValueError(f"series {uid!r}: ds goes {frame['ds'].iloc[k - 1]} -> {frame['ds'].iloc[k]} at "
+                             f"{_describe_row(frame, k, source)}; integer stamps must increase by 1")
+        return inferred
+    values = stamps.to_numpy()
+    order = np.diff(values.astype("datetime64[ns]").astype(np.int64))
+    for test, what in ((order == 0, "repeats"), (order < 0, "goes back in time")):
+        if test.any():
+            k = rows[int(np.argmax(test)) + 1]
+            raise ValueError(f"series {uid!r}: ds {what} at {_describe_row(frame, k, source)} "
+                             f"({frame['ds'].iloc[k - 1]} -> {frame['ds'].iloc[k]}); sort the rows and drop "
+                             "duplicates first")
+    seen = frequency_of(stamps) if freq is None else freq
+    if seen is None:
+        gaps = order
+        typical = np.median(gaps)
+        k = rows[int(np.argmax(gaps != typical)) + 1]
+        raise ValueError(f"series {uid!r}: the stamps are not evenly spaced ({frame['ds'].iloc[k - 1]} -> "
+                         f"{frame['ds'].iloc[k]} at {_describe_row(frame, k, source)}, while most steps are "
+                         f"{pd.Timedelta(int(typical), 'ns')}); fill the gaps or pass --freq")
+    expected = pd.date_range(values[0], periods=len(values), freq=seen)
+    mismatch = expected.to_numpy() != values
+    if mismatch.any():
+        k = rows[int(np.argmax(mismatch))]
+        raise ValueError(f"series {uid!r}: ds {frame['ds'].iloc[k]} at {_describe_row(frame, k, source)} is off "
+                         f"the regular {seen} grid (expected {expected[int(np.argmax(mismatch))]}); the stamps "
+                         "must be evenly spaced")
+    if inferred is not None and seen != inferred:
+        raise ValueError(f"series {uid!r} has frequency {seen}, another series has {inferred}; one frame "
+                         "holds series of one frequency")
+    return seen
+
+
+def split_series(frame) -> List[PanelSeries]:
+    """The series of a prepared frame, in order of first appearance."""
+    exogenous = [name for name in frame.columns if name not in REQUIRED]
+    out = []
+    for uid, rows in frame.groupby("unique_id", sort=False).indices.items():
+        part = frame.iloc[rows]
+        out.append(PanelSeries(uid, part["y"].to_numpy(np.float64), part["ds"].reset_index(drop=True),
+                               {name: part[name].to_numpy(np.float64) for name in exogenous}))
+    return out
+
+
+def future_stamps(last, steps, freq):
+    """The ``steps`` stamps after ``last``."""
+    pd = _pandas()
+    if isinstance(last, (int, np.integer)):
+        return np.arange(last + 1, last + 1 + steps)
+    return pd.date_range(last, periods=steps + 1, freq=freq)[1:]
+
+
+def season_lengths(frame, season_length: Optional[List[int]] = None):
+    """The seasonal periods of a prepared frame: given, or read from its frequency."""
+    if season_length:
+        lengths = sorted({int(m) for m in season_length})
+        if any(m < 1 for m in lengths):
+            raise ValueError(f"--season-length must be a positive integer, got {season_length}")
+        return lengths
+    freq = frame.attrs.get("freq")
+    return season_lengths_for(freq)

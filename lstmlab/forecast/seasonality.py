@@ -1,0 +1,66 @@
+"""Frequency and seasonal periods from the time stamps.
+
+A step's length says which cycles a series can have: twelve months make a year, seven days a week,
+48 half-hours a day and 336 a week. A user who knows better passes --season-length N (repeatable).
+
+    frequency         season lengths     (pandas aliases)
+    yearly            none               YS, YE, A, AS …
+    quarterly         4                  QS, QE, Q …
+    monthly           12                 MS, ME, M …
+    weekly            52                 W-SUN, W-MON …
+    daily             7                  D, B
+    hourly            24 and 168         h, H
+    half-hourly       48 and 336         30min
+    quarter-hourly    96 and 672         15min
+    minutely          60 and 1440        min, T
+"""
+import re
+
+# the leading letters of a pandas offset alias -> seasonal periods, longest cycle last
+_BY_UNIT = {"Y": [], "A": [], "Q": [4], "M": [12], "W": [52], "D": [7], "B": [5]}
+_PER_DAY = {"h": 24, "H": 24, "min": 1440, "T": 1440, "s": 86400, "S": 86400}
+
+
+def frequency_of(stamps):
+    """The pandas frequency alias of evenly spaced stamps, or None when they are not."""
+    import pandas as pd
+    if len(stamps) < 3:
+        step = pd.Timestamp(stamps.iloc[1]) - pd.Timestamp(stamps.iloc[0])
+        return pd.tseries.frequencies.to_offset(step).freqstr
+    try:
+        return pd.infer_freq(pd.DatetimeIndex(stamps))
+    except (TypeError, ValueError):
+        return None
+
+
+def season_lengths_for(freq):
+    """Seasonal periods for a frequency alias ("MS", "QS-OCT", "30min", "W-SUN", "12" …); [] if none."""
+    if freq is None:
+        return []
+    text = str(freq)
+    if text.isdigit():                           # --freq 12 for a file without dates: the period itself
+        return [int(text)] if int(text) > 1 else []
+    match = re.fullmatch(r"(\d*)([A-Za-z]+)(?:-[A-Za-z]+)?", text)
+    if not match:
+        raise ValueError(f"unknown frequency {freq!r}: expected a pandas alias such as MS, QS, W, D, h, 30min, "
+                         "or a number of steps per season")
+    count, unit = int(match.group(1) or 1), match.group(2)
+    for name, per_day in _PER_DAY.items():
+        if unit == name or unit.lower() == name.lower():
+            steps_per_day = per_day // count if per_day % count == 0 else 0
+            return [steps_per_day, 7 * steps_per_day] if steps_per_day > 1 else ([7] if steps_per_day == 1 else [])
+    letter = unit[0].upper()
+    if letter in _BY_UNIT:
+        lengths = _BY_UNIT[letter]
+        if letter == "M" and count in (2, 3, 4, 6):
+            return [12 // count]
+        if letter == "Q" and count == 2:
+            return [2]
+        return list(lengths) if count == 1 else []
+    raise ValueError(f"unknown frequency {freq!r}: expected a pandas alias such as MS, QS, W, D, h, 30min")
+
+
+def usable_season(lengths, length, cycles=2):
+    """The longest period with at least ``cycles`` full cycles in ``length`` steps; 1 when none."""
+    usable = [m for m in lengths if m > 1 and cycles * m <= length]
+    return max(usable) if usable else 1

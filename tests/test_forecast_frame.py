@@ -1,0 +1,205 @@
+"""Long-format data, frequencies and seasonality, and the CSV/JSON/checkpoint items of issue 14 (8-11)."""
+import json
+import pickle
+import subprocess
+import sys
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+
+pd = pytest.importorskip("pandas")
+
+from lstmlab.forecast.cli import json_safe  # noqa: E402
+from lstmlab.forecast.datasets import airpassengers  # noqa: E402
+from lstmlab.forecast.frame import prepare, read_csv, season_lengths, split_series  # noqa: E402
+from lstmlab.forecast.pipeline import Forecaster  # noqa: E402
+from lstmlab.forecast.run import default_config, format_metrics, split  # noqa: E402
+from lstmlab.forecast.seasonality import season_lengths_for, usable_season  # noqa: E402
+
+
+def cli(*args):
+    return subprocess.run([sys.executable, "-m", "lstmlab.cli", "forecast", *args], capture_output=True, text=True)
+
+
+def monthly_csv(path, values, start="2000-01-01", freq="MS", bom=False, quoted=False):
+    stamps = pd.date_range(start, periods=len(values), freq=freq).strftime("%Y-%m-%d %H:%M")
+    rows = [f'"{d}","{v}"' if quoted else f"{d},{v}" for d, v in zip(stamps, values)]
+    path.write_text(("\ufeff" if bom else "") + "ds,y\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
+QUICK = ["--no-peers", "--ensemble", "1", "--train-steps", "5"]
+
+
+# --- frequencies and seasonality ------------------------------------------------------------------
+@pytest.mark.parametrize("freq, expected", [
+    ("MS", [12]), ("ME", [12]), ("QS-OCT", [4]), ("QE-DEC", [4]), ("W-SUN", [52]), ("D", [7]), ("h", [24, 168]),
+    ("30min", [48, 336]), ("15min", [96, 672]), ("YS-JAN", []), ("12", [12]), ("1", []),
+], ids=lambda v: str(v))
+def test_season_lengths_from_the_frequency(freq, expected):
+    assert season_lengths_for(freq) == expected
+
+
+def test_the_longest_season_with_two_cycles_is_used():
+    assert usable_season([48, 336], 4000) == 336
+    assert usable_season([48, 336], 500) == 48
+    assert usable_season([12], 20) == 1
+
+
+@pytest.mark.parametrize("freq, alias, lengths", [("30min", "30min", [48, 336]), ("h", "h", [24, 168]),
+                                                  ("MS", "MS", [12]), ("W-SUN", "W-SUN", [52])])
+def test_any_regular_frequency_is_accepted(tmp_path, freq, alias, lengths):
+    """Issue 14 item 9: half-hourly and hourly stamps used to be refused as 'not increasing'."""
+    path = monthly_csv(tmp_path / "s.csv", np.arange(1.0, 101.0), freq=freq)
+    frame = read_csv(path)
+    assert frame.attrs["freq"] == alias and season_lengths(frame) == lengths
+    assert len(split_series(frame)[0]) == 100
+
+
+def test_half_hourly_csv_through_the_command(tmp_path):
+    """Issue 14 item 9, end to end: `lstmlab forecast` on a half-hourly file (failed on 22c1684)."""
+    t = np.arange(400)
+    path = monthly_csv(tmp_path / "load.csv", np.round(100 + 10 * np.sin(2 * np.pi * t / 48), 3), freq="30min")
+    result = cli("--csv", str(path), "--horizon", "12", *QUICK)
+    assert result.returncode == 0, result.stderr
+    assert "frequency 30min, season lengths [48, 336]" in result.stdout
+
+
+@pytest.mark.parametrize("stamps, message", [
+    (["2020-01-01", "2020-03-01", "2020-02-01", "2020-04-01"], r"ds goes back in time at .*line 4"),
+    (["2020-01-01", "2020-02-01", "2020-02-01", "2020-03-01"], r"ds repeats at .*line 4"),
+    (["2020-01-01", "2020-02-01", "2020-04-01", "2020-05-01", "2020-06-01"], r"not evenly spaced .*line 4"),
+    (["2020-01-01 00:00", "2020-01-01 00:30", "2020-01-01 01:00", "2020-01-01 01:45", "2020-01-01 02:00"],
+     r"line 5"),
+], ids=["unsorted", "duplicated", "gap", "irregular-half-hours"])
+def test_bad_stamps_are_refused_naming_the_row(tmp_path, stamps, message):
+    """Issue 14 item 9: unsorted, duplicated or irregular stamps are refused, naming the row."""
+    path = tmp_path / "bad.csv"
+    path.write_text("ds,y\n" + "\n".join(f"{s},{k + 1}" for k, s in enumerate(stamps)) + "\n")
+    with pytest.raises(ValueError, match=message):
+        read_csv(path)
+    result = cli("--csv", str(path), "--horizon", "2", *QUICK)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "series 'bad'" in result.stderr
+
+
+# --- reading CSVs ------------------------------------------------------------------------------
+def test_a_bom_csv_is_read(tmp_path):
+    """Issue 14 item 8: Excel's UTF-8 byte-order mark is not part of the first column's name."""
+    path = monthly_csv(tmp_path / "excel.csv", np.arange(1.0, 61.0), bom=True, quoted=True)
+    assert path.read_bytes().startswith(b"\xef\xbb\xbf")
+    frame = read_csv(path)
+    assert list(frame.columns) == ["unique_id", "ds", "y"] and frame["y"].iloc[-1] == 60.0
+    result = cli("--csv", str(path), "--column", "y", "--time-column", "ds", "--horizon", "6", *QUICK)
+    assert result.returncode == 0, result.stderr
+
+
+def test_many_series_in_one_file_with_an_id_column(tmp_path):
+    t = np.arange(60)
+    rows = ["store,date,sales,price"] + [f"{store},{d:%Y-%m-%d},{10 * k + 5 + np.sin(i):.3f},{1 + i % 3}"
+                                         for k, store in enumerate(["a", "b"])
+                                         for i, d in zip(t, pd.date_range("2015-01-01", periods=60, freq="MS"))]
+    path = tmp_path / "panel.csv"
+    path.write_text("\n".join(rows) + "\n")
+    frame = read_csv(path, id_column="store", time_column="date", target_column="sales")
+    series = split_series(frame)
+    assert [s.unique_id for s in series] == ["a", "b"] and set(series[0].exogenous) == {"price"}
+    assert frame.attrs["freq"] == "MS"
+
+
+@pytest.mark.parametrize("text, message", [
+    ("unique_id,ds,y\na,2020-01-01,1\na,2020-02-01,\na,2020-03-01,3\n", r"series 'a': y is missing \(empty or NaN\) at .*line 3"),
+    ("unique_id,ds,y\na,2020-01-01,1\na,2020-02-01,2\nb,2020-01-01,5\n", r"series 'b' has only 1 point at .*line 4"),
+    ("unique_id,ds,y\na,2020-01-01,1\na,not a date,2\n", r"series 'a': ds 'not a date' at .*line 3 is not a date"),
+    ("id,ds,y\na,2020-01-01,1\n", r"column 'unique_id' not in"),
+], ids=["nan", "one-point", "bad-date", "no-id-column"])
+def test_bad_panels_are_refused_naming_the_series(tmp_path, text, message):
+    path = tmp_path / "p.csv"
+    path.write_text(text)
+    with pytest.raises(ValueError, match=message):
+        read_csv(path, id_column="unique_id")
+
+
+def test_integer_steps_need_a_frequency():
+    frame = pd.DataFrame({"unique_id": "s", "ds": np.arange(30), "y": np.arange(30.0)})
+    with pytest.raises(ValueError, match="pass freq"):
+        prepare(frame)
+    assert season_lengths(prepare(frame, freq="12")) == [12]
+
+
+# --- JSON output and undefined metrics ------------------------------------------------------------
+def test_json_safe_turns_nan_and_infinity_into_null():
+    report = {"mape": float("nan"), "mase": np.float64("inf"), "mae": np.float64(1.5), "n": np.int64(3)}
+    text = json.dumps(json_safe(report), allow_nan=False)
+    assert json.loads(text) == {"mape": None, "mase": None, "mae": 1.5, "n": 3}
+
+
+def test_json_prints_null_for_an_undefined_metric_and_the_text_says_why(tmp_path):
+    """Issue 14 item 10: a metric that cannot be computed is null in --json (NaN is not JSON), and the
+    human output says why. A series repeating its season exactly has no seasonal-naive error: MASE is 0/0."""
+    season = [5.0, 7.0, 9.0, 4.0, 6.0, 8.0, 3.0, 5.0, 7.0, 9.0, 6.0, 4.0]
+    path = monthly_csv(tmp_path / "periodic.csv", season * 6)
+
+    def strict(text):
+        return json.loads(text, parse_constant=lambda name: pytest.fail(f"{name} in --json output"))
+
+    result = cli("--csv", str(path), "--horizon", "12", "--json", *QUICK)
+    assert result.returncode == 0, result.stderr
+    report = strict(result.stdout)
+    assert report["rows"][0]["metrics"]["ES-LSTM"]["mase"] is None
+    human = cli("--csv", str(path), "--horizon", "12", *QUICK)
+    assert "MASE of series 'periodic' is undefined" in human.stdout
+
+
+def test_older_models_say_why_mape_is_undefined():
+    metrics = {"mae": 1.0, "rmse": 1.0, "mape": float("nan"), "smape": 3.0, "mase": 0.5}
+    text = format_metrics({"dataset": "d", "model": "next-step", "horizon": 2, "holdout": 2,
+                           "metrics": {"lstm": metrics, "naive": metrics}})
+    assert "nan" not in text.lower() and "MAPE is undefined: the held-out values include 0" in text
+
+
+# --- loading a saved forecaster -------------------------------------------------------------------
+@pytest.fixture
+def saved(tmp_path):
+    series = airpassengers()
+    config = replace(default_config(series, horizon=12), ensemble=1, epochs=1, hidden_size=4, mlp_size=8)
+    Forecaster(config).fit(split(series, 132)).save(tmp_path)
+    return tmp_path
+
+
+def test_load_refuses_a_config_that_claims_a_huge_model_before_building_it(saved):
+    """Issue 14 item 11: hidden size 200000 used to allocate 640 GB and die with a traceback."""
+    config = json.loads((saved / "config.json").read_text())
+    config["config"]["hidden_size"] = 200_000
+    (saved / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ValueError, match="hidden_size 200000; at most 4096"):
+        Forecaster.load(saved)
+    result = cli("--dataset", "airpassengers", "--model", "multi-horizon", "--horizon", "12", "--load", str(saved))
+    assert result.returncode == 2 and "Traceback" not in result.stderr and "hidden_size 200000" in result.stderr
+
+
+def test_load_checks_every_shape_against_the_config(saved):
+    config = json.loads((saved / "config.json").read_text())
+    config["config"]["mlp_size"] = 16                                   # the weights have 8
+    (saved / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ValueError, match=r"decoder.0.weight of model 0 has shape \(8, .*\), the config implies \(16"):
+        Forecaster.load(saved)
+
+
+class _Payload:
+    def __reduce__(self):
+        return (print, ("this code ran at load time",))
+
+
+def test_a_refused_pickle_never_suggests_weights_only_false(saved):
+    torch.save([{"weight": _Payload()}], saved / "weights.pt")
+    with pytest.raises(ValueError) as caught:
+        Forecaster.load(saved)
+    message = str(caught.value)
+    assert "refused" in message and "weights_only" not in message and "False" not in message
+    (saved / "weights.pt").write_bytes(pickle.dumps("not torch"))
+    with pytest.raises(ValueError) as caught:
+        Forecaster.load(saved)
+    assert "weights_only" not in str(caught.value)

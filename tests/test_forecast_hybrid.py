@@ -1,0 +1,144 @@
+"""The ES-LSTM hybrid, its smoothing, the DataFrame API, the statistical peers, the panel metrics, and
+the seq2seq model's alignment of scenario steps."""
+import numpy as np
+import pytest
+
+pd = pytest.importorskip("pandas")
+
+from lstmlab.forecast.api import LSTMForecaster  # noqa: E402
+from lstmlab.forecast.datasets import AIRPASSENGERS, Series  # noqa: E402
+from lstmlab.forecast.evaluate import summarize  # noqa: E402
+from lstmlab.forecast.hybrid import ESLSTM, HybridConfig  # noqa: E402
+from lstmlab.forecast.pipeline import ForecastConfig, Forecaster  # noqa: E402
+from lstmlab.forecast.smoothing import choose_mode, fit_smoothing  # noqa: E402
+
+TINY = {"ensemble": 1, "steps": 20, "hidden_size": 8, "mlp_size": 16}
+
+
+def air_frame(n=144):
+    return pd.DataFrame({"unique_id": "air", "ds": pd.date_range("1949-01-01", periods=n, freq="MS"),
+                         "y": np.array(AIRPASSENGERS[:n], dtype=np.float64)})
+
+
+# --- smoothing ---------------------------------------------------------------------------------
+def test_smoothing_is_causal_and_centred():
+    y = np.array(AIRPASSENGERS, dtype=np.float64)
+    smoothing = fit_smoothing(y, 12, "multiplicative")
+    z = smoothing.transform(y)
+    levels, seasons = smoothing.run(z)
+    short_levels, short_seasons = smoothing.run(z[:100])          # the first 100 steps see nothing later
+    np.testing.assert_allclose(levels[:100], short_levels)
+    np.testing.assert_allclose(seasons[:100], short_seasons)
+    assert abs(seasons[-12:].mean()) < 0.01 * seasons[-12:].std()   # the season does not drift with the trend
+    assert 0 < smoothing.alpha <= 1 and smoothing.scale > 0
+
+
+def test_additive_or_multiplicative_from_the_data():
+    t = np.arange(120)
+    growing = (100 + 5 * t) * (1 + 0.2 * np.sin(2 * np.pi * t / 12))          # swing grows with the level
+    steady = 100 + 5 * t + 20 * np.sin(2 * np.pi * t / 12)                    # same swing throughout
+    assert choose_mode(growing, 12) == "multiplicative"
+    assert choose_mode(steady, 12) == "additive"
+    assert choose_mode(steady - 1000, 12) == "additive"                       # negatives: never log
+    with pytest.raises(ValueError, match=r"series 'shop': multiplicative seasonality needs positive values; y is 0"):
+        choose_mode(np.r_[np.ones(5), 0.0, np.ones(30)], 12, "multiplicative", name="shop")
+
+
+# --- the hybrid ---------------------------------------------------------------------------------
+def test_windows_see_only_the_past():
+    """Changing values after a window's end changes neither its inputs nor its normalisation."""
+    y = np.array(AIRPASSENGERS, dtype=np.float64)
+    model = ESLSTM(HybridConfig(horizon=12, period=12, **TINY))
+    model.lookback = 24
+    a, b = model._prepare("a", y, None), model._prepare("b", np.r_[y[:100], 2 * y[100:]], None)
+    b.smoothing = a.smoothing                                                     # same α, γ
+    b.z = b.smoothing.transform(np.r_[y[:100], 2 * y[100:]])
+    b.levels, b.seasons = b.smoothing.run(b.z)
+    np.testing.assert_allclose(model._window(a, 99)[0], model._window(b, 99)[0])
+
+
+def test_hybrid_learns_a_seasonal_series_better_than_seasonal_naive():
+    y = np.array(AIRPASSENGERS, dtype=np.float64)
+    model = ESLSTM(HybridConfig(horizon=12, period=12, ensemble=1, steps=100)).fit([("air", y[:-12], None)])
+    quantiles = model.predict()["air"]                                            # (12, 5)
+    assert quantiles.shape == (12, 5) and (np.diff(quantiles, axis=1) >= 0).all()
+    seasonal_naive = y[-24:-12]
+    assert np.abs(quantiles[:, 2] - y[-12:]).mean() < np.abs(seasonal_naive - y[-12:]).mean()
+
+
+# --- the DataFrame API --------------------------------------------------------------------------
+def test_fit_predict_in_long_format():
+    frame = pd.concat([air_frame(), air_frame().assign(unique_id="air2", y=lambda d: d.y * 2)])
+    forecaster = LSTMForecaster(h=6, **TINY).fit(frame)
+    out = forecaster.predict()
+    assert list(out.columns) == ["unique_id", "ds", "ES-LSTM", "ES-LSTM-lo-80", "ES-LSTM-hi-80",
+                                 "ES-LSTM-lo-90", "ES-LSTM-hi-90"]
+    assert list(out.unique_id.unique()) == ["air", "air2"] and len(out) == 12
+    assert out.ds.iloc[0] == pd.Timestamp("1961-01-01") and out.ds.iloc[5] == pd.Timestamp("1961-06-01")
+    assert forecaster.period_ == 12
+    assert (out["ES-LSTM-lo-90"] <= out["ES-LSTM"]).all() and (out["ES-LSTM"] <= out["ES-LSTM-hi-90"]).all()
+
+
+def test_cross_validation_trains_only_before_each_cutoff():
+    frame = air_frame()
+    changed = frame.copy()
+    changed.loc[changed.index[-6:], "y"] *= 10                                   # only the last fold's future
+    forecaster = LSTMForecaster(h=6, **TINY)
+    first, second = forecaster.cross_validation(frame, n_windows=2), forecaster.cross_validation(changed, n_windows=2)
+    assert list(first.cutoff.unique()) == [pd.Timestamp("1959-12-01"), pd.Timestamp("1960-06-01")]
+    np.testing.assert_array_equal(first["ES-LSTM"], second["ES-LSTM"])            # no fold saw the change
+    assert not np.array_equal(first["y"], second["y"])
+
+
+@pytest.mark.parametrize("frame, kwargs, message", [
+    (pd.DataFrame({"unique_id": "flat", "ds": pd.date_range("2000-01-01", periods=60, freq="MS"), "y": 3.0}), {},
+     r"series 'flat' is constant \(3 at all 60 points\)"),
+    (air_frame(20), {"season_length": 12}, r"series 'air' has 20 points, too short for season length 12"),
+    (air_frame(60).assign(y=lambda d: d.y - 200), {"seasonality": "multiplicative"},
+     r"series 'air': multiplicative seasonality needs positive values"),
+    (air_frame(10), {}, r"series 'air' has 10 points: too short to learn horizon 6"),
+], ids=["constant", "short-for-season", "multiplicative-negative", "too-short"])
+def test_bad_series_are_refused_in_one_line_naming_the_series(frame, kwargs, message):
+    with pytest.raises(ValueError, match=message) as caught:
+        LSTMForecaster(h=6, **TINY, **kwargs).fit(frame)
+    assert "\n" not in str(caught.value)
+
+
+# --- peers and the panel metric ----------------------------------------------------------------
+def test_statistical_peers_forecast_airpassengers():
+    pytest.importorskip("statsforecast")
+    from lstmlab.forecast.peers import all_peers
+    y = np.array(AIRPASSENGERS, dtype=np.float64)
+    peers = all_peers(y[:-12], 12, 12)
+    assert set(peers) == {"naive", "seasonal_naive", "ets", "autoarima", "theta"}
+    np.testing.assert_array_equal(peers["seasonal_naive"], y[-24:-12])
+    for name in ("ets", "autoarima", "theta"):
+        assert peers[name].shape == (12,) and np.isfinite(peers[name]).all()
+        assert np.abs(peers[name] - y[-12:]).mean() < np.abs(peers["naive"] - y[-12:]).mean(), name
+
+
+def test_relative_mae_is_a_geometric_mean():
+    rows = [{"metrics": {"m": {"mae": 2.0, "rmse": 2.0, "smape": 1.0, "mase": 1.0}}, "relative_mae": {"m": 2.0}},
+            {"metrics": {"m": {"mae": 1.0, "rmse": 1.0, "smape": 1.0, "mase": None}}, "relative_mae": {"m": 0.5}}]
+    summary = summarize(rows)["m"]
+    assert summary["relative_mae_geomean"] == pytest.approx(1.0) and summary["mae"] == 1.5
+    assert summary["mase"] is None                                               # undefined on one row
+
+
+# --- seq2seq: a scenario step drives the forecast step it describes ------------------------------
+def test_moving_the_scenario_by_one_step_moves_the_matching_forecast_step():
+    """Issue 16 item 6: y_t = 100 + 5 x_t. A bump of x at scenario step s must move forecast step s
+    (on 22c1684 the model read the scenario one step late, and never read its last step)."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(200)
+    series = Series("toy", 100 + 5 * x + 0.05 * rng.standard_normal(200), exogenous={"x": x})
+    config = ForecastConfig(kind="seq2seq", horizon=5, lookback=6, period=1, exogenous=("x",), log=False,
+                            ensemble=1, epochs=40, patience=40, hidden_size=8, dropout=0.0, lr=2e-2)
+    forecaster = Forecaster(config).fit(series)
+    calm = forecaster.forecast(series, {"x": np.zeros(5)}).point
+    for step in range(5):
+        bump = np.zeros(5)
+        bump[step] = 3.0
+        moved = forecaster.forecast(series, {"x": bump}).point - calm
+        assert int(np.argmax(np.abs(moved))) == step, (step, moved)
+        assert moved[step] > 5                                                    # about 5 · 3 = 15
