@@ -50,17 +50,17 @@ def ngram_perplexity(train_ids, test_ids, vocab_size, order=3, k=1.0):
         return windows[:, :context] @ strides[1:], windows[:, -1]             # context key, next id
 
     train_context, train_next = keys(train_ids)
-    pair_counts = torch.bincount(train_context * vocab_size + train_next)          # count(ctx, c)
-    context_counts = torch.bincount(train_context)                                 # count(ctx)
     test_context, test_next = keys(test_ids)
-    pairs = test_context * vocab_size + test_next
 
-    def lookup(counts, index):
-        inside = index < len(counts)
-        return torch.where(inside, counts[index.clamp(max=len(counts) - 1)], 0).double()
+    def counts_of(train_keys, test_keys):
+        # how often each test key occurs among the train keys (sorted unique keys + binary search)
+        keys_seen, counts = torch.unique(train_keys, return_counts=True)
+        where = torch.searchsorted(keys_seen, test_keys).clamp(max=len(keys_seen) - 1)
+        return torch.where(keys_seen[where] == test_keys, counts[where], 0).double()
 
-    probs = (lookup(pair_counts, pairs) + k) / (lookup(context_counts, test_context) + k * vocab_size)
-    log_probs = probs.log().tolist()
+    pair = counts_of(train_context * vocab_size + train_next, test_context * vocab_size + test_next)
+    context_count = counts_of(train_context, test_context)
+    log_probs = ((pair + k) / (context_count + k * vocab_size)).log().tolist()
     return math.exp(-sum(log_probs) / len(log_probs))
 
 
