@@ -1,0 +1,186 @@
+"""Solutions to the tutorials' exercises — try them yourself first.
+
+Each function has the signature its exercise asks for; ``lstmlab.exercises.check_<name>`` checks it,
+and tests/test_exercises.py checks that every solution here passes.
+"""
+import math
+
+import torch
+
+# --- 00 the cell --------------------------------------------------------------------------------
+
+
+def lstm_step(x, state, weights):
+    """One LSTM step. x: (B, I), state = (h (B, H), c (B, H)), weights: torch.nn.LSTMCell's parameter
+    names (weight_ih (4H, I), weight_hh (4H, H), bias_ih (4H,), bias_hh (4H,)) -> (h', c')."""
+    h, c = state
+    gates = x @ weights["weight_ih"].T + weights["bias_ih"] + h @ weights["weight_hh"].T + weights["bias_hh"]  # (B, 4H)
+    i, f, g, o = gates.chunk(4, dim=1)                   # 4 × (B, H), torch's order
+    c_next = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+    h_next = torch.sigmoid(o) * torch.tanh(c_next)
+    return h_next, c_next
+
+
+def lstm_cell_parameter_count(input_size, hidden_size):
+    """Parameters of torch.nn.LSTMCell(input_size, hidden_size): two weight matrices, two biases."""
+    return 4 * hidden_size * (input_size + hidden_size) + 2 * 4 * hidden_size
+
+
+def cell_half_life(forget_bias):
+    """Steps until c halves when nothing is written (i = 0) and f = σ(forget_bias): f^k = 1/2."""
+    f = 1 / (1 + math.exp(-forget_bias))
+    return math.log(0.5) / math.log(f)
+
+
+# --- 01 stacking, bidirectional, packed ---------------------------------------------------------
+
+
+def lstm_output_shapes(steps, batch, input_size, hidden_size, num_layers=1, bidirectional=False, proj_size=0):
+    """Shapes of output, h_n, c_n of torch.nn.LSTM on a (T, B, I) input."""
+    directions = 2 if bidirectional else 1
+    out = proj_size or hidden_size
+    return ((steps, batch, directions * out), (num_layers * directions, batch, out),
+            (num_layers * directions, batch, hidden_size))
+
+
+def lstm_parameter_count(input_size, hidden_size, num_layers=1, bidirectional=False, proj_size=0):
+    """Parameters of torch.nn.LSTM with these options."""
+    directions = 2 if bidirectional else 1
+    out = proj_size or hidden_size
+    total = 0
+    for layer in range(num_layers):
+        layer_input = input_size if layer == 0 else directions * out
+        per_direction = 4 * hidden_size * (layer_input + out) + 8 * hidden_size
+        if proj_size:
+            per_direction += proj_size * hidden_size
+        total += directions * per_direction
+    return total
+
+
+def reverse_within_lengths(x, lengths):
+    """x: (T, B, F) padded, lengths: B ints -> each sequence reversed within its own length, padding kept."""
+    result = x.clone()
+    for b, length in enumerate(lengths):
+        result[:length, b] = x[:length, b].flip(0)
+    return result
+
+
+# --- 02 BPTT by hand ----------------------------------------------------------------------------
+
+
+def gate_gradients(i, f, g, o, c_prev, c, dh, dc):
+    """Gradients of the four pre-activations (B, 4H), given the gates, c_{t−1}, c_t, and the gradients
+    dh, dc that reach h_t and c_t from above."""
+    tanh_c = torch.tanh(c)
+    dc_total = dc + dh * o * (1 - tanh_c ** 2)           # h_t = o ⊙ tanh c_t also depends on c_t
+    return torch.cat([dc_total * g * i * (1 - i),         # d_i
+                      dc_total * c_prev * f * (1 - f),    # d_f
+                      dc_total * i * (1 - g ** 2),        # d_g
+                      dh * tanh_c * o * (1 - o)], dim=1)  # d_o
+
+
+def weight_hh_gradient(grad_gates, h_prev):
+    """dW_hh = Σ_t d_gates_tᵀ h_{t−1}. grad_gates: (T, B, 4H), h_prev: (T, B, H) -> (4H, H)."""
+    return torch.einsum("tbg,tbh->gh", grad_gates, h_prev)
+
+
+# --- 03 vanishing and exploding gradients -------------------------------------------------------
+
+
+def clip_grad_norm(grads, max_norm):
+    """Scale all gradients by one factor so that their joint L2 norm is at most max_norm."""
+    total = torch.sqrt(sum((g ** 2).sum() for g in grads))
+    scale = min(1.0, max_norm / (float(total) + 1e-6))
+    return [g * scale for g in grads]
+
+
+def forget_bias_to_keep(fraction, steps):
+    """The forget-gate bias b with σ(b)^steps = fraction (the cell path keeps ``fraction`` over ``steps``)."""
+    f = fraction ** (1 / steps)
+    return math.log(f / (1 - f))
+
+
+# --- 06 sine waves ------------------------------------------------------------------------------
+
+
+def rollout(model, observed, steps):
+    """Read ``observed`` (B, T) teacher-forced, then predict ``steps`` values from the model's own outputs:
+    -> (B, steps), the values at T, T + 1, …"""
+    outputs, state = model.lstm(observed.T.unsqueeze(-1))    # (T, B, H)
+    value = model.head(outputs[-1])                            # (B, 1) the value at T
+    values = [value]
+    for _ in range(steps - 1):
+        top, state = model.lstm.step(value, state)             # own prediction in
+        value = model.head(top)
+        values.append(value)
+    return torch.cat(values, dim=1)
+
+
+def phase_drift_mse(relative_frequency_error, period, steps):
+    """Mean over t = 1…steps of (sin(t/period) − sin((1 + ε) t/period))²: a rollout that is a perfect sine
+    of a slightly wrong frequency. Closed form per step: 1 − cos φ_t (averaged over the phase), φ_t = ε t/period."""
+    t = torch.arange(1, steps + 1, dtype=torch.float64)
+    phase = relative_frequency_error * t / period
+    return float((1 - torch.cos(phase)).mean())
+
+
+# --- 07 character-level language model ----------------------------------------------------------
+
+
+def softmax_with_temperature(logits, temperature):
+    """p = softmax(logits / T): T → 0 is argmax, T = 1 the model, T → ∞ uniform."""
+    return torch.softmax(logits / temperature, dim=-1)
+
+
+def perplexity(mean_nll):
+    """Perplexity = exp(mean negative log-likelihood per character, in nats)."""
+    return math.exp(mean_nll)
+
+
+def bigram_perplexity(train_ids, test_ids, vocab_size, k=1.0):
+    """Perplexity on test_ids of an add-k bigram model counted on train_ids."""
+    counts = torch.full((vocab_size, vocab_size), float(k), dtype=torch.float64)
+    counts.index_put_((train_ids[:-1], train_ids[1:]), torch.ones(len(train_ids) - 1, dtype=torch.float64),
+                      accumulate=True)
+    probs = counts / counts.sum(dim=1, keepdim=True)         # row: previous char, column: next char
+    return math.exp(-probs[test_ids[:-1], test_ids[1:]].log().mean().item())
+
+
+# --- 08 Triton ----------------------------------------------------------------------------------
+
+
+def stable_sigmoid(x):
+    """σ(x) with no overflow in any dtype: exp of a non-positive number only."""
+    z = torch.exp(-x.abs())                                  # in (0, 1]
+    return torch.where(x >= 0, 1 / (1 + z), z / (1 + z))
+
+
+def persistent_grid(hidden_size, batch, slice_size, batch_tile):
+    """The persistent kernel's grid: (hidden slices, batch tiles), each rounded up."""
+    return (-(-hidden_size // slice_size), -(-batch // batch_tile))
+
+
+def block_offsets_and_mask(n, block, program_id):
+    """The elements one Triton program handles: offsets = pid·BLOCK + arange(BLOCK), mask = offsets < n."""
+    offsets = program_id * block + torch.arange(block)
+    return offsets, offsets < n
+
+
+# --- 09 benchmarking ----------------------------------------------------------------------------
+
+
+def median_ratio(times, torch_times):
+    """The median over rounds of time / torch's time in the same round (< 1: faster than torch)."""
+    ratios = sorted(t / r for t, r in zip(times, torch_times))
+    middle = len(ratios) // 2
+    return ratios[middle] if len(ratios) % 2 else (ratios[middle - 1] + ratios[middle]) / 2
+
+
+def ratio_from_speedup(speedup):
+    """A 'speedup over torch' (torch's time / ours) as this project's ratio (our time / torch's)."""
+    return 1 / speedup
+
+
+def geometric_mean(ratios):
+    """The mean of ratios that treats 2× and 0.5× symmetrically."""
+    return math.exp(sum(math.log(r) for r in ratios) / len(ratios))
