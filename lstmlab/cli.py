@@ -79,9 +79,11 @@ float32 within 4x torch's own float32 error."""
 def _check(args):
     for name in args.backend or []:
         _require_backend(name)
-    from .crosscheck import format_table, run_checks
+    from .crosscheck import format_table, persistent_reasons, run_checks
     rows = run_checks(args.backend or None)
     print(format_table(rows))
+    for pass_name, reason in persistent_reasons().items():
+        print(f"persistent {pass_name}: {reason}")
     failed = [row for row in rows if not row.ok]
     print(f"\n{len(rows) - len(failed)} of {len(rows)} checks agree with torch.nn.LSTM (float64).")
     print(GUARANTEES)

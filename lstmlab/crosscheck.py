@@ -33,6 +33,7 @@ class CheckRow:
     config: str
     output_diff: float
     grad_diff: float
+    path: str = ""          # backend "persistent": the path each pass took (see its plan's reason)
 
     @property
     def ok(self):
@@ -82,7 +83,23 @@ def check_backend(name, options, form):
     hx = (torch.randn(layers, *batch, reference.proj_size or HIDDEN_SIZE, dtype=torch.float64),
           torch.randn(layers, *batch, HIDDEN_SIZE, dtype=torch.float64))
     (ours_values, ours_grads), (ref_values, ref_grads) = _run(ours, x, hx), _run(reference, x, hx)
-    return _max_diff(ours_values, ref_values), _max_diff(ours_grads, ref_grads)
+    return _max_diff(ours_values, ref_values), _max_diff(ours_grads, ref_grads), _persistent_path(name)
+
+
+def _persistent_path(name):
+    """Which path backend "persistent" took in its latest forward and backward, e.g. "persistent 1×1"."""
+    if name != "persistent":
+        return ""
+    from .kernels.lstm_persistent import last_plans
+    return ", ".join(f"{pass_name} {p.path} {'×'.join(map(str, p.grid))}" for pass_name, p in sorted(
+        last_plans.items(), key=lambda item: item[0] != "forward"))
+
+
+def persistent_reasons():
+    """The reasons behind backend "persistent"'s latest plans (for `lstmlab check`), or {}."""
+    import sys
+    module = sys.modules.get("lstmlab.kernels.lstm_persistent")
+    return {name: p.reason for name, p in module.last_plans.items()} if module else {}
 
 
 def run_checks(names=None):
@@ -104,5 +121,5 @@ def format_table(rows):
              "-" * 70]
     for row in rows:
         lines.append(f"{row.backend:<10} {row.config:<24} {row.output_diff:>15.2e} {row.grad_diff:>13.2e}  "
-                     f"{'✓' if row.ok else '✗'}")
+                     f"{'✓' if row.ok else '✗'}" + (f"  ({row.path})" if row.path else ""))
     return "\n".join(lines)

@@ -190,3 +190,11 @@ def test_programs_per_sm_counts_registers_shared_memory_and_threads():
     assert programs_per_sm(64, 0, 4, limits) == 8
     assert programs_per_sm(32, 120_000, 4, limits) == 1      # shared memory binds first
     assert programs_per_sm(16, 0, 32, limits) == 2           # 1024 threads each
+
+
+def test_lstmlab_check_says_which_path_persistent_took():
+    from lstmlab.crosscheck import check_backend, persistent_reasons
+    output_diff, grad_diff, path = check_backend("persistent", {"proj_size": 3}, "batched")
+    assert output_diff < 1e-12 and grad_diff < 1e-12
+    assert path == "forward persistent 1×1, backward persistent 1×1"
+    assert persistent_reasons()["backward"].startswith("Triton interpreter: one program")
