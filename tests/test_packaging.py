@@ -38,8 +38,9 @@ def test_sdist_carries_license_tutorials_benchmarks_and_the_cpp_source(tmp_path)
 
 
 def fresh_venv(path):
-    """A new venv that sees this environment's packages (torch, numpy, ...) but not its lstmlab."""
-    subprocess.run([sys.executable, "-m", "venv", str(path)], check=True, timeout=300)
+    """A new venv that sees this environment's packages (torch, numpy, and pip and setuptools to install
+    with) but not its lstmlab."""
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(path)], check=True, timeout=300)
     python = path / "bin" / "python"
     purelib = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
                              capture_output=True, text=True, check=True).stdout.strip()
