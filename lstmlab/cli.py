@@ -56,7 +56,8 @@ def _demo(args):
     writable_folder(args.out, "--out")
     from .sine_demo import run_sine_demo
     if not args.json:
-        print(f"Training the sine-wave model ({args.steps} L-BFGS steps, backend {args.backend!r}) ...")
+        print(f"Training the sine-wave model ({args.steps} teacher-forced L-BFGS steps, then multi-step ones on "
+              f"its own predictions; backend {args.backend!r}) ...")
     result = run_sine_demo(steps=args.steps, train_waves=args.train_waves, train_length=args.train_length, future=args.future,
                            seed=args.seed, backend=args.backend, out_dir=args.out, progress=not args.json)
     if args.json:
@@ -142,10 +143,11 @@ def build_parser():
 
     demo = commands.add_parser(
         "demo", parents=[debug], help="train the classic sine-wave model and draw its future predictions",
-        description="Train AutoregressiveLSTM (2 × 51 cells + linear head) on sine waves with L-BFGS + MSE, "
+        description="Train AutoregressiveLSTM (2 × 51 cells + linear head) on sine waves with L-BFGS + MSE "
+                    "(teacher-forced steps, then steps on a multi-step loss over its own predictions), "
                     "then let it predict 1000 steps of its own future on 3 held-out waves; prints the losses "
                     "and the rollout MSE against the true sine, and writes the figure.")
-    demo.add_argument("--steps", type=int, default=10, help="L-BFGS steps (default: 10)")
+    demo.add_argument("--steps", type=int, default=10, help="teacher-forced L-BFGS steps (default: 10; the multi-step phase follows)")
     demo.add_argument("--train-waves", type=int, default=32, help="waves to train on, of 97 (default: 32)")
     demo.add_argument("--train-length", type=int, default=300, help="steps of each training wave to read (default: 300)")
     demo.add_argument("--future", type=int, default=1000, help="steps to predict beyond the observed 999 (default: 1000)")

@@ -69,7 +69,7 @@ def test_report_table_and_plots(tmp_path):
     assert "| forward | float32 | 1 | 100 | 16 | 32 | 32 | 10.0 µs | 20.0 µs (2.00×) |" in text
     assert "test cpu" in text
     written = write_report(path, tmp_path / "out")
-    assert [p.rsplit("/", 1)[1] for p in written] == ["table.md", "time_per_step.png", "speedup.png"]
+    assert [p.rsplit("/", 1)[1] for p in written] == ["table.md", "time_per_step.png", "ratio.png"]
 
 
 def test_bench_command_smoke(tmp_path):
@@ -78,4 +78,4 @@ def test_bench_command_smoke(tmp_path):
     table = (tmp_path / "table.md").read_text()
     for mode in ("forward", "forward+backward", "generation"):
         assert f"| {mode} | float32 |" in table
-    assert (tmp_path / "speedup.png").stat().st_size > 5000
+    assert (tmp_path / "ratio.png").stat().st_size > 5000

@@ -69,7 +69,8 @@ def _series(table, mode, dtype, batch):
 
 
 def plot_report(table, environment, out_dir):
-    """time_per_step.png (log scale, one line per variant) and speedup.png (torch time / variant time)."""
+    """time_per_step.png (log scale, one line per variant) and ratio.png (variant time / torch time: the
+    table's ratio, one convention everywhere — below 1 is faster than torch)."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -78,7 +79,7 @@ def plot_report(table, environment, out_dir):
     dtypes = sorted({c[1] for c in table})
     batches = sorted({c[4] for c in table})
     paths = []
-    for kind in ("time_per_step", "speedup"):
+    for kind in ("time_per_step", "ratio"):
         fig, axes = plt.subplots(len(modes) * len(dtypes), len(batches), squeeze=False,
                                  figsize=(4.5 * len(batches), 3.2 * len(modes) * len(dtypes)))
         for row, (mode, dtype) in enumerate((m, d) for m in modes for d in dtypes):
@@ -90,14 +91,14 @@ def plot_report(table, environment, out_dir):
                     if kind == "time_per_step":
                         ax.plot(hidden, [p[1] for p in points], marker="o", label=variant)
                     elif variant != "torch" and all(p[2] for p in points):
-                        ax.plot(hidden, [p[2] / p[1] for p in points], marker="o", label=variant)
+                        ax.plot(hidden, [p[1] / p[2] for p in points], marker="o", label=variant)
                 ax.set_xscale("log", base=2)
                 if kind == "time_per_step":
                     ax.set_yscale("log")
                     ax.set_ylabel("µs per step")
                 else:
                     ax.axhline(1.0, color="grey", linewidth=0.8)
-                    ax.set_ylabel("speedup vs torch.nn.LSTM")
+                    ax.set_ylabel("time / torch.nn.LSTM's (< 1: faster)")
                 ax.set_xlabel("hidden size H (I = H)")
                 ax.set_title(f"{mode}, {dtype}, B={batch}", fontsize=9)
                 ax.legend(fontsize=7)
@@ -111,7 +112,7 @@ def plot_report(table, environment, out_dir):
 
 
 def write_report(json_path, out_dir):
-    """Write table.md, time_per_step.png and speedup.png next to each other; returns their paths."""
+    """Write table.md, time_per_step.png and ratio.png next to each other; returns their paths."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     table, environment = load_results(json_path)

@@ -47,16 +47,16 @@ def _random_cell(generator, batch=3, input_size=4, hidden_size=5):
 # --- 00 the cell --------------------------------------------------------------------------------
 
 def check_lstm_step(lstm_step):
-    """Against torch.nn.LSTMCell on random weights, float64, on two shapes."""
+    """Through lstmlab.testing, the same checks a library's cell gets: against torch.nn.LSTMCell in float64
+    on several shapes, outputs and every gradient (x, h, c, each weight); a wrong step raises an
+    AssertionError that names where it first goes wrong and, for a known mistake, the likely cause."""
+    from lstmlab.testing import Supports, check_step
     generator = torch.Generator().manual_seed(0)
-    for shape in [(3, 4, 5), (1, 1, 7)]:
-        cell, x, h, c = _random_cell(generator, *shape)
-        weights = {name: p.detach() for name, p in cell.named_parameters()}
-        ok, result = _run("lstm_step", lstm_step, x, (h, c), weights)
-        if not ok:
-            return False
-        expected = cell(x, (h, c))
-        _close("lstm_step (h, c)", tuple(result), tuple(t.detach() for t in expected))
+    cell, x, h, c = _random_cell(generator)
+    ok, _ = _run("lstm_step", lstm_step, x, (h, c), {name: p.detach() for name, p in cell.named_parameters()})
+    if not ok:
+        return False
+    check_step(lstm_step, supports=Supports.for_step(dtypes=("float64",), devices=("cpu",)))
     return _done("lstm_step")
 
 
