@@ -4,33 +4,18 @@ On a GPU one launch runs all T steps and the programs meet at a grid barrier eac
 interpreter runs programs one after another, so the split grid is tested in "stepped" mode (the same
 kernel code, one launch per phase: the launch boundary is the barrier), with ≥ 2 hidden slices and
 ≥ 2 batch tiles per group and ≥ 2 groups. Tolerances as in test_triton_gates.py: at most 2× as far
-from a float64 reference as torch's own LSTM in the same dtype, plus one ulp of the value's size —
-except the weight gradients, sums over all T·B rows in another order than torch's: 4×. (Measured,
-fp32, 2 layers, bidirectional, proj_size 9, seeds 0–3: grad weight_hh error / torch's = 1.9–2.8 for
-"persistent" and 2.0–3.3 for the per-step "triton" backend, which shares its weight-gradient GEMMs.)
+from a float64 reference as torch's own LSTM in the same dtype, plus one ulp of the value's size
+(4× for weight gradients; conftest.assert_error_within_torchs says why).
 """
 import pytest
 import torch
 
 import lstmlab
+from conftest import assert_error_within_torchs, outputs_and_gradients as run
 
 pytest.importorskip("triton")
 pytestmark = pytest.mark.skipif("persistent" not in lstmlab.available_backends("cpu"),
                                 reason="needs TRITON_INTERPRET=1 to run Triton kernels on CPU tensors")
-
-
-def run(module, x, hx, seed=1):
-    """Outputs, states and every gradient of a weighted sum of them, by name."""
-    x = x.clone().requires_grad_(True)
-    hx = tuple(t.clone().requires_grad_(True) for t in hx)
-    output, (h_n, c_n) = module(x, hx)
-    g = torch.Generator().manual_seed(seed)
-    values = [output, h_n, c_n]
-    sum((v.double() * torch.randn(v.shape, generator=g, dtype=torch.float64)).sum() for v in values).backward()
-    names = ["output", "h_n", "c_n", "grad input", "grad h_0", "grad c_0"] + \
-            [f"grad {name}" for name, _ in module.named_parameters()]
-    tensors = values + [x.grad, *(t.grad for t in hx), *(p.grad for p in module.parameters())]
-    return dict(zip(names, tensors))
 
 
 def compare_with_torch(dtype, steps, batch, input_size, hidden, split=None, **options):
@@ -50,12 +35,7 @@ def compare_with_torch(dtype, steps, batch, input_size, hidden, split=None, **op
         with lstm_persistent.split_grid(*split):
             result = run(module, x.to(dtype), tuple(t.to(dtype) for t in hx))
         errors[backend] = {name: (t.double() - exact[name]).abs().max().item() for name, t in result.items()}
-    eps = torch.finfo(dtype).eps
-    for name, exact_value in exact.items():
-        factor = 4 if name.startswith("grad weight") else 2
-        allowed = factor * errors["torch"][name] + eps * exact_value.abs().max().item()
-        assert errors["persistent"][name] <= allowed, \
-            f"{name}: persistent error {errors['persistent'][name]:.2e} > allowed {allowed:.2e} (torch: {errors['torch'][name]:.2e})"
+    assert_error_within_torchs(errors, exact, "persistent", dtype)
     return lstm_persistent.last_plans
 
 
