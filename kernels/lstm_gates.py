@@ -88,6 +88,15 @@ def lstm_gates_forward_kernel(
 
 
 @triton.jit
+def gate_gradients(i, f, g, o, c, c_prev, dh, dc):
+    """The backward equations of one step, elementwise (also used by kernels/lstm_persistent.py):
+    -> d_pre_i, d_pre_f, d_pre_g, d_pre_o, dc_{t−1}."""
+    tanh_c = _tanh(c)                                             # recomputed, not saved
+    dc += dh * o * (1 - tanh_c * tanh_c)                          # through h_t = o ⊙ tanh c_t
+    return dc * g * i * (1 - i), dc * c_prev * f * (1 - f), dc * i * (1 - g * g), dh * tanh_c * o * (1 - o), dc * f
+
+
+@triton.jit
 def lstm_gates_backward_kernel(
     dh_ptr,          # (B, H) gradient reaching h_t (before any projection), compute dtype
     dc_ptr,          # (B, H) gradient reaching c_t from step t+1 and from c_t's own use, compute dtype
@@ -115,13 +124,12 @@ def lstm_gates_backward_kernel(
     dh = tl.load(dh_ptr + offsets, mask=mask)
     dc = tl.load(dc_ptr + offsets, mask=mask)
 
-    tanh_c = _tanh(c)                                             # recomputed, not saved
-    dc += dh * o * (1 - tanh_c * tanh_c)                          # through h_t = o ⊙ tanh c_t
-    tl.store(grad_pre_ptr + gate, dc * g * i * (1 - i), mask=mask)
-    tl.store(grad_pre_ptr + gate + hidden, dc * c_prev * f * (1 - f), mask=mask)
-    tl.store(grad_pre_ptr + gate + 2 * hidden, dc * i * (1 - g * g), mask=mask)
-    tl.store(grad_pre_ptr + gate + 3 * hidden, dh * tanh_c * o * (1 - o), mask=mask)
-    tl.store(grad_c_prev_ptr + offsets, dc * f, mask=mask)
+    d_i, d_f, d_g, d_o, dc_prev = gate_gradients(i, f, g, o, c, c_prev, dh, dc)
+    tl.store(grad_pre_ptr + gate, d_i, mask=mask)
+    tl.store(grad_pre_ptr + gate + hidden, d_f, mask=mask)
+    tl.store(grad_pre_ptr + gate + 2 * hidden, d_g, mask=mask)
+    tl.store(grad_pre_ptr + gate + 3 * hidden, d_o, mask=mask)
+    tl.store(grad_c_prev_ptr + offsets, dc_prev, mask=mask)
 
 
 BLOCK = 1024

@@ -54,7 +54,8 @@ import triton
 import triton.language as tl
 
 from lstmlab.backends.bptt import gemm_gradients
-from lstmlab.kernels.lstm_gates import TritonLSTMDirection, _check, _compute_dtype, _tanh, check_index_range
+from lstmlab.kernels.lstm_gates import (TritonLSTMDirection, _check, _compute_dtype, _tanh, check_index_range,
+                                        gate_gradients)
 
 BLOCK_B = 16                    # batch rows per tile (tl.dot needs ≥ 16)
 K_CHUNK = 64                    # backward: W_hh columns streamed from L2 this many gate rows at a time
@@ -261,13 +262,12 @@ def _gate_gradients(dh, step, rows, batch_ok, units, unit_ok, hidden, batch, ste
         dc = tl.load(grad_c_ptr + state_offsets, mask=state_mask, other=0.0)
     if HAS_GRAD_C:
         dc += tl.load(grad_cells_ptr + step * batch * hidden + state_offsets, mask=state_mask, other=0.0)
-    tanh_c = _tanh(c)
-    dc += dh * o * (1 - tanh_c * tanh_c)                                       # through m_t = o ⊙ tanh c_t
-    tl.store(grad_gates_ptr + gate_offsets, dc * g * i * (1 - i), mask=state_mask)
-    tl.store(grad_gates_ptr + gate_offsets + hidden, dc * c_prev * f * (1 - f), mask=state_mask)
-    tl.store(grad_gates_ptr + gate_offsets + 2 * hidden, dc * i * (1 - g * g), mask=state_mask)
-    tl.store(grad_gates_ptr + gate_offsets + 3 * hidden, dh * tanh_c * o * (1 - o), mask=state_mask)
-    tl.store(grad_c_ptr + state_offsets, dc * f, mask=state_mask)
+    d_i, d_f, d_g, d_o, dc_prev = gate_gradients(i, f, g, o, c, c_prev, dh, dc)   # lstm_gates' equations
+    tl.store(grad_gates_ptr + gate_offsets, d_i, mask=state_mask)
+    tl.store(grad_gates_ptr + gate_offsets + hidden, d_f, mask=state_mask)
+    tl.store(grad_gates_ptr + gate_offsets + 2 * hidden, d_g, mask=state_mask)
+    tl.store(grad_gates_ptr + gate_offsets + 3 * hidden, d_o, mask=state_mask)
+    tl.store(grad_c_ptr + state_offsets, dc_prev, mask=state_mask)
 
 
 @triton.jit

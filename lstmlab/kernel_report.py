@@ -114,8 +114,7 @@ def _persistent_config(pass_name, dtype_name, hidden, batch, arch):
             constexprs = persistent.forward_constexprs(launch_plan, dtype, hidden, hidden, False, interpreted=False)
             kernel = persistent.lstm_persistent_forward_kernel
         else:
-            on_chip = element if element != "fp32" else "fp32"
-            pointers = dict(gates_ptr="fp32", cells_ptr="fp32", c0_ptr="fp32", w_hh_ptr=on_chip, w_hr_ptr=on_chip,
+            pointers = dict(gates_ptr="fp32", cells_ptr="fp32", c0_ptr="fp32", w_hh_ptr=element, w_hr_ptr=element,
                             grad_outputs_ptr="fp32", grad_cells_ptr="fp32", grad_gates_ptr="fp32", grad_h_ptr="fp32",
                             grad_c_ptr="fp32", sync_ptr="i32", error_ptr="i32")
             constexprs = persistent.backward_constexprs(launch_plan, dtype, hidden, hidden, False, True, interpreted=False)
