@@ -33,6 +33,10 @@ import time
 import torch
 
 SOURCE = pathlib.Path(__file__).with_name("lstm_cpu_recurrence.cpp")
+# One library, two ideas: the time loops of backend "bptt" and the closed-loop rollout (lstmlab.rollout);
+# both include the activations header.
+SOURCES = [SOURCE, SOURCE.with_name("lstm_cpu_rollout.cpp")]
+HEADERS = [SOURCE.with_name("lstm_cpu_activations.h")]
 DTYPES = (torch.float32, torch.float64)
 GATE_ORDER = "ifgo"
 # -march=native: this machine's widest vectors (the library is built here, for here);
@@ -72,11 +76,13 @@ def _compiler_target(compiler, flags):
 
 def build_key():
     """torch version and machine type, readable, then a hash of what else changes the binary: the
-    flags, the compiler (path and predefined macros) and the CPU features -march=native selects. A
+    flags, the compiler (path and predefined macros), the CPU features -march=native selects and the
+    headers. A
     home folder shared by two machines gets one build per CPU kind, never one the other cannot run."""
     compiler = os.environ.get("CXX", "c++")
     binary = "\0".join([" ".join(COMPILE_FLAGS), str(shutil.which(compiler) or compiler),
-                        _compiler_target(compiler, tuple(COMPILE_FLAGS))])
+                        _compiler_target(compiler, tuple(COMPILE_FLAGS)),
+                        *(header.read_text() for header in HEADERS)])   # cpp_extension only watches the sources
     digest = hashlib.sha256(binary.encode()).hexdigest()[:16]
     return re.sub(r"[^A-Za-z0-9_.-]", "_", f"torch{torch.__version__}-{platform.machine()}-{digest}")
 
@@ -144,7 +150,8 @@ def load():
     directory = build_directory()
     try:
         with build_lock(directory):
-            cpp_extension.load(name="lstmlab_cpu_recurrence", sources=[str(SOURCE)], build_directory=str(directory),
+            cpp_extension.load(name="lstmlab_cpu_recurrence", sources=[str(source) for source in SOURCES],
+                               build_directory=str(directory),
                                extra_cflags=COMPILE_FLAGS, extra_ldflags=["-fopenmp"], is_python_module=False,
                                verbose=False)
     except BuildError:
@@ -177,6 +184,13 @@ def backward_recurrence(acts, cell_states, c0, w_hh, weight_hr, grad_outputs, gr
     weight_hr = weight_hr.contiguous() if weight_hr is not None else None
     return load().lstm_backward_recurrence(acts, cell_states, c0.contiguous(), w_hh.contiguous(), weight_hr,
                                            grad_outputs.contiguous(), grad_cell_states, PARTITIONS[PARTITION])
+
+
+def rollout(first_input, h0, c0, weights, biases, projections, feedback_weight, feedback_bias, steps, threads):
+    """The closed-loop rollout (lstm_cpu_rollout.cpp) on weights packed by lstmlab.rollout.pack_affine
+    -> outputs (steps, B, I), h_n (L, B, P), c_n (L, B, H)."""
+    return load().lstm_rollout(first_input.contiguous(), h0.contiguous(), c0.contiguous(), weights, biases,
+                               projections, feedback_weight, feedback_bias, steps, threads)
 
 
 if __name__ == "__main__":                                          # `make` runs this once, at setup

@@ -9,8 +9,9 @@
 // out of three, which a fused pass does not need. The threads share the hidden units and meet at a
 // barrier every step ("Work split" below).
 //
-// File order: activations → the pointwise step (forward, backward) → work split → the two loops →
-// registration as torch.ops.lstmlab_cpu.*. Built on first use by lstmlab/kernels/lstm_cpu.py
+// File order: the pointwise step (forward, backward) → work split → the two loops → registration as
+// torch.ops.lstmlab_cpu.*. The activations σ and tanh live in lstm_cpu_activations.h (shared with the
+// closed-loop rollout, lstm_cpu_rollout.cpp). Built on first use by lstmlab/kernels/lstm_cpu.py
 // (torch.utils.cpp_extension, cached).
 #include <ATen/ATen.h>
 #include <ATen/Dispatch.h>
@@ -25,64 +26,12 @@
 #include <tuple>
 #include <vector>
 
+#include "lstm_cpu_activations.h"
+
 namespace {
 
-// ---- Activations -----------------------------------------------------------------------------
-// float: written out here, inline, so that GCC vectorises the whole step loop (8 lanes with AVX2)
-// instead of calling the library's exp/tanh one element at a time. Classic Cephes-style formulas,
-// within a few ulp of float64 (checked by tests/test_cpu_loops.py). double: the C library's.
-
-template <typename scalar_t>
-inline scalar_t exp_of_nonpositive(scalar_t x) { return std::exp(x); }
-
-template <>
-inline float exp_of_nonpositive<float>(float x) {
-  // e^x = 2^n · e^r with x = n·ln2 + r, |r| ≤ ln2/2; e^r from a degree-7 polynomial.
-  const bool underflows = x < -87.0f;                        // e^x < 2^−125: returned as 0
-  x = std::max(x, -87.0f);                                   // keeps 2^n a normal float
-  const float n = std::floor(x * 1.44269504088896341f + 0.5f);   // n = round(x / ln2)
-  float r = std::fma(n, -0.693359375f, x);                   // r = x − n·ln2, ln2 split in two
-  r = std::fma(n, 2.12194440e-4f, r);                        //   parts so n·ln2 loses nothing
-  float p = 1.9875691500e-4f;
-  p = std::fma(p, r, 1.3981999507e-3f);
-  p = std::fma(p, r, 8.3334519073e-3f);
-  p = std::fma(p, r, 4.1665795894e-2f);
-  p = std::fma(p, r, 1.6666665459e-1f);
-  p = std::fma(p, r, 5.0000001201e-1f);
-  const float e_r = std::fma(p, r * r, r + 1.0f);            // e^r ≈ 1 + r + r²·p(r)
-  const int32_t bits = (static_cast<int32_t>(n) + 127) << 23;   // 2^n: n goes straight into the exponent
-  float two_to_n;
-  std::memcpy(&two_to_n, &bits, sizeof(float));
-  return underflows ? 0.0f : e_r * two_to_n;
-}
-
-template <typename scalar_t>
-inline scalar_t sigmoid(scalar_t x) {
-  // σ(x) = 1 / (1 + e^{−x}) for x ≥ 0,  e^{x} / (1 + e^{x}) for x < 0: e^{−|x|} never overflows
-  const scalar_t e = exp_of_nonpositive(-std::fabs(x));
-  const scalar_t s = scalar_t(1) / (scalar_t(1) + e);
-  return x >= scalar_t(0) ? s : e * s;
-}
-
-template <typename scalar_t>
-inline scalar_t tanh_(scalar_t x) { return std::tanh(x); }
-
-template <>
-inline float tanh_<float>(float x) {
-  const float a = std::fabs(x);
-  // |x| < 0.625: tanh x = x + x³·q(x²)  (no cancellation near 0)
-  const float s = x * x;
-  float q = -5.70498872745e-3f;
-  q = std::fma(q, s, 2.06390887954e-2f);
-  q = std::fma(q, s, -5.37397155531e-2f);
-  q = std::fma(q, s, 1.33314422036e-1f);
-  q = std::fma(q, s, -3.33332819422e-1f);
-  const float small = std::fma(q * s, x, x);
-  // otherwise: tanh |x| = (1 − e^{−2|x|}) / (1 + e^{−2|x|}), then the sign of x
-  const float e = exp_of_nonpositive(-2.0f * a);
-  const float large = std::copysign((1.0f - e) / (1.0f + e), x);
-  return a < 0.625f ? small : large;
-}
+using lstmlab_cpu::sigmoid;
+using lstmlab_cpu::tanh_;
 
 // One forward step, pointwise part, for one batch row and a slice of n hidden units. gates: the
 // input part W_ih x_t + b of the pre-activations in torch's order (i, f, g, o), blocks H apart,

@@ -3,6 +3,7 @@ import torch
 from torch import nn
 
 from .lstm import LSTM
+from .rollout import rollout
 
 
 class AutoregressiveLSTM(nn.Module):
@@ -10,8 +11,9 @@ class AutoregressiveLSTM(nn.Module):
 
     forward(x, future_preds) first reads the observed sequence teacher-forced — every step sees the
     true value and predicts the next one — with the fast backend over the whole sequence; then it
-    feeds each prediction back as the next input for ``future_preds`` more steps, one
-    LSTM.step (the from-scratch cells on the same weights) at a time.
+    feeds each prediction back as the next input for ``future_preds`` more steps (lstmlab.rollout:
+    one C++ call for all of them under torch.no_grad(), else LSTM.step — the from-scratch cells on
+    the same weights — one step at a time, so that gradients flow through the generated steps).
     """
 
     def __init__(self, hidden_size=51, num_layers=2, backend="auto", dtype=torch.float64):
@@ -28,8 +30,7 @@ class AutoregressiveLSTM(nn.Module):
         outputs, state = self.lstm(x.T.unsqueeze(-1))             # (T, B, H) teacher-forced
         predictions = [self.head(outputs).squeeze(-1).T]          # (B, T)
         value = predictions[0][:, -1:]                            # (B, 1) the first unseen value
-        for _ in range(future_preds):
-            top, state = self.lstm.step(value, state)             # (B, H) one step, own prediction in
-            value = self.head(top)                                # (B, 1)
-            predictions.append(value)
+        state = (state[0], state[1])
+        generated, _ = rollout(self.lstm, value, future_preds, self.head, state)   # (future_preds, B, 1)
+        predictions.append(generated.squeeze(-1).T)               # (B, future_preds)
         return torch.cat(predictions, dim=1)                      # (B, T + future_preds)

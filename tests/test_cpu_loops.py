@@ -42,6 +42,20 @@ def test_float_activations_are_within_two_ulp_of_float64():
     assert ulps(tanh, torch.tanh(x64)) < 2
 
 
+def test_double_activations_are_within_a_few_ulp_of_torchs():
+    """The double σ and tanh are polynomials too (the C library's tanh does not vectorise); torch's own
+    float64 σ / tanh are the reference. Measured here: 2.08 / 1.00 ulp of float64."""
+    x = torch.cat([torch.linspace(-800, 800, 400_001, dtype=torch.float64),
+                   torch.linspace(-1, 1, 200_001, dtype=torch.float64),
+                   torch.logspace(-300, 1.5, 20_000, dtype=torch.float64),
+                   -torch.logspace(-300, 1.5, 20_000, dtype=torch.float64)])
+    sigmoid, tanh = lstm_cpu.load().activations(x)
+    eps64 = torch.finfo(torch.float64).eps
+    for ours, theirs in [(sigmoid, torch.sigmoid(x)), (tanh, torch.tanh(x))]:
+        keep = theirs.abs() > 1e-300
+        assert ((ours - theirs).abs() / theirs.abs() / eps64)[keep].max().item() < 3
+
+
 def test_activations_of_special_values():
     x = torch.tensor([float("nan"), float("inf"), -float("inf"), 0.0, 1e4, -1e4])
     for dtype in (torch.float32, torch.float64):

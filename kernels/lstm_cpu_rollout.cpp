@@ -1,0 +1,330 @@
+// The closed-loop rollout on the CPU: a stacked LSTM that feeds its own prediction back as its next
+// input, every generated step of every layer and the feedback map inside ONE C++ call.
+//
+//     for t = 0 .. steps−1:
+//         z⁰ = x_t;   for layer l:  (h^l, c^l) = cell(z^l, h^l, c^l);   z^{l+1} = h^l
+//         y_t = W_out h^{L−1} + b_out;   x_{t+1} = y_t              (the feedback: a matrix + bias)
+//
+// Why a kernel of its own: in generation there is no sequence to hoist a big GEMM out of — each
+// step is a handful of tiny matrix-vector products (the sine model: 2 layers of H = 51, B = 3, about
+// 10⁵ multiply-adds), and a Python loop pays 5–10 µs of dispatch per op for what the arithmetic
+// does in a few µs. Here a step costs only its arithmetic:
+//
+// - Packed weights (lstmlab/rollout.py packs them once per call): for each tile of U hidden units
+//   (U = one 64-byte vector: 16 floats or 8 doubles), the rows of all four gates for those units and
+//   every input column k, laid out (tiles, K, 4, U). Input and recurrent weights are one matrix
+//   [W_ih | W_hh] over z = [x_t, h_{t−1}], so a layer step is one pass over one block per tile.
+// - The tile's 4·U gate sums for up to 4 batch rows live in 16 vector registers (affine_tile) while
+//   the pass walks k; then the gate math runs on them directly (σ, tanh from lstm_cpu_activations.h)
+//   and writes c, h — nothing of a step goes to memory but its results.
+// - Threads only when a step has enough arithmetic to pay for meeting at a barrier after every layer
+//   (Python decides: lstmlab/rollout.py); they split the tiles, each thread keeping its own weights
+//   in its own cache for the whole call.
+//
+// File order: the vector type → one tile of an affine map → one layer step → the rollout → registration.
+#include <ATen/ATen.h>
+#include <ATen/Dispatch.h>
+#include <omp.h>
+#include <torch/library.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <tuple>
+#include <vector>
+
+#include "lstm_cpu_activations.h"
+
+namespace {
+
+using lstmlab_cpu::sigmoid;
+using lstmlab_cpu::tanh_;
+
+constexpr int VECTOR_BYTES = 64;              // one AVX-512 register (two AVX2 ones)
+constexpr int MAX_ROWS = 4;                   // batch rows per pass: 4 rows × 4 gates = 16 accumulators
+
+template <typename scalar_t>
+constexpr int lanes() { return VECTOR_BYTES / sizeof(scalar_t); }   // U: 16 floats, 8 doubles
+
+// GCC/Clang vector extension: arithmetic on a whole register at once, portable to any vector ISA.
+template <typename scalar_t> struct Vector;
+template <> struct Vector<float> { typedef float type __attribute__((vector_size(VECTOR_BYTES))); };
+template <> struct Vector<double> { typedef double type __attribute__((vector_size(VECTOR_BYTES))); };
+template <typename scalar_t>
+using vec_t = typename Vector<scalar_t>::type;
+
+template <typename scalar_t>
+inline vec_t<scalar_t> load(const scalar_t* p) {
+  vec_t<scalar_t> v;
+  std::memcpy(&v, p, sizeof v);               // compiles to one (unaligned) vector load
+  return v;
+}
+
+template <typename scalar_t>
+inline void store(scalar_t* p, const vec_t<scalar_t>& v) { std::memcpy(p, &v, sizeof v); }
+
+// ---- One tile of an affine map -----------------------------------------------------------------
+// out[r][g] = bias[g] + Σ_k z[r][k] · packed[k][g]  for R rows of z (row stride ldz) and G groups of U
+// outputs (G = 4: the four gates of U hidden units; G = 1: U features of a projection or the feedback).
+// packed: (K, G, U) — one tile of the packed weights, walked once, front to back.
+template <typename scalar_t, int G, int R>
+inline void affine_tile(const scalar_t* __restrict z, int64_t ldz, int64_t K, const scalar_t* __restrict packed,
+                        const scalar_t* __restrict bias, vec_t<scalar_t> (&acc)[MAX_ROWS][G]) {
+  constexpr int U = lanes<scalar_t>();
+  for (int r = 0; r < R; ++r)
+    for (int g = 0; g < G; ++g) acc[r][g] = load(bias + g * U);
+  for (int64_t k = 0; k < K; ++k) {
+    vec_t<scalar_t> w[G];
+    for (int g = 0; g < G; ++g) w[g] = load(packed + (k * G + g) * U);
+    for (int r = 0; r < R; ++r) {
+      const scalar_t zk = z[r * ldz + k];
+      for (int g = 0; g < G; ++g) acc[r][g] += w[g] * zk;           // one FMA per register
+    }
+  }
+}
+
+// The same for `rows` ≤ MAX_ROWS rows, chosen at run time (the last block of a batch may be short).
+template <typename scalar_t, int G>
+inline void affine_rows(int rows, const scalar_t* z, int64_t ldz, int64_t K, const scalar_t* packed,
+                        const scalar_t* bias, vec_t<scalar_t> (&acc)[MAX_ROWS][G]) {
+  switch (rows) {
+    case 1: affine_tile<scalar_t, G, 1>(z, ldz, K, packed, bias, acc); break;
+    case 2: affine_tile<scalar_t, G, 2>(z, ldz, K, packed, bias, acc); break;
+    case 3: affine_tile<scalar_t, G, 3>(z, ldz, K, packed, bias, acc); break;
+    default: affine_tile<scalar_t, G, 4>(z, ldz, K, packed, bias, acc); break;
+  }
+}
+
+// Where a layer's new h goes: its own input for the next step, and the next consumer's input now.
+template <typename scalar_t>
+struct Targets {
+  scalar_t* own;          // z of this layer, next step: h part (row stride ld_own)
+  int64_t ld_own;
+  scalar_t* next;         // z of the layer above (or the feedback's input), this step (row stride ld_next)
+  int64_t ld_next;
+};
+
+// ---- One layer step, one tile of units, all batch rows -------------------------------------------
+// z (B, K) = [input, h_{t−1}]; c (B, tiles·U) updated in place; the unprojected m = o ⊙ tanh c goes to m_out
+// (with a projection) or straight to the targets as h.
+template <typename scalar_t>
+void layer_tile(int64_t tile, int64_t batch, int64_t hidden, const scalar_t* z, int64_t K,
+                const scalar_t* packed, const scalar_t* bias, scalar_t* c, scalar_t* m_out,
+                const Targets<scalar_t>& targets) {
+  constexpr int U = lanes<scalar_t>();
+  const int64_t j0 = tile * U, units = std::min<int64_t>(U, hidden - j0);   // the last tile may be short
+  const int64_t padded = (hidden + U - 1) / U * U;
+  const scalar_t* tile_weights = packed + tile * K * 4 * U;
+  const scalar_t* tile_bias = bias + tile * 4 * U;
+  for (int64_t r0 = 0; r0 < batch; r0 += MAX_ROWS) {
+    const int rows = static_cast<int>(std::min<int64_t>(MAX_ROWS, batch - r0));
+    vec_t<scalar_t> acc[MAX_ROWS][4];
+    affine_rows<scalar_t, 4>(rows, z + r0 * K, K, K, tile_weights, tile_bias, acc);   // gate pre-activations
+    for (int r = 0; r < rows; ++r) {
+      scalar_t pre[4][U];
+      for (int g = 0; g < 4; ++g) store(pre[g], acc[r][g]);
+      scalar_t* c_row = c + (r0 + r) * padded + j0;
+      scalar_t h[U];
+#pragma omp simd
+      for (int u = 0; u < U; ++u) {
+        const scalar_t i = sigmoid(pre[0][u]);                 // i = σ(W_i z + b_i)   input gate
+        const scalar_t f = sigmoid(pre[1][u]);                 // f = σ(W_f z + b_f)   forget gate
+        const scalar_t g = tanh_(pre[2][u]);                   // g = tanh(W_g z + b_g) input node
+        const scalar_t o = sigmoid(pre[3][u]);                 // o = σ(W_o z + b_o)   output gate
+        const scalar_t c_new = f * c_row[u] + i * g;           // c_t = f ⊙ c_{t−1} + i ⊙ g
+        c_row[u] = c_new;                                      // (padded units stay 0: their weights are 0)
+        h[u] = o * tanh_(c_new);                               // m_t = o ⊙ tanh c_t
+      }
+      const int64_t row = r0 + r;
+      if (m_out != nullptr) {
+        std::memcpy(m_out + row * hidden + j0, h, units * sizeof(scalar_t));
+      } else {
+        std::memcpy(targets.own + row * targets.ld_own + j0, h, units * sizeof(scalar_t));
+        std::memcpy(targets.next + row * targets.ld_next + j0, h, units * sizeof(scalar_t));
+      }
+    }
+  }
+}
+
+// out = W z + b for one tile of U output features (a projection W_hr, or the feedback map).
+template <typename scalar_t>
+void affine_features(int64_t tile, int64_t batch, int64_t features, const scalar_t* z, int64_t ldz, int64_t K,
+                     const scalar_t* packed, const scalar_t* bias, const Targets<scalar_t>& targets,
+                     scalar_t* extra, int64_t ld_extra) {
+  constexpr int U = lanes<scalar_t>();
+  const int64_t p0 = tile * U, n = std::min<int64_t>(U, features - p0);
+  for (int64_t r0 = 0; r0 < batch; r0 += MAX_ROWS) {
+    const int rows = static_cast<int>(std::min<int64_t>(MAX_ROWS, batch - r0));
+    vec_t<scalar_t> acc[MAX_ROWS][1];
+    affine_rows<scalar_t, 1>(rows, z + r0 * ldz, ldz, K, packed + tile * K * U, bias + tile * U, acc);
+    for (int r = 0; r < rows; ++r) {
+      scalar_t out[U];
+      store(out, acc[r][0]);
+      const int64_t row = r0 + r;
+      std::memcpy(targets.own + row * targets.ld_own + p0, out, n * sizeof(scalar_t));
+      std::memcpy(targets.next + row * targets.ld_next + p0, out, n * sizeof(scalar_t));
+      if (extra != nullptr) std::memcpy(extra + row * ld_extra + p0, out, n * sizeof(scalar_t));
+    }
+  }
+}
+
+// [first, last) of `count` tiles for thread k of `threads`.
+inline std::pair<int64_t, int64_t> share(int64_t count, int64_t threads, int64_t k) {
+  return {k * count / threads, (k + 1) * count / threads};
+}
+
+inline void wait_for_all_threads() {
+#pragma omp barrier
+}
+
+// body(thread, team) on `threads` OpenMP threads (inline on this one when 1). OpenMP may grant fewer
+// threads than asked: the split follows the team actually granted.
+template <typename Body>
+void run_team(int64_t threads, const Body& body) {
+  if (threads == 1 || omp_in_parallel()) {
+    body(0, 1);
+    return;
+  }
+#pragma omp parallel num_threads(threads)
+  {
+    at::AutoDispatchBelowADInplaceOrView below_autograd;      // thread-local: set on every thread
+    body(omp_get_thread_num(), omp_get_num_threads());
+  }
+}
+
+void check(const at::Tensor& tensor, const char* name, const at::Tensor& like, std::vector<int64_t> sizes) {
+  TORCH_CHECK(tensor.device().is_cpu() && tensor.is_contiguous() && tensor.scalar_type() == like.scalar_type(),
+              "lstm_rollout: ", name, " must be a contiguous CPU tensor of dtype ", like.scalar_type());
+  TORCH_CHECK(tensor.sizes() == at::IntArrayRef(sizes), "lstm_rollout: ", name, " has shape ", tensor.sizes(),
+              ", expected ", at::IntArrayRef(sizes));
+}
+
+}  // namespace
+
+// first_input (B, I); h0 (L, B, P); c0 (L, B, H); per layer l: weights[l] (tiles_H, I_l + P, 4, U) and
+// biases[l] (tiles_H, 4, U) packed as above (I_0 = I, I_l = P); projections: empty, or per layer
+// (tiles_P, H, 1, U); feedback_weight (tiles_I, P, 1, U), feedback_bias (tiles_I, 1, U).
+// Returns outputs (steps, B, I): y_0 … y_{steps−1}, each fed back as the next input; h_n (L, B, P); c_n (L, B, H).
+std::tuple<at::Tensor, at::Tensor, at::Tensor> lstm_rollout(
+    const at::Tensor& first_input, const at::Tensor& h0, const at::Tensor& c0, at::TensorList weights,
+    at::TensorList biases, at::TensorList projections, const at::Tensor& feedback_weight,
+    const at::Tensor& feedback_bias, int64_t steps, int64_t threads) {
+  TORCH_CHECK(first_input.dim() == 2 && h0.dim() == 3 && c0.dim() == 3, "lstm_rollout: expected first_input (B, I), "
+              "h0 (L, B, P), c0 (L, B, H)");
+  TORCH_CHECK(steps >= 0, "lstm_rollout: steps must be >= 0, got ", steps);
+  TORCH_CHECK(first_input.scalar_type() == at::kFloat || first_input.scalar_type() == at::kDouble,
+              "lstm_rollout: float32 or float64 only, got ", first_input.scalar_type());
+  const int64_t batch = first_input.size(0), in_size = first_input.size(1);
+  const int64_t layers = h0.size(0), out_size = h0.size(2), hidden = c0.size(2);
+  const bool projected = !projections.empty();
+  const int64_t U = first_input.element_size() == 4 ? lanes<float>() : lanes<double>();
+  const int64_t hidden_tiles = (hidden + U - 1) / U, out_tiles = (out_size + U - 1) / U, in_tiles = (in_size + U - 1) / U;
+  check(first_input, "first_input", first_input, {batch, in_size});
+  check(h0, "h0", first_input, {layers, batch, out_size});
+  check(c0, "c0", first_input, {layers, batch, hidden});
+  TORCH_CHECK(static_cast<int64_t>(weights.size()) == layers && static_cast<int64_t>(biases.size()) == layers &&
+              (!projected || static_cast<int64_t>(projections.size()) == layers),
+              "lstm_rollout: one packed weight, bias (and projection) per layer");
+  std::vector<int64_t> input_sizes(layers, out_size);
+  input_sizes[0] = in_size;
+  for (int64_t l = 0; l < layers; ++l) {
+    check(weights[l], "weights[l]", first_input, {hidden_tiles, input_sizes[l] + out_size, 4, U});
+    check(biases[l], "biases[l]", first_input, {hidden_tiles, 4, U});
+    if (projected) check(projections[l], "projections[l]", first_input, {out_tiles, hidden, 1, U});
+  }
+  check(feedback_weight, "feedback_weight", first_input, {in_tiles, out_size, 1, U});
+  check(feedback_bias, "feedback_bias", first_input, {in_tiles, 1, U});
+
+  at::Tensor outputs = at::empty({steps, batch, in_size}, first_input.options());
+  // c with the hidden units padded to whole tiles, updated in place.   (L, B, tiles·U)
+  at::Tensor c = at::zeros({layers, batch, hidden_tiles * U}, first_input.options());
+  c.narrow(2, 0, hidden).copy_(c0);
+  // z^l for two steps (double-buffered: step t reads one, writes the other), rows [input, h].
+  std::vector<at::Tensor> z;
+  for (int64_t l = 0; l < layers; ++l) {
+    at::Tensor buffers = at::zeros({2, batch, input_sizes[l] + out_size}, first_input.options());
+    buffers[0].narrow(1, input_sizes[l], out_size).copy_(h0[l]);
+    z.push_back(buffers);
+  }
+  if (layers > 0) z[0][0].narrow(1, 0, in_size).copy_(first_input);
+  at::Tensor m = at::empty({batch, hidden}, first_input.options());        // o ⊙ tanh c, before W_hr
+  at::Tensor zero_bias = at::zeros({out_tiles, 1, U}, first_input.options());
+  if (batch == 0 || steps == 0 || layers == 0) {
+    at::Tensor h_n = at::empty({layers, batch, out_size}, first_input.options());
+    for (int64_t l = 0; l < layers; ++l) h_n[l].copy_(z[l][0].narrow(1, input_sizes[l], out_size));
+    return {outputs, h_n, c.narrow(2, 0, hidden).contiguous()};
+  }
+
+  at::AutoDispatchBelowADInplaceOrView below_autograd;
+  AT_DISPATCH_FLOATING_TYPES(first_input.scalar_type(), "lstm_rollout", [&] {
+    // Raw pointers, taken once: indexing a tensor inside the loop would cost a dispatcher call each time.
+    std::vector<scalar_t*> z_data(2 * layers), c_data(layers);
+    std::vector<const scalar_t*> w_data(layers), b_data(layers), p_data(layers, nullptr);
+    std::vector<int64_t> row_length(layers);                              // K_l = I_l + P
+    for (int64_t l = 0; l < layers; ++l) {
+      z_data[2 * l] = z[l].data_ptr<scalar_t>();
+      z_data[2 * l + 1] = z_data[2 * l] + batch * (input_sizes[l] + out_size);
+      c_data[l] = c.data_ptr<scalar_t>() + l * batch * hidden_tiles * U;
+      w_data[l] = weights[l].data_ptr<scalar_t>();
+      b_data[l] = biases[l].data_ptr<scalar_t>();
+      if (projected) p_data[l] = projections[l].data_ptr<scalar_t>();
+      row_length[l] = input_sizes[l] + out_size;
+    }
+    scalar_t* m_data = m.data_ptr<scalar_t>();
+    const scalar_t* zero_bias_data = zero_bias.data_ptr<scalar_t>();
+    const scalar_t* feedback_w = feedback_weight.data_ptr<scalar_t>();
+    const scalar_t* feedback_b = feedback_bias.data_ptr<scalar_t>();
+    scalar_t* out_data = outputs.data_ptr<scalar_t>();
+    auto body = [&](int64_t thread, int64_t team) {
+      for (int64_t t = 0; t < steps; ++t) {
+        const int64_t now = t % 2, later = 1 - now;
+        for (int64_t l = 0; l < layers; ++l) {
+          const int64_t K = row_length[l];
+          // h^l goes to this layer's next-step input and to the consumer above: layer l+1 now, or the feedback.
+          scalar_t* own = z_data[2 * l + later] + input_sizes[l];
+          Targets<scalar_t> targets{own, K, l + 1 < layers ? z_data[2 * (l + 1) + now] : own,
+                                    l + 1 < layers ? row_length[l + 1] : K};
+          const auto [a, b] = share(hidden_tiles, team, thread);
+          for (int64_t tile = a; tile < b; ++tile) {
+            layer_tile<scalar_t>(tile, batch, hidden, z_data[2 * l + now], K, w_data[l], b_data[l], c_data[l],
+                                 projected ? m_data : nullptr, targets);
+          }
+          if (team > 1) wait_for_all_threads();
+          if (projected) {                                                  // h = W_hr m
+            const auto [pa, pb] = share(out_tiles, team, thread);
+            for (int64_t tile = pa; tile < pb; ++tile) {
+              affine_features<scalar_t>(tile, batch, out_size, m_data, hidden, hidden, p_data[l], zero_bias_data,
+                                        targets, nullptr, 0);
+            }
+            if (team > 1) wait_for_all_threads();
+          }
+        }
+        // y_t = W_out h^{L−1} + b_out: the output at t and the input at t+1.
+        const scalar_t* h_top = z_data[2 * (layers - 1) + later] + input_sizes[layers - 1];
+        scalar_t* x_next = z_data[later];
+        Targets<scalar_t> fed_back{x_next, row_length[0], x_next, row_length[0]};
+        const auto [fa, fb] = share(in_tiles, team, thread);
+        for (int64_t tile = fa; tile < fb; ++tile) {
+          affine_features<scalar_t>(tile, batch, in_size, h_top, row_length[layers - 1], out_size, feedback_w,
+                                    feedback_b, fed_back, out_data + t * batch * in_size, in_size);
+        }
+        if (team > 1) wait_for_all_threads();
+      }
+    };
+    run_team(std::max<int64_t>(1, std::min(threads, hidden_tiles)), body);
+  });
+  const int64_t last = steps % 2;                                        // the buffers step `steps` would read
+  at::Tensor h_n = at::empty({layers, batch, out_size}, first_input.options());
+  for (int64_t l = 0; l < layers; ++l) h_n[l].copy_(z[l][last].narrow(1, input_sizes[l], out_size));
+  return {outputs, h_n, c.narrow(2, 0, hidden).contiguous()};
+}
+
+TORCH_LIBRARY_FRAGMENT(lstmlab_cpu, m) {
+  m.def("lstm_rollout(Tensor first_input, Tensor h0, Tensor c0, Tensor[] weights, Tensor[] biases,"
+        " Tensor[] projections, Tensor feedback_weight, Tensor feedback_bias, int steps, int threads)"
+        " -> (Tensor, Tensor, Tensor)");
+}
+
+TORCH_LIBRARY_IMPL(lstmlab_cpu, CPU, m) {
+  m.impl("lstm_rollout", &lstm_rollout);
+}

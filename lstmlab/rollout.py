@@ -1,0 +1,193 @@
+"""Closed-loop generation: a stacked LSTM that feeds its own prediction back as its next input.
+
+    x_0 = first_input
+    for t = 0 .. steps−1:   h_t, state = LSTM.step(x_t, state);   y_t = feedback(h_t);   x_{t+1} = y_t
+
+This is what the sine model's ``future_preds`` does after reading the observed sequence. Written as
+that Python loop (``rollout_steps`` below, the lesson and the fallback) every step pays the dispatch
+of a dozen tiny tensor ops — ~5 µs each, far more than the arithmetic of a small model. So when it
+can, ``rollout`` runs all steps of all layers and the feedback in ONE C++ call
+(kernels/lstm_cpu_rollout.cpp), on weights packed once per call (``pack_affine``).
+
+The fused path needs: CPU tensors in float32/float64, the C++ library built, no gradients wanted
+(it has no backward: under torch.no_grad(), or when nothing requires grad), no dropout in training
+mode, and a feedback that is an affine map — an nn.Linear, an nn.Identity, an nn.Sequential of
+those, or a (weight, bias) pair. Anything else takes the step-by-step path, and ``last_path`` says
+which path ran and why (``fused=True`` raises instead of falling back).
+"""
+import math
+from dataclasses import dataclass
+from typing import Optional
+
+import torch
+from torch import nn
+
+VECTOR_BYTES = 64            # the C++ tile: one 64-byte vector of units (16 floats / 8 doubles)
+THREAD_MIN_MACS = 1 << 17    # multiply-adds per step per thread below which a second thread costs more than it saves
+
+
+@dataclass(frozen=True)
+class RolloutPath:
+    kind: str                       # "fused" (one C++ call) or "steps" (the Python loop)
+    reason: Optional[str] = None    # why the fused path was not taken
+    threads: int = 1
+
+
+last_path = RolloutPath("none", "no rollout has run yet")
+
+
+def affine_parts(feedback, in_features, out_features):
+    """(weight (out, in), bias (out,)) of an affine feedback, or a string saying why it is not one."""
+    if isinstance(feedback, tuple) and len(feedback) == 2:
+        weight, bias = feedback
+        if weight.shape != (out_features, in_features) or (bias is not None and bias.shape != (out_features,)):
+            raise ValueError(f"feedback (weight, bias) must have shapes ({out_features}, {in_features}) and "
+                             f"({out_features},), got {tuple(weight.shape)} and "
+                             f"{None if bias is None else tuple(bias.shape)}")
+        return weight, bias
+    if isinstance(feedback, nn.Identity):
+        if in_features != out_features:
+            return f"nn.Identity feeds {in_features} features back into an input of {out_features}"
+        return None, None                                    # identity: filled in by compose
+    if isinstance(feedback, nn.Linear):
+        return feedback.weight, feedback.bias
+    if isinstance(feedback, nn.Sequential):
+        weight, bias = None, None
+        for module in feedback:                               # y = W_k(…(W_1 x + b_1)…) + b_k: one W, one b
+            if not isinstance(module, (nn.Linear, nn.Identity)):
+                return f"nn.Sequential holds {type(module).__name__}, not only nn.Linear / nn.Identity"
+            if isinstance(module, nn.Identity):
+                continue
+            weight = module.weight if weight is None else module.weight @ weight
+            step_bias = module.bias if module.bias is not None else None
+            bias = step_bias if bias is None else (module.weight @ bias + (step_bias if step_bias is not None else 0))
+        if weight is None:
+            return affine_parts(nn.Identity(), in_features, out_features)
+        if weight.shape != (out_features, in_features):
+            return f"nn.Sequential maps {weight.size(1)} features to {weight.size(0)}, not {in_features} to {out_features}"
+        return weight, bias
+    return f"{type(feedback).__name__} is not an affine map (nn.Linear, nn.Identity, a Sequential of them, or a " \
+           f"(weight, bias) pair)"
+
+
+def pack_affine(weight, bias, groups, dtype):
+    """weight (G·N, K), bias (G·N,) or None -> packed (tiles, K, G, U), bias (tiles, G, U), zero-padded.
+
+    U outputs of each group side by side in one vector, all K inputs of a tile one after the other:
+    the C++ tile walks its block once per step, front to back. Rows of group g are g·N … g·N + N − 1
+    (the four gates of torch's layout are groups of N = H rows).
+    """
+    units = VECTOR_BYTES // torch.empty((), dtype=dtype).element_size()       # U
+    rows, inputs = weight.shape
+    per_group = rows // groups                                                 # N
+    tiles = math.ceil(per_group / units)
+    padded = torch.zeros(groups, tiles * units, inputs, dtype=dtype)
+    padded[:, :per_group] = weight.detach().to(dtype).view(groups, per_group, inputs)
+    packed = padded.view(groups, tiles, units, inputs).permute(1, 3, 0, 2).contiguous()   # (tiles, K, G, U)
+    packed_bias = torch.zeros(groups, tiles * units, dtype=dtype)
+    if bias is not None:
+        packed_bias[:, :per_group] = bias.detach().to(dtype).view(groups, per_group)
+    return packed, packed_bias.view(groups, tiles, units).permute(1, 0, 2).contiguous()   # (tiles, G, U)
+
+
+def fused_reason(lstm, first_input, state, feedback):
+    """None when the C++ rollout can run this, else why not (one sentence)."""
+    tensors = [first_input, *state] + list(lstm.parameters())
+    if isinstance(feedback, nn.Module):
+        tensors += list(feedback.parameters())
+    elif isinstance(feedback, tuple):
+        tensors += [t for t in feedback if t is not None]
+    if torch.is_grad_enabled() and any(t.requires_grad for t in tensors):
+        return "gradients are wanted (the fused rollout has no backward): run under torch.no_grad() to fuse"
+    if first_input.device.type != "cpu":
+        return f"the fused rollout runs on the CPU; these tensors are on {first_input.device.type}"
+    if first_input.dtype not in (torch.float32, torch.float64):
+        return f"the fused rollout runs float32 / float64, not {first_input.dtype}"
+    if any(t.dtype != first_input.dtype for t in tensors):
+        return "the input, state and weights do not share one dtype"
+    if lstm.dropout > 0 and lstm.training and lstm.num_layers > 1:
+        return "dropout between layers is active (training mode)"
+    parts = affine_parts(feedback, lstm.real_hidden_size, lstm.input_size)
+    if isinstance(parts, str):
+        return parts
+    from lstmlab.kernels import lstm_cpu
+    try:
+        lstm_cpu.load()
+    except lstm_cpu.BuildError as error:
+        return str(error).splitlines()[0]
+    return None
+
+
+def rollout_steps(lstm, first_input, state, steps, feedback):
+    """The step-by-step loop: x (B, I), state -> outputs (steps, B, I), state."""
+    outputs, value = [], first_input
+    for _ in range(steps):
+        top, state = lstm.step(value, state)                  # (B, P)
+        value = feedback(top) if callable(feedback) else top @ feedback[0].T + (
+            feedback[1] if feedback[1] is not None else 0)    # (B, I)
+        outputs.append(value)
+    if not outputs:
+        return first_input.new_empty(0, *first_input.shape), state
+    return torch.stack(outputs), state
+
+
+def rollout_fused(lstm, first_input, state, steps, feedback, threads=None):
+    """The C++ rollout: the same results as rollout_steps, in one call. -> outputs (steps, B, I), state, threads."""
+    from lstmlab.kernels import lstm_cpu
+    dtype = first_input.dtype
+    weights, biases, projections, macs = [], [], [], 0
+    for layer in range(lstm.num_layers):
+        w = lstm.direction_weights(layer)
+        z_weight = torch.cat([w.weight_ih, w.weight_hh], dim=1)             # (4H, I_l + P): one matrix over [x, h]
+        bias = w.bias_ih + w.bias_hh if w.bias_ih is not None else None
+        packed, packed_bias = pack_affine(z_weight, bias, 4, dtype)
+        weights.append(packed)
+        biases.append(packed_bias)
+        macs += z_weight.numel()
+        if w.weight_hr is not None:
+            projections.append(pack_affine(w.weight_hr, None, 1, dtype)[0])
+            macs += w.weight_hr.numel()
+    weight, bias = affine_parts(feedback, lstm.real_hidden_size, lstm.input_size)
+    if weight is None:                                                      # nn.Identity
+        weight = torch.eye(lstm.input_size, dtype=dtype)
+    feedback_weight, feedback_bias = pack_affine(weight, bias, 1, dtype)
+    batch = first_input.size(0)
+    if threads is None:                                                     # enough arithmetic per thread?
+        threads = max(1, min(torch.get_num_threads(), batch * macs // THREAD_MIN_MACS))
+    outputs, h_n, c_n = lstm_cpu.rollout(first_input, state[0], state[1], weights, biases, projections,
+                                         feedback_weight, feedback_bias, steps, threads)
+    return outputs, (h_n, c_n), threads
+
+
+def rollout(lstm, first_input, steps, feedback, state=None, fused="auto"):
+    """Generate ``steps`` values, each fed back as the next input.
+
+    lstm: a unidirectional lstmlab.LSTM (any backend: the weights are what count); first_input (B, I);
+    feedback: maps the top layer's output (B, P) to the next input (B, I) — see the module docstring;
+    state: (h (L, B, P), c (L, B, H)) or None for zeros; fused: "auto" (fuse when possible), True
+    (fuse or raise ValueError saying why not) or False (the step-by-step loop).
+    Returns outputs (steps, B, I) — y_0 … y_{steps−1} — and the final (h, c).
+    """
+    global last_path
+    if lstm.bidirectional:
+        raise RuntimeError("rollout runs forward in time; a bidirectional LSTM needs the whole sequence")
+    if first_input.dim() != 2 or first_input.size(1) != lstm.input_size:
+        raise ValueError(f"rollout: first_input must be (batch, {lstm.input_size}), got {tuple(first_input.shape)}")
+    if not isinstance(steps, int) or steps < 0:
+        raise ValueError(f"rollout: steps must be an integer >= 0, got {steps!r}")
+    if fused not in ("auto", True, False):
+        raise ValueError(f"rollout: fused must be 'auto', True or False, got {fused!r}")
+    batch = first_input.size(0)
+    if state is None:
+        layers = lstm.num_layers
+        state = (first_input.new_zeros(layers, batch, lstm.real_hidden_size),
+                 first_input.new_zeros(layers, batch, lstm.hidden_size))
+    reason = "fused=False" if fused is False else fused_reason(lstm, first_input, state, feedback)
+    if reason is None:
+        outputs, state, threads = rollout_fused(lstm, first_input, state, steps, feedback)
+        last_path = RolloutPath("fused", None, threads)
+        return outputs, state
+    if fused is True:
+        raise ValueError(f"rollout: the fused path cannot run this: {reason}")
+    last_path = RolloutPath("steps", reason)
+    return rollout_steps(lstm, first_input, state, steps, feedback)

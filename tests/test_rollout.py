@@ -1,0 +1,193 @@
+"""The closed-loop rollout (lstmlab/rollout.py, kernels/lstm_cpu_rollout.cpp): twin computations.
+
+The fused C++ rollout and the step-by-step loop compute the same thing in float64; the loop is in turn
+checked against each backend's own forward one step at a time, and torch.nn.LSTMCell, so the fused
+path is tied to torch's LSTM. What the fused path does not cover falls back, and says why.
+"""
+import pytest
+import torch
+from torch import nn
+
+import lstmlab
+from lstmlab import rollout as rollout_module
+from lstmlab.models import AutoregressiveLSTM
+from lstmlab.rollout import rollout, rollout_fused, rollout_steps
+
+F64 = torch.float64
+
+
+def make(input_size=1, hidden=51, layers=2, proj=0, bias=True, dtype=F64, seed=0):
+    torch.manual_seed(seed)
+    lstm = lstmlab.LSTM(input_size, hidden, num_layers=layers, proj_size=proj, bias=bias, dtype=dtype)
+    head = nn.Linear(lstm.real_hidden_size, input_size, dtype=dtype)
+    return lstm, head
+
+
+def random_state(lstm, batch, dtype=F64):
+    return (torch.randn(lstm.num_layers, batch, lstm.real_hidden_size, dtype=dtype),
+            torch.randn(lstm.num_layers, batch, lstm.hidden_size, dtype=dtype))
+
+
+def assert_same_rollout(a, b, rtol=1e-12, atol=1e-12):
+    (out_a, (h_a, c_a)), (out_b, (h_b, c_b)) = a, b
+    for x, y in [(out_a, out_b), (h_a, h_b), (c_a, c_b)]:
+        torch.testing.assert_close(x, y, rtol=rtol, atol=atol)
+
+
+# Shapes around the C++ tiling: 8 double units per tile (H = 51: a short last tile; H = 8, 16: whole
+# tiles), 4 batch rows per pass (B = 1, 3, 4, 5, 9: short and long last blocks), projections, no bias.
+CASES = [dict(input_size=1, hidden=51, layers=2, batch=3),
+         dict(input_size=3, hidden=8, layers=1, batch=1),
+         dict(input_size=7, hidden=33, layers=3, proj=7, batch=5),
+         dict(input_size=2, hidden=16, layers=2, batch=4, bias=False),
+         dict(input_size=20, hidden=9, layers=1, proj=5, batch=9)]
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: "-".join(f"{k}{v}" for k, v in c.items()))
+def test_fused_rollout_equals_the_step_by_step_loop_in_float64(case):
+    case = dict(case)
+    batch = case.pop("batch")
+    lstm, head = make(**case)
+    x0 = torch.randn(batch, lstm.input_size, dtype=F64)
+    state = random_state(lstm, batch)
+    with torch.no_grad():
+        fused = rollout(lstm, x0, 60, head, state, fused=True)
+        assert rollout_module.last_path.kind == "fused"
+        steps = rollout(lstm, x0, 60, head, state, fused=False)
+        assert rollout_module.last_path.kind == "steps"
+    assert fused[0].shape == (60, batch, lstm.input_size)
+    assert_same_rollout(fused, steps)
+
+
+def test_float32_rollout_stays_within_float32_rounding_of_float64():
+    lstm, head = make(hidden=51, layers=2)
+    x0, state = torch.randn(3, 1, dtype=F64), random_state(lstm, 3)
+    with torch.no_grad():
+        reference, _ = rollout(lstm, x0, 100, head, state, fused=True)
+        lstm32, head32 = lstm.float(), head.float()
+        fused, _ = rollout(lstm32, x0.float(), 100, head32, tuple(s.float() for s in state), fused=True)
+        steps, _ = rollout(lstm32, x0.float(), 100, head32, tuple(s.float() for s in state), fused=False)
+    fused_error = (fused.double() - reference).abs().max().item()
+    steps_error = (steps.double() - reference).abs().max().item()
+    # The fused float32 rollout is no further from float64 than torch's own float32 ops are (plus a margin).
+    assert fused_error <= 2 * steps_error + 1e-6, (fused_error, steps_error)
+
+
+def one_step_with_backend(lstm, value, state):
+    """One step through the backend's own forward (T = 1), not LSTM.step."""
+    output, state = lstm(value[None], state)
+    return output[0], state
+
+
+@pytest.mark.parametrize("backend", ["cell", "bptt", "torch"])
+def test_fused_rollout_equals_each_backends_own_forward_stepped(backend):
+    lstm, head = make(input_size=2, hidden=20, layers=2, proj=0)
+    lstm.backend = backend
+    x0, state = torch.randn(4, 2, dtype=F64), random_state(lstm, 4)
+    with torch.no_grad():
+        fused = rollout(lstm, x0, 30, head, state, fused=True)
+        outputs, value = [], x0
+        for _ in range(30):
+            top, state = one_step_with_backend(lstm, value, state)
+            value = head(top)
+            outputs.append(value)
+    assert_same_rollout(fused, (torch.stack(outputs), state))
+
+
+def test_the_step_loop_is_torchs_lstm_cell():
+    """The fallback (and reference) loop against two torch.nn.LSTMCell and a Linear, stepped by hand."""
+    lstm, head = make(input_size=1, hidden=12, layers=2)
+    cells = [nn.LSTMCell(1, 12, dtype=F64), nn.LSTMCell(12, 12, dtype=F64)]
+    for layer, cell in enumerate(cells):
+        w = lstm.direction_weights(layer)
+        cell.load_state_dict({"weight_ih": w.weight_ih, "weight_hh": w.weight_hh,
+                              "bias_ih": w.bias_ih, "bias_hh": w.bias_hh})
+    x0, (h, c) = torch.randn(3, 1, dtype=F64), random_state(lstm, 3)
+    with torch.no_grad():
+        ours, _ = rollout_steps(lstm, x0, (h, c), 25, head)
+        states, value, expected = [(h[0], c[0]), (h[1], c[1])], x0, []
+        for _ in range(25):
+            states[0] = cells[0](value, states[0])
+            states[1] = cells[1](states[0][0], states[1])
+            value = head(states[1][0])
+            expected.append(value)
+    torch.testing.assert_close(ours, torch.stack(expected), rtol=1e-12, atol=1e-12)
+
+
+def test_two_threads_give_the_same_numbers_as_one():
+    """Threads split the tiles of units; each unit's arithmetic is the same, so the results are identical."""
+    lstm, head = make(input_size=3, hidden=40, layers=2, proj=0)
+    x0, state = torch.randn(5, 3, dtype=F64), random_state(lstm, 5)
+    with torch.no_grad():
+        one = rollout_fused(lstm, x0, state, 40, head, threads=1)
+        two = rollout_fused(lstm, x0, state, 40, head, threads=2)
+    assert two[2] == 2
+    for a, b in zip([one[0], *one[1]], [two[0], *two[1]]):
+        assert torch.equal(a, b)
+
+
+@pytest.mark.parametrize("feedback_kind", ["sequential", "pair", "identity"])
+def test_affine_feedbacks_other_than_linear(feedback_kind):
+    lstm, _ = make(input_size=6, hidden=10, layers=1, proj=6)
+    if feedback_kind == "sequential":
+        feedback = nn.Sequential(nn.Linear(6, 4, dtype=F64), nn.Identity(), nn.Linear(4, 6, dtype=F64))
+    elif feedback_kind == "pair":
+        feedback = (torch.randn(6, 6, dtype=F64) * 0.3, torch.randn(6, dtype=F64))
+    else:
+        feedback = nn.Identity()
+    x0, state = torch.randn(2, 6, dtype=F64), random_state(lstm, 2)
+    with torch.no_grad():
+        fused = rollout(lstm, x0, 20, feedback, state, fused=True)
+        steps = rollout(lstm, x0, 20, feedback, state, fused=False)
+    assert_same_rollout(fused, steps)
+
+
+def test_what_the_fused_path_does_not_cover_falls_back_and_says_why():
+    lstm, head = make(hidden=8, layers=2)
+    x0 = torch.randn(2, 1, dtype=F64)
+    rollout(lstm, x0, 3, head)                                    # parameters require grad, grad mode on
+    assert rollout_module.last_path.kind == "steps"
+    assert "gradients" in rollout_module.last_path.reason
+    with pytest.raises(ValueError, match="gradients are wanted"):
+        rollout(lstm, x0, 3, head, fused=True)
+    with torch.no_grad():
+        rollout(lstm, x0, 3, nn.Sequential(nn.Linear(8, 1, dtype=F64), nn.Tanh()))
+        assert "Tanh" in rollout_module.last_path.reason
+        dropped = lstmlab.LSTM(1, 8, num_layers=2, dropout=0.5, dtype=F64).train()
+        rollout(dropped, x0, 3, head)
+        assert "dropout" in rollout_module.last_path.reason
+        rollout(dropped.eval(), x0, 3, head)
+        assert rollout_module.last_path.kind == "fused"
+
+
+def test_bad_arguments_are_named():
+    lstm, head = make(input_size=2, hidden=8, layers=1)
+    with pytest.raises(ValueError, match=r"first_input must be \(batch, 2\), got \(3, 1\)"):
+        rollout(lstm, torch.zeros(3, 1, dtype=F64), 5, head)
+    with pytest.raises(ValueError, match="steps must be an integer >= 0"):
+        rollout(lstm, torch.zeros(3, 2, dtype=F64), -1, head)
+    with pytest.raises(RuntimeError, match="bidirectional"):
+        rollout(lstmlab.LSTM(2, 8, bidirectional=True, dtype=F64), torch.zeros(3, 2, dtype=F64), 5, head)
+
+
+def test_zero_steps_and_an_empty_batch():
+    lstm, head = make(hidden=8, layers=2)
+    with torch.no_grad():
+        state = random_state(lstm, 3)
+        outputs, (h, c) = rollout(lstm, torch.zeros(3, 1, dtype=F64), 0, head, state, fused=True)
+        assert outputs.shape == (0, 3, 1) and torch.equal(h, state[0]) and torch.equal(c, state[1])
+        outputs, (h, c) = rollout(lstm, torch.zeros(0, 1, dtype=F64), 4, head, fused=True)
+        assert outputs.shape == (4, 0, 1) and h.shape == (2, 0, 8)
+
+
+def test_future_preds_is_fused_under_no_grad_and_differentiable_with_grad():
+    model = AutoregressiveLSTM(hidden_size=16, num_layers=2)
+    x = torch.sin(torch.linspace(0, 6, 30, dtype=F64)).repeat(3, 1)
+    with torch.no_grad():
+        fused = model(x, future_preds=40)
+        assert rollout_module.last_path.kind == "fused"
+    stepped = model(x, future_preds=40)                            # grad on: LSTM.step, differentiable
+    assert rollout_module.last_path.kind == "steps"
+    torch.testing.assert_close(fused, stepped.detach(), rtol=1e-12, atol=1e-12)
+    stepped[:, -1].sum().backward()
+    assert model.lstm.weight_hh_l0.grad is not None and model.lstm.weight_hh_l0.grad.abs().sum() > 0
