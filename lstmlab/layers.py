@@ -9,6 +9,12 @@ per direction over the whole sequence and concatenates their outputs along featu
 A backend only has to supply ``run_direction``: one recurrence, forward in time, over a padded
 time-major sequence. Reversal, variable lengths, stacking, dropout and the (L·D, B, ·) layout of
 h_n / c_n live here, once.
+
+Inference. When no gradient is wanted (torch.no_grad(), inference_mode, or nothing requires grad)
+nothing has to be kept for backward: a backend may also supply ``run_direction_inference(x, h0, c0,
+weights) -> (outputs (T, B, P), c_n (B, H))``, which keeps no activations and no cell state but the
+last. It is used when every row runs all T steps (with variable lengths each row's last cell state
+is at a different step, so the full run_direction is used).
 """
 from typing import NamedTuple, Optional
 
@@ -33,12 +39,27 @@ def direction_weights(module, layer, direction=0):
     return DirectionWeights(*(getattr(module, kind + suffix, None) for kind in DirectionWeights._fields))
 
 
-def run_layers(run_direction, x, h0, c0, weights, num_directions, dropout=0.0, training=False, lengths=None):
+def gradients_wanted(x, h0, c0, weights):
+    """Will autograd need anything from this forward pass?"""
+    if not torch.is_grad_enabled():
+        return False
+    tensors = [x, h0, c0] + [t for w in weights for t in w if t is not None]
+    return any(t.requires_grad for t in tensors)
+
+
+def transformed_or_compiled():
+    """Inside torch.compile or a torch.func transform, the autograd.Function path is the one they know."""
+    return torch.compiler.is_compiling() or torch._C._are_functorch_transforms_active()
+
+
+def run_layers(run_direction, x, h0, c0, weights, num_directions, dropout=0.0, training=False, lengths=None,
+               run_direction_inference=None):
     """Run a stack of LSTM layers.
 
     run_direction(x, h0, c0, weights) -> (outputs (T, B, P), cell_states (T, B, H)): one recurrence.
     x: (T, B, I); h0: (L·D, B, P); c0: (L·D, B, H); weights: L·D DirectionWeights, layer-major;
     lengths: (B,) per-row lengths (non-increasing) or None when every row runs all T steps. B may be 0.
+    run_direction_inference: the backend's path that keeps nothing for backward, or None (see above).
     Returns output (T, B, D·P), h_n (L·D, B, P), c_n (L·D, B, H).
     """
     num_layers = len(weights) // num_directions
@@ -47,6 +68,9 @@ def run_layers(run_direction, x, h0, c0, weights, num_directions, dropout=0.0, t
         # on nothing (a Triton grid of no programs, a C++ split of no rows). The textbook loop on
         # (T, 0, ·) tensors gives torch's answer: empty outputs and states, zero gradients for every weight.
         from .backends.cell_loop import run_direction
+        run_direction_inference = None
+    inference = (run_direction_inference is not None and lengths is None
+                 and not gradients_wanted(x, h0, c0, weights) and not transformed_or_compiled())
     layer_input = x                                                        # (T, B, I)
     final_h, final_c = [], []
     for layer in range(num_layers):
@@ -55,9 +79,13 @@ def run_layers(run_direction, x, h0, c0, weights, num_directions, dropout=0.0, t
             k = layer * num_directions + direction                        # torch's h_n index
             backward = direction == 1
             sequence = reverse_time(layer_input, lengths) if backward else layer_input
-            outputs, cell_states = run_direction(sequence, h0[k], c0[k], weights[k])  # (T, B, P), (T, B, H)
+            if inference:
+                outputs, c_last = run_direction_inference(sequence, h0[k], c0[k], weights[k])   # (T, B, P), (B, H)
+                final_c.append(c_last)
+            else:
+                outputs, cell_states = run_direction(sequence, h0[k], c0[k], weights[k])  # (T, B, P), (T, B, H)
+                final_c.append(last_step(cell_states, lengths))            # (B, H)
             final_h.append(last_step(outputs, lengths))                    # (B, P)
-            final_c.append(last_step(cell_states, lengths))                # (B, H)
             direction_outputs.append(reverse_time(outputs, lengths) if backward else outputs)
         layer_output = torch.cat(direction_outputs, dim=2) if num_directions == 2 else direction_outputs[0]
         is_last = layer == num_layers - 1

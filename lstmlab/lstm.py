@@ -170,7 +170,8 @@ class LSTM(nn.Module):
         weights = [self.direction_weights(layer, direction)
                    for layer in range(self.num_layers) for direction in range(self.num_directions)]
         output, h_n, c_n = run_layers(backend.run_direction, x, hx[0], hx[1], weights, self.num_directions,
-                                      self.dropout, self.training, lengths)
+                                      self.dropout, self.training, lengths,
+                                      getattr(backend, "run_direction_inference", None))
         if positions is not None:
             output = padded_to_packed(output, positions)                      # (N, D·P)
         return output, h_n, c_n

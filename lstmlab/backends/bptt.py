@@ -393,3 +393,36 @@ def run_direction(x, h0, c0, weights):
     """x: (T, B, I), h0: (B, P), c0: (B, H) -> outputs (T, B, P), cell_states (T, B, H)."""
     outputs, cell_states, _, _ = LSTMDirectionFunction.apply(x.contiguous(), h0, c0, *weights)
     return outputs, cell_states
+
+
+# Inference keeps the gates of at most this many bytes at once (and at least 16 steps): the input GEMM
+# of a chunk of steps, then its recurrence, while the chunk is still in cache.
+INFERENCE_CHUNK_BYTES = 4 << 20
+
+
+def run_direction_inference(x, h0, c0, weights):
+    """No gradient wanted: the same forward, with nothing kept for backward. -> outputs (T, B, P), c_n (B, H).
+
+    Training must keep the activations and cell states of all T steps (T·B·5H values); here time runs
+    in chunks — one input GEMM per chunk, then that chunk's recurrence — and only a chunk's gates and
+    cell states exist at any moment, besides the outputs that are the result.
+    """
+    steps, batch, _ = x.shape
+    weight_ih, weight_hh, bias_ih, bias_hh, weight_hr = weights
+    hidden = weight_hh.size(0) // 4
+    loops = recurrence_loops(x)
+    order = _to_ifog(hidden, x.device) if loops.GATE_ORDER == "ifog" else None
+    w_ih, w_hh = _reorder(weight_ih, order), _reorder(weight_hh, order)     # (4H, I), (4H, P)
+    bias = _reorder(bias_ih + bias_hh, order) if bias_ih is not None else None
+    per_step = batch * 6 * hidden * x.element_size()                         # gates, c and m of one step
+    chunk = max(16, INFERENCE_CHUNK_BYTES // max(1, per_step))
+    outputs = x.new_empty(steps, batch, weight_hh.size(1))                   # (T, B, P)
+    h, c = h0, c0
+    for start in range(0, steps, chunk):
+        x_rows = x[start:start + chunk].reshape(-1, x.size(2))               # (t·B, I)
+        gates = torch.addmm(bias, x_rows, w_ih.T) if bias is not None else x_rows @ w_ih.T
+        gates = gates.view(-1, batch, 4 * hidden)                            # (t, B, 4H)
+        chunk_outputs, cell_states, _ = loops.forward_recurrence(gates, w_hh, weight_hr, h, c)
+        outputs[start:start + chunk] = chunk_outputs
+        h, c = chunk_outputs[-1], cell_states[-1]
+    return outputs, c

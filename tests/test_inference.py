@@ -1,0 +1,77 @@
+"""The inference path: with no gradient wanted, backends keep nothing for backward (lstmlab/layers.py).
+
+Twin computations: the inference path and the training path give the same outputs and states; then
+what the inference path holds is checked directly — bptt never enters its autograd.Function (which
+saves T·B·5H values for backward) and runs the recurrence on chunks of steps, never all T at once.
+"""
+import pytest
+import torch
+
+import lstmlab
+from lstmlab.backends import bptt
+
+F64 = torch.float64
+OPTIONS = [dict(), dict(num_layers=2, bidirectional=True, proj_size=5), dict(batch_first=True, bias=False)]
+
+
+def pair(backend, options, seed=0):
+    torch.manual_seed(seed)
+    reference = torch.nn.LSTM(7, 12, dtype=F64, **options)
+    ours = lstmlab.LSTM(7, 12, dtype=F64, backend=backend, **options)
+    ours.load_state_dict(reference.state_dict())
+    return ours, reference
+
+
+@pytest.mark.parametrize("backend", ["bptt", "cell"])
+@pytest.mark.parametrize("options", OPTIONS, ids=["plain", "2-layer-bidir-proj", "batch_first-nobias"])
+@pytest.mark.parametrize("no_grad", [torch.no_grad, torch.inference_mode])
+def test_inference_path_equals_the_training_path_and_torch(backend, options, no_grad, monkeypatch):
+    monkeypatch.setattr(bptt, "INFERENCE_CHUNK_BYTES", 1)          # chunks of 16 steps: 50 = 16 + 16 + 16 + 2
+    ours, reference = pair(backend, options)
+    x = torch.randn(50, 3, 7, dtype=F64)
+    if ours.batch_first:
+        x = x.transpose(0, 1)                                      # (B, T, I)
+    hx = (torch.randn(ours.num_layers * ours.num_directions, 3, ours.real_hidden_size, dtype=F64),
+          torch.randn(ours.num_layers * ours.num_directions, 3, 12, dtype=F64))
+    with no_grad():
+        inference = ours(x, hx)
+        expected = reference(x, hx)
+    training = ours(x, hx)                                         # parameters require grad: the full path
+    for a, b, c in zip([inference[0], *inference[1]], [training[0], *training[1]], [expected[0], *expected[1]]):
+        torch.testing.assert_close(a, b.detach(), rtol=1e-13, atol=1e-13)
+        torch.testing.assert_close(a, c, rtol=1e-12, atol=1e-12)
+
+
+def test_bptt_inference_keeps_nothing_for_backward(monkeypatch):
+    monkeypatch.setattr(bptt, "INFERENCE_CHUNK_BYTES", 1)
+    seen_steps = []
+    loops = bptt.recurrence_loops(torch.zeros(1, dtype=torch.float32))
+    original = loops.forward_recurrence
+
+    def recording(gates, *args):
+        seen_steps.append(gates.size(0))
+        return original(gates, *args)
+
+    def must_not_run(*args):
+        raise AssertionError("the autograd.Function (which saves activations for backward) ran under no_grad")
+
+    monkeypatch.setattr(loops, "forward_recurrence", recording)
+    monkeypatch.setattr(bptt.LSTMDirectionFunction, "apply", must_not_run)
+    lstm = lstmlab.LSTM(4, 8, num_layers=2, backend="bptt")
+    with torch.no_grad():
+        lstm(torch.randn(100, 2, 4))
+    assert seen_steps and max(seen_steps) == 16, seen_steps       # never all 100 steps of gates at once
+    with pytest.raises(AssertionError, match="autograd.Function"):
+        lstm(torch.randn(100, 2, 4))                               # grad mode: the training path
+
+
+def test_variable_lengths_and_gradients_take_the_full_path():
+    """A PackedSequence needs each row's own last cell state: the full run_direction runs (and agrees)."""
+    ours, reference = pair("bptt", dict(num_layers=2))
+    x = torch.randn(9, 3, 7, dtype=F64)
+    packed = torch.nn.utils.rnn.pack_padded_sequence(x, torch.tensor([9, 5, 2]))
+    with torch.no_grad():
+        out, (h, c) = ours(packed)
+        ref_out, (ref_h, ref_c) = reference(packed)
+    for a, b in [(out.data, ref_out.data), (h, ref_h), (c, ref_c)]:
+        torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)
