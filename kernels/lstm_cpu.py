@@ -186,10 +186,10 @@ def backward_recurrence(acts, cell_states, c0, w_hh, weight_hr, grad_outputs, gr
                                            grad_outputs.contiguous(), grad_cell_states, PARTITIONS[PARTITION])
 
 
-def rollout(first_input, h0, c0, weights, biases, projections, feedback_weight, feedback_bias, steps, threads):
-    """The closed-loop rollout (lstm_cpu_rollout.cpp) on weights packed by lstmlab.rollout.pack_affine
-    -> outputs (steps, B, I), h_n (L, B, P), c_n (L, B, H)."""
-    return load().lstm_rollout(first_input.contiguous(), h0.contiguous(), c0.contiguous(), weights, biases,
+def rollout(inputs, h0, c0, weights, biases, projections, feedback_weight, feedback_bias, steps, threads):
+    """The closed-loop rollout (lstm_cpu_rollout.cpp) on weights packed by lstmlab.rollout.pack_affine:
+    inputs (T_in, B, I) read first, then each output fed back -> outputs (steps, B, I), h_n (L, B, P), c_n (L, B, H)."""
+    return load().lstm_rollout(inputs.contiguous(), h0.contiguous(), c0.contiguous(), weights, biases,
                                projections, feedback_weight, feedback_bias, steps, threads)
 
 

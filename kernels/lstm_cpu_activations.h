@@ -39,9 +39,15 @@ inline float exp_of_nonpositive<float>(float x) {
   return underflows ? 0.0f : e_r * two_to_n;
 }
 
-template <>
-inline double exp_of_nonpositive<double>(double x) {
-  // Cephes exp: e^x = 2^n · e^r with x = n·ln2 + r, |r| ≤ ln2/2; e^r = 1 + 2·r·P(r²) / (Q(r²) − r·P(r²)).
+// double: Cephes' exp is a rational function, e^r = (Q(r²) + r·P(r²)) / (Q(r²) − r·P(r²)). A vector
+// division costs as much as a dozen FMAs, so the double σ and tanh below keep e^x as a fraction
+// num / den · 2^n and fold it into their own division: one division each instead of two or three.
+struct ExpFraction {
+  double num, den, two_to_n;                                 // e^x = num / den · two_to_n
+};
+
+inline ExpFraction exp_of_nonpositive_fraction(double x) {
+  // e^x = 2^n · e^r with x = n·ln2 + r, |r| ≤ ln2/2
   const bool underflows = x < -708.0;                        // e^x < 2^−1021: returned as 0
   x = std::max(x, -708.0);                                   // keeps 2^n a normal double
   const double n = std::floor(x * 1.4426950408889634074 + 0.5);   // n = round(x / ln2)
@@ -52,11 +58,10 @@ inline double exp_of_nonpositive<double>(double x) {
                                 9.99999999999999999910e-1);
   const double q = std::fma(std::fma(std::fma(3.00198505138664455042e-6, rr, 2.52448340349684104192e-3), rr,
                                      2.27265548208155028766e-1), rr, 2.00000000000000000009e0);
-  const double e_r = 1.0 + 2.0 * p / (q - p);
   const int64_t bits = (static_cast<int64_t>(n) + 1023) << 52;   // 2^n: n goes straight into the exponent
   double two_to_n;
   std::memcpy(&two_to_n, &bits, sizeof(double));
-  return underflows ? 0.0 : e_r * two_to_n;
+  return {q + p, q - p, underflows ? 0.0 : two_to_n};
 }
 
 template <typename scalar_t>
@@ -65,6 +70,14 @@ inline scalar_t sigmoid(scalar_t x) {
   const scalar_t e = exp_of_nonpositive(-std::fabs(x));
   const scalar_t s = scalar_t(1) / (scalar_t(1) + e);
   return x >= scalar_t(0) ? s : e * s;
+}
+
+template <>
+inline double sigmoid<double>(double x) {
+  // e = e^{−|x|} = num/den · 2^n:  σ(|x|) = den / (den + num·2^n),  σ(−|x|) = num·2^n / (den + num·2^n)
+  const ExpFraction e = exp_of_nonpositive_fraction(-std::fabs(x));
+  const double scaled = e.num * e.two_to_n;
+  return (x >= 0.0 ? e.den : scaled) / (e.den + scaled);
 }
 
 template <typename scalar_t>
@@ -90,17 +103,19 @@ inline float tanh_<float>(float x) {
 template <>
 inline double tanh_<double>(double x) {
   const double a = std::fabs(x);
-  // |x| < 0.625: tanh x = x + x³·P(x²)/Q(x²)  (Cephes tanh; no cancellation near 0)
+  // |x| < 0.625: tanh x = x + x³·P(x²)/Q(x²) = x·(Q + x²P) / Q  (Cephes tanh; no cancellation near 0)
   const double s = x * x;
   const double p = std::fma(std::fma(-9.64399179425052238628e-1, s, -9.92877231001918586564e1), s,
                             -1.61468768441708447952e3);
   const double q = std::fma(std::fma(s + 1.12811678491632931402e2, s, 2.23548839060100448583e3), s,
                             4.84406305325125486048e3);                  // Q monic, degree 3
-  const double small = std::fma(s * p / q, x, x);
-  // otherwise: tanh |x| = 1 − 2·e^{−2|x|} / (1 + e^{−2|x|}), then the sign of x
-  const double e = exp_of_nonpositive(-2.0 * a);
-  const double large = std::copysign(1.0 - 2.0 * e / (1.0 + e), x);
-  return a < 0.625 ? small : large;
+  // otherwise, with e = e^{−2|x|} = num/den · 2^n:  tanh |x| = (1 − e)/(1 + e) = (den − num·2^n)/(den + num·2^n)
+  const ExpFraction e = exp_of_nonpositive_fraction(-2.0 * a);
+  const double scaled = e.num * e.two_to_n;
+  const bool small = a < 0.625;                              // one division for whichever branch holds
+  const double numerator = small ? x * std::fma(s, p, q) : std::copysign(e.den - scaled, x);
+  const double denominator = small ? q : e.den + scaled;
+  return numerator / denominator;
 }
 
 }  // namespace lstmlab_cpu

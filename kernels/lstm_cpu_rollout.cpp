@@ -5,6 +5,9 @@
 //         z⁰ = x_t;   for layer l:  (h^l, c^l) = cell(z^l, h^l, c^l);   z^{l+1} = h^l
 //         y_t = W_out h^{L−1} + b_out;   x_{t+1} = y_t              (the feedback: a matrix + bias)
 //
+// except that the first T_in inputs are given (an observed sequence read teacher-forced, as the sine
+// model does before it predicts its own future): x_{t+1} = inputs_{t+1} while t + 1 < T_in.
+//
 // Why a kernel of its own: in generation there is no sequence to hoist a big GEMM out of — each
 // step is a handful of tiny matrix-vector products (the sine model: 2 layers of H = 51, B = 3, about
 // 10⁵ multiply-adds), and a Python loop pays 5–10 µs of dispatch per op for what the arithmetic
@@ -201,16 +204,19 @@ void check(const at::Tensor& tensor, const char* name, const at::Tensor& like, s
 
 }  // namespace
 
-// first_input (B, I); h0 (L, B, P); c0 (L, B, H); per layer l: weights[l] (tiles_H, I_l + P, 4, U) and
-// biases[l] (tiles_H, 4, U) packed as above (I_0 = I, I_l = P); projections: empty, or per layer
+// inputs (T_in, B, I), T_in ≥ 1: the given inputs; h0 (L, B, P); c0 (L, B, H); per layer l:
+// weights[l] (tiles_H, I_l + P, 4, U) and biases[l] (tiles_H, 4, U) packed as above (I_0 = I, I_l = P); projections: empty, or per layer
 // (tiles_P, H, 1, U); feedback_weight (tiles_I, P, 1, U), feedback_bias (tiles_I, 1, U).
-// Returns outputs (steps, B, I): y_0 … y_{steps−1}, each fed back as the next input; h_n (L, B, P); c_n (L, B, H).
+// Returns outputs (steps, B, I): y_0 … y_{steps−1}, each fed back as the next input once the given
+// inputs run out; h_n (L, B, P); c_n (L, B, H).
 std::tuple<at::Tensor, at::Tensor, at::Tensor> lstm_rollout(
-    const at::Tensor& first_input, const at::Tensor& h0, const at::Tensor& c0, at::TensorList weights,
+    const at::Tensor& inputs, const at::Tensor& h0, const at::Tensor& c0, at::TensorList weights,
     at::TensorList biases, at::TensorList projections, const at::Tensor& feedback_weight,
     const at::Tensor& feedback_bias, int64_t steps, int64_t threads) {
-  TORCH_CHECK(first_input.dim() == 2 && h0.dim() == 3 && c0.dim() == 3, "lstm_rollout: expected first_input (B, I), "
-              "h0 (L, B, P), c0 (L, B, H)");
+  TORCH_CHECK(inputs.dim() == 3 && inputs.size(0) >= 1 && h0.dim() == 3 && c0.dim() == 3,
+              "lstm_rollout: expected inputs (T_in ≥ 1, B, I), h0 (L, B, P), c0 (L, B, H)");
+  const at::Tensor first_input = inputs[0];
+  const int64_t given = inputs.size(0);
   TORCH_CHECK(steps >= 0, "lstm_rollout: steps must be >= 0, got ", steps);
   TORCH_CHECK(first_input.scalar_type() == at::kFloat || first_input.scalar_type() == at::kDouble,
               "lstm_rollout: float32 or float64 only, got ", first_input.scalar_type());
@@ -219,7 +225,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> lstm_rollout(
   const bool projected = !projections.empty();
   const int64_t U = first_input.element_size() == 4 ? lanes<float>() : lanes<double>();
   const int64_t hidden_tiles = (hidden + U - 1) / U, out_tiles = (out_size + U - 1) / U, in_tiles = (in_size + U - 1) / U;
-  check(first_input, "first_input", first_input, {batch, in_size});
+  check(inputs, "inputs", first_input, {given, batch, in_size});
   check(h0, "h0", first_input, {layers, batch, out_size});
   check(c0, "c0", first_input, {layers, batch, hidden});
   TORCH_CHECK(static_cast<int64_t>(weights.size()) == layers && static_cast<int64_t>(biases.size()) == layers &&
@@ -275,6 +281,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> lstm_rollout(
     const scalar_t* feedback_w = feedback_weight.data_ptr<scalar_t>();
     const scalar_t* feedback_b = feedback_bias.data_ptr<scalar_t>();
     scalar_t* out_data = outputs.data_ptr<scalar_t>();
+    const scalar_t* given_data = inputs.data_ptr<scalar_t>();
     auto body = [&](int64_t thread, int64_t team) {
       for (int64_t t = 0; t < steps; ++t) {
         const int64_t now = t % 2, later = 1 - now;
@@ -309,6 +316,15 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> lstm_rollout(
                                     feedback_b, fed_back, out_data + t * batch * in_size, in_size);
         }
         if (team > 1) wait_for_all_threads();
+        if (t + 1 < given) {                                                // a given input replaces y_t
+          if (thread == 0) {
+            for (int64_t r = 0; r < batch; ++r) {
+              std::memcpy(x_next + r * row_length[0], given_data + ((t + 1) * batch + r) * in_size,
+                          in_size * sizeof(scalar_t));
+            }
+          }
+          if (team > 1) wait_for_all_threads();
+        }
       }
     };
     run_team(std::max<int64_t>(1, std::min(threads, hidden_tiles)), body);
@@ -320,7 +336,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> lstm_rollout(
 }
 
 TORCH_LIBRARY_FRAGMENT(lstmlab_cpu, m) {
-  m.def("lstm_rollout(Tensor first_input, Tensor h0, Tensor c0, Tensor[] weights, Tensor[] biases,"
+  m.def("lstm_rollout(Tensor inputs, Tensor h0, Tensor c0, Tensor[] weights, Tensor[] biases,"
         " Tensor[] projections, Tensor feedback_weight, Tensor feedback_bias, int steps, int threads)"
         " -> (Tensor, Tensor, Tensor)");
 }

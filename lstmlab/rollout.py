@@ -3,7 +3,9 @@
     x_0 = first_input
     for t = 0 .. steps−1:   h_t, state = LSTM.step(x_t, state);   y_t = feedback(h_t);   x_{t+1} = y_t
 
-This is what the sine model's ``future_preds`` does after reading the observed sequence. Written as
+Given an observed sequence (T, B, I) instead of one first input, its T steps are read teacher-forced
+first (every y_t is still computed: the prediction of the next value), then ``steps`` more are
+generated — the sine model's ``future_preds``. Written as
 that Python loop (``rollout_steps`` below, the lesson and the fallback) every step pays the dispatch
 of a dozen tiny tensor ops — ~5 µs each, far more than the arithmetic of a small model. So when it
 can, ``rollout`` runs all steps of all layers and the feedback in ONE C++ call
@@ -90,20 +92,20 @@ def pack_affine(weight, bias, groups, dtype):
     return packed, packed_bias.view(groups, tiles, units).permute(1, 0, 2).contiguous()   # (tiles, G, U)
 
 
-def fused_reason(lstm, first_input, state, feedback):
+def fused_reason(lstm, given, state, feedback):
     """None when the C++ rollout can run this, else why not (one sentence)."""
-    tensors = [first_input, *state] + list(lstm.parameters())
+    tensors = [given, *state] + list(lstm.parameters())
     if isinstance(feedback, nn.Module):
         tensors += list(feedback.parameters())
     elif isinstance(feedback, tuple):
         tensors += [t for t in feedback if t is not None]
     if torch.is_grad_enabled() and any(t.requires_grad for t in tensors):
         return "gradients are wanted (the fused rollout has no backward): run under torch.no_grad() to fuse"
-    if first_input.device.type != "cpu":
-        return f"the fused rollout runs on the CPU; these tensors are on {first_input.device.type}"
-    if first_input.dtype not in (torch.float32, torch.float64):
-        return f"the fused rollout runs float32 / float64, not {first_input.dtype}"
-    if any(t.dtype != first_input.dtype for t in tensors):
+    if given.device.type != "cpu":
+        return f"the fused rollout runs on the CPU; these tensors are on {given.device.type}"
+    if given.dtype not in (torch.float32, torch.float64):
+        return f"the fused rollout runs float32 / float64, not {given.dtype}"
+    if any(t.dtype != given.dtype for t in tensors):
         return "the input, state and weights do not share one dtype"
     if lstm.dropout > 0 and lstm.training and lstm.num_layers > 1:
         return "dropout between layers is active (training mode)"
@@ -118,23 +120,36 @@ def fused_reason(lstm, first_input, state, feedback):
     return None
 
 
-def rollout_steps(lstm, first_input, state, steps, feedback):
-    """The step-by-step loop: x (B, I), state -> outputs (steps, B, I), state."""
-    outputs, value = [], first_input
-    for _ in range(steps):
-        top, state = lstm.step(value, state)                  # (B, P)
-        value = feedback(top) if callable(feedback) else top @ feedback[0].T + (
-            feedback[1] if feedback[1] is not None else 0)    # (B, I)
-        outputs.append(value)
-    if not outputs:
-        return first_input.new_empty(0, *first_input.shape), state
-    return torch.stack(outputs), state
+def apply_feedback(feedback, top):
+    """feedback(top): a module / callable, or a (weight, bias) pair."""
+    if callable(feedback):
+        return feedback(top)
+    weight, bias = feedback
+    return top @ weight.T + (bias if bias is not None else 0)
 
 
-def rollout_fused(lstm, first_input, state, steps, feedback, threads=None):
-    """The C++ rollout: the same results as rollout_steps, in one call. -> outputs (steps, B, I), state, threads."""
+def rollout_steps(lstm, given, state, total, feedback):
+    """The step-by-step path: given (T_in, B, I) inputs, state -> outputs (total, B, I), state.
+
+    The given inputs go through the LSTM's own backend in one call (teacher forcing: fast, and
+    differentiable as that backend is); then LSTM.step — the from-scratch cells — generates the rest,
+    one step at a time, each output fed back as the next input."""
+    if total == 0:
+        return given.new_empty(0, *given.shape[1:]), state
+    observed, state = lstm(given[:total], state)                # (n, B, P), n = min(T_in, total)
+    outputs = [apply_feedback(feedback, observed)]              # (n, B, I)
+    value = outputs[0][-1]                                      # (B, I) the first value not given
+    for _ in range(total - observed.size(0)):
+        top, state = lstm.step(value, state)                    # (B, P)
+        value = apply_feedback(feedback, top)                   # (B, I)
+        outputs.append(value[None])
+    return torch.cat(outputs), state
+
+
+def rollout_fused(lstm, given, state, total, feedback, threads=None):
+    """The C++ rollout: the same results as rollout_steps, in one call. -> outputs (total, B, I), state, threads."""
     from lstmlab.kernels import lstm_cpu
-    dtype = first_input.dtype
+    dtype = given.dtype
     weights, biases, projections, macs = [], [], [], 0
     for layer in range(lstm.num_layers):
         w = lstm.direction_weights(layer)
@@ -151,43 +166,47 @@ def rollout_fused(lstm, first_input, state, steps, feedback, threads=None):
     if weight is None:                                                      # nn.Identity
         weight = torch.eye(lstm.input_size, dtype=dtype)
     feedback_weight, feedback_bias = pack_affine(weight, bias, 1, dtype)
-    batch = first_input.size(0)
+    batch = given.size(1)
     if threads is None:                                                     # enough arithmetic per thread?
         threads = max(1, min(torch.get_num_threads(), batch * macs // THREAD_MIN_MACS))
-    outputs, h_n, c_n = lstm_cpu.rollout(first_input, state[0], state[1], weights, biases, projections,
-                                         feedback_weight, feedback_bias, steps, threads)
+    outputs, h_n, c_n = lstm_cpu.rollout(given, state[0], state[1], weights, biases, projections,
+                                         feedback_weight, feedback_bias, total, threads)
     return outputs, (h_n, c_n), threads
 
 
-def rollout(lstm, first_input, steps, feedback, state=None, fused="auto"):
-    """Generate ``steps`` values, each fed back as the next input.
+def rollout(lstm, inputs, steps, feedback, state=None, fused="auto"):
+    """Generate values, each fed back as the next input.
 
-    lstm: a unidirectional lstmlab.LSTM (any backend: the weights are what count); first_input (B, I);
+    lstm: a unidirectional lstmlab.LSTM (any backend: the weights are what count);
+    inputs: (B, I), the first input — then ``steps`` counts every step, the one reading it included,
+    and outputs is (steps, B, I); or (T, B, I), an observed sequence read teacher-forced before
+    ``steps`` generated steps — outputs is (T + steps, B, I), the prediction after every step;
     feedback: maps the top layer's output (B, P) to the next input (B, I) — see the module docstring;
     state: (h (L, B, P), c (L, B, H)) or None for zeros; fused: "auto" (fuse when possible), True
-    (fuse or raise ValueError saying why not) or False (the step-by-step loop).
-    Returns outputs (steps, B, I) — y_0 … y_{steps−1} — and the final (h, c).
+    (fuse or raise ValueError saying why not) or False (the step-by-step path).
+    Returns outputs and the final (h, c).
     """
     global last_path
     if lstm.bidirectional:
         raise RuntimeError("rollout runs forward in time; a bidirectional LSTM needs the whole sequence")
-    if first_input.dim() != 2 or first_input.size(1) != lstm.input_size:
-        raise ValueError(f"rollout: first_input must be (batch, {lstm.input_size}), got {tuple(first_input.shape)}")
+    if inputs.dim() not in (2, 3) or inputs.size(-1) != lstm.input_size or inputs.dim() == 3 and inputs.size(0) == 0:
+        raise ValueError(f"rollout: inputs must be (batch, {lstm.input_size}) or (time ≥ 1, batch, {lstm.input_size}), "
+                         f"got {tuple(inputs.shape)}")
     if not isinstance(steps, int) or steps < 0:
         raise ValueError(f"rollout: steps must be an integer >= 0, got {steps!r}")
     if fused not in ("auto", True, False):
         raise ValueError(f"rollout: fused must be 'auto', True or False, got {fused!r}")
-    batch = first_input.size(0)
+    given, total = (inputs[None], steps) if inputs.dim() == 2 else (inputs, inputs.size(0) + steps)
+    batch = given.size(1)
     if state is None:
         layers = lstm.num_layers
-        state = (first_input.new_zeros(layers, batch, lstm.real_hidden_size),
-                 first_input.new_zeros(layers, batch, lstm.hidden_size))
-    reason = "fused=False" if fused is False else fused_reason(lstm, first_input, state, feedback)
+        state = (given.new_zeros(layers, batch, lstm.real_hidden_size), given.new_zeros(layers, batch, lstm.hidden_size))
+    reason = "fused=False" if fused is False else fused_reason(lstm, given, state, feedback)
     if reason is None:
-        outputs, state, threads = rollout_fused(lstm, first_input, state, steps, feedback)
+        outputs, state, threads = rollout_fused(lstm, given, state, total, feedback)
         last_path = RolloutPath("fused", None, threads)
         return outputs, state
     if fused is True:
         raise ValueError(f"rollout: the fused path cannot run this: {reason}")
     last_path = RolloutPath("steps", reason)
-    return rollout_steps(lstm, first_input, state, steps, feedback)
+    return rollout_steps(lstm, given, state, total, feedback)

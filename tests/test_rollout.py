@@ -104,7 +104,7 @@ def test_the_step_loop_is_torchs_lstm_cell():
                               "bias_ih": w.bias_ih, "bias_hh": w.bias_hh})
     x0, (h, c) = torch.randn(3, 1, dtype=F64), random_state(lstm, 3)
     with torch.no_grad():
-        ours, _ = rollout_steps(lstm, x0, (h, c), 25, head)
+        ours, _ = rollout_steps(lstm, x0[None], (h, c), 25, head)
         states, value, expected = [(h[0], c[0]), (h[1], c[1])], x0, []
         for _ in range(25):
             states[0] = cells[0](value, states[0])
@@ -117,13 +117,18 @@ def test_the_step_loop_is_torchs_lstm_cell():
 def test_two_threads_give_the_same_numbers_as_one():
     """Threads split the tiles of units; each unit's arithmetic is the same, so the results are identical."""
     lstm, head = make(input_size=3, hidden=40, layers=2, proj=0)
-    x0, state = torch.randn(5, 3, dtype=F64), random_state(lstm, 5)
+    x0, state = torch.randn(30, 5, 3, dtype=F64), random_state(lstm, 5)
     with torch.no_grad():
         one = rollout_fused(lstm, x0, state, 40, head, threads=1)
         two = rollout_fused(lstm, x0, state, 40, head, threads=2)
-    assert two[2] == 2
+        fused = rollout(lstm, x0, 10, head, state, fused=True)    # 30 observed + 10 generated
+        steps = rollout(lstm, x0, 10, head, state, fused=False)
+    assert two[2] == 2 and one[0].shape == (40, 5, 3)
     for a, b in zip([one[0], *one[1]], [two[0], *two[1]]):
         assert torch.equal(a, b)
+    assert fused[0].shape == (40, 5, 3)
+    assert_same_rollout(fused, steps)
+    assert_same_rollout(fused, one[:2])
 
 
 @pytest.mark.parametrize("feedback_kind", ["sequential", "pair", "identity"])
@@ -162,7 +167,7 @@ def test_what_the_fused_path_does_not_cover_falls_back_and_says_why():
 
 def test_bad_arguments_are_named():
     lstm, head = make(input_size=2, hidden=8, layers=1)
-    with pytest.raises(ValueError, match=r"first_input must be \(batch, 2\), got \(3, 1\)"):
+    with pytest.raises(ValueError, match=r"inputs must be \(batch, 2\) or \(time ≥ 1, batch, 2\), got \(3, 1\)"):
         rollout(lstm, torch.zeros(3, 1, dtype=F64), 5, head)
     with pytest.raises(ValueError, match="steps must be an integer >= 0"):
         rollout(lstm, torch.zeros(3, 2, dtype=F64), -1, head)
@@ -178,6 +183,21 @@ def test_zero_steps_and_an_empty_batch():
         assert outputs.shape == (0, 3, 1) and torch.equal(h, state[0]) and torch.equal(c, state[1])
         outputs, (h, c) = rollout(lstm, torch.zeros(0, 1, dtype=F64), 4, head, fused=True)
         assert outputs.shape == (4, 0, 1) and h.shape == (2, 0, 8)
+
+
+@pytest.mark.parametrize("case", CASES[:3], ids=["sine", "small", "proj-3-layers"])
+def test_an_observed_sequence_is_read_teacher_forced_then_generation_goes_on(case):
+    case = dict(case)
+    batch = case.pop("batch")
+    lstm, head = make(**case)
+    observed = torch.randn(17, batch, lstm.input_size, dtype=F64)
+    with torch.no_grad():
+        fused = rollout(lstm, observed, 23, head, fused=True)
+        steps = rollout(lstm, observed, 23, head, fused=False)
+        teacher_forced = head(lstm(observed)[0])                  # the predictions while reading
+    assert fused[0].shape == (17 + 23, batch, lstm.input_size)
+    assert_same_rollout(fused, steps)
+    torch.testing.assert_close(fused[0][:17], teacher_forced, rtol=1e-12, atol=1e-12)
 
 
 def test_future_preds_is_fused_under_no_grad_and_differentiable_with_grad():
