@@ -15,6 +15,7 @@ import pytest
 import torch
 
 import lstmlab
+from lstmlab.benchmarking.floor import gemm_gflops
 from lstmlab.benchmarking.presets import get_preset
 from lstmlab.benchmarking.variants import (build_variant, check_matches_reference, environment, make_workload,
                                            peak_memory_bytes)
@@ -29,6 +30,8 @@ def skip_reason(case):
         return "needs a CUDA GPU"
     if case.variant == "cudagraph" and case.mode != "forward":
         return "the CUDA-graph variant times inference only"
+    if case.variant == "fused" and case.mode != "generation":
+        return "the fused rollout is a generation variant"
     if case.variant == "persistent" and "persistent" not in lstmlab.backends.BACKENDS:
         return "backend 'persistent' does not exist yet"
     if case.variant in lstmlab.backends.BACKENDS:
@@ -51,6 +54,7 @@ def test_variant(benchmark, case):
     benchmark.extra_info.update(case.__dict__)
     benchmark.extra_info.update(environment(case.device), preset=PRESET.name)
     benchmark.extra_info["peak_memory_bytes"] = peak_memory_bytes(run, case.device)
+    benchmark.extra_info["gemm_gflops"] = gemm_gflops(x.dtype, case.device)    # for the report's floor line
     benchmark.pedantic(run, rounds=PRESET.rounds, warmup_rounds=1, iterations=1)
     if case.variant == "persistent":             # which path the dispatcher took for each pass, and why
         from lstmlab.kernels.lstm_persistent import last_plans

@@ -146,10 +146,9 @@ def rollout_steps(lstm, given, state, total, feedback):
     return torch.cat(outputs), state
 
 
-def rollout_fused(lstm, given, state, total, feedback, threads=None):
-    """The C++ rollout: the same results as rollout_steps, in one call. -> outputs (total, B, I), state, threads."""
-    from lstmlab.kernels import lstm_cpu
-    dtype = given.dtype
+def pack_weights(lstm, feedback, dtype):
+    """Every layer's [W_ih | W_hh] and bias, the projections and the feedback, packed for the C++ tiles.
+    -> (weights, biases, projections, feedback_weight, feedback_bias, multiply-adds per batch row)."""
     weights, biases, projections, macs = [], [], [], 0
     for layer in range(lstm.num_layers):
         w = lstm.direction_weights(layer)
@@ -166,6 +165,30 @@ def rollout_fused(lstm, given, state, total, feedback, threads=None):
     if weight is None:                                                      # nn.Identity
         weight = torch.eye(lstm.input_size, dtype=dtype)
     feedback_weight, feedback_bias = pack_affine(weight, bias, 1, dtype)
+    return weights, biases, projections, feedback_weight, feedback_bias, macs + weight.numel()
+
+
+def _weights_key(lstm, feedback, dtype):
+    """Changes whenever a weight does: a new tensor, or an in-place update (optimizer step, load_state_dict)
+    — both change (identity, storage, version counter)."""
+    tensors = list(lstm.parameters())
+    tensors += list(feedback.parameters()) if isinstance(feedback, nn.Module) else \
+        [t for t in feedback if t is not None] if isinstance(feedback, tuple) else []
+    return dtype, id(feedback), tuple((id(t), t.data_ptr(), t._version) for t in tensors)
+
+
+def rollout_fused(lstm, given, state, total, feedback, threads=None):
+    """The C++ rollout: the same results as rollout_steps, in one call. -> outputs (total, B, I), state, threads.
+
+    The packed weights are kept on the module until a weight changes: packing costs a few hundred µs of
+    small tensor ops, as much as dozens of generated steps."""
+    from lstmlab.kernels import lstm_cpu
+    key = _weights_key(lstm, feedback, given.dtype)
+    cached = lstm.__dict__.get("_rollout_packed")
+    if cached is None or cached[0] != key:
+        cached = (key, pack_weights(lstm, feedback, given.dtype))
+        lstm.__dict__["_rollout_packed"] = cached
+    weights, biases, projections, feedback_weight, feedback_bias, macs = cached[1]
     batch = given.size(1)
     if threads is None:                                                     # enough arithmetic per thread?
         threads = max(1, min(torch.get_num_threads(), batch * macs // THREAD_MIN_MACS))

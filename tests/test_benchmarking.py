@@ -22,9 +22,11 @@ def test_presets_cover_the_grid():
         get_preset("nope")
 
 
-@pytest.mark.parametrize("variant", ["torch", "cell", "bptt"])
+@pytest.mark.parametrize("variant", ["torch", "cell", "bptt", "fused"])
 @pytest.mark.parametrize("mode", ["forward", "forward+backward", "generation"])
 def test_every_variant_is_built_from_the_same_weights_and_runs(variant, mode):
+    if variant == "fused" and mode != "generation":
+        pytest.skip("the fused rollout is a generation variant")
     case = Case(variant, mode, steps=4, batch=3, hidden=6, input_size=2, layers=2, dtype="float32", device="cpu")
     module, reference, x = build_variant(case)
     for (name, a), b in zip(module.named_parameters(), reference.parameters()):
@@ -55,7 +57,7 @@ def fake_report(tmp_path):
         for hidden in (32, 64):
             info = dict(variant=variant, mode="forward", dtype="float32", layers=1, steps=100, batch=16,
                         input_size=hidden, hidden=hidden, device_name="test cpu", torch="x", triton=None,
-                        cuda=None, threads=2, preset="test", input_projection_timed=True)
+                        cuda=None, threads=2, preset="test", input_projection_timed=True, gemm_gflops=100.0)
             benchmarks.append({"extra_info": info, "stats": {"median": median * hidden / 32}})
     path = tmp_path / "results.json"
     path.write_text(json.dumps({"benchmarks": benchmarks}))
@@ -66,10 +68,12 @@ def test_report_table_and_plots(tmp_path):
     path = fake_report(tmp_path)
     table, environment = load_results(path)
     text = markdown_table(table, environment)
-    assert "| forward | float32 | 1 | 100 | 16 | 32 | 32 | 10.0 µs | 20.0 µs (2.00×) |" in text
-    assert "test cpu" in text
+    # floor: 16 rows · 4·32 gates · (32 + 32) inputs = 131,072 multiply-adds = 262,144 FLOP at 100 GFLOP/s
+    assert "| forward | float32 | 1 | 100 | 16 | 32 | 32 | 10.0 µs | 20.0 µs (2.00×) | 2.62 µs |" in text
+    assert "test cpu" in text and "float32 100 GFLOP/s" in text
     written = write_report(path, tmp_path / "out")
-    assert [p.rsplit("/", 1)[1] for p in written] == ["table.md", "time_per_step.png", "ratio.png"]
+    assert [p.rsplit("/", 1)[1] for p in written] == ["table.md", "time_per_step.png", "time_per_step_vs_batch.png",
+                                                      "ratio.png"]
 
 
 def test_bench_command_smoke(tmp_path):

@@ -114,6 +114,26 @@ def test_the_step_loop_is_torchs_lstm_cell():
     torch.testing.assert_close(ours, torch.stack(expected), rtol=1e-12, atol=1e-12)
 
 
+def test_packed_weights_follow_every_weight_change():
+    """The packing is cached on the module: an optimizer step, load_state_dict or a new head must be seen."""
+    lstm, head = make(input_size=2, hidden=12, layers=2)
+    x0 = torch.randn(3, 2, dtype=F64)
+    with torch.no_grad():
+        before = rollout(lstm, x0, 10, head, fused=True)[0]
+    with torch.no_grad():
+        lstm.weight_hh_l1.add_(0.05)                               # in place, as an optimizer step does
+        after = rollout(lstm, x0, 10, head, fused=True)[0]
+        assert not torch.equal(before, after)
+        torch.testing.assert_close(after, rollout(lstm, x0, 10, head, fused=False)[0], rtol=1e-12, atol=1e-12)
+        other_head = nn.Linear(12, 2, dtype=F64)
+        with_other = rollout(lstm, x0, 10, other_head, fused=True)[0]
+        torch.testing.assert_close(with_other, rollout(lstm, x0, 10, other_head, fused=False)[0],
+                                   rtol=1e-12, atol=1e-12)
+        lstm.load_state_dict(make(input_size=2, hidden=12, layers=2, seed=1)[0].state_dict())
+        torch.testing.assert_close(rollout(lstm, x0, 10, head, fused=True)[0],
+                                   rollout(lstm, x0, 10, head, fused=False)[0], rtol=1e-12, atol=1e-12)
+
+
 def test_two_threads_give_the_same_numbers_as_one():
     """Threads split the tiles of units; each unit's arithmetic is the same, so the results are identical."""
     lstm, head = make(input_size=3, hidden=40, layers=2, proj=0)

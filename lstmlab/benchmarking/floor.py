@@ -17,16 +17,20 @@ import torch
 _rates = {}
 
 
-def gemm_gflops(dtype=torch.float32, size=1024, repeats=5):
+def gemm_gflops(dtype=torch.float32, device="cpu", size=1024, repeats=5):
     """Measured FLOP/s (×1e9) of a (size × size) @ (size × size) product, with torch's current threads."""
-    key = (dtype, size, torch.get_num_threads())
+    key = (dtype, str(device), size, torch.get_num_threads())
     if key not in _rates:
-        a, b = torch.randn(size, size, dtype=dtype), torch.randn(size, size, dtype=dtype)
+        a = torch.randn(size, size, dtype=dtype, device=device)
+        b = torch.randn(size, size, dtype=dtype, device=device)
+        sync = torch.cuda.synchronize if a.is_cuda else (lambda: None)
         a @ b                                                         # warm-up
+        sync()
         times = []
         for _ in range(repeats):
             start = time.perf_counter()
             a @ b
+            sync()
             times.append(time.perf_counter() - start)
         _rates[key] = 2 * size ** 3 / statistics.median(times) / 1e9
     return _rates[key]

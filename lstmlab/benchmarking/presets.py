@@ -4,7 +4,8 @@ from dataclasses import dataclass
 from typing import Tuple
 
 MODES = ("forward", "forward+backward", "generation")
-CPU_VARIANTS = ("torch", "cell", "bptt", "bptt-python", "compile")
+# "fused": lstmlab.rollout's one C++ call for all generated steps (generation only).
+CPU_VARIANTS = ("torch", "cell", "bptt", "bptt-python", "compile", "fused")
 GPU_VARIANTS = ("torch", "cell", "bptt", "triton", "persistent", "compile", "cudagraph")
 
 

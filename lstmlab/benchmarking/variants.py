@@ -15,6 +15,7 @@ from ..backends.bptt import use_loops
 from ..backends.cell_loop import loop_over_time
 from ..cell import lstm_cell
 from ..lstm import LSTM
+from ..rollout import rollout
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 # Outputs must match torch's within these (rtol, atol) before a variant is timed: loose enough for
@@ -72,10 +73,12 @@ def build_variant(case, seed=0):
     torch.manual_seed(seed)
     reference = torch.nn.LSTM(case.input_size, case.hidden, num_layers=case.layers, device=device, dtype=dtype)
     x = torch.randn(case.steps, case.batch, case.input_size, device=device, dtype=dtype)
-    kind = {"compile": "cell", "cudagraph": "bptt", "bptt-python": "bptt"}.get(case.variant, case.variant)
+    kind = {"compile": "cell", "cudagraph": "bptt", "bptt-python": "bptt", "fused": "auto"}.get(case.variant, case.variant)
     cls = {"compile": CompiledCellLSTM, "bptt-python": PythonLoopsLSTM}.get(case.variant, LSTM)
     module = cls(case.input_size, case.hidden, num_layers=case.layers, device=device, dtype=dtype, backend=kind)
     module.load_state_dict(reference.state_dict(), strict=True)
+    if case.variant == "fused":
+        module.fused_rollout = True                               # make_workload: lstmlab.rollout, fused=True
     if case.variant == "cudagraph":
         module = CUDAGraphForward(module, x)
     return module, reference, x
@@ -110,6 +113,12 @@ def make_workload(module, x, mode):
         # a linear head maps the output (H) back to the input size (1 for the sine model).
         lstm = module.lstm if hasattr(module, "lstm") else module
         head = torch.nn.Linear(lstm.hidden_size, lstm.input_size, device=x.device, dtype=x.dtype)
+        if getattr(lstm, "fused_rollout", False):                 # all steps in one call (lstmlab.rollout)
+            def run():
+                with torch.no_grad():
+                    rollout(lstm, x[0], x.size(0), head, fused=True)
+                sync()
+            return run
 
         def run():
             with torch.no_grad():
