@@ -36,7 +36,7 @@ SOURCE = pathlib.Path(__file__).with_name("lstm_cpu_recurrence.cpp")
 # One library, two ideas: the time loops of backend "bptt" and the closed-loop rollout (lstmlab.rollout);
 # both include the activations header.
 SOURCES = [SOURCE, SOURCE.with_name("lstm_cpu_rollout.cpp")]
-HEADERS = [SOURCE.with_name("lstm_cpu_activations.h")]
+HEADERS = [SOURCE.with_name("lstm_cpu_activations.h"), SOURCE.with_name("lstm_cpu_tiles.h")]
 DTYPES = (torch.float32, torch.float64)
 GATE_ORDER = "ifgo"
 # -march=native: this machine's widest vectors (the library is built here, for here);
@@ -165,8 +165,12 @@ def load():
 
 # How the threads share the work (see "Work split" in the C++ file): "auto" gives each thread a slice
 # of the hidden units (a block of batch rows too when there are spare threads and few units), and
-# they meet at a barrier every step; "rows" / "units" force one split (the tests run both).
-PARTITIONS = {"auto": 0, "rows": 1, "units": 2}
+# they meet at a barrier every step; "rows" / "units" force one split (the tests run both). "tiles":
+# the forward loop on packed W_hh tiles (forward_on_tiles), which "auto" takes for layers without a
+# projection up to B·4H·P = 2^23 multiply-adds per step — forward time / oneDNN's, one thread, one core
+# (T = 100): B=8 H=51 1.14 (one GEMM call per step: 1.57), B=1 H=64 0.68 (1.72),
+# B=16 H=32 0.91 (1.19), B=64 H=128 1.25 (1.30); above it MKL's GEMM wins (B=32 H=512: 1.73 vs 1.40).
+PARTITIONS = {"auto": 0, "rows": 1, "units": 2, "tiles": 3}
 PARTITION = "auto"
 
 

@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "lstm_cpu_activations.h"
+#include "lstm_cpu_tiles.h"
 
 namespace {
 
@@ -35,22 +36,22 @@ using lstmlab_cpu::tanh_;
 
 // One forward step, pointwise part, for one batch row and a slice of n hidden units. gates: the
 // input part W_ih x_t + b of the pre-activations in torch's order (i, f, g, o), blocks H apart,
-// replaced by the activations; recurrent: W_hh h_{t−1} for the same units, blocks n apart;
+// replaced by the activations; recurrent: W_hh h_{t−1} for the same units, blocks `stride` apart;
 // c_prev, c, m: n values.
 template <typename scalar_t>
-inline void forward_units(const scalar_t* __restrict recurrent, scalar_t* __restrict gates, int64_t H,
-                          const scalar_t* __restrict c_prev, scalar_t* __restrict c, scalar_t* __restrict m,
-                          int64_t n) {
+inline void forward_units(const scalar_t* __restrict recurrent, int64_t stride, scalar_t* __restrict gates,
+                          int64_t H, const scalar_t* __restrict c_prev, scalar_t* __restrict c,
+                          scalar_t* __restrict m, int64_t n) {
   scalar_t* __restrict gi = gates;
   scalar_t* __restrict gf = gates + H;
   scalar_t* __restrict gg = gates + 2 * H;
   scalar_t* __restrict go = gates + 3 * H;
 #pragma omp simd
   for (int64_t j = 0; j < n; ++j) {
-    const scalar_t i = sigmoid(gi[j] + recurrent[j]);          // i = σ(W_ii x + b_i + W_hi h)  input gate
-    const scalar_t f = sigmoid(gf[j] + recurrent[n + j]);      // f = σ(·)                      forget gate
-    const scalar_t g = tanh_(gg[j] + recurrent[2 * n + j]);    // g = tanh(·)                   input node
-    const scalar_t o = sigmoid(go[j] + recurrent[3 * n + j]);  // o = σ(·)                      output gate
+    const scalar_t i = sigmoid(gi[j] + recurrent[j]);               // i = σ(W_ii x + b_i + W_hi h)  input gate
+    const scalar_t f = sigmoid(gf[j] + recurrent[stride + j]);      // f = σ(·)                      forget gate
+    const scalar_t g = tanh_(gg[j] + recurrent[2 * stride + j]);    // g = tanh(·)                   input node
+    const scalar_t o = sigmoid(go[j] + recurrent[3 * stride + j]);  // o = σ(·)                      output gate
     gi[j] = i; gf[j] = f; gg[j] = g; go[j] = o;                // saved for backward
     const scalar_t c_new = f * c_prev[j] + i * g;              // c_t = f ⊙ c_{t−1} + i ⊙ g
     c[j] = c_new;
@@ -183,6 +184,72 @@ void check_cpu_contiguous(const at::Tensor& tensor, const char* name, const at::
               tensor.scalar_type(), ", expected ", like.scalar_type());
 }
 
+// The forward loop with the recurrent product on packed tiles (lstm_cpu_tiles.h) instead of one GEMM
+// call per step: each thread owns whole tiles of U hidden units, its W_hh rows packed once per call;
+// the 4·U gate sums of up to 4 batch rows stay in registers while the tile is walked, then the same
+// pointwise step (forward_units) finishes the tile. No dispatcher call and no GEMM set-up per step:
+// what a step of a small layer costs in MKL's call overhead, this spends on arithmetic.
+template <typename scalar_t>
+void forward_on_tiles(at::Tensor& gates, const at::Tensor& w_hh, const at::Tensor& h0, const at::Tensor& c0,
+                      at::Tensor& outputs, at::Tensor& cell_states) {
+  using namespace lstmlab_cpu;
+  constexpr int U = lanes<scalar_t>();
+  const int64_t steps = gates.size(0), batch = gates.size(1), hidden = gates.size(2) / 4, out_size = w_hh.size(1);
+  const int64_t tiles = (hidden + U - 1) / U;
+  at::Tensor packed = at::empty({tiles, out_size, 4, U}, gates.options());          // W_hh, packed once
+  pack_tiles(w_hh.data_ptr<scalar_t>(), 4, hidden, out_size, packed.data_ptr<scalar_t>());
+  const scalar_t* packed_data = packed.data_ptr<scalar_t>();
+  scalar_t* gates_data = gates.data_ptr<scalar_t>();
+  scalar_t* out_data = outputs.data_ptr<scalar_t>();
+  scalar_t* c_data = cell_states.data_ptr<scalar_t>();
+  const scalar_t* h0_data = h0.data_ptr<scalar_t>();
+  const scalar_t* c0_data = c0.data_ptr<scalar_t>();
+  const scalar_t zero_bias[4 * U] = {};
+  const int64_t team_wanted = std::min<int64_t>(threads_wanted(), tiles);
+  auto body = [&](int64_t thread, int64_t team) {
+    const auto [a, b] = block(tiles, team, thread);
+    for (int64_t t = 0; t < steps; ++t) {
+      const scalar_t* h_prev = t == 0 ? h0_data : out_data + (t - 1) * batch * out_size;   // (B, P)
+      const scalar_t* c_prev = t == 0 ? c0_data : c_data + (t - 1) * batch * hidden;       // (B, H)
+      scalar_t* gates_t = gates_data + t * batch * 4 * hidden;
+      scalar_t* c_t = c_data + t * batch * hidden;
+      scalar_t* h_t = out_data + t * batch * out_size;
+      for (int64_t tile = a; tile < b; ++tile) {
+        const int64_t j0 = tile * U, units = std::min<int64_t>(U, hidden - j0);
+        for (int64_t r0 = 0; r0 < batch; r0 += MAX_ROWS) {
+          const int rows = static_cast<int>(std::min<int64_t>(MAX_ROWS, batch - r0));
+          vec_t<scalar_t> acc[MAX_ROWS][4];
+          affine_rows<scalar_t, 4>(rows, h_prev + r0 * out_size, out_size, out_size,
+                                   packed_data + tile * out_size * 4 * U, zero_bias, acc);   // W_hh h_{t−1}
+          for (int r = 0; r < rows; ++r) {
+            scalar_t recurrent[4 * U];
+            for (int g = 0; g < 4; ++g) store(recurrent + g * U, acc[r][g]);
+            const int64_t row = r0 + r;
+            forward_units(recurrent, U, gates_t + row * 4 * hidden + j0, hidden, c_prev + row * hidden + j0,
+                          c_t + row * hidden + j0, h_t + row * out_size + j0, units);
+          }
+        }
+      }
+      wait_for_all_threads();
+    }
+  };
+  if (team_wanted == 1) {
+    body(0, 1);
+    return;
+  }
+#pragma omp parallel num_threads(team_wanted)
+  {
+    at::AutoDispatchBelowADInplaceOrView below_autograd;      // thread-local: set on every thread
+    body(omp_get_thread_num(), omp_get_num_threads());
+  }
+}
+
+// Whether the packed tiles beat one GEMM call per step (measured: see PARTITIONS in kernels/lstm_cpu.py).
+int64_t tiles_up_to_macs = 1 << 23;
+inline bool on_tiles_pays(int64_t batch, int64_t hidden, int64_t out_size) {
+  return batch * 4 * hidden * out_size <= tiles_up_to_macs;
+}
+
 }  // namespace
 
 // Forward: gates (T, B, 4H) holds W_ih x_t + b for every step (i, f, g, o rows) and is overwritten
@@ -207,6 +274,12 @@ std::tuple<at::Tensor, at::Tensor, c10::optional<at::Tensor>> lstm_forward_recur
   if (batch == 0) return {outputs, cell_states, projected ? c10::optional<at::Tensor>(unprojected) : c10::nullopt};
 
   at::AutoDispatchBelowADInplaceOrView below_autograd;            // inner ATen calls skip autograd's layers
+  if (!projected && (partition == 3 || (partition == 0 && on_tiles_pays(batch, hidden, out_size)))) {
+    AT_DISPATCH_FLOATING_TYPES(gates.scalar_type(), "lstm_forward_on_tiles", [&] {
+      forward_on_tiles<scalar_t>(gates, w_hh, h0, c0, outputs, cell_states);
+    });
+    return {outputs, cell_states, c10::nullopt};
+  }
   AT_DISPATCH_FLOATING_TYPES(gates.scalar_type(), "lstm_forward_recurrence", [&] {
     run_split(batch, hidden, out_size, partition, [&](const Share& share) {
       const auto [r0, r1, j0, j1, p0, p1] = share;                          // this thread's part
@@ -227,7 +300,7 @@ std::tuple<at::Tensor, at::Tensor, c10::optional<at::Tensor>> lstm_forward_recur
         scalar_t* m_t = rows_of_step_data<scalar_t>(unprojected, t, r0);
         const scalar_t* recurrent_data = recurrent.data_ptr<scalar_t>();
         for (int64_t b = 0; b < rows; ++b) {
-          forward_units(recurrent_data + b * 4 * n, gates_t + b * 4 * hidden + j0, hidden,
+          forward_units(recurrent_data + b * 4 * n, n, gates_t + b * 4 * hidden + j0, hidden,
                         c_prev + b * hidden + j0, c_t + b * hidden + j0, m_t + b * hidden + j0, n);
         }
         wait_for_all_threads();

@@ -24,7 +24,8 @@
 //   (Python decides: lstmlab/rollout.py); they split the tiles, each thread keeping its own weights
 //   in its own cache for the whole call.
 //
-// File order: the vector type → one tile of an affine map → one layer step → the rollout → registration.
+// File order: one layer step → the rollout → registration. One tile of an affine map (the packed
+// layout's kernel, shared with the bptt loops) is in lstm_cpu_tiles.h.
 #include <ATen/ATen.h>
 #include <ATen/Dispatch.h>
 #include <omp.h>
@@ -37,66 +38,17 @@
 #include <vector>
 
 #include "lstm_cpu_activations.h"
+#include "lstm_cpu_tiles.h"
 
 namespace {
 
+using lstmlab_cpu::affine_rows;
+using lstmlab_cpu::lanes;
+using lstmlab_cpu::MAX_ROWS;
 using lstmlab_cpu::sigmoid;
+using lstmlab_cpu::store;
 using lstmlab_cpu::tanh_;
-
-constexpr int VECTOR_BYTES = 64;              // one AVX-512 register (two AVX2 ones)
-constexpr int MAX_ROWS = 4;                   // batch rows per pass: 4 rows × 4 gates = 16 accumulators
-
-template <typename scalar_t>
-constexpr int lanes() { return VECTOR_BYTES / sizeof(scalar_t); }   // U: 16 floats, 8 doubles
-
-// GCC/Clang vector extension: arithmetic on a whole register at once, portable to any vector ISA.
-template <typename scalar_t> struct Vector;
-template <> struct Vector<float> { typedef float type __attribute__((vector_size(VECTOR_BYTES))); };
-template <> struct Vector<double> { typedef double type __attribute__((vector_size(VECTOR_BYTES))); };
-template <typename scalar_t>
-using vec_t = typename Vector<scalar_t>::type;
-
-template <typename scalar_t>
-inline vec_t<scalar_t> load(const scalar_t* p) {
-  vec_t<scalar_t> v;
-  std::memcpy(&v, p, sizeof v);               // compiles to one (unaligned) vector load
-  return v;
-}
-
-template <typename scalar_t>
-inline void store(scalar_t* p, const vec_t<scalar_t>& v) { std::memcpy(p, &v, sizeof v); }
-
-// ---- One tile of an affine map -----------------------------------------------------------------
-// out[r][g] = bias[g] + Σ_k z[r][k] · packed[k][g]  for R rows of z (row stride ldz) and G groups of U
-// outputs (G = 4: the four gates of U hidden units; G = 1: U features of a projection or the feedback).
-// packed: (K, G, U) — one tile of the packed weights, walked once, front to back.
-template <typename scalar_t, int G, int R>
-inline void affine_tile(const scalar_t* __restrict z, int64_t ldz, int64_t K, const scalar_t* __restrict packed,
-                        const scalar_t* __restrict bias, vec_t<scalar_t> (&acc)[MAX_ROWS][G]) {
-  constexpr int U = lanes<scalar_t>();
-  for (int r = 0; r < R; ++r)
-    for (int g = 0; g < G; ++g) acc[r][g] = load(bias + g * U);
-  for (int64_t k = 0; k < K; ++k) {
-    vec_t<scalar_t> w[G];
-    for (int g = 0; g < G; ++g) w[g] = load(packed + (k * G + g) * U);
-    for (int r = 0; r < R; ++r) {
-      const scalar_t zk = z[r * ldz + k];
-      for (int g = 0; g < G; ++g) acc[r][g] += w[g] * zk;           // one FMA per register
-    }
-  }
-}
-
-// The same for `rows` ≤ MAX_ROWS rows, chosen at run time (the last block of a batch may be short).
-template <typename scalar_t, int G>
-inline void affine_rows(int rows, const scalar_t* z, int64_t ldz, int64_t K, const scalar_t* packed,
-                        const scalar_t* bias, vec_t<scalar_t> (&acc)[MAX_ROWS][G]) {
-  switch (rows) {
-    case 1: affine_tile<scalar_t, G, 1>(z, ldz, K, packed, bias, acc); break;
-    case 2: affine_tile<scalar_t, G, 2>(z, ldz, K, packed, bias, acc); break;
-    case 3: affine_tile<scalar_t, G, 3>(z, ldz, K, packed, bias, acc); break;
-    default: affine_tile<scalar_t, G, 4>(z, ldz, K, packed, bias, acc); break;
-  }
-}
+using lstmlab_cpu::vec_t;
 
 // Where a layer's new h goes: its own input for the next step, and the next consumer's input now.
 template <typename scalar_t>

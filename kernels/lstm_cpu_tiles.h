@@ -1,0 +1,101 @@
+// One tile of an affine map on packed weights: the register-blocked kernel shared by the closed-loop
+// rollout (lstm_cpu_rollout.cpp) and the time loops of backend "bptt" (lstm_cpu_recurrence.cpp).
+//
+// Packed layout (lstmlab/rollout.py's pack_affine, or pack_tiles below): an affine map out = W z + b
+// with G groups of N outputs (G = 4: the gates i, f, g, o of N = H units; G = 1: plain features) is
+// cut into tiles of U outputs per group, U = one 64-byte vector (16 floats, 8 doubles):
+//     packed (tiles, K, G, U):  packed[t][k][g][u] = W[g·N + t·U + u][k]   (0 past N)
+//     bias   (tiles, G, U)
+// A tile is one contiguous block, walked once, front to back, for up to 4 batch rows at a time: its
+// G·U sums for those rows live in (up to 16) vector registers for the whole walk over k.
+#pragma once
+
+#include <ATen/ATen.h>
+
+#include "lstm_cpu_activations.h"   // LSTMLAB_INLINE
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+
+namespace lstmlab_cpu {
+
+constexpr int VECTOR_BYTES = 64;              // one AVX-512 register (two AVX2 ones)
+constexpr int MAX_ROWS = 4;                   // batch rows per pass: 4 rows × 4 gates = 16 accumulators
+
+template <typename scalar_t>
+constexpr int lanes() { return VECTOR_BYTES / sizeof(scalar_t); }   // U: 16 floats, 8 doubles
+
+// GCC/Clang vector extension: arithmetic on a whole register at once, portable to any vector ISA.
+template <typename scalar_t> struct Vector;
+template <> struct Vector<float> { typedef float type __attribute__((vector_size(VECTOR_BYTES))); };
+template <> struct Vector<double> { typedef double type __attribute__((vector_size(VECTOR_BYTES))); };
+template <typename scalar_t>
+using vec_t = typename Vector<scalar_t>::type;
+
+template <typename scalar_t>
+LSTMLAB_INLINE vec_t<scalar_t> load(const scalar_t* p) {
+  vec_t<scalar_t> v;
+  std::memcpy(&v, p, sizeof v);               // compiles to one (unaligned) vector load
+  return v;
+}
+
+template <typename scalar_t>
+LSTMLAB_INLINE void store(scalar_t* p, const vec_t<scalar_t>& v) { std::memcpy(p, &v, sizeof v); }
+
+// out[r][g] = bias[g] + Σ_k z[r][k] · packed[k][g]  for R rows of z (row stride ldz) and G groups of U
+// outputs (G = 4: the four gates of U hidden units; G = 1: U features of a projection or the feedback).
+// packed: (K, G, U) — one tile of the packed weights, walked once, front to back.
+template <typename scalar_t, int G, int R>
+LSTMLAB_INLINE void affine_tile(const scalar_t* __restrict z, int64_t ldz, int64_t K, const scalar_t* __restrict packed,
+                        const scalar_t* __restrict bias, vec_t<scalar_t> (&acc)[MAX_ROWS][G]) {
+  constexpr int U = lanes<scalar_t>();
+  for (int r = 0; r < R; ++r)
+    for (int g = 0; g < G; ++g) acc[r][g] = load(bias + g * U);
+  for (int64_t k = 0; k < K; ++k) {
+    vec_t<scalar_t> w[G];
+    for (int g = 0; g < G; ++g) w[g] = load(packed + (k * G + g) * U);
+    for (int r = 0; r < R; ++r) {
+      const scalar_t zk = z[r * ldz + k];
+      for (int g = 0; g < G; ++g) acc[r][g] += w[g] * zk;           // one FMA per register
+    }
+  }
+}
+
+// The same for `rows` ≤ MAX_ROWS rows, chosen at run time (the last block of a batch may be short).
+template <typename scalar_t, int G>
+LSTMLAB_INLINE void affine_rows(int rows, const scalar_t* z, int64_t ldz, int64_t K, const scalar_t* packed,
+                        const scalar_t* bias, vec_t<scalar_t> (&acc)[MAX_ROWS][G]) {
+  switch (rows) {
+    case 1: affine_tile<scalar_t, G, 1>(z, ldz, K, packed, bias, acc); break;
+    case 2: affine_tile<scalar_t, G, 2>(z, ldz, K, packed, bias, acc); break;
+    case 3: affine_tile<scalar_t, G, 3>(z, ldz, K, packed, bias, acc); break;
+    default: affine_tile<scalar_t, G, 4>(z, ldz, K, packed, bias, acc); break;
+  }
+}
+
+// W (G·N, K) row-major -> packed (tiles, K, G, U), zero-padded: the layout above, made in one pass.
+template <typename scalar_t>
+void pack_tiles(const scalar_t* __restrict w, int64_t groups, int64_t per_group, int64_t K, scalar_t* __restrict packed) {
+  constexpr int U = lanes<scalar_t>();
+  const int64_t tiles = (per_group + U - 1) / U;
+  std::memset(packed, 0, tiles * K * groups * U * sizeof(scalar_t));
+  for (int64_t g = 0; g < groups; ++g)
+    for (int64_t n = 0; n < per_group; ++n) {
+      const scalar_t* row = w + (g * per_group + n) * K;
+      scalar_t* out = packed + (n / U) * K * groups * U + g * U + n % U;
+      for (int64_t k = 0; k < K; ++k) out[k * groups * U] = row[k];
+    }
+}
+
+// W (K, N) row-major, read as its transpose (N outputs over K inputs) -> packed (tiles, K, 1, U).
+template <typename scalar_t>
+void pack_tiles_transposed(const scalar_t* __restrict w, int64_t K, int64_t N, scalar_t* __restrict packed) {
+  constexpr int U = lanes<scalar_t>();
+  const int64_t tiles = (N + U - 1) / U;
+  std::memset(packed, 0, tiles * K * U * sizeof(scalar_t));
+  for (int64_t k = 0; k < K; ++k)
+    for (int64_t n = 0; n < N; ++n) packed[((n / U) * K + k) * U + n % U] = w[k * N + n];
+}
+
+}  // namespace lstmlab_cpu
