@@ -166,10 +166,12 @@ def load():
 # How the threads share the work (see "Work split" in the C++ file): "auto" gives each thread a slice
 # of the hidden units (a block of batch rows too when there are spare threads and few units), and
 # they meet at a barrier every step; "rows" / "units" force one split (the tests run both). "tiles":
-# the forward loop on packed W_hh tiles (forward_on_tiles), which "auto" takes for layers without a
-# projection up to B·4H·P = 2^23 multiply-adds per step — forward time / oneDNN's, one thread, one core
-# (T = 100): B=8 H=51 1.14 (one GEMM call per step: 1.57), B=1 H=64 0.68 (1.72),
-# B=16 H=32 0.91 (1.19), B=64 H=128 1.25 (1.30); above it MKL's GEMM wins (B=32 H=512: 1.73 vs 1.40).
+# the loops on packed W_hh tiles (forward_on_tiles, backward_on_tiles), which "auto" takes for layers
+# without a projection up to B·4H·P = 2^23 multiply-adds per step forward and 2^20 backward. Measured
+# here, one thread on one core, T = 100 — forward time / oneDNN's: B=8 H=51 1.14 (one GEMM call per
+# step: 1.57), B=1 H=64 0.68 (1.72), B=16 H=32 0.91 (1.19), B=64 H=128 1.25 (1.30), B=32 H=512 1.73
+# (1.40); backward recurrence, µs per step, tiles vs GEMM calls: B=8 H=51 4.2 vs 6.2, B=1 H=64 1.2 vs
+# 3.0, B=64 H=128 171 vs 133, B=64 H=256 427 vs 314 (a noisy, shared machine: medians of 20 runs).
 PARTITIONS = {"auto": 0, "rows": 1, "units": 2, "tiles": 3}
 PARTITION = "auto"
 

@@ -244,10 +244,88 @@ void forward_on_tiles(at::Tensor& gates, const at::Tensor& w_hh, const at::Tenso
   }
 }
 
-// Whether the packed tiles beat one GEMM call per step (measured: see PARTITIONS in kernels/lstm_cpu.py).
-int64_t tiles_up_to_macs = 1 << 23;
-inline bool on_tiles_pays(int64_t batch, int64_t hidden, int64_t out_size) {
-  return batch * 4 * hidden * out_size <= tiles_up_to_macs;
+// The backward loop on packed tiles, the mirror of forward_on_tiles: each thread owns whole tiles of
+// hidden units for the pointwise step (backward_units) and whole wide tiles (4·U) of h's features for
+// dh_{t−1} = grad_out_{t−1} + W_hhᵀ d_gates_t, with W_hhᵀ packed once per call. No projection (P = H).
+template <typename scalar_t>
+void backward_on_tiles(const at::Tensor& acts, const at::Tensor& cell_states, const at::Tensor& c0,
+                       const at::Tensor& w_hh, const at::Tensor& grad_outputs, const scalar_t* grad_cells,
+                       at::Tensor& grad_gates, at::Tensor& dh, at::Tensor& grad_h0, at::Tensor& dc) {
+  using namespace lstmlab_cpu;
+  constexpr int U = lanes<scalar_t>();
+  const int64_t steps = acts.size(0), batch = acts.size(1), hidden = acts.size(2) / 4, out_size = w_hh.size(1);
+  const int64_t tiles = (hidden + U - 1) / U, out_tiles = (out_size + 4 * U - 1) / (4 * U);
+  at::Tensor packed = at::empty({out_tiles, 4 * hidden, 4, U}, acts.options());      // W_hhᵀ, packed once
+  pack_wide_tiles_transposed(w_hh.data_ptr<scalar_t>(), 4 * hidden, out_size, packed.data_ptr<scalar_t>());
+  const scalar_t* packed_data = packed.data_ptr<scalar_t>();
+  const scalar_t* acts_data = acts.data_ptr<scalar_t>();
+  const scalar_t* c_data = cell_states.data_ptr<scalar_t>();
+  const scalar_t* c0_data = c0.data_ptr<scalar_t>();
+  const scalar_t* grad_out_data = grad_outputs.data_ptr<scalar_t>();
+  scalar_t* grad_gates_data = grad_gates.data_ptr<scalar_t>();
+  scalar_t* dh_data = dh.data_ptr<scalar_t>();
+  scalar_t* grad_h0_data = grad_h0.data_ptr<scalar_t>();
+  scalar_t* dc_data = dc.data_ptr<scalar_t>();
+  const scalar_t zero_bias[4 * U] = {};
+  const int64_t team_wanted = std::min<int64_t>(threads_wanted(), std::max(tiles, out_tiles));
+  auto body = [&](int64_t thread, int64_t team) {
+    const auto [a, b] = block(tiles, team, thread);
+    const auto [pa, pb] = block(out_tiles, team, thread);
+    for (int64_t t = steps - 1; t >= 0; --t) {
+      const scalar_t* acts_t = acts_data + t * batch * 4 * hidden;
+      const scalar_t* c_t = c_data + t * batch * hidden;
+      const scalar_t* c_prev = t > 0 ? c_data + (t - 1) * batch * hidden : c0_data;
+      const scalar_t* grad_c_prev = grad_cells != nullptr && t > 0 ? grad_cells + (t - 1) * batch * hidden : nullptr;
+      scalar_t* grad_gates_t = grad_gates_data + t * batch * 4 * hidden;
+      for (int64_t tile = a; tile < b; ++tile) {                       // gate gradients of my units
+        const int64_t j0 = tile * U, n = std::min<int64_t>(U, hidden - j0);
+        for (int64_t row = 0; row < batch; ++row) {
+          backward_units(acts_t + row * 4 * hidden + j0, hidden, dh_data + row * out_size + j0,
+                         c_t + row * hidden + j0, c_prev + row * hidden + j0, dc_data + row * hidden + j0,
+                         grad_c_prev ? grad_c_prev + row * hidden + j0 : nullptr,
+                         grad_gates_t + row * 4 * hidden + j0, n);
+        }
+      }
+      wait_for_all_threads();
+      // dh_{t−1} = grad_out_{t−1} + W_hhᵀ d_gates_t, my feature tiles   (the last one: grad_h0)
+      scalar_t* target = t > 0 ? dh_data : grad_h0_data;
+      const scalar_t* grad_out = t > 0 ? grad_out_data + (t - 1) * batch * out_size : nullptr;
+      for (int64_t tile = pa; tile < pb; ++tile) {
+        const int64_t p0 = tile * 4 * U, n = std::min<int64_t>(4 * U, out_size - p0);
+        for (int64_t r0 = 0; r0 < batch; r0 += MAX_ROWS) {
+          const int rows = static_cast<int>(std::min<int64_t>(MAX_ROWS, batch - r0));
+          vec_t<scalar_t> acc[MAX_ROWS][4];
+          affine_rows<scalar_t, 4>(rows, grad_gates_t + r0 * 4 * hidden, 4 * hidden, 4 * hidden,
+                                   packed_data + tile * 4 * hidden * 4 * U, zero_bias, acc);
+          for (int r = 0; r < rows; ++r) {
+            scalar_t sum[4 * U];
+            for (int g = 0; g < 4; ++g) store(sum + g * U, acc[r][g]);
+            scalar_t* row = target + (r0 + r) * out_size + p0;
+            const scalar_t* own = grad_out ? grad_out + (r0 + r) * out_size + p0 : nullptr;
+            for (int64_t q = 0; q < n; ++q) row[q] = sum[q] + (own ? own[q] : scalar_t(0));
+          }
+        }
+      }
+      wait_for_all_threads();
+    }
+  };
+  if (team_wanted == 1) {
+    body(0, 1);
+    return;
+  }
+#pragma omp parallel num_threads(team_wanted)
+  {
+    at::AutoDispatchBelowADInplaceOrView below_autograd;      // thread-local: set on every thread
+    body(omp_get_thread_num(), omp_get_num_threads());
+  }
+}
+
+// Whether the packed tiles beat one GEMM call per step, by a step's multiply-adds B·4H·P (measured: see
+// PARTITIONS in kernels/lstm_cpu.py). Backward's W_hhᵀ d_gates sums over 4H inputs for only P outputs:
+// MKL's GEMM overtakes the tiles sooner there.
+constexpr int64_t FORWARD_TILES_UP_TO = int64_t(1) << 23, BACKWARD_TILES_UP_TO = int64_t(1) << 20;
+inline bool on_tiles_pays(int64_t batch, int64_t hidden, int64_t out_size, int64_t up_to) {
+  return batch * 4 * hidden * out_size <= up_to;
 }
 
 }  // namespace
@@ -274,7 +352,7 @@ std::tuple<at::Tensor, at::Tensor, c10::optional<at::Tensor>> lstm_forward_recur
   if (batch == 0) return {outputs, cell_states, projected ? c10::optional<at::Tensor>(unprojected) : c10::nullopt};
 
   at::AutoDispatchBelowADInplaceOrView below_autograd;            // inner ATen calls skip autograd's layers
-  if (!projected && (partition == 3 || (partition == 0 && on_tiles_pays(batch, hidden, out_size)))) {
+  if (!projected && (partition == 3 || (partition == 0 && on_tiles_pays(batch, hidden, out_size, FORWARD_TILES_UP_TO)))) {
     AT_DISPATCH_FLOATING_TYPES(gates.scalar_type(), "lstm_forward_on_tiles", [&] {
       forward_on_tiles<scalar_t>(gates, w_hh, h0, c0, outputs, cell_states);
     });
@@ -347,6 +425,14 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> lstm_backward_recurrence(
   if (batch == 0) return {grad_gates, grad_h0, dc};
 
   at::AutoDispatchBelowADInplaceOrView below_autograd;            // inner ATen calls skip autograd's layers
+  if (!projected && (partition == 3 || (partition == 0 && on_tiles_pays(batch, hidden, out_size, BACKWARD_TILES_UP_TO)))) {
+    AT_DISPATCH_FLOATING_TYPES(acts.scalar_type(), "lstm_backward_on_tiles", [&] {
+      backward_on_tiles<scalar_t>(acts, cell_states, c0, w_hh, grad_outputs,
+                                  has_grad_c ? grad_cell_states->data_ptr<scalar_t>() : nullptr,
+                                  grad_gates, dh, grad_h0, dc);
+    });
+    return {grad_gates, grad_h0, dc};
+  }
   AT_DISPATCH_FLOATING_TYPES(acts.scalar_type(), "lstm_backward_recurrence", [&] {
     run_split(batch, hidden, out_size, partition, [&](const Share& share) {
       const auto [r0, r1, j0, j1, p0, p1] = share;                          // this thread's part

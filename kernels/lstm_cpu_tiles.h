@@ -88,14 +88,16 @@ void pack_tiles(const scalar_t* __restrict w, int64_t groups, int64_t per_group,
     }
 }
 
-// W (K, N) row-major, read as its transpose (N outputs over K inputs) -> packed (tiles, K, 1, U).
+// W (K, N) row-major, read as its transpose (N outputs over K inputs), in wide tiles of 4·U outputs
+// (4 vectors side by side play the part of the 4 gates: 16 accumulators for 4 rows, as in the gate
+// tiles, so a weight load and a broadcast feed 4 FMAs each) -> packed (wide tiles, K, 4, U).
 template <typename scalar_t>
-void pack_tiles_transposed(const scalar_t* __restrict w, int64_t K, int64_t N, scalar_t* __restrict packed) {
+void pack_wide_tiles_transposed(const scalar_t* __restrict w, int64_t K, int64_t N, scalar_t* __restrict packed) {
   constexpr int U = lanes<scalar_t>();
-  const int64_t tiles = (N + U - 1) / U;
-  std::memset(packed, 0, tiles * K * U * sizeof(scalar_t));
+  const int64_t tiles = (N + 4 * U - 1) / (4 * U);
+  std::memset(packed, 0, tiles * K * 4 * U * sizeof(scalar_t));
   for (int64_t k = 0; k < K; ++k)
-    for (int64_t n = 0; n < N; ++n) packed[((n / U) * K + k) * U + n % U] = w[k * N + n];
+    for (int64_t n = 0; n < N; ++n) packed[((n / (4 * U)) * K + k) * 4 * U + n % (4 * U)] = w[k * N + n];
 }
 
 }  // namespace lstmlab_cpu
