@@ -19,12 +19,14 @@ import pytest
 import torch
 
 from lstmlab.benchmarking.presets import Case
-from lstmlab.benchmarking.variants import build_variant, check_matches_reference, make_workload
+from lstmlab.benchmarking.variants import build_variant, check_matches_reference, make_workload, peak_memory_bytes
 
 SMOKE = os.environ.get("LSTMLAB_BENCH_SMOKE") == "1" or os.environ.get("CI") == "true"
 
-# (T, B, I, H), the configurations of issue 4: a mid-size layer, the sine model's shape, a wide layer.
-CONFIGS = [(100, 64, 32, 128), (100, 8, 1, 51), (100, 64, 256, 256)]
+# (T, B, I, H): issue 4's mid-size layer, the sine model's shape and a wide layer; issue 17's wide
+# hidden state, single long sequence and short wide batch.
+CONFIGS = [(100, 64, 32, 128), (100, 8, 1, 51), (100, 64, 256, 256), (200, 32, 64, 512), (300, 1, 16, 64),
+           (20, 128, 128, 128)]
 if SMOKE:
     CONFIGS = [(5, 3, 2, 4)]
 ROUNDS = 3 if SMOKE else 30
@@ -41,6 +43,7 @@ def test_bptt_against_torch(benchmark, config, mode):
         runs[name] = make_workload(module, x, mode)
     for run in runs.values():
         run()                                                  # warm-up
+    peaks = {name: peak_memory_bytes(runs[name], "cpu") for name in ("torch", "bptt")}   # extra memory of one call
     others = {"torch": [], "cell": [], "bptt-python": []}
 
     def time_the_others():                                     # runs right before each bptt round
@@ -59,6 +62,7 @@ def test_bptt_against_torch(benchmark, config, mode):
     for name, times in others.items():
         benchmark.extra_info[f"median_{name}_s"] = statistics.median(times)
     benchmark.extra_info["median_bptt_s"] = statistics.median(bptt_times)
+    benchmark.extra_info.update({f"peak_memory_{name}_bytes": peak for name, peak in peaks.items()})
     benchmark.extra_info["bptt_over_torch"] = statistics.median(b / t for b, t in zip(bptt_times, others["torch"]))
     for name in ["cell", "bptt-python"]:
         benchmark.extra_info[f"{name}_over_torch"] = statistics.median(

@@ -11,15 +11,17 @@ COLUMNS = ["torch", "bptt", "bptt-python", "cell"]
 
 def ratio_table(report):
     lines = ["| config (T, B, I, H) | mode | " + " | ".join(f"{name} (ms)" for name in COLUMNS) + " | "
-             + " | ".join(f"{name} / torch" for name in COLUMNS[1:]) + " |",
-             "|---|---|" + "---:|" * (2 * len(COLUMNS) - 1)]
+             + " | ".join(f"{name} / torch" for name in COLUMNS[1:]) + " | peak MiB torch / bptt |",
+             "|---|---|" + "---:|" * (2 * len(COLUMNS))]
     for bench in report["benchmarks"]:
         info = bench["extra_info"]
         config = ", ".join(str(v) for v in info["config"].values())
         times = " | ".join(f"{info[f'median_{name}_s'] * 1e3:.2f}" for name in COLUMNS)
         ratios = " | ".join(f"**{info[f'{name}_over_torch']:.2f}×**" if name == "bptt" else
                             f"{info[f'{name}_over_torch']:.2f}×" for name in COLUMNS[1:])
-        lines.append(f"| {config} | {info['mode']} | {times} | {ratios} |")
+        peaks = [info.get(f"peak_memory_{name}_bytes") for name in ("torch", "bptt")]
+        memory = " / ".join(f"{p / 2**20:.1f}" if p is not None else "?" for p in peaks)
+        lines.append(f"| {config} | {info['mode']} | {times} | {ratios} | {memory} |")
     machine = report["machine_info"]
     lines.append("")
     lines.append(f"{machine.get('cpu', {}).get('brand_raw', machine.get('processor', '?'))}, "
