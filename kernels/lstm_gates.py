@@ -34,7 +34,7 @@ import torch
 import triton
 import triton.language as tl
 
-from lstmlab.backends.bptt import gemm_gradients
+from lstmlab.backends.bptt import gemm_gradients, time_chunks
 
 
 @triton.jit
@@ -275,3 +275,31 @@ def run_direction(x, h0, c0, weights):
     """x: (T, B, I), h0: (B, P), c0: (B, H) -> outputs (T, B, P), cell_states (T, B, H) in x's dtype."""
     outputs, cell_states = TritonLSTMDirection.apply(x.contiguous(), h0.contiguous(), c0, *weights)
     return outputs, cell_states.to(x.dtype)
+
+
+def run_direction_inference(x, h0, c0, weights):
+    """No gradient wanted: the same kernels, with nothing kept for backward. -> outputs (T, B, P), c_n (B, H).
+
+    Training keeps every step's activations and cell state (T·B·5H values in the compute dtype); here
+    the input GEMM runs on chunks of steps and one step's activations and two cell states are reused.
+    """
+    weight_ih, weight_hh, bias_ih, bias_hh, weight_hr = weights
+    steps, batch, _ = x.shape
+    hidden = weight_hh.size(0) // 4
+    compute = _compute_dtype(x.dtype)
+    bias = (bias_ih.to(compute) + bias_hh.to(compute)) if bias_ih is not None else None   # (4H,)
+    w_hh_t = weight_hh.T                                                   # (P, 4H)
+    outputs = x.new_empty(steps, batch, weight_hh.size(1))                 # (T, B, P)
+    gates = torch.empty(batch, 4 * hidden, dtype=compute, device=x.device)        # one step's, reused
+    cells = [torch.empty(batch, hidden, dtype=compute, device=x.device) for _ in range(2)]   # c_{t−1}, c_t
+    m = x.new_empty(batch, hidden) if weight_hr is not None else None
+    h, c = h0.contiguous(), c0.to(compute).contiguous()
+    for start, stop in time_chunks(steps, batch, hidden, torch.finfo(compute).bits // 8):
+        gates_x = (x[start:stop].reshape(-1, x.size(2)) @ weight_ih.T).view(-1, batch, 4 * hidden)
+        for t in range(start, stop):
+            pre = torch.addmm(gates_x[t - start], h, w_hh_t)                # (B, 4H)
+            m_t = outputs[t] if weight_hr is None else m                   # m_t = o ⊙ tanh c_t
+            _, c, h = gates_forward(pre, bias, c, gates, cells[t % 2], m_t)
+            if weight_hr is not None:
+                h = torch.mm(m_t, weight_hr.T, out=outputs[t])             # h_t = W_hr m_t
+    return outputs, c.to(x.dtype)

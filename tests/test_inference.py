@@ -42,6 +42,27 @@ def test_inference_path_equals_the_training_path_and_torch(backend, options, no_
         torch.testing.assert_close(a, c, rtol=1e-12, atol=1e-12)
 
 
+def must_not_run(*args):
+    raise AssertionError("the autograd.Function (which saves activations for backward) ran under no_grad")
+
+
+@pytest.mark.parametrize("options", OPTIONS[:2], ids=["plain", "2-layer-bidir-proj"])
+def test_triton_inference_path_equals_torch(options, monkeypatch):
+    """The per-step Triton kernels with one step's buffers (under the interpreter on the CPU: kept small)."""
+    if "triton" not in lstmlab.available_backends("cpu"):
+        pytest.skip("backend 'triton' does not run on the CPU here (needs TRITON_INTERPRET=1)")
+    from lstmlab.kernels import lstm_gates
+    monkeypatch.setattr(bptt, "INFERENCE_CHUNK_BYTES", 1)          # chunks of 16 steps: 20 = 16 + 4
+    monkeypatch.setattr(lstm_gates.TritonLSTMDirection, "apply", must_not_run)
+    ours, reference = pair("triton", options)
+    x = torch.randn(20, 2, 7, dtype=F64)
+    with torch.no_grad():
+        out, (h, c) = ours(x)
+        ref_out, (ref_h, ref_c) = reference(x)
+    for a, b in [(out, ref_out), (h, ref_h), (c, ref_c)]:
+        torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)
+
+
 def test_bptt_inference_keeps_nothing_for_backward(monkeypatch):
     monkeypatch.setattr(bptt, "INFERENCE_CHUNK_BYTES", 1)
     seen_steps = []
@@ -51,9 +72,6 @@ def test_bptt_inference_keeps_nothing_for_backward(monkeypatch):
     def recording(gates, *args):
         seen_steps.append(gates.size(0))
         return original(gates, *args)
-
-    def must_not_run(*args):
-        raise AssertionError("the autograd.Function (which saves activations for backward) ran under no_grad")
 
     monkeypatch.setattr(loops, "forward_recurrence", recording)
     monkeypatch.setattr(bptt.LSTMDirectionFunction, "apply", must_not_run)

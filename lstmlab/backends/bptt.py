@@ -414,15 +414,21 @@ def run_direction_inference(x, h0, c0, weights):
     order = _to_ifog(hidden, x.device) if loops.GATE_ORDER == "ifog" else None
     w_ih, w_hh = _reorder(weight_ih, order), _reorder(weight_hh, order)     # (4H, I), (4H, P)
     bias = _reorder(bias_ih + bias_hh, order) if bias_ih is not None else None
-    per_step = batch * 6 * hidden * x.element_size()                         # gates, c and m of one step
-    chunk = max(16, INFERENCE_CHUNK_BYTES // max(1, per_step))
     outputs = x.new_empty(steps, batch, weight_hh.size(1))                   # (T, B, P)
     h, c = h0, c0
-    for start in range(0, steps, chunk):
-        x_rows = x[start:start + chunk].reshape(-1, x.size(2))               # (t·B, I)
+    for start, stop in time_chunks(steps, batch, hidden, x.element_size()):
+        x_rows = x[start:stop].reshape(-1, x.size(2))                        # (t·B, I)
         gates = torch.addmm(bias, x_rows, w_ih.T) if bias is not None else x_rows @ w_ih.T
         gates = gates.view(-1, batch, 4 * hidden)                            # (t, B, 4H)
         chunk_outputs, cell_states, _ = loops.forward_recurrence(gates, w_hh, weight_hr, h, c)
-        outputs[start:start + chunk] = chunk_outputs
+        outputs[start:stop] = chunk_outputs
         h, c = chunk_outputs[-1], cell_states[-1]
     return outputs, c
+
+
+def time_chunks(steps, batch, hidden, element_size):
+    """[start, stop) chunks of the T steps, each holding at most INFERENCE_CHUNK_BYTES of gates, c and m
+    (and at least 16 steps)."""
+    per_step = batch * 6 * hidden * element_size                             # gates, c and m of one step
+    chunk = max(16, INFERENCE_CHUNK_BYTES // max(1, per_step))
+    return [(start, min(start + chunk, steps)) for start in range(0, steps, chunk)]
