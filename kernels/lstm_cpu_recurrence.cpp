@@ -233,15 +233,7 @@ void forward_on_tiles(at::Tensor& gates, const at::Tensor& w_hh, const at::Tenso
       wait_for_all_threads();
     }
   };
-  if (team_wanted == 1) {
-    body(0, 1);
-    return;
-  }
-#pragma omp parallel num_threads(team_wanted)
-  {
-    at::AutoDispatchBelowADInplaceOrView below_autograd;      // thread-local: set on every thread
-    body(omp_get_thread_num(), omp_get_num_threads());
-  }
+  run_team(team_wanted, body);
 }
 
 // The backward loop on packed tiles, the mirror of forward_on_tiles: each thread owns whole tiles of
@@ -309,15 +301,7 @@ void backward_on_tiles(const at::Tensor& acts, const at::Tensor& cell_states, co
       wait_for_all_threads();
     }
   };
-  if (team_wanted == 1) {
-    body(0, 1);
-    return;
-  }
-#pragma omp parallel num_threads(team_wanted)
-  {
-    at::AutoDispatchBelowADInplaceOrView below_autograd;      // thread-local: set on every thread
-    body(omp_get_thread_num(), omp_get_num_threads());
-  }
+  run_team(team_wanted, body);
 }
 
 // Whether the packed tiles beat one GEMM call per step, by a step's multiply-adds B·4H·P (measured: see

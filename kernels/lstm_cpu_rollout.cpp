@@ -45,6 +45,7 @@ namespace {
 using lstmlab_cpu::affine_rows;
 using lstmlab_cpu::lanes;
 using lstmlab_cpu::MAX_ROWS;
+using lstmlab_cpu::run_team;
 using lstmlab_cpu::sigmoid;
 using lstmlab_cpu::store;
 using lstmlab_cpu::tanh_;
@@ -130,21 +131,6 @@ inline std::pair<int64_t, int64_t> share(int64_t count, int64_t threads, int64_t
 
 inline void wait_for_all_threads() {
 #pragma omp barrier
-}
-
-// body(thread, team) on `threads` OpenMP threads (inline on this one when 1). OpenMP may grant fewer
-// threads than asked: the split follows the team actually granted.
-template <typename Body>
-void run_team(int64_t threads, const Body& body) {
-  if (threads == 1 || omp_in_parallel()) {
-    body(0, 1);
-    return;
-  }
-#pragma omp parallel num_threads(threads)
-  {
-    at::AutoDispatchBelowADInplaceOrView below_autograd;      // thread-local: set on every thread
-    body(omp_get_thread_num(), omp_get_num_threads());
-  }
 }
 
 void check(const at::Tensor& tensor, const char* name, const at::Tensor& like, std::vector<int64_t> sizes) {

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <ATen/ATen.h>
+#include <omp.h>
 
 #include "lstm_cpu_activations.h"   // LSTMLAB_INLINE
 
@@ -98,6 +99,21 @@ void pack_wide_tiles_transposed(const scalar_t* __restrict w, int64_t K, int64_t
   std::memset(packed, 0, tiles * K * 4 * U * sizeof(scalar_t));
   for (int64_t k = 0; k < K; ++k)
     for (int64_t n = 0; n < N; ++n) packed[((n / (4 * U)) * K + k) * 4 * U + n % (4 * U)] = w[k * N + n];
+}
+
+// body(thread, team) on `threads` OpenMP threads (inline on this one when 1). OpenMP may grant fewer
+// threads than asked: the split follows the team actually granted.
+template <typename Body>
+void run_team(int64_t threads, const Body& body) {
+  if (threads == 1 || omp_in_parallel()) {
+    body(0, 1);
+    return;
+  }
+#pragma omp parallel num_threads(threads)
+  {
+    at::AutoDispatchBelowADInplaceOrView below_autograd;      // thread-local: set on every thread
+    body(omp_get_thread_num(), omp_get_num_threads());
+  }
 }
 
 }  // namespace lstmlab_cpu
