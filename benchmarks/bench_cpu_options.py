@@ -1,6 +1,6 @@
 """CPU: backend "bptt" against torch.nn.LSTM with the options of the cpu-full grid the presets do not
 vary: bidirectional, 2 layers, a projection, float64 (oneDNN has no float64 LSTM: torch runs its own
-per-step ATen loop there). Forward (no_grad) and forward+backward, the peak memory of one call.
+per-step ATen loop there). Forward (no_grad) and forward+backward, and the peak memory of one call (in a fresh process: memory.py).
 
 Run:  .venv/bin/python -m pytest benchmarks/bench_cpu_options.py --benchmark-only \\
           --benchmark-json=benchmarks/results/cpu/options.json
@@ -17,7 +17,7 @@ import pytest
 import torch
 
 import lstmlab
-from lstmlab.benchmarking.variants import peak_memory_bytes
+from lstmlab.benchmarking.memory import peak_memory_of_one_call
 
 SMOKE = os.environ.get("LSTMLAB_BENCH_SMOKE") == "1" or os.environ.get("CI") == "true"
 SHAPES = [(5, 3, 2, 4)] if SMOKE else [(100, 64, 32, 128), (100, 8, 1, 51)]       # (T, B, I, H)
@@ -61,7 +61,9 @@ def test_bptt_against_torch_with_options(benchmark, shape, option, mode):
     torch.testing.assert_close(got, expected, rtol=tolerance, atol=tolerance)   # the same numbers first
     torch_run, bptt_run = workload(reference, x, mode), workload(ours, x, mode)
     torch_run(), bptt_run()                                    # warm-up
-    peaks = {name: peak_memory_bytes(run, "cpu") for name, run in (("torch", torch_run), ("bptt", bptt_run))}
+    options = {k: (str(v).replace("torch.", "") if k == "dtype" else shape[3] // 2 if v == "H/2" else v)
+               for k, v in OPTIONS[option].items()}
+    peaks = {} if SMOKE else peak_memory_of_one_call(shape, mode, options)    # in a fresh process (memory.py)
     torch_times = []
 
     def time_torch():
@@ -79,4 +81,4 @@ def test_bptt_against_torch_with_options(benchmark, shape, option, mode):
     benchmark.extra_info.update(
         median_torch_s=statistics.median(torch_times), median_bptt_s=statistics.median(bptt_times),
         bptt_over_torch=statistics.median(b / t for b, t in zip(bptt_times, torch_times)),
-        **{f"peak_memory_{name}_bytes": peak for name, peak in peaks.items()})
+        **{f"peak_memory_{name}_bytes": peak for name, peak in (peaks or {}).items()})

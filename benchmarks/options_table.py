@@ -19,7 +19,8 @@ def options_table(report):
     info = report["benchmarks"][0]["extra_info"]
     lines += ["", f"{info['threads']} torch threads, torch {info['torch']}, medians of "
               f"{report['benchmarks'][0]['stats']['rounds']} interleaved rounds; peak memory: the growth of the "
-              f"process's peak RSS during one call."]
+              f"peak RSS during one call in a fresh process whose allocator returns large blocks "
+              f"(lstmlab/benchmarking/memory.py)."]
     return "\n".join(lines)
 
 

@@ -4,6 +4,7 @@ import json
 import pytest
 import torch
 
+from lstmlab.benchmarking.memory import peak_memory_of_one_call
 from lstmlab.benchmarking.presets import PRESETS, Case, get_preset
 from lstmlab.benchmarking.report import load_results, markdown_table, write_report
 from lstmlab.benchmarking.variants import build_variant, check_matches_reference, make_workload, peak_memory_bytes
@@ -49,6 +50,19 @@ def test_peak_memory_sees_a_large_allocation():
     if peak is None:
         pytest.skip("no /proc/self/clear_refs here")
     assert peak >= 200 * 2**20
+
+
+def test_peak_memory_of_one_call_sees_what_a_training_step_keeps():
+    """In a fresh process: bptt's training step at (T, B, I, H) = (400, 16, 8, 64) keeps at least its gates,
+    cell states and outputs (T·B·(4H + H + H) floats = 9.4 MiB); its forward under no_grad keeps the
+    outputs (1.6 MiB) and one chunk of steps (≤ 1 MiB of gates, bptt.INFERENCE_CHUNK_BYTES)."""
+    training = peak_memory_of_one_call((400, 16, 8, 64), "forward+backward")
+    if training is None:
+        pytest.skip("Linux only")
+    inference = peak_memory_of_one_call((400, 16, 8, 64), "forward")
+    kept = 400 * 16 * 6 * 64 * 4
+    assert training["bptt"] >= kept and training["torch"] >= kept
+    assert inference["bptt"] < kept / 2
 
 
 def fake_report(tmp_path):

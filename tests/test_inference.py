@@ -26,7 +26,7 @@ def pair(backend, options, seed=0):
 @pytest.mark.parametrize("options", OPTIONS, ids=["plain", "2-layer-bidir-proj", "batch_first-nobias"])
 @pytest.mark.parametrize("no_grad", [torch.no_grad, torch.inference_mode])
 def test_inference_path_equals_the_training_path_and_torch(backend, options, no_grad, monkeypatch):
-    monkeypatch.setattr(bptt, "INFERENCE_CHUNK_BYTES", 1)          # chunks of 16 steps: 50 = 16 + 16 + 16 + 2
+    monkeypatch.setattr(bptt, "INFERENCE_CHUNK_BYTES", 1)          # chunks of 8 steps: 50 = 6 × 8 + 2
     ours, reference = pair(backend, options)
     x = torch.randn(50, 3, 7, dtype=F64)
     if ours.batch_first:
@@ -52,7 +52,7 @@ def test_triton_inference_path_equals_torch(options, monkeypatch):
     if "triton" not in lstmlab.available_backends("cpu"):
         pytest.skip("backend 'triton' does not run on the CPU here (needs TRITON_INTERPRET=1)")
     from lstmlab.kernels import lstm_gates
-    monkeypatch.setattr(bptt, "INFERENCE_CHUNK_BYTES", 1)          # chunks of 16 steps: 20 = 16 + 4
+    monkeypatch.setattr(bptt, "INFERENCE_CHUNK_BYTES", 1)          # chunks of 8 steps: 20 = 8 + 8 + 4
     monkeypatch.setattr(lstm_gates.TritonLSTMDirection, "apply", must_not_run)
     ours, reference = pair("triton", options)
     x = torch.randn(20, 2, 7, dtype=F64)
@@ -78,7 +78,7 @@ def test_bptt_inference_keeps_nothing_for_backward(monkeypatch):
     lstm = lstmlab.LSTM(4, 8, num_layers=2, backend="bptt")
     with torch.no_grad():
         lstm(torch.randn(100, 2, 4))
-    assert seen_steps and max(seen_steps) == 16, seen_steps       # never all 100 steps of gates at once
+    assert seen_steps and max(seen_steps) == 8, seen_steps        # never all 100 steps of gates at once
     with pytest.raises(AssertionError, match="autograd.Function"):
         lstm(torch.randn(100, 2, 4))                               # grad mode: the training path
 

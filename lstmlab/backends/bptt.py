@@ -376,10 +376,12 @@ def gemm_gradients(grad_gates, grad_outputs, x, h0, outputs, weight_ih, weight_h
     """
     steps, batch, gate_size = grad_gates.shape
     rows = grad_gates.view(steps * batch, gate_size)                       # (T·B, 4H)
-    h_prev = torch.cat([h0[None], outputs[:-1]]).view(steps * batch, -1)   # (T·B, P)
     grad_x = (rows @ weight_ih).view_as(x) if needs_input_grad else None
     grad_w_ih = rows.T @ x.reshape(steps * batch, -1)
-    grad_w_hh = rows.T @ h_prev
+    # Σ_t d_gates_tᵀ h_{t−1}: step 0 meets h_0, steps 1… meet the outputs 0… (no (T, B, P) copy of h_{t−1})
+    grad_w_hh = grad_gates[0].T @ h0
+    if steps > 1:
+        grad_w_hh.addmm_(rows[batch:].T, outputs[:-1].reshape((steps - 1) * batch, -1))
     grad_bias = rows.sum(0) if has_bias else None
     grad_w_hr = None
     if weight_hr is not None:
@@ -395,9 +397,10 @@ def run_direction(x, h0, c0, weights):
     return outputs, cell_states
 
 
-# Inference keeps the gates of at most this many bytes at once (and at least 16 steps): the input GEMM
+# Inference keeps the gates of at most this many bytes at once (and at least 8 steps): the input GEMM
 # of a chunk of steps, then its recurrence, while the chunk is still in cache.
-INFERENCE_CHUNK_BYTES = 4 << 20
+INFERENCE_CHUNK_BYTES = 1 << 20
+INFERENCE_CHUNK_MIN_STEPS = 8
 
 
 def run_direction_inference(x, h0, c0, weights):
@@ -414,13 +417,16 @@ def run_direction_inference(x, h0, c0, weights):
     order = _to_ifog(hidden, x.device) if loops.GATE_ORDER == "ifog" else None
     w_ih, w_hh = _reorder(weight_ih, order), _reorder(weight_hh, order)     # (4H, I), (4H, P)
     bias = _reorder(bias_ih + bias_hh, order) if bias_ih is not None else None
-    outputs = x.new_empty(steps, batch, weight_hh.size(1))                   # (T, B, P)
+    chunks = time_chunks(steps, batch, hidden, x.element_size())
+    outputs = x.new_empty(steps, batch, weight_hh.size(1)) if len(chunks) > 1 else None   # (T, B, P)
     h, c = h0, c0
-    for start, stop in time_chunks(steps, batch, hidden, x.element_size()):
+    for start, stop in chunks:
         x_rows = x[start:stop].reshape(-1, x.size(2))                        # (t·B, I)
         gates = torch.addmm(bias, x_rows, w_ih.T) if bias is not None else x_rows @ w_ih.T
         gates = gates.view(-1, batch, 4 * hidden)                            # (t, B, 4H)
         chunk_outputs, cell_states, _ = loops.forward_recurrence(gates, w_hh, weight_hr, h, c)
+        if outputs is None:                                                  # one chunk: its outputs are all
+            return chunk_outputs, cell_states[-1]
         outputs[start:stop] = chunk_outputs
         h, c = chunk_outputs[-1], cell_states[-1]
     return outputs, c
@@ -428,7 +434,7 @@ def run_direction_inference(x, h0, c0, weights):
 
 def time_chunks(steps, batch, hidden, element_size):
     """[start, stop) chunks of the T steps, each holding at most INFERENCE_CHUNK_BYTES of gates, c and m
-    (and at least 16 steps)."""
+    (and at least INFERENCE_CHUNK_MIN_STEPS steps)."""
     per_step = batch * 6 * hidden * element_size                             # gates, c and m of one step
-    chunk = max(16, INFERENCE_CHUNK_BYTES // max(1, per_step))
+    chunk = max(INFERENCE_CHUNK_MIN_STEPS, INFERENCE_CHUNK_BYTES // max(1, per_step))
     return [(start, min(start + chunk, steps)) for start in range(0, steps, chunk)]
