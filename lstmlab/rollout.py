@@ -221,9 +221,14 @@ def rollout(lstm, inputs, steps, feedback, state=None, fused="auto"):
         raise ValueError(f"rollout: fused must be 'auto', True or False, got {fused!r}")
     given, total = (inputs[None], steps) if inputs.dim() == 2 else (inputs, inputs.size(0) + steps)
     batch = given.size(1)
+    layers = lstm.num_layers
     if state is None:
-        layers = lstm.num_layers
         state = (given.new_zeros(layers, batch, lstm.real_hidden_size), given.new_zeros(layers, batch, lstm.hidden_size))
+    expected = [(layers, batch, lstm.real_hidden_size), (layers, batch, lstm.hidden_size)]
+    if (not isinstance(state, (tuple, list)) or len(state) != 2
+            or [tuple(getattr(t, "shape", ())) for t in state] != expected):
+        given_shapes = [tuple(getattr(t, "shape", ())) for t in state] if isinstance(state, (tuple, list)) else state
+        raise ValueError(f"rollout: state must be (h, c) of shapes {expected[0]} and {expected[1]}, got {given_shapes}")
     reason = "fused=False" if fused is False else fused_reason(lstm, given, state, feedback)
     if reason is None:
         outputs, state, threads = rollout_fused(lstm, given, state, total, feedback)

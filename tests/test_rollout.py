@@ -79,8 +79,10 @@ def one_step_with_backend(lstm, value, state):
     return output[0], state
 
 
-@pytest.mark.parametrize("backend", ["cell", "bptt", "torch"])
+@pytest.mark.parametrize("backend", ["cell", "bptt", "torch", "triton"])
 def test_fused_rollout_equals_each_backends_own_forward_stepped(backend):
+    if backend not in lstmlab.available_backends("cpu"):
+        pytest.skip(f"backend {backend!r} does not run on the CPU here")
     lstm, head = make(input_size=2, hidden=20, layers=2, proj=0)
     lstm.backend = backend
     x0, state = torch.randn(4, 2, dtype=F64), random_state(lstm, 4)
@@ -191,6 +193,10 @@ def test_bad_arguments_are_named():
         rollout(lstm, torch.zeros(3, 1, dtype=F64), 5, head)
     with pytest.raises(ValueError, match="steps must be an integer >= 0"):
         rollout(lstm, torch.zeros(3, 2, dtype=F64), -1, head)
+    with pytest.raises(ValueError, match=r"state must be \(h, c\) of shapes \(1, 3, 8\) and \(1, 3, 8\), "
+                                         r"got \[\(1, 3, 8\), \(1, 4, 8\)\]"):
+        rollout(lstm, torch.zeros(3, 2, dtype=F64), 5, head, (torch.zeros(1, 3, 8, dtype=F64),
+                                                              torch.zeros(1, 4, 8, dtype=F64)))
     with pytest.raises(RuntimeError, match="bidirectional"):
         rollout(lstmlab.LSTM(2, 8, bidirectional=True, dtype=F64), torch.zeros(3, 2, dtype=F64), 5, head)
 
