@@ -5,11 +5,13 @@
 
 Given an observed sequence (T, B, I) instead of one first input, its T steps are read teacher-forced
 first (every y_t is still computed: the prediction of the next value), then ``steps`` more are
-generated — the sine model's ``future_preds``. Written as
-that Python loop (``rollout_steps`` below, the lesson and the fallback) every step pays the dispatch
-of a dozen tiny tensor ops — ~5 µs each, far more than the arithmetic of a small model. So when it
-can, ``rollout`` runs all steps of all layers and the feedback in ONE C++ call
-(kernels/lstm_cpu_rollout.cpp), on weights packed once per call (``pack_affine``).
+generated — the sine model's ``future_preds``.
+
+Written as that Python loop (``rollout_steps`` below, the lesson and the fallback) every step pays the
+dispatch of a dozen tiny tensor ops — ~5 µs each, far more than the arithmetic of a small model. So
+when it can, ``rollout`` runs all steps of all layers and the feedback in ONE C++ call
+(kernels/lstm_cpu_rollout.cpp), on weights packed for it (``pack_affine``) and kept on the module
+until a weight changes.
 
 The fused path needs: CPU tensors in float32/float64, the C++ library built, no gradients wanted
 (it has no backward: under torch.no_grad(), or when nothing requires grad), no dropout in training
@@ -50,8 +52,11 @@ def affine_parts(feedback, in_features, out_features):
     if isinstance(feedback, nn.Identity):
         if in_features != out_features:
             return f"nn.Identity feeds {in_features} features back into an input of {out_features}"
-        return None, None                                    # identity: filled in by compose
+        return None, None                                    # identity: pack_weights makes the matrix
     if isinstance(feedback, nn.Linear):
+        if (feedback.in_features, feedback.out_features) != (in_features, out_features):
+            raise ValueError(f"feedback nn.Linear({feedback.in_features}, {feedback.out_features}) must map the top "
+                             f"layer's {in_features} features to the LSTM's {out_features} inputs")
         return feedback.weight, feedback.bias
     if isinstance(feedback, nn.Sequential):
         weight, bias = None, None
@@ -66,7 +71,8 @@ def affine_parts(feedback, in_features, out_features):
         if weight is None:
             return affine_parts(nn.Identity(), in_features, out_features)
         if weight.shape != (out_features, in_features):
-            return f"nn.Sequential maps {weight.size(1)} features to {weight.size(0)}, not {in_features} to {out_features}"
+            raise ValueError(f"feedback nn.Sequential maps {weight.size(1)} features to {weight.size(0)}; it must map "
+                             f"the top layer's {in_features} features to the LSTM's {out_features} inputs")
         return weight, bias
     return f"{type(feedback).__name__} is not an affine map (nn.Linear, nn.Identity, a Sequential of them, or a " \
            f"(weight, bias) pair)"

@@ -197,6 +197,10 @@ def test_bad_arguments_are_named():
                                          r"got \[\(1, 3, 8\), \(1, 4, 8\)\]"):
         rollout(lstm, torch.zeros(3, 2, dtype=F64), 5, head, (torch.zeros(1, 3, 8, dtype=F64),
                                                               torch.zeros(1, 4, 8, dtype=F64)))
+    with pytest.raises(ValueError, match=r"feedback nn.Linear\(8, 1\) must map the top layer's 8 features to "
+                                         r"the LSTM's 2 inputs"):
+        with torch.no_grad():
+            rollout(lstm, torch.zeros(3, 2, dtype=F64), 5, nn.Linear(8, 1, dtype=F64))
     with pytest.raises(RuntimeError, match="bidirectional"):
         rollout(lstmlab.LSTM(2, 8, bidirectional=True, dtype=F64), torch.zeros(3, 2, dtype=F64), 5, head)
 
