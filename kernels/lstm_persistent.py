@@ -56,6 +56,7 @@ import triton.language as tl
 from lstmlab.backends.bptt import gemm_gradients
 from lstmlab.kernels.lstm_gates import (TritonLSTMDirection, _check, _compute_dtype, _tanh, check_index_range,
                                         gate_gradients)
+from lstmlab.kernels.lstm_gates import run_direction_inference as run_gates_inference
 
 BLOCK_B = 16                    # batch rows per tile (tl.dot needs ≥ 16)
 K_CHUNK = 64                    # backward: W_hh columns streamed from L2 this many gate rows at a time
@@ -67,7 +68,7 @@ MAX_SPINS = 1 << 22             # polls before a barrier gives up: seconds on a 
 # limits. Rows: (largest H, S, num_warps); the first row whose H covers the layer wins. Past the last
 # row the pass runs on backend "triton"'s per-step kernels. Measured for sm_90, B=16 (Triton 3.9):
 #   forward  bf16 H=1024, 8 warps: 193 registers, 0 spilled, 162 KiB shared (W_hh slice: 128 KiB)
-#            fp32 H=512,  8 warps: 202 registers, 0 spilled, 164 KiB shared; with 4 warps 264 B spill
+#            fp32 H=512,  8 warps: 199 registers, 0 spilled, 164 KiB shared; with 4 warps 264 B spill
 #            bf16 H=1024 with 4 warps: 255 registers and 628 B spilled — hence 8 warps there
 #   backward bf16 H=1024, 4 warps: streams its W_hh columns from L2 (K_CHUNK rows at a time), 12 KiB shared
 _SM90 = {
@@ -117,12 +118,13 @@ def lstm_persistent_forward_kernel(
     outputs_ptr,      # (T, B, P) out: h_t, input dtype — also how programs hand h_t to each other
     unprojected_ptr,  # (T, B, H) out: m_t = o ⊙ tanh c_t before the projection (only when HAS_PROJ)
     gates_ptr,        # (T, B, 4H) out: activated gates i, f, g, o, compute dtype — for backward
-    cells_ptr,        # (T, B, H) out: c_t, compute dtype
+    cells_ptr,        # (T, B, H) out: c_t, compute dtype ((2, B, H), a ring, without KEEP_FOR_BACKWARD)
     sync_ptr,         # (groups,) int32 barrier counters, zero at launch
     error_ptr,        # (1,) int32 set to 1 by a barrier that timed out
     steps, batch, hidden, proj,               # T, B, H, P
     tiles_per_group, phase_start, phase_stop, max_spins,
     HAS_PROJ: tl.constexpr,
+    KEEP_FOR_BACKWARD: tl.constexpr,   # False (inference): no gates stored; c_t and m_t in rings of 2 steps
     GRID_SYNC: tl.constexpr,      # True: all phases in one launch with barriers; False: one phase per launch
     COMPUTE: tl.constexpr,        # tl.float32 (tl.float64 for fp64 inputs)
     DOT_PRECISION: tl.constexpr,
@@ -167,6 +169,9 @@ def lstm_persistent_forward_kernel(
         t = phase // PHASES
         part = phase % PHASES
         step = t.to(tl.int64)                                     # T·B·4H may pass 2³¹: 64-bit step offsets
+        # where c_t (and m_t) of this step and c_{t−1} live: every step's slot, or a ring of two
+        slot = step if KEEP_FOR_BACKWARD else step % 2
+        previous = step - 1 if KEEP_FOR_BACKWARD else (step + 1) % 2
         for tile in range(first_tile, tl.minimum(first_tile + tiles_per_group, tl.cdiv(batch, BLOCK_B))):
             rows = tile * BLOCK_B + tl.arange(0, BLOCK_B)
             batch_ok = rows < batch
@@ -185,7 +190,8 @@ def lstm_persistent_forward_kernel(
                 pre = tl.load(gates_x_ptr + block_offsets, mask=block_mask, other=0.0).to(COMPUTE)
                 pre += tl.dot(w_s, h_prev, input_precision=DOT_PRECISION).to(COMPUTE)   # (4S, BLOCK_B) + W_s h_{t−1}
                 act = tl.where(is_g_row, _tanh(pre), tl.sigmoid(pre))    # i, f, o = σ(·);  g = tanh(·)
-                tl.store(gates_ptr + block_offsets, act, mask=block_mask)
+                if KEEP_FOR_BACKWARD:
+                    tl.store(gates_ptr + block_offsets, act, mask=block_mask)
 
                 by_gate = tl.reshape(act, (4, SLICE, BLOCK_B))            # rows k·S + u -> [k, u]
                 i = tl.sum(tl.where(gate_id == 0, by_gate, 0.0), axis=0)  # (S, BLOCK_B)
@@ -197,12 +203,12 @@ def lstm_persistent_forward_kernel(
                 if t == 0:
                     c_prev = tl.load(c0_ptr + state_offsets, mask=state_mask, other=0.0)
                 else:                                                  # this program's own store of step t−1
-                    c_prev = tl.load(cells_ptr + (step - 1) * batch * hidden + state_offsets, mask=state_mask, other=0.0)
+                    c_prev = tl.load(cells_ptr + previous * batch * hidden + state_offsets, mask=state_mask, other=0.0)
                 c = f * c_prev + i * g                                    # c_t = f ⊙ c_{t−1} + i ⊙ g
                 m = o * _tanh(c)                                          # m_t = o ⊙ tanh c_t
-                tl.store(cells_ptr + step * batch * hidden + state_offsets, c, mask=state_mask)
+                tl.store(cells_ptr + slot * batch * hidden + state_offsets, c, mask=state_mask)
                 if HAS_PROJ:
-                    tl.store(unprojected_ptr + step * batch * hidden + state_offsets,
+                    tl.store(unprojected_ptr + slot * batch * hidden + state_offsets,
                              m.to(unprojected_ptr.dtype.element_ty), mask=state_mask)
                 else:                                                     # h_t = m_t (P = H)
                     tl.store(outputs_ptr + step * batch * proj + state_offsets,
@@ -210,7 +216,7 @@ def lstm_persistent_forward_kernel(
             if HAS_PROJ:
                 if part == 1:
                     # h_t = W_hr m_t: this program's PROJ_SLICE outputs from every program's m_t.
-                    m_all = tl.load(unprojected_ptr + step * batch * hidden + rows[None, :] * hidden + cols[:, None],
+                    m_all = tl.load(unprojected_ptr + slot * batch * hidden + rows[None, :] * hidden + cols[:, None],
                                     mask=col_ok[:, None] & batch_ok[None, :], other=0.0, cache_modifier=".cg")
                     h = tl.dot(w_hr_s, m_all.to(w_hr_s.dtype), input_precision=DOT_PRECISION)  # (PROJ_SLICE, BLOCK_B)
                     tl.store(outputs_ptr + step * batch * proj + rows[None, :] * proj + outs[:, None],
@@ -574,8 +580,8 @@ def _proj_slice(proj, slices):
     return max(16, triton.next_power_of_2(triton.cdiv(proj, slices)))
 
 
-def forward_constexprs(launch_plan, dtype, hidden, proj, has_proj, interpreted=None):
-    return dict(HAS_PROJ=has_proj, COMPUTE=tl.float64 if dtype == torch.float64 else tl.float32,
+def forward_constexprs(launch_plan, dtype, hidden, proj, has_proj, interpreted=None, keep_for_backward=True):
+    return dict(HAS_PROJ=has_proj, KEEP_FOR_BACKWARD=keep_for_backward, COMPUTE=tl.float64 if dtype == torch.float64 else tl.float32,
                 SLICE=launch_plan.slice_width, PROJ_SLICE=_proj_slice(proj, launch_plan.slices),
                 BLOCK_B=BLOCK_B, BLOCK_H=_block(hidden), BLOCK_P=_block(proj), **_kernel_options(dtype, interpreted))
 
@@ -591,9 +597,13 @@ def _block(size):
     return max(16, triton.next_power_of_2(size))
 
 
-def persistent_forward(gates_x, weight_hh, weight_hr, h0, c0, launch_plan=None, max_spins=MAX_SPINS, grid_sync=None):
+def persistent_forward(gates_x, weight_hh, weight_hr, h0, c0, launch_plan=None, max_spins=MAX_SPINS, grid_sync=None,
+                       keep_for_backward=True):
     """gates_x (T, B, 4H), weight_hh (4H, P), weight_hr (P, H) or None, h0 (B, P), c0 (B, H) compute dtype
     -> outputs (T, B, P), unprojected (T, B, H) or None, gates (T, B, 4H), cell_states (T, B, H).
+
+    keep_for_backward=False (inference): no gates (None), and unprojected / cell_states are rings of two
+    steps — step t in slot t % 2 — instead of T.
 
     launch_plan: None = choose (`plan`); the path "per-step" is the caller's to take before calling.
     grid_sync: None = as the plan's path says; True/False forces one launch with barriers / one per phase.
@@ -609,15 +619,18 @@ def persistent_forward(gates_x, weight_hh, weight_hr, h0, c0, launch_plan=None, 
         _check("weight_hr", weight_hr, (proj, hidden), gates_x.dtype)
     _sizes_fit_32_bits(steps, batch, hidden, proj)
     outputs = gates_x.new_empty(steps, batch, proj)
-    unprojected = gates_x.new_empty(steps, batch, hidden) if weight_hr is not None else None
-    gates = torch.empty(steps, batch, gate_size, dtype=compute, device=gates_x.device)
-    cell_states = torch.empty(steps, batch, hidden, dtype=compute, device=gates_x.device)
+    kept = steps if keep_for_backward else 2
+    unprojected = gates_x.new_empty(kept, batch, hidden) if weight_hr is not None else None
+    gates = torch.empty(steps, batch, gate_size, dtype=compute, device=gates_x.device) if keep_for_backward else None
+    cell_states = torch.empty(kept, batch, hidden, dtype=compute, device=gates_x.device)
     args = (gates_x, weight_hh, weight_hr if weight_hr is not None else weight_hh, h0, c0,
-            outputs, unprojected if unprojected is not None else outputs, gates, cell_states)
+            outputs, unprojected if unprojected is not None else outputs,
+            gates if gates is not None else gates_x, cell_states)      # (gates_x: a pointer never written)
     sizes = (steps, batch, hidden, proj)
 
     def constexprs_of(p):
-        return forward_constexprs(p, gates_x.dtype, hidden, proj, weight_hr is not None)
+        return forward_constexprs(p, gates_x.dtype, hidden, proj, weight_hr is not None,
+                                  keep_for_backward=keep_for_backward)
 
     if launch_plan is None:
         launch_plan = _plan_here(lstm_persistent_forward_kernel, args, sizes, constexprs_of,
@@ -744,3 +757,19 @@ def run_direction(x, h0, c0, weights):
     """x: (T, B, I), h0: (B, P), c0: (B, H) -> outputs (T, B, P), cell_states (T, B, H) in x's dtype."""
     outputs, cell_states = PersistentLSTMDirection.apply(x.contiguous(), h0, c0, *weights)
     return outputs, cell_states.to(x.dtype)
+
+
+def run_direction_inference(x, h0, c0, weights):
+    """No gradient wanted: the same kernel without the stores only backward reads (KEEP_FOR_BACKWARD=False:
+    no gates, c_t and m_t in rings of two steps). -> outputs (T, B, P), c_n (B, H) in x's dtype."""
+    weight_ih, weight_hh, bias_ih, bias_hh, weight_hr = weights
+    if _per_step_here(x, weight_hh, "forward"):
+        return run_gates_inference(x, h0, c0, weights)
+    steps, batch, _ = x.shape
+    x_rows = x.contiguous().reshape(steps * batch, -1)                       # (T·B, I)
+    gates_x = torch.addmm(bias_ih + bias_hh, x_rows, weight_ih.T) if bias_ih is not None else x_rows @ weight_ih.T
+    c0_compute = c0.to(_compute_dtype(x.dtype)).contiguous()
+    outputs, _, _, cells = persistent_forward(
+        gates_x.view(steps, batch, -1), weight_hh.contiguous(), weight_hr.contiguous() if weight_hr is not None else None,
+        h0.contiguous(), c0_compute, keep_for_backward=False)
+    return outputs, cells[(steps - 1) % 2].to(x.dtype)

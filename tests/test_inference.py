@@ -93,3 +93,23 @@ def test_variable_lengths_and_gradients_take_the_full_path():
         ref_out, (ref_h, ref_c) = reference(packed)
     for a, b in [(out.data, ref_out.data), (h, ref_h), (c, ref_c)]:
         torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("options", [{}, {"proj_size": 9, "num_layers": 2}], ids=["plain", "2-layer-proj"])
+def test_persistent_inference_keeps_no_gates_and_a_ring_of_cell_states(options, monkeypatch):
+    """KEEP_FOR_BACKWARD=False: on a split grid of 3 programs (H = 40 in slices of 16), 5 steps, c_t and
+    m_t in rings of two slots; the training path's autograd.Function must not run."""
+    if "persistent" not in lstmlab.available_backends("cpu"):
+        pytest.skip("backend 'persistent' does not run on the CPU here (needs TRITON_INTERPRET=1)")
+    from lstmlab.kernels import lstm_persistent
+    monkeypatch.setattr(lstm_persistent.PersistentLSTMDirection, "apply", must_not_run)
+    torch.manual_seed(0)
+    reference = torch.nn.LSTM(5, 40, dtype=F64, **options)
+    ours = lstmlab.LSTM(5, 40, dtype=F64, backend="persistent", **options)
+    ours.load_state_dict(reference.state_dict())
+    x = torch.randn(5, 18, 5, dtype=F64)
+    with torch.no_grad(), lstm_persistent.split_grid(16, 1):
+        out, (h, c) = ours(x)
+        ref_out, (ref_h, ref_c) = reference(x)
+    for a, b in [(out, ref_out), (h, ref_h), (c, ref_c)]:
+        torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)
