@@ -7,12 +7,14 @@
 // The equations and the saved tensors are exactly those of bptt.py. The gate rows stay in torch's
 // order (i, f, g, o): the Python loops reorder them to (i, f, o, g) only to make one sigmoid call
 // out of three, which a fused pass does not need. The threads share the hidden units and meet at a
-// barrier every step ("Work split" below).
+// barrier every step ("Work split" below). For small layers, where one GEMM call per step costs more
+// in set-up than in arithmetic, the recurrent product instead runs on W_hh packed into tiles
+// (lstm_cpu_tiles.h, the kernel of the closed-loop rollout): forward_on_tiles, backward_on_tiles.
 //
-// File order: the pointwise step (forward, backward) → work split → the two loops → registration as
-// torch.ops.lstmlab_cpu.*. The activations σ and tanh live in lstm_cpu_activations.h (shared with the
-// closed-loop rollout, lstm_cpu_rollout.cpp). Built on first use by lstmlab/kernels/lstm_cpu.py
-// (torch.utils.cpp_extension, cached).
+// File order: the pointwise step (forward, backward) → work split → the loops on tiles → the two
+// loops → registration as torch.ops.lstmlab_cpu.*. The activations σ and tanh live in
+// lstm_cpu_activations.h (shared with the closed-loop rollout, lstm_cpu_rollout.cpp). Built on first
+// use by lstmlab/kernels/lstm_cpu.py (torch.utils.cpp_extension, cached).
 #include <ATen/ATen.h>
 #include <ATen/Dispatch.h>
 #include <ATen/Parallel.h>
