@@ -76,27 +76,32 @@ void layer_tile(int64_t tile, int64_t batch, int64_t hidden, const scalar_t* z, 
     const int rows = static_cast<int>(std::min<int64_t>(MAX_ROWS, batch - r0));
     vec_t<scalar_t> acc[MAX_ROWS][4];
     affine_rows<scalar_t, 4>(rows, z + r0 * K, K, K, tile_weights, tile_bias, acc);   // gate pre-activations
+    // The gate math of all rows of the block in one vectorised loop (rows·U lanes): the long
+    // dependency chains of σ and tanh (a division each) of different rows then overlap.
+    scalar_t pre[4][MAX_ROWS * U], c_block[MAX_ROWS * U], h[MAX_ROWS * U];
     for (int r = 0; r < rows; ++r) {
-      scalar_t pre[4][U];
-      for (int g = 0; g < 4; ++g) store(pre[g], acc[r][g]);
-      scalar_t* c_row = c + (r0 + r) * padded + j0;
-      scalar_t h[U];
+      for (int g = 0; g < 4; ++g) store(pre[g] + r * U, acc[r][g]);
+      std::memcpy(c_block + r * U, c + (r0 + r) * padded + j0, U * sizeof(scalar_t));
+    }
+    const int lanes_used = rows * U;
 #pragma omp simd
-      for (int u = 0; u < U; ++u) {
-        const scalar_t i = sigmoid(pre[0][u]);                 // i = σ(W_i z + b_i)   input gate
-        const scalar_t f = sigmoid(pre[1][u]);                 // f = σ(W_f z + b_f)   forget gate
-        const scalar_t g = tanh_(pre[2][u]);                   // g = tanh(W_g z + b_g) input node
-        const scalar_t o = sigmoid(pre[3][u]);                 // o = σ(W_o z + b_o)   output gate
-        const scalar_t c_new = f * c_row[u] + i * g;           // c_t = f ⊙ c_{t−1} + i ⊙ g
-        c_row[u] = c_new;                                      // (padded units stay 0: their weights are 0)
-        h[u] = o * tanh_(c_new);                               // m_t = o ⊙ tanh c_t
-      }
+    for (int k = 0; k < lanes_used; ++k) {
+      const scalar_t i = sigmoid(pre[0][k]);                   // i = σ(W_i z + b_i)   input gate
+      const scalar_t f = sigmoid(pre[1][k]);                   // f = σ(W_f z + b_f)   forget gate
+      const scalar_t g = tanh_(pre[2][k]);                     // g = tanh(W_g z + b_g) input node
+      const scalar_t o = sigmoid(pre[3][k]);                   // o = σ(W_o z + b_o)   output gate
+      const scalar_t c_new = f * c_block[k] + i * g;           // c_t = f ⊙ c_{t−1} + i ⊙ g
+      c_block[k] = c_new;                                      // (padded units stay 0: their weights are 0)
+      h[k] = o * tanh_(c_new);                                 // m_t = o ⊙ tanh c_t
+    }
+    for (int r = 0; r < rows; ++r) {
       const int64_t row = r0 + r;
+      std::memcpy(c + row * padded + j0, c_block + r * U, U * sizeof(scalar_t));
       if (m_out != nullptr) {
-        std::memcpy(m_out + row * hidden + j0, h, units * sizeof(scalar_t));
+        std::memcpy(m_out + row * hidden + j0, h + r * U, units * sizeof(scalar_t));
       } else {
-        std::memcpy(targets.own + row * targets.ld_own + j0, h, units * sizeof(scalar_t));
-        std::memcpy(targets.next + row * targets.ld_next + j0, h, units * sizeof(scalar_t));
+        std::memcpy(targets.own + row * targets.ld_own + j0, h + r * U, units * sizeof(scalar_t));
+        std::memcpy(targets.next + row * targets.ld_next + j0, h + r * U, units * sizeof(scalar_t));
       }
     }
   }
