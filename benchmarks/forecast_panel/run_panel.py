@@ -20,7 +20,7 @@ import numpy as np
 
 HERE = Path(__file__).parent
 HORIZON = {"M": 12, "Q": 8, "W": 13, "Y": 6, "A": 6, "30min": 48}
-COMPARED = ("ES-LSTM", "LSTM", "naive", "seasonal_naive", "ets", "autoarima", "theta")
+COMPARED = ("ES-LSTM", "LSTM", "smoothing", "naive", "seasonal_naive", "ets", "autoarima", "theta")
 
 
 def horizon_for(freq):
