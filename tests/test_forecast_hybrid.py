@@ -11,7 +11,7 @@ from lstmlab.forecast.datasets import AIRPASSENGERS, Series  # noqa: E402
 from lstmlab.forecast.evaluate import summarize  # noqa: E402
 from lstmlab.forecast.hybrid import ESLSTM, HybridConfig  # noqa: E402
 from lstmlab.forecast.pipeline import ForecastConfig, Forecaster  # noqa: E402
-from lstmlab.forecast.smoothing import Smoothing, choose_mode, fit_smoothing  # noqa: E402
+from lstmlab.forecast.smoothing import Smoothing, choose_mode, fit_smoothing, smoothing_forecast  # noqa: E402
 
 TINY = {"ensemble": 1, "steps": 20, "hidden_size": 8, "mlp_size": 16}
 
@@ -141,6 +141,7 @@ def test_a_network_that_outputs_zero_forecasts_what_the_smoothing_forecasts():
     expected = np.exp(levels[-1] + smoothing.damping(12) * trends[-1] + seasons[-12:])
     for q in range(quantiles.shape[1]):
         np.testing.assert_allclose(quantiles[:, q], expected, rtol=1e-5)
+    np.testing.assert_allclose(smoothing_forecast(y, 12, 12), expected)          # the panel's "smoothing" column
 
 
 def test_early_stopping_keeps_the_last_window_out_of_training():

@@ -278,7 +278,7 @@ class ESLSTM:
         # the learning rate falls to a tenth over the run: big steps first, fine ones last
         schedule = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=0.1 ** (1 / c.steps))
         check = max(1, c.steps // 10)
-        best = (validation_loss(), copy.deepcopy(model.state_dict())) if c.early_stopping else None
+        best = (validation_loss(), 0, copy.deepcopy(model.state_dict())) if c.early_stopping else None
         model.train()
         for step in range(1, c.steps + 1):
             index = train[torch.randint(len(train), (min(c.batch_size, len(train)),), generator=generator)]
@@ -299,9 +299,10 @@ class ESLSTM:
             if c.early_stopping and step % check == 0:
                 loss = validation_loss()
                 if loss < best[0]:
-                    best = (loss, copy.deepcopy(model.state_dict()))
+                    best = (loss, step, copy.deepcopy(model.state_dict()))
+        model.stopped_at = best[1] if c.early_stopping else c.steps       # 0: the network was left at zero
         if c.early_stopping:
-            model.load_state_dict(best[1])
+            model.load_state_dict(best[2])
         model.eval()
         return model
 
