@@ -76,7 +76,7 @@ class HybridConfig:
             raise ValueError(f"quantiles must be increasing and include 0.5, got {self.quantiles}")
 
 
-def default_lookbacks(horizon, period, normalize, factors=(2.0,)):
+def default_lookbacks(horizon, period, normalize, factors=(1.0, 2.0, 3.0)):
     """factor × horizon of deseasonalised history for each factor (at least 8 steps); the pure LSTM must
     also see two whole seasons."""
     lookbacks = [max(int(round(f * horizon)), 8) for f in factors]
