@@ -2,6 +2,7 @@
 the seq2seq model's alignment of scenario steps."""
 import numpy as np
 import pytest
+import torch
 
 pd = pytest.importorskip("pandas")
 
@@ -10,7 +11,7 @@ from lstmlab.forecast.datasets import AIRPASSENGERS, Series  # noqa: E402
 from lstmlab.forecast.evaluate import summarize  # noqa: E402
 from lstmlab.forecast.hybrid import ESLSTM, HybridConfig  # noqa: E402
 from lstmlab.forecast.pipeline import ForecastConfig, Forecaster  # noqa: E402
-from lstmlab.forecast.smoothing import choose_mode, fit_smoothing  # noqa: E402
+from lstmlab.forecast.smoothing import Smoothing, choose_mode, fit_smoothing, smoothing_forecast  # noqa: E402
 
 TINY = {"ensemble": 1, "steps": 20, "hidden_size": 8, "mlp_size": 16}
 
@@ -25,9 +26,10 @@ def test_smoothing_is_causal_and_centred():
     y = np.array(AIRPASSENGERS, dtype=np.float64)
     smoothing = fit_smoothing(y, 12, "multiplicative")
     z = smoothing.transform(y)
-    levels, seasons = smoothing.run(z)
-    short_levels, short_seasons = smoothing.run(z[:100])          # the first 100 steps see nothing later
+    levels, trends, seasons = smoothing.run(z)
+    short_levels, short_trends, short_seasons = smoothing.run(z[:100])   # the first 100 steps see nothing later
     np.testing.assert_allclose(levels[:100], short_levels)
+    np.testing.assert_allclose(trends[:100], short_trends)
     np.testing.assert_allclose(seasons[:100], short_seasons)
     assert abs(seasons[-12:].mean()) < 0.01 * seasons[-12:].std()   # the season does not drift with the trend
     assert 0 < smoothing.alpha <= 1 and smoothing.scale > 0
@@ -44,16 +46,77 @@ def test_additive_or_multiplicative_from_the_data():
         choose_mode(np.r_[np.ones(5), 0.0, np.ones(30)], 12, "multiplicative", name="shop")
 
 
+def smoothing_by_the_equations(z, period, alpha, beta, phi, gamma):
+    """The recursions of smoothing.py for one parameter set, one step and one index at a time (the twin)."""
+    m = period
+    first = z[:2 * m].reshape(2, m)
+    season = list((first - first.mean(axis=1, keepdims=True)).mean(axis=0))       # s_{-m} .. s_{-1}
+    level = z[0] - season[0]
+    trend = (z[m:2 * m].mean() - z[:m].mean()) / m if phi > 0 else 0.0
+    levels, trends = [], []
+    for t in range(len(z)):
+        s_old = season[t]                                                          # s_{t−m}
+        new_level = alpha * (z[t] - s_old) + (1 - alpha) * (level + phi * trend)
+        trend = beta * (new_level - level) + (1 - beta) * phi * trend
+        level = new_level
+        s_new = gamma * (z[t] - level) + (1 - gamma) * s_old
+        s_new -= (sum(season[t + 1:t + m]) + s_new) / m                         # the last cycle's mean -> 0
+        season.append(s_new)
+        levels.append(level)
+        trends.append(trend)
+    return np.array(levels), np.array(trends), np.array(season[m:])
+
+
+@pytest.mark.parametrize("phi", [0.0, 0.9], ids=["no-trend", "damped"])
+def test_vectorised_smoothing_matches_the_equations(phi):
+    z = np.log(np.array(AIRPASSENGERS, dtype=np.float64))
+    smoothing = Smoothing("multiplicative", 12, alpha=0.3, gamma=0.1, scale=1.0, beta=0.1, phi=phi)
+    for ours, twin in zip(smoothing.run(z), smoothing_by_the_equations(z, 12, 0.3, 0.1, phi, 0.1)):
+        np.testing.assert_allclose(ours, twin, rtol=1e-12, atol=1e-12)
+
+
+def test_error_over_the_horizon_matches_the_forecasts_made_from_each_state():
+    """The grid's criterion, horizon h: Σ_t Σ_k (z_{t+k} − forecast from the state at t, k steps ahead)²."""
+    from lstmlab.forecast.smoothing import _smooth
+    z = np.log(np.array(AIRPASSENGERS, dtype=np.float64))
+    alpha, beta, phi, gamma, h, m = 0.3, 0.1, 0.9, 0.1, 5, 12
+    levels, trends, seasons = smoothing_by_the_equations(z, m, alpha, beta, phi, gamma)
+    first = z[:2 * m].reshape(2, m)
+    seasons = np.r_[(first - first.mean(axis=1, keepdims=True)).mean(axis=0), seasons]     # s_{-m} .. s_{N−1}
+    expected = 0.0
+    for t in range(len(z) - 1):                                                # origin t, forecasts of z_{t+k}
+        for k in range(1, min(h, len(z) - 1 - t) + 1):
+            forecast = levels[t] + sum(phi ** j for j in range(1, k + 1)) * trends[t] + seasons[t + k - m + m]
+            expected += (z[t + k] - forecast) ** 2
+    error = _smooth(z, m, *(np.array([v]) for v in (alpha, beta, phi, gamma)), horizon=h)[3]
+    np.testing.assert_allclose(error, [expected], rtol=1e-9)
+
+
+def test_damped_trend_flattens_out():
+    smoothing = Smoothing("additive", 1, alpha=0.5, gamma=0.0, scale=1.0, beta=0.1, phi=0.5)
+    np.testing.assert_allclose(smoothing.damping(4), [0.5, 0.75, 0.875, 0.9375])    # φ + … + φ^k -> φ/(1−φ) = 1
+    assert not Smoothing("additive", 1, 0.5, 0.0, 1.0).damping(3).any()              # φ = 0: no trend at all
+
+
+def test_a_slowing_trend_is_damped():
+    """Growth that slows down: the chosen smoothing damps its trend (φ < 1) and does not keep the old slope."""
+    t = np.arange(80)
+    y = 100 + 40 * (1 - np.exp(-t / 25))
+    smoothing = fit_smoothing(y, 1, "additive")
+    assert 0 < smoothing.phi < 1
+    assert fit_smoothing(y, 1, "additive", trend=False).phi == 0.0
+
+
 # --- the hybrid ---------------------------------------------------------------------------------
 def test_windows_see_only_the_past():
     """Changing values after a window's end changes neither its inputs nor its normalisation."""
     y = np.array(AIRPASSENGERS, dtype=np.float64)
     model = ESLSTM(HybridConfig(horizon=12, period=12, **TINY))
-    model.lookback = 24
+    model.lookbacks = [24]
     a, b = model._prepare("a", y, None), model._prepare("b", np.r_[y[:100], 2 * y[100:]], None)
     b.smoothing = a.smoothing                                                     # same α, γ
     b.z = b.smoothing.transform(np.r_[y[:100], 2 * y[100:]])
-    b.levels, b.seasons = b.smoothing.run(b.z)
+    b.levels, b.trends, b.seasons = b.smoothing.run(b.z)
     np.testing.assert_allclose(model._window(a, 99)[0], model._window(b, 99)[0])
 
 
@@ -64,6 +127,63 @@ def test_hybrid_learns_a_seasonal_series_better_than_seasonal_naive():
     assert quantiles.shape == (12, 5) and (np.diff(quantiles, axis=1) >= 0).all()
     seasonal_naive = y[-24:-12]
     assert np.abs(quantiles[:, 2] - y[-12:]).mean() < np.abs(seasonal_naive - y[-12:]).mean()
+
+
+def test_a_network_that_outputs_zero_forecasts_what_the_smoothing_forecasts():
+    """start_at_zero: the hybrid's starting point is the smoothing's own forecast, computed here from smoothing.py."""
+    y = np.array(AIRPASSENGERS, dtype=np.float64)[:-12]
+    model = ESLSTM(HybridConfig(horizon=12, period=12, **TINY)).fit([("air", y, None)])
+    for _, network in model.members:
+        network.start_at_zero()
+    quantiles = model.predict()["air"]                                                   # (12, 5)
+    smoothing = fit_smoothing(y, 12, choose_mode(y, 12), horizon=12)
+    levels, trends, seasons = smoothing.run(smoothing.transform(y))
+    expected = np.exp(levels[-1] + smoothing.damping(12) * trends[-1] + seasons[-12:])
+    for q in range(quantiles.shape[1]):
+        np.testing.assert_allclose(quantiles[:, q], expected, rtol=1e-5)
+    np.testing.assert_allclose(smoothing_forecast(y, 12, 12), expected)          # the panel's "smoothing" column
+
+
+def test_early_stopping_keeps_the_last_window_out_of_training():
+    y = np.array(AIRPASSENGERS, dtype=np.float64)
+    model = ESLSTM(HybridConfig(horizon=12, period=12, **TINY))
+    model.series = {"air": model._prepare("air", y, None), "half": model._prepare("half", y[:80], None)}
+    inputs, futures, targets, last, overlaps = model._windows(24)
+    ends = np.r_[np.arange(23, 144 - 12), np.arange(23, 80 - 12)]                     # t of every window
+    assert len(targets) == len(ends) and last.sum() == 2                              # one last window per series
+    np.testing.assert_array_equal(np.flatnonzero(last.numpy()), [144 - 12 - 24, len(ends) - 1])
+    # left out of training: the windows whose targets t+1..t+12 reach the last window's (t > t_last − 12)
+    assert overlaps.sum() == 2 * 12
+    assert not overlaps[:144 - 12 - 24 - 11].any() and overlaps[144 - 12 - 24 - 11:144 - 12 - 23].all()
+
+
+@pytest.mark.parametrize("mirror", [False, True], ids=["plain", "mirrored"])
+def test_mirrored_training_learns_no_bias_the_window_does_not_show(mirror):
+    """Flat windows, every target +1: a plain network learns "+1 whatever the window"; trained on upside-down
+    windows too (−window -> −target) it cannot, since a flat window looks the same either way up."""
+    model = ESLSTM(HybridConfig(horizon=3, mirror=mirror, early_stopping=False, lr=1e-2, **{**TINY, "steps": 150}))
+    inputs, targets = torch.zeros(64, 6, 1), torch.ones(64, 3)                   # (W, L, 1), (W, h)
+    none = torch.zeros(64, dtype=torch.bool)
+    network = model._train_member(6, inputs, torch.zeros(64, 3, 0), targets, none, none, seed=0, bar=Bar())
+    with torch.no_grad():
+        quantiles = network(inputs[:1])[0]                                        # (h, Q): 0.05 … 0.95
+    if mirror:                                                                    # targets ±1: the 10% and 90%
+        assert (quantiles[:, 1] < -0.5).all() and (quantiles[:, 3] > 0.5).all(), quantiles   # quantiles near ∓1
+    else:
+        assert (quantiles[:, 2] - 1).abs().max() < 0.2, quantiles                  # the median learnt +1
+
+
+class Bar:
+    def update(self, n):
+        pass
+
+
+def test_members_can_look_back_different_lengths():
+    y = np.array(AIRPASSENGERS, dtype=np.float64)[:-12]
+    model = ESLSTM(HybridConfig(horizon=12, period=12, lookback_factors=(1, 2), **{**TINY, "ensemble": 2}))
+    model.fit([("air", y, None)])
+    assert [lookback for lookback, _ in model.members] == [12, 24]
+    assert model.predict()["air"].shape == (12, 5)
 
 
 # --- the DataFrame API --------------------------------------------------------------------------
@@ -115,6 +235,15 @@ def test_statistical_peers_forecast_airpassengers():
     for name in ("ets", "autoarima", "theta"):
         assert peers[name].shape == (12,) and np.isfinite(peers[name]).all()
         assert np.abs(peers[name] - y[-12:]).mean() < np.abs(peers["naive"] - y[-12:]).mean(), name
+
+
+def test_each_peer_gets_the_longest_season_it_takes():
+    from lstmlab.forecast.peers import peer_season
+    assert [peer_season([48, 336], 4000, name) for name in ("ets", "autoarima", "theta")] == [1, 1, 336]
+    assert [peer_season([48, 336], 600, name) for name in ("ets", "autoarima", "theta")] == [1, 1, 48]
+    assert [peer_season([4], 100, name) for name in ("ets", "autoarima", "theta")] == [4, 4, 4]
+    assert peer_season([12], 20, "ets") == 1                                     # fewer than two cycles
+    assert peer_season([], 100, "theta") == 1
 
 
 def test_relative_mae_is_a_geometric_mean():

@@ -2,7 +2,7 @@
 against naive, seasonal naive, ETS, AutoARIMA and Theta, on rolling origins (a benchmark, not a test).
 Each series' report is saved to results/series/<name>.json as soon as it is done.
 
-    .venv/bin/python benchmarks/forecast_panel/run_panel.py            # ~20-30 min on 2 busy cores
+    .venv/bin/python benchmarks/forecast_panel/run_panel.py            # ~55 min on one core (taylor: ~40)
     .venv/bin/python benchmarks/forecast_panel/run_panel.py --only airpassengers,nile   # a subset
     .venv/bin/python benchmarks/forecast_panel/run_panel.py --summarize                 # table + figure
 
@@ -20,7 +20,7 @@ import numpy as np
 
 HERE = Path(__file__).parent
 HORIZON = {"M": 12, "Q": 8, "W": 13, "Y": 6, "A": 6, "30min": 48}
-COMPARED = ("ES-LSTM", "LSTM", "naive", "seasonal_naive", "ets", "autoarima", "theta")
+COMPARED = ("ES-LSTM", "LSTM", "smoothing", "naive", "seasonal_naive", "ets", "autoarima", "theta")
 
 
 def horizon_for(freq):

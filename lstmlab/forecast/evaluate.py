@@ -17,8 +17,9 @@ import numpy as np
 from .api import LSTMForecaster
 from .frame import prepare, season_lengths, split_series
 from .metrics import mae, mase, rmse, smape
-from .peers import STATISTICAL, all_peers, statsforecast_available
+from .peers import STATISTICAL, all_peers, peer_season, statsforecast_available
 from .seasonality import usable_season
+from .smoothing import smoothing_forecast
 
 MODELS = {"hybrid": "ES-LSTM", "lstm": "LSTM"}
 
@@ -69,18 +70,25 @@ def evaluate(df, h, folds=1, step=None, models=("hybrid", "lstm"), freq=None, se
         end = stamps.index(cutoff) + 1
         history, actual = full.y[:end], part["y"].to_numpy()
         period = usable_season(lengths, len(history))
+        peer_seasons = {}
         predictions = {name: cv[(cv.unique_id == uid) & (cv.cutoff == cutoff)][name].to_numpy()
                        for name, cv in forecasts.items()}
+        # the hybrid's smoothing alone (its forecast before any training): what the LSTM adds is the difference
+        predictions["smoothing"] = smoothing_forecast(
+            history, period, h, config.get("seasonality", "auto"), config.get("trend", True),
+            fit_horizon=1 if config.get("smoothing_fit") == "one-step" else h, name=uid)
         if peers:
             start = time.perf_counter()
-            for name, values in all_peers(history, h, period).items():
+            for name, values in all_peers(history, h, period, season_lengths=lengths).items():
                 if not name.startswith("_"):
                     predictions[name] = values
+            peer_seasons = {name: peer_season(lengths or [period], len(history), name) for name in STATISTICAL}
             timings["statistical peers"] = timings.get("statistical peers", 0.0) + time.perf_counter() - start
         scores = {name: metrics(actual, values, history, period) if np.isfinite(values).all()
                   else {"mae": None, "rmse": None, "smape": None, "mase": None}
                   for name, values in predictions.items()}
-        row = {"unique_id": uid, "cutoff": _stamp(cutoff), "period": period, "metrics": scores}
+        row = {"unique_id": uid, "cutoff": _stamp(cutoff), "period": period, "peer_seasons": peer_seasons,
+               "metrics": scores}
         statistical = [scores[name]["mae"] for name in STATISTICAL if name in scores and scores[name]["mae"] is not None]
         if statistical:
             best = min(statistical)
@@ -122,7 +130,10 @@ def format_report(report):
     for uid in dict.fromkeys(row["unique_id"] for row in report["rows"]):
         lines.append(f"\nseries {uid!s}")
         for row in (r for r in report["rows"] if r["unique_id"] == uid):
-            lines.append(f"  cutoff {row['cutoff']} (season length {row['period']})")
+            seasons = row.get("peer_seasons", {})
+            differ = "" if set(seasons.values()) <= {row["period"]} else \
+                "; the peers': " + ", ".join(f"{name} {m}" for name, m in seasons.items())
+            lines.append(f"  cutoff {row['cutoff']} (season length {row['period']}{differ})")
             lines.append("  " + header)
             for name, m in row["metrics"].items():
                 rel = row.get("relative_mae", {}).get(name)

@@ -1,18 +1,28 @@
 """ES-LSTM: the ES-RNN-style hybrid (Smyl 2020), one global LSTM over a panel of series.
 
-1. Per series, exponential smoothing (smoothing.py) gives a level l_t and seasonal indices s_t.
+1. Per series, exponential smoothing (smoothing.py) gives a level l_t, a damped trend b_t and seasonal
+   indices s_t; its parameters are chosen by the error of its own forecasts 1..h steps ahead.
 2. Each training window is normalised by them: deseasonalised, minus the level at its end, divided
    by the series' scale. The LSTM sees shapes in the series' own unit, never its level or season.
-3. One network for all series and windows (a "global" model) reads the window and emits, for each
-   of the next h steps, the quantiles (0.05, 0.1, 0.5, 0.9, 0.95) of the normalised value, trained
-   with the pinball loss   ρ_q(e) = max(q·e, (q − 1)·e),  e = target − prediction.
-4. Forecasts are de-normalised:  ŷ_{t+k} = inverse(l_t + s_{t+k−m⌈k/m⌉} + scale · output_k),
+3. The target is what the smoothing's own forecast misses:
+       target_k = (z_{t+k} − [l_t + (φ + … + φ^k) b_t + s_{t+k−m⌈k/m⌉}]) / scale,   k = 1..h
+   One network for all series and windows (a "global" model) reads the window and emits, for each of
+   the h steps, the quantiles (0.05, 0.1, 0.5, 0.9, 0.95) of that correction, trained with the pinball
+   loss   ρ_q(e) = max(q·e, (q − 1)·e),  e = target − prediction.
+4. Forecasts are de-normalised:  ŷ_{t+k} = inverse(smoothing forecast_k + scale · output_k),
    inverse = exp for multiplicative seasonality. The median is the point forecast.
-5. Several seeds are trained and their quantiles averaged.
+5. Guards against learning what one series' history cannot teach (each measured on the development
+   panel, benchmarks/forecast_panel): the network starts at zero, i.e. at the smoothing's forecast;
+   half of every batch is turned upside down (−window -> −correction), so a constant bias that the
+   window does not show is not learnt; training stops at the checkpoint that best forecasts each
+   series' last window, which is held out of training.
+6. The members of the ensemble differ in seed and in lookback (h, 2h, 3h: N-BEATS' ensembling); their
+   quantiles are averaged.
 
-With normalize="last" the same network gets no smoothing (α = 1, no season: windows are relative to
-their last value): that is the pure LSTM, kept for comparison.
+With normalize="last" the same network gets no smoothing (α = 1, no trend or season: windows and
+targets are relative to the last value): that is the pure LSTM, kept for comparison.
 """
+import copy
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Tuple
@@ -34,7 +44,9 @@ class HybridConfig:
     period: int = 1                           # the season length used by the smoothing (1: none)
     normalize: str = "es"                     # "es": the hybrid; "last": the pure LSTM
     seasonality: str = "auto"                 # "auto", "additive" or "multiplicative"
-    lookback: Optional[int] = None            # default: see default_lookback
+    lookback: Optional[int] = None            # one lookback for every member (default: default_lookbacks)
+    lookbacks: Optional[Tuple[int, ...]] = None   # or one per member, in turn
+    lookback_factors: Tuple[float, ...] = (1.0, 2.0, 3.0)  # the default lookbacks: these multiples of h
     hidden_size: int = 32
     mlp_size: int = 64
     quantiles: Tuple[float, ...] = QUANTILES
@@ -45,6 +57,12 @@ class HybridConfig:
     lr: float = 3e-3
     backend: str = "auto"
     highway: bool = True                      # a linear map from the window to the outputs, beside the LSTM
+    trend: bool = True                        # a damped trend in the smoothing (False: level and season only)
+    smoothing_fit: str = "horizon"            # α, β, φ, γ by the error 1..h steps ahead, or 1 step ("one-step")
+    zero_init: bool = True                    # start from the smoothing's forecast (HybridNet.start_at_zero)
+    early_stopping: bool = True               # keep the step count that forecasts each series' last window best
+    validation_windows: Optional[int] = 1     # how many of each series' last windows early stopping scores (None: h)
+    mirror: bool = True                       # train on upside-down windows too (see _train_member)
     threads: int = 1                          # torch threads while training (see _one_thread)
 
     def validate(self):
@@ -58,20 +76,22 @@ class HybridConfig:
             raise ValueError(f"quantiles must be increasing and include 0.5, got {self.quantiles}")
 
 
-def default_lookback(horizon, period, normalize):
-    """Two horizons of deseasonalised history; the pure LSTM must also see two whole seasons."""
-    lookback = max(2 * horizon, 8)
+def default_lookbacks(horizon, period, normalize, factors=(1.0, 2.0, 3.0)):
+    """factor × horizon of deseasonalised history for each factor (at least 8 steps); the pure LSTM must
+    also see two whole seasons."""
+    lookbacks = [max(int(round(f * horizon)), 8) for f in factors]
     if normalize == "last" and period > 1:
-        lookback = max(lookback, 2 * period)
-    return lookback
+        lookbacks = [max(L, 2 * period) for L in lookbacks]
+    return tuple(dict.fromkeys(lookbacks))
 
 
 @dataclass
 class _Prepared:
-    """One series, smoothed: z (N,), levels (N,), seasons (N,), exogenous standardised (N, E)."""
+    """One series, smoothed: z (N,), levels, trends, seasons (N,), exogenous standardised (N, E)."""
     smoothing: Smoothing
     z: np.ndarray
     levels: np.ndarray
+    trends: np.ndarray
     seasons: np.ndarray
     exogenous: np.ndarray
     exogenous_center: np.ndarray
@@ -92,6 +112,15 @@ class HybridNet(nn.Module):
         self.lstm_part = MultiHorizonLSTM(historic_size, horizon, future_size=future_size, hidden_size=hidden_size,
                                           mlp_size=mlp_size, quantiles=quantiles, backend=backend)
         self.highway = nn.Linear(lookback, horizon) if highway else None
+
+    def start_at_zero(self):
+        """Zero the last layers: the untrained network outputs 0, i.e. the hybrid starts as the smoothing's
+        own forecast and training moves it only as far as the data ask."""
+        for layer in (self.lstm_part.decoder[-1], self.highway):
+            if layer is not None:
+                nn.init.zeros_(layer.weight)
+                nn.init.zeros_(layer.bias)
+        return self
 
     def forward(self, historic, future=None):
         """historic (B, L, F), future (B, h, E) or None -> (B, h, Q)."""
@@ -120,26 +149,27 @@ class ESLSTM:
         config.validate()
         self.config = config
         self.series: Dict[object, _Prepared] = {}
-        self.members: List[MultiHorizonLSTM] = []
-        self.lookback = None
+        self.members: List[Tuple[int, HybridNet]] = []              # (lookback, network)
+        self.lookbacks = None
 
     # --- normalisation ---------------------------------------------------------------------
     def _prepare(self, name, y, exogenous):
         c = self.config
         mode = choose_mode(y, c.period, c.seasonality, name)
         if c.normalize == "es":
-            smoothing = fit_smoothing(y, c.period, mode)
+            smoothing = fit_smoothing(y, c.period, mode, trend=c.trend,
+                                      horizon=c.horizon if c.smoothing_fit == "horizon" else 1)
         else:
             smoothing = Smoothing(mode, 1, 1.0, 0.0, 1.0)          # α = 1: the level is the last value
             z = smoothing.transform(y)
             change = np.abs(np.diff(z)).mean()
             smoothing.scale = float(change) if change > 0 else 1.0
         z = smoothing.transform(y)
-        levels, seasons = smoothing.run(z)
+        levels, trends, seasons = smoothing.run(z)
         exogenous = np.zeros((len(y), 0)) if exogenous is None else np.asarray(exogenous, dtype=np.float64)
         center, scale = exogenous.mean(axis=0), exogenous.std(axis=0)
         scale = np.where(scale > 0, scale, 1.0)
-        return _Prepared(smoothing, z, levels, seasons, (exogenous - center) / scale, center, scale)
+        return _Prepared(smoothing, z, levels, trends, seasons, (exogenous - center) / scale, center, scale)
 
     def _season_ahead(self, prepared, t):
         """s_{t+k−m⌈k/m⌉} for k = 1..h, from the indices known at t. (h,)"""
@@ -148,9 +178,14 @@ class ESLSTM:
             return np.zeros(h)
         return prepared.seasons[t - m + 1 + (np.arange(h) % m)]
 
-    def _window(self, prepared, t, future_exogenous=None):
+    def _smoothing_forecast(self, prepared, t):
+        """The smoothing's own forecast after t: l_t + (φ + … + φ^k) b_t + s_{t+k−m⌈k/m⌉}, k = 1..h. (h,)"""
+        p = prepared
+        return p.levels[t] + p.smoothing.damping(self.config.horizon) * p.trends[t] + self._season_ahead(p, t)
+
+    def _window(self, prepared, t, future_exogenous=None, lookback=None):
         """Inputs for a window ending at t (inclusive): history (L, 1 + E), future exogenous (h, E)."""
-        L, h = self.lookback, self.config.horizon
+        L, h = lookback or self.lookbacks[0], self.config.horizon
         p, scale = prepared, prepared.smoothing.scale
         rows = np.arange(t - L + 1, t + 1)
         history = ((p.z[rows] - p.seasons[rows]) - p.levels[t]) / scale                  # (L,)
@@ -162,20 +197,15 @@ class ESLSTM:
     def _target(self, prepared, t):
         h = self.config.horizon
         future = prepared.z[t + 1:t + 1 + h]                                             # (h,)
-        return (future - self._season_ahead(prepared, t) - prepared.levels[t]) / prepared.smoothing.scale
+        return (future - self._smoothing_forecast(prepared, t)) / prepared.smoothing.scale
 
     # --- training ------------------------------------------------------------------------------
-    def fit(self, panel, progress=False):
-        """panel: list of (name, y (N,), exogenous (N, E) or None), the training data only."""
+    def _windows(self, lookback):
+        """Every training window of every series: inputs (W, L, 1 + E), futures (W, h, E), targets (W, h),
+        and two masks (W,): each series' last window, and the windows whose targets overlap the last one's."""
         c = self.config
-        self.series = {name: self._prepare(name, y, exogenous) for name, y, exogenous in panel}
-        shortest = min(len(p.z) for p in self.series.values())
-        lookback = c.lookback or default_lookback(c.horizon, c.period, c.normalize)
         first = max(p.smoothing.period for p in self.series.values()) - 1          # season indices known
-        # keep at least a few windows per series: shorten the lookback before refusing
-        lookback = max(1, min(lookback, shortest - c.horizon - 4))
-        self.lookback = lookback
-        inputs, futures, targets = [], [], []
+        inputs, futures, targets, last, overlaps = [], [], [], [], []
         for name, p in self.series.items():
             start = max(lookback - 1, first)
             ends = np.arange(start, len(p.z) - c.horizon)
@@ -184,46 +214,95 @@ class ESLSTM:
                                  f"season length {p.smoothing.period} (needs at least "
                                  f"{start + c.horizon + 1})")
             for t in ends:
-                window, future = self._window(p, t)
+                window, future = self._window(p, t, lookback=lookback)
                 inputs.append(window)
                 futures.append(future)
                 targets.append(self._target(p, t))
-        inputs = torch.as_tensor(np.stack(inputs), dtype=torch.float32)                # (W, L, 1 + E)
-        futures = torch.as_tensor(np.stack(futures), dtype=torch.float32)              # (W, h, E)
-        targets = torch.as_tensor(np.stack(targets), dtype=torch.float32)              # (W, h)
+            # the last windows (their ends: the last validation_windows of the series) are the validation set
+            first_held = ends[-1] - (c.validation_windows or c.horizon) + 1
+            last.append(ends >= first_held)
+            overlaps.append(ends > first_held - c.horizon)              # targets t+1..t+h reach the held-out ones
+        return (torch.as_tensor(np.stack(inputs), dtype=torch.float32),                # (W, L, 1 + E)
+                torch.as_tensor(np.stack(futures), dtype=torch.float32),               # (W, h, E)
+                torch.as_tensor(np.stack(targets), dtype=torch.float32),               # (W, h)
+                torch.as_tensor(np.concatenate(last)), torch.as_tensor(np.concatenate(overlaps)))
+
+    def fit(self, panel, progress=False):
+        """panel: list of (name, y (N,), exogenous (N, E) or None), the training data only."""
+        c = self.config
+        self.series = {name: self._prepare(name, y, exogenous) for name, y, exogenous in panel}
+        shortest = min(len(p.z) for p in self.series.values())
+        wanted = c.lookbacks or ((c.lookback,) if c.lookback else
+                                 default_lookbacks(c.horizon, c.period, c.normalize, c.lookback_factors))
+        # keep at least a few windows per series: shorten a lookback before refusing
+        self.lookbacks = sorted({max(1, min(L, shortest - c.horizon - 4)) for L in wanted})
+        datasets = {L: self._windows(L) for L in self.lookbacks}
         self.members = []
         bar = tqdm(total=c.ensemble * c.steps, desc="training ES-LSTM", disable=not progress, leave=False)
         with torch_threads(c.threads):
             for member in range(c.ensemble):
-                self.members.append(self._train_member(inputs, futures, targets, c.seed * 1000 + member, bar))
+                # N-BEATS' ensembling: the members differ in seed and in how far back they look
+                lookback = self.lookbacks[member % len(self.lookbacks)]
+                model = self._train_member(lookback, *datasets[lookback], c.seed * 1000 + member, bar)
+                self.members.append((lookback, model))
         bar.close()
         return self
 
-    def _new_model(self, exogenous_size):
+    def _new_model(self, lookback, exogenous_size):
         c = self.config
-        return HybridNet(self.lookback, 1 + exogenous_size, c.horizon, exogenous_size, c.hidden_size, c.mlp_size,
+        return HybridNet(lookback, 1 + exogenous_size, c.horizon, exogenous_size, c.hidden_size, c.mlp_size,
                          c.quantiles, highway=c.highway, backend=c.backend)
 
-    def _train_member(self, inputs, futures, targets, seed, bar):
+    def _train_member(self, lookback, inputs, futures, targets, last, overlaps, seed, bar):
+        """Adam on the pinball loss. With early stopping, the windows whose targets reach into the last
+        window's (``overlaps``; ``last``: one window per series) are left out, and the network is kept as it
+        was at the checkpoint that forecast the last windows best (step 0 included)."""
         c = self.config
         torch.manual_seed(seed)
         generator = torch.Generator().manual_seed(seed)
-        model = self._new_model(futures.shape[-1])
+        model = self._new_model(lookback, futures.shape[-1])
+        if c.zero_init:
+            model.start_at_zero()
+        use_future = futures.shape[-1] > 0
+        mirror = c.mirror and not use_future               # a mirrored series has no mirrored exogenous inputs
+        train = torch.arange(len(targets))
+        if c.early_stopping and (~overlaps).any():
+            train = torch.nonzero(~overlaps).flatten()
+
+        def validation_loss():
+            with torch.no_grad():
+                prediction = model(inputs[last], futures[last] if use_future else None)
+                return quantile_loss(prediction, targets[last], c.quantiles).item()
+
         optimizer = torch.optim.Adam(model.parameters(), lr=c.lr)
         # the learning rate falls to a tenth over the run: big steps first, fine ones last
         schedule = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=0.1 ** (1 / c.steps))
-        use_future = futures.shape[-1] > 0
+        check = max(1, c.steps // 10)
+        best = (validation_loss(), 0, copy.deepcopy(model.state_dict())) if c.early_stopping else None
         model.train()
-        for _ in range(c.steps):
-            index = torch.randint(len(targets), (min(c.batch_size, len(targets)),), generator=generator)
-            prediction = model(inputs[index], futures[index] if use_future else None)     # (B, h, Q)
-            loss = quantile_loss(prediction, targets[index], c.quantiles)
+        for step in range(1, c.steps + 1):
+            index = train[torch.randint(len(train), (min(c.batch_size, len(train)),), generator=generator)]
+            window, target = inputs[index], targets[index]                                 # (B, L, 1 + E), (B, h)
+            if mirror:
+                # half the windows upside down (−window -> −target): a correction the network cannot
+                # tie to the window's shape, a constant bias, is wrong on one half and is not learnt
+                sign = torch.randint(2, (len(index), 1), generator=generator) * 2.0 - 1.0    # (B, 1): ±1
+                window, target = window * sign.unsqueeze(-1), target * sign
+            prediction = model(window, futures[index] if use_future else None)             # (B, h, Q)
+            loss = quantile_loss(prediction, target, c.quantiles)
             optimizer.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optimizer.step()
             schedule.step()
             bar.update(1)
+            if c.early_stopping and step % check == 0:
+                loss = validation_loss()
+                if loss < best[0]:
+                    best = (loss, step, copy.deepcopy(model.state_dict()))
+        model.stopped_at = best[1] if c.early_stopping else c.steps       # 0: the network was left at zero
+        if c.early_stopping:
+            model.load_state_dict(best[2])
         model.eval()
         return model
 
@@ -248,11 +327,14 @@ class ESLSTM:
                                      f"values for the {c.horizon} forecast steps")
                 scenario = (np.asarray(future_exogenous[name], dtype=np.float64) - p.exogenous_center) \
                     / p.exogenous_scale                                                      # (h, E)
-            window, future = self._window(p, t, scenario)
-            inputs = torch.as_tensor(window[None], dtype=torch.float32)                    # (1, L, 1 + E)
-            future = torch.as_tensor(future[None], dtype=torch.float32) if scenario is not None else None
-            draws = np.stack([member(inputs, future)[0].numpy() for member in self.members])   # (M, h, Q)
+            draws = []
+            for lookback, member in self.members:
+                window, future = self._window(p, t, scenario, lookback=lookback)
+                inputs = torch.as_tensor(window[None], dtype=torch.float32)                # (1, L, 1 + E)
+                future = torch.as_tensor(future[None], dtype=torch.float32) if scenario is not None else None
+                draws.append(member(inputs, future)[0].numpy())                            # (h, Q)
+            draws = np.stack(draws)                                                          # (M, h, Q)
             normalised = np.sort(draws.mean(axis=0), axis=1)                                 # (h, Q)
-            z = p.levels[t] + self._season_ahead(p, t)[:, None] + p.smoothing.scale * normalised
+            z = self._smoothing_forecast(p, t)[:, None] + p.smoothing.scale * normalised
             out[name] = p.smoothing.inverse(z)
         return out
