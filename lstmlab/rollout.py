@@ -27,7 +27,7 @@ import torch
 from torch import nn
 
 VECTOR_BYTES = 64            # the C++ tile: one 64-byte vector of units (16 floats / 8 doubles)
-THREAD_MIN_MACS = 1 << 17    # multiply-adds per step per thread below which a second thread costs more than it saves
+THREAD_MIN_MACS = 1 << 15    # multiply-adds per step per thread below which a second thread costs more than it saves
 
 
 @dataclass(frozen=True)
