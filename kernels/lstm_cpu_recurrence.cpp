@@ -33,6 +33,7 @@
 
 namespace {
 
+using lstmlab_cpu::block;
 using lstmlab_cpu::sigmoid;
 using lstmlab_cpu::tanh_;
 
@@ -122,11 +123,6 @@ inline int64_t threads_wanted() {
 // Every thread of the team waits here until all have arrived (nothing to wait for on one thread).
 inline void wait_for_all_threads() {
 #pragma omp barrier
-}
-
-// [first, last) of block k when `size` items are cut into `blocks` nearly equal blocks.
-inline std::pair<int64_t, int64_t> block(int64_t size, int64_t blocks, int64_t k) {
-  return {k * size / blocks, (k + 1) * size / blocks};
 }
 
 // One thread's share of the work: batch rows [r0, r1), hidden units [j0, j1), output features [p0, p1).

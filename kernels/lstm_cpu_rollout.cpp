@@ -43,6 +43,7 @@
 namespace {
 
 using lstmlab_cpu::affine_rows;
+using lstmlab_cpu::block;
 using lstmlab_cpu::lanes;
 using lstmlab_cpu::MAX_ROWS;
 using lstmlab_cpu::run_team;
@@ -127,11 +128,6 @@ void affine_features(int64_t tile, int64_t batch, int64_t features, const scalar
       if (extra != nullptr) std::memcpy(extra + row * ld_extra + p0, out, n * sizeof(scalar_t));
     }
   }
-}
-
-// [first, last) of `count` tiles for thread k of `threads`.
-inline std::pair<int64_t, int64_t> share(int64_t count, int64_t threads, int64_t k) {
-  return {k * count / threads, (k + 1) * count / threads};
 }
 
 inline void wait_for_all_threads() {
@@ -234,14 +230,14 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> lstm_rollout(
           scalar_t* own = z_data[2 * l + later] + input_sizes[l];
           Targets<scalar_t> targets{own, K, l + 1 < layers ? z_data[2 * (l + 1) + now] : own,
                                     l + 1 < layers ? row_length[l + 1] : K};
-          const auto [a, b] = share(hidden_tiles, team, thread);
+          const auto [a, b] = block(hidden_tiles, team, thread);
           for (int64_t tile = a; tile < b; ++tile) {
             layer_tile<scalar_t>(tile, batch, hidden, z_data[2 * l + now], K, w_data[l], b_data[l], c_data[l],
                                  projected ? m_data : nullptr, targets);
           }
           if (team > 1) wait_for_all_threads();
           if (projected) {                                                  // h = W_hr m
-            const auto [pa, pb] = share(out_tiles, team, thread);
+            const auto [pa, pb] = block(out_tiles, team, thread);
             for (int64_t tile = pa; tile < pb; ++tile) {
               affine_features<scalar_t>(tile, batch, out_size, m_data, hidden, hidden, p_data[l], zero_bias_data,
                                         targets, nullptr, 0);
@@ -253,7 +249,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> lstm_rollout(
         const scalar_t* h_top = z_data[2 * (layers - 1) + later] + input_sizes[layers - 1];
         scalar_t* x_next = z_data[later];
         Targets<scalar_t> fed_back{x_next, row_length[0], x_next, row_length[0]};
-        const auto [fa, fb] = share(in_tiles, team, thread);
+        const auto [fa, fb] = block(in_tiles, team, thread);
         for (int64_t tile = fa; tile < fb; ++tile) {
           affine_features<scalar_t>(tile, batch, in_size, h_top, row_length[layers - 1], out_size, feedback_w,
                                     feedback_b, fed_back, out_data + t * batch * in_size, in_size);

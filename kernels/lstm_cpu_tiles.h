@@ -18,6 +18,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <utility>
 
 namespace lstmlab_cpu {
 
@@ -99,6 +100,11 @@ void pack_wide_tiles_transposed(const scalar_t* __restrict w, int64_t K, int64_t
   std::memset(packed, 0, tiles * K * 4 * U * sizeof(scalar_t));
   for (int64_t k = 0; k < K; ++k)
     for (int64_t n = 0; n < N; ++n) packed[((n / (4 * U)) * K + k) * 4 * U + n % (4 * U)] = w[k * N + n];
+}
+
+// [first, last) of block k when `size` items are cut into `blocks` nearly equal blocks (one per thread).
+LSTMLAB_INLINE std::pair<int64_t, int64_t> block(int64_t size, int64_t blocks, int64_t k) {
+  return {k * size / blocks, (k + 1) * size / blocks};
 }
 
 // body(thread, team) on `threads` OpenMP threads (inline on this one when 1). OpenMP may grant fewer
