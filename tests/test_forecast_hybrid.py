@@ -30,8 +30,9 @@ def test_smoothing_is_causal_and_centred():
     short_levels, short_trends, short_seasons = smoothing.run(z[:100])   # the first 100 steps see nothing later
     np.testing.assert_allclose(levels[:100], short_levels)
     np.testing.assert_allclose(trends[:100], short_trends)
-    np.testing.assert_allclose(seasons[:100], short_seasons)
-    assert abs(seasons[-12:].mean()) < 0.01 * seasons[-12:].std()   # the season does not drift with the trend
+    np.testing.assert_allclose(seasons[:, :100], short_seasons)
+    assert seasons.shape == (1, 144)
+    assert abs(seasons[0, -12:].mean()) < 0.01 * seasons[0, -12:].std()   # the season does not drift with the trend
     assert 0 < smoothing.alpha <= 1 and smoothing.scale > 0
 
 
@@ -70,8 +71,9 @@ def smoothing_by_the_equations(z, period, alpha, beta, phi, gamma):
 @pytest.mark.parametrize("phi", [0.0, 0.9], ids=["no-trend", "damped"])
 def test_vectorised_smoothing_matches_the_equations(phi):
     z = np.log(np.array(AIRPASSENGERS, dtype=np.float64))
-    smoothing = Smoothing("multiplicative", 12, alpha=0.3, gamma=0.1, scale=1.0, beta=0.1, phi=phi)
-    for ours, twin in zip(smoothing.run(z), smoothing_by_the_equations(z, 12, 0.3, 0.1, phi, 0.1)):
+    smoothing = Smoothing("multiplicative", 12, alpha=0.3, gammas=0.1, scale=1.0, beta=0.1, phi=phi)
+    levels, trends, seasons = smoothing.run(z)
+    for ours, twin in zip((levels, trends, seasons[0]), smoothing_by_the_equations(z, 12, 0.3, 0.1, phi, 0.1)):
         np.testing.assert_allclose(ours, twin, rtol=1e-12, atol=1e-12)
 
 
@@ -88,12 +90,65 @@ def test_error_over_the_horizon_matches_the_forecasts_made_from_each_state():
         for k in range(1, min(h, len(z) - 1 - t) + 1):
             forecast = levels[t] + sum(phi ** j for j in range(1, k + 1)) * trends[t] + seasons[t + k - m + m]
             expected += (z[t + k] - forecast) ** 2
-    error = _smooth(z, m, *(np.array([v]) for v in (alpha, beta, phi, gamma)), horizon=h)[3]
+    error = _smooth(z, (m,), *(np.array([v]) for v in (alpha, beta, phi)), np.array([[gamma]]), horizon=h)[3]
     np.testing.assert_allclose(error, [expected], rtol=1e-9)
 
 
+def double_seasonal_by_the_equations(z, periods, alpha, gammas):
+    """Taylor's double-seasonal recursions (no trend), one step and one index at a time (the twin)."""
+    rest, seasons = z.copy(), []
+    for m in periods:                                                  # initial indices, shortest season first
+        first = rest[:2 * m].reshape(2, m)
+        initial = list((first - first.mean(axis=1, keepdims=True)).mean(axis=0))
+        seasons.append(initial)
+        rest = rest - np.array([initial[t % m] for t in range(len(rest))])
+    level = z[0] - sum(s[0] for s in seasons)
+    levels = []
+    for t in range(len(z)):
+        old = [s[t] for s in seasons]                                  # s^j_{t−m_j}
+        level = alpha * (z[t] - sum(old)) + (1 - alpha) * level
+        for j, (s, m, g) in enumerate(zip(seasons, periods, gammas)):
+            new = g * (z[t] - level - (sum(old) - old[j])) + (1 - g) * old[j]
+            new -= (sum(s[t + 1:t + m]) + new) / m                     # each last cycle's mean -> 0
+            s.append(new)
+        levels.append(level)
+    return np.array(levels), np.array([s[m:] for s, m in zip(seasons, periods)])
+
+
+def test_two_seasons_match_the_equations_and_beat_one():
+    """A day (6 steps) and a week (42) on top of each other: the double-seasonal smoothing is the twin of
+    the equations, and it forecasts the next day better than the week's season alone."""
+    rng = np.random.default_rng(0)
+    t = np.arange(42 * 8)
+    day_shape = np.sin(2 * np.pi * t / 6) * (1 + 0.5 * t / len(t))              # the day's shape slowly grows
+    weekend = np.where(t % 42 >= 30, -1.0, 0.2)
+    z = 10 + day_shape + weekend + 0.1 * rng.standard_normal(len(t))
+    smoothing = Smoothing("additive", (6, 42), alpha=0.2, gammas=(0.3, 0.1), scale=1.0)
+    levels, trends, seasons = smoothing.run(z)
+    twin_levels, twin_seasons = double_seasonal_by_the_equations(z, (6, 42), 0.2, (0.3, 0.1))
+    np.testing.assert_allclose(levels, twin_levels, rtol=1e-12)
+    np.testing.assert_allclose(seasons, twin_seasons, rtol=1e-12, atol=1e-12)
+    assert not trends.any()
+    train, test = z[:-6], z[-6:]
+    both = np.abs(smoothing_forecast(train, (6, 42), 6, "additive") - test).mean()
+    week_only = np.abs(smoothing_forecast(train, 42, 6, "additive") - test).mean()
+    assert both < 0.8 * week_only, (both, week_only)
+    assert fit_smoothing(train, (6, 42, 400), "additive").periods == (6, 42)   # 400: not two cycles, dropped
+
+
+def test_long_series_score_the_grid_on_evenly_spaced_origins(monkeypatch):
+    """Above ORIGINS points the grid's error is summed over every ⌈N / ORIGINS⌉-th origin only."""
+    from lstmlab.forecast import smoothing as module
+    z = np.log(np.array(AIRPASSENGERS, dtype=np.float64))
+    one = [np.array([v]) for v in (0.3, 0.1, 0.9)] + [np.array([[0.1]])]
+    every = module._smooth(z, (12,), *one, horizon=3)[3]
+    monkeypatch.setattr(module, "ORIGINS", 48)                               # 144 points: every 3rd origin
+    sparse = module._smooth(z, (12,), *one, horizon=3)[3]
+    assert 0.2 * every < sparse < 0.5 * every
+
+
 def test_damped_trend_flattens_out():
-    smoothing = Smoothing("additive", 1, alpha=0.5, gamma=0.0, scale=1.0, beta=0.1, phi=0.5)
+    smoothing = Smoothing("additive", 1, alpha=0.5, gammas=0.0, scale=1.0, beta=0.1, phi=0.5)
     np.testing.assert_allclose(smoothing.damping(4), [0.5, 0.75, 0.875, 0.9375])    # φ + … + φ^k -> φ/(1−φ) = 1
     assert not Smoothing("additive", 1, 0.5, 0.0, 1.0).damping(3).any()              # φ = 0: no trend at all
 
@@ -117,6 +172,7 @@ def test_windows_see_only_the_past():
     b.smoothing = a.smoothing                                                     # same α, γ
     b.z = b.smoothing.transform(np.r_[y[:100], 2 * y[100:]])
     b.levels, b.trends, b.seasons = b.smoothing.run(b.z)
+    assert b.seasons.shape == (1, 144)
     np.testing.assert_allclose(model._window(a, 99)[0], model._window(b, 99)[0])
 
 
@@ -138,7 +194,7 @@ def test_a_network_that_outputs_zero_forecasts_what_the_smoothing_forecasts():
     quantiles = model.predict()["air"]                                                   # (12, 5)
     smoothing = fit_smoothing(y, 12, choose_mode(y, 12), horizon=12)
     levels, trends, seasons = smoothing.run(smoothing.transform(y))
-    expected = np.exp(levels[-1] + smoothing.damping(12) * trends[-1] + seasons[-12:])
+    expected = np.exp(levels[-1] + smoothing.damping(12) * trends[-1] + seasons[0, -12:])
     for q in range(quantiles.shape[1]):
         np.testing.assert_allclose(quantiles[:, q], expected, rtol=1e-5)
     np.testing.assert_allclose(smoothing_forecast(y, 12, 12), expected)          # the panel's "smoothing" column
@@ -187,6 +243,16 @@ def test_members_can_look_back_different_lengths():
 
 
 # --- the DataFrame API --------------------------------------------------------------------------
+def test_half_hourly_data_get_a_daily_and_a_weekly_season():
+    stamps = pd.date_range("2000-06-05", periods=48 * 7 * 2 + 60, freq="30min")
+    t = np.arange(len(stamps))
+    y = 100 + 10 * np.sin(2 * np.pi * t / 48) + 5 * (t % 336 >= 240)
+    forecaster = LSTMForecaster(h=4, **TINY).fit(pd.DataFrame({"unique_id": "load", "ds": stamps, "y": y}))
+    assert forecaster.period_ == 336 and forecaster.season_lengths_ == (48, 336)
+    smoothing = forecaster.network.series["load"].smoothing
+    assert smoothing.periods == (48, 336) and len(smoothing.gammas) == 2
+
+
 def test_fit_predict_in_long_format():
     frame = pd.concat([air_frame(), air_frame().assign(unique_id="air2", y=lambda d: d.y * 2)])
     forecaster = LSTMForecaster(h=6, **TINY).fit(frame)
@@ -196,6 +262,7 @@ def test_fit_predict_in_long_format():
     assert list(out.unique_id.unique()) == ["air", "air2"] and len(out) == 12
     assert out.ds.iloc[0] == pd.Timestamp("1961-01-01") and out.ds.iloc[5] == pd.Timestamp("1961-06-01")
     assert forecaster.period_ == 12
+    assert forecaster.season_lengths_ == (12,)
     assert (out["ES-LSTM-lo-90"] <= out["ES-LSTM"]).all() and (out["ES-LSTM"] <= out["ES-LSTM-hi-90"]).all()
 
 

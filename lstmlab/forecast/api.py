@@ -15,6 +15,7 @@ import numpy as np
 from .frame import PanelSeries, future_stamps, prepare, season_lengths, split_series
 from .hybrid import ESLSTM, HybridConfig
 from .seasonality import usable_season
+from .smoothing import usable_periods
 
 MODEL_NAMES = {"es": "ES-LSTM", "last": "LSTM"}
 LEVELS = {80: (0.1, 0.9), 90: (0.05, 0.95)}
@@ -67,14 +68,15 @@ class LSTMForecaster:
         self.series_ = split_series(frame)
         shortest = min(len(s) for s in self.series_)
         self.period_ = usable_season(lengths, shortest - self.h)
+        self.season_lengths_ = usable_periods(lengths, shortest - self.h)      # every season with two cycles
         if self.season_length and self.period_ < max(self.season_length):
             too_short = min(self.series_, key=len)
             check_series(too_short, self.h, max(self.season_length), explicit_season=True)
         for series in self.series_:
             check_series(series, self.h, self.period_, explicit_season=bool(self.season_length))
         self.exogenous_ = [name for name in frame.columns if name not in ("unique_id", "ds", "y")]
-        config = HybridConfig(horizon=self.h, period=self.period_, normalize="es" if self.model == "hybrid" else "last",
-                              **self.config)
+        config = HybridConfig(horizon=self.h, period=self.period_, season_lengths=self.season_lengths_,
+                              normalize="es" if self.model == "hybrid" else "last", **self.config)
         panel = [(s.unique_id, s.y, np.stack([s.exogenous[n] for n in self.exogenous_], axis=1)
                   if self.exogenous_ else None) for s in self.series_]
         self.network = ESLSTM(config).fit(panel, progress=progress)

@@ -19,7 +19,7 @@ from .frame import prepare, season_lengths, split_series
 from .metrics import mae, mase, rmse, smape
 from .peers import STATISTICAL, all_peers, peer_season, statsforecast_available
 from .seasonality import usable_season
-from .smoothing import smoothing_forecast
+from .smoothing import smoothing_forecast, usable_periods
 
 MODELS = {"hybrid": "ES-LSTM", "lstm": "LSTM"}
 
@@ -75,8 +75,8 @@ def evaluate(df, h, folds=1, step=None, models=("hybrid", "lstm"), freq=None, se
                        for name, cv in forecasts.items()}
         # the hybrid's smoothing alone (its forecast before any training): what the LSTM adds is the difference
         predictions["smoothing"] = smoothing_forecast(
-            history, period, h, config.get("seasonality", "auto"), config.get("trend", True),
-            fit_horizon=1 if config.get("smoothing_fit") == "one-step" else h, name=uid)
+            history, usable_periods(lengths, len(history) - h), h, config.get("seasonality", "auto"),
+            config.get("trend", True), fit_horizon=1 if config.get("smoothing_fit") == "one-step" else h, name=uid)
         if peers:
             start = time.perf_counter()
             for name, values in all_peers(history, h, period, season_lengths=lengths).items():

@@ -1,7 +1,8 @@
 """ES-LSTM: the ES-RNN-style hybrid (Smyl 2020), one global LSTM over a panel of series.
 
 1. Per series, exponential smoothing (smoothing.py) gives a level l_t, a damped trend b_t and seasonal
-   indices s_t; its parameters are chosen by the error of its own forecasts 1..h steps ahead.
+   indices s_t (the sum over its seasons: half-hourly data have a daily and a weekly one); its
+   parameters are chosen by the error of its own forecasts 1..h steps ahead.
 2. Each training window is normalised by them: deseasonalised, minus the level at its end, divided
    by the series' scale. The LSTM sees shapes in the series' own unit, never its level or season.
 3. The target is what the smoothing's own forecast misses:
@@ -41,7 +42,8 @@ QUANTILES = (0.05, 0.1, 0.5, 0.9, 0.95)
 @dataclass
 class HybridConfig:
     horizon: int
-    period: int = 1                           # the season length used by the smoothing (1: none)
+    period: int = 1                           # the longest season length (1: none)
+    season_lengths: Optional[Tuple[int, ...]] = None   # every season the smoothing models (None: (period,))
     normalize: str = "es"                     # "es": the hybrid; "last": the pure LSTM
     seasonality: str = "auto"                 # "auto", "additive" or "multiplicative"
     lookback: Optional[int] = None            # one lookback for every member (default: default_lookbacks)
@@ -87,7 +89,7 @@ def default_lookbacks(horizon, period, normalize, factors=(1.0, 2.0, 3.0)):
 
 @dataclass
 class _Prepared:
-    """One series, smoothed: z (N,), levels, trends, seasons (N,), exogenous standardised (N, E)."""
+    """One series, smoothed: z, levels, trends (N,), seasons (J, N), exogenous standardised (N, E)."""
     smoothing: Smoothing
     z: np.ndarray
     levels: np.ndarray
@@ -157,10 +159,10 @@ class ESLSTM:
         c = self.config
         mode = choose_mode(y, c.period, c.seasonality, name)
         if c.normalize == "es":
-            smoothing = fit_smoothing(y, c.period, mode, trend=c.trend,
+            smoothing = fit_smoothing(y, c.season_lengths or c.period, mode, trend=c.trend,
                                       horizon=c.horizon if c.smoothing_fit == "horizon" else 1)
         else:
-            smoothing = Smoothing(mode, 1, 1.0, 0.0, 1.0)          # α = 1: the level is the last value
+            smoothing = Smoothing(mode, (), 1.0, (), 1.0)          # α = 1: the level is the last value
             z = smoothing.transform(y)
             change = np.abs(np.diff(z)).mean()
             smoothing.scale = float(change) if change > 0 else 1.0
@@ -171,24 +173,17 @@ class ESLSTM:
         scale = np.where(scale > 0, scale, 1.0)
         return _Prepared(smoothing, z, levels, trends, seasons, (exogenous - center) / scale, center, scale)
 
-    def _season_ahead(self, prepared, t):
-        """s_{t+k−m⌈k/m⌉} for k = 1..h, from the indices known at t. (h,)"""
-        m, h = prepared.smoothing.period, self.config.horizon
-        if m <= 1:
-            return np.zeros(h)
-        return prepared.seasons[t - m + 1 + (np.arange(h) % m)]
-
     def _smoothing_forecast(self, prepared, t):
-        """The smoothing's own forecast after t: l_t + (φ + … + φ^k) b_t + s_{t+k−m⌈k/m⌉}, k = 1..h. (h,)"""
+        """The smoothing's own forecast after t: l_t + (φ + … + φ^k) b_t + Σ_j s^j_{t+k−m_j⌈k/m_j⌉}, k = 1..h. (h,)"""
         p = prepared
-        return p.levels[t] + p.smoothing.damping(self.config.horizon) * p.trends[t] + self._season_ahead(p, t)
+        return p.smoothing.forecast(p.levels, p.trends, p.seasons, t, self.config.horizon)
 
     def _window(self, prepared, t, future_exogenous=None, lookback=None):
         """Inputs for a window ending at t (inclusive): history (L, 1 + E), future exogenous (h, E)."""
         L, h = lookback or self.lookbacks[0], self.config.horizon
         p, scale = prepared, prepared.smoothing.scale
         rows = np.arange(t - L + 1, t + 1)
-        history = ((p.z[rows] - p.seasons[rows]) - p.levels[t]) / scale                  # (L,)
+        history = ((p.z[rows] - p.seasons[:, rows].sum(axis=0)) - p.levels[t]) / scale    # (L,)
         inputs = np.concatenate([history[:, None], p.exogenous[rows]], axis=1)           # (L, 1 + E)
         if future_exogenous is None:
             future_exogenous = p.exogenous[t + 1:t + 1 + h]                              # (h, E)

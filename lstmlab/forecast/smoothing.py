@@ -1,24 +1,31 @@
-"""Exponential smoothing of level, damped trend and seasonality: the "ES" of the ES-RNN hybrid (Smyl 2020).
+"""Exponential smoothing of level, damped trend and one or more seasonalities: the "ES" of the ES-RNN
+hybrid (Smyl 2020).
 
-Per series, on z = log y (multiplicative: the season scales with the level) or z = y (additive):
+Per series, on z = log y (multiplicative: the season scales with the level) or z = y (additive), with
+season lengths m_1 < … < m_J (none, one, or several: half-hourly data have a day, 48, and a week, 336)
+and S_t = Σ_j s^j_t the sum of the seasonal indices:
 
-    l_t = α (z_t − s_{t−m}) + (1 − α)(l_{t−1} + φ b_{t−1})      level
-    b_t = β (l_t − l_{t−1}) + (1 − β) φ b_{t−1}                  trend, damped by φ < 1
-    s_t = γ (z_t − l_t)     + (1 − γ) s_{t−m}                    seasonal index, m = season length
-    s_t ← s_t − mean(s_{t−m+1..t})                               pulls the last cycle's mean to 0: no drift
+    l_t = α (z_t − S_{t−m}) + (1 − α)(l_{t−1} + φ b_{t−1})             level;  S_{t−m} = Σ_j s^j_{t−m_j}
+    b_t = β (l_t − l_{t−1}) + (1 − β) φ b_{t−1}                         trend, damped by φ < 1
+    s^j_t = γ_j (z_t − l_t − Σ_{i≠j} s^i_{t−m_i}) + (1 − γ_j) s^j_{t−m_j}   each season, from what the others leave
+    s^j_t ← s^j_t − mean(s^j_{t−m_j+1..t})                              pulls each last cycle's mean to 0: no drift
 
-and the smoothing's own forecast k steps after t is   l_t + (φ + φ² + … + φ^k) b_t + s_{t+k−m⌈k/m⌉}.
+and the smoothing's own forecast k steps after t is   l_t + (φ + φ² + … + φ^k) b_t + Σ_j s^j_{t+k−m_j⌈k/m_j⌉}.
 φ = 0 switches the trend off (l, s only: Smyl's ES). The damped trend is Gardner & McKenzie's (1985):
-a trend that is continued for ever overshoots when growth slows; a damped one flattens out.
+a trend that is continued for ever overshoots when growth slows; a damped one flattens out. With two
+seasons this is Taylor's (2003) double-seasonal Holt-Winters, made for half-hourly electricity demand:
+the day's shape is relearnt every day, the week's (weekday against weekend) every week.
 
-All are causal: l_t, b_t and s_t use z up to t only, so a window normalised with them sees no future.
-α, β, φ, γ are chosen per series from a grid by the squared error, on the training data, of the
-smoothing's forecasts 1..H steps ahead from every t (H = 1: the classical one-step error). The hybrid
-uses H = its horizon: parameters that forecast h steps well, not only the next one; on the development
-panel that alone took the smoothing's geometric-mean relative MAE from 1.39 to 1.05 (holdout).
-The network then learns what the smoothing's forecast misses (hybrid.py).
+All are causal: l_t, b_t and s^j_t use z up to t only, so a window normalised with them sees no future.
+α, β, φ, γ_j are chosen per series from a grid by the squared error, on the training data, of the
+smoothing's forecasts 1..H steps ahead from every t (H = 1: the classical one-step error; long series:
+from ORIGINS evenly spaced t). The hybrid uses H = its horizon: parameters that forecast h steps well,
+not only the next one; on the development panel that alone took the smoothing's geometric-mean
+relative MAE from 1.39 to 1.05 (holdout). The network then learns what the smoothing's forecast
+misses (hybrid.py).
 """
 from dataclasses import dataclass
+from typing import Tuple
 
 import numpy as np
 
@@ -26,10 +33,17 @@ ALPHAS = np.array([0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9])
 GAMMAS = np.array([0.0, 0.02, 0.05, 0.1, 0.2, 0.3])
 BETAS = np.array([0.02, 0.05, 0.1, 0.2])
 PHIS = np.array([0.0, 0.8, 0.9, 0.95, 0.98])           # 0: no trend; at most 0.98, as R's ets
+ORIGINS = 1000      # the grid's error is summed over at most this many forecast origins (evenly spaced)
+
+
+def usable_periods(lengths, length, cycles=2):
+    """The season lengths (> 1) with at least ``cycles`` whole cycles in ``length`` steps, shortest first."""
+    return tuple(sorted({int(m) for m in lengths if m > 1 and cycles * m <= length}))
 
 
 def choose_mode(y, period, requested="auto", name="series"):
     """'multiplicative' when the data allow it and its seasonal swing grows with its level; else 'additive'.
+    period: the longest season length (1: none).
 
     A series with zeros or negatives cannot be multiplicative (log): asked for anyway, it is refused.
     """
@@ -54,15 +68,36 @@ def choose_mode(y, period, requested="auto", name="series"):
     return "multiplicative" if np.corrcoef(level, swing)[0, 1] > 0.3 else "additive"
 
 
+def _as_tuple(value, kind):
+    if isinstance(value, (int, np.integer)):
+        return (int(value),) if value > 1 else ()
+    if isinstance(value, (float, np.floating)):
+        return (float(value),)
+    return tuple(kind(v) for v in value)
+
+
 @dataclass
 class Smoothing:
     mode: str                   # "additive" or "multiplicative"
-    period: int                 # m (1: no seasonality)
+    periods: Tuple[int, ...]    # season lengths m_1 < … < m_J (an int m: (m,), or () when m ≤ 1)
     alpha: float
-    gamma: float
+    gammas: Tuple[float, ...]   # γ_j, one per season (a float: the same for one season)
     scale: float                # mean |Δ| of the deseasonalised series: the network's unit
     beta: float = 0.0
     phi: float = 0.0            # 0: no trend
+
+    def __post_init__(self):
+        self.periods = _as_tuple(self.periods, int)
+        self.gammas = _as_tuple(self.gammas, float)
+        if not self.periods:
+            self.gammas = ()
+        if len(self.gammas) != len(self.periods):
+            raise ValueError(f"one γ per season length: periods {self.periods}, gammas {self.gammas}")
+
+    @property
+    def period(self):
+        """The longest season length (1: none)."""
+        return max(self.periods, default=1)
 
     def transform(self, y):
         return np.log(y) if self.mode == "multiplicative" else np.asarray(y, dtype=np.float64)
@@ -71,91 +106,116 @@ class Smoothing:
         return np.exp(z) if self.mode == "multiplicative" else z
 
     def run(self, z):
-        """Levels l (N,), trends b (N,) and seasonal indices s (N,) of z, by the recursions above."""
-        return _smooth(z, self.period, *(np.array([v]) for v in (self.alpha, self.beta, self.phi, self.gamma)))[:3]
+        """Levels l (N,), trends b (N,) and seasonal indices s (J, N) of z, by the recursions above."""
+        one = (np.array([v]) for v in (self.alpha, self.beta, self.phi))
+        return _smooth(z, self.periods, *one, np.array(self.gammas).reshape(-1, 1))[:3]
 
     def damping(self, steps):
         """φ + φ² + … + φ^k for k = 1..steps: how much of b_t the forecast k steps ahead adds. (steps,)"""
         return np.cumsum(self.phi ** np.arange(1, steps + 1))
 
+    def season_ahead(self, seasons, t, steps):
+        """Σ_j s^j_{t+k−m_j⌈k/m_j⌉} for k = 1..steps: the seasons' forecast from the indices known at t. (steps,)"""
+        ahead = np.zeros(steps)
+        for season, m in zip(seasons, self.periods):
+            ahead += season[t - m + 1 + np.arange(steps) % m]
+        return ahead
+
+    def forecast(self, levels, trends, seasons, t, steps):
+        """The smoothing's own forecast of z after t: l_t + (φ + … + φ^k) b_t + Σ_j s^j_{…}, k = 1..steps."""
+        return levels[t] + self.damping(steps) * trends[t] + self.season_ahead(seasons, t, steps)
+
     def state(self):
-        return {"mode": self.mode, "period": self.period, "alpha": self.alpha, "beta": self.beta, "phi": self.phi,
-                "gamma": self.gamma, "scale": self.scale}
+        return {"mode": self.mode, "periods": list(self.periods), "alpha": self.alpha, "beta": self.beta,
+                "phi": self.phi, "gammas": list(self.gammas), "scale": self.scale}
 
 
-def _initial_season(z, period):
-    """Seasonal indices of the first two cycles around their mean. (m,)"""
-    first = z[: 2 * period].reshape(2, period)
-    return (first - first.mean(axis=1, keepdims=True)).mean(axis=0)
+def _initial_seasons(z, periods):
+    """Indices of each season (shortest first) around their mean, from its first two cycles of what the
+    shorter seasons leave. [(m_j,)]"""
+    seasons, rest = [], np.asarray(z, dtype=np.float64)
+    for m in periods:
+        first = rest[: 2 * m].reshape(2, m)
+        season = (first - first.mean(axis=1, keepdims=True)).mean(axis=0)
+        seasons.append(season)
+        rest = rest - season[np.arange(len(rest)) % m]
+    return seasons
 
 
 def _initial_trend(z, period):
-    """The mean step over the first two cycles (or the first ten steps without a season)."""
+    """The mean step over the first two cycles of the longest season (or the first ten steps without one)."""
     if period > 1:
         return (z[period:2 * period].mean() - z[:period].mean()) / period
     k = min(10, len(z) - 1)
     return (z[k] - z[0]) / k if k > 0 else 0.0
 
 
-def _smooth(z, period, alphas, betas, phis, gammas, horizon=1):
-    """The recursions for every (α, β, φ, γ) at once: levels, trends, seasons (N,) of the first one, and
-    the squared error of every one (G,), summed over the forecasts 1..horizon steps ahead of every t."""
+def _smooth(z, periods, alphas, betas, phis, gammas, horizon=1):
+    """The recursions for every (α, β, φ, γ_1..γ_J) at once (gammas: (J, G)): levels, trends (N,) and
+    seasons (J, N) of the first one, and the squared error of every one (G,), summed over the forecasts
+    1..horizon steps ahead of every t (of ORIGINS evenly spaced t in a long series)."""
     z = np.asarray(z, dtype=np.float64)
-    n, m = len(z), period
-    seasonal = m > 1
-    season = np.zeros((n + m, len(alphas)))                    # season[t + m] is s_t; the first m: initial
-    if seasonal:
-        season[:m] = _initial_season(z, m)[:, None]
-    cycle_sum = season[:m].sum(axis=0)                         # Σ s over the last m indices
-    level = z[0] - season[0]
-    trend = np.where(phis > 0, _initial_trend(z, m), 0.0)
-    levels, trends = np.empty((n, len(alphas))), np.empty((n, len(alphas)))
-    error = np.zeros(len(alphas))
+    n, count = len(z), len(alphas)
+    # ring[j][t % m_j] holds s^j_{t−m_j} until step t overwrites it with s^j_t
+    rings = [np.repeat(initial[:, None], count, axis=1) for initial in _initial_seasons(z, periods)]
+    cycle_sums = [ring.sum(axis=0) for ring in rings]              # Σ s^j over its last m_j indices
+    level = z[0] - sum(ring[0] for ring in rings)
+    trend = np.where(phis > 0, _initial_trend(z, max(periods, default=1)), 0.0)
+    levels, trends, seasons = np.empty(n), np.empty(n), np.empty((len(periods), n))
+    error = np.zeros(count)
     damping = np.cumsum(phis[None, :] ** np.arange(1, horizon + 1)[:, None], axis=0)   # (h, G): φ + … + φ^k
+    stride = -(-n // ORIGINS)
     for t in range(n):
-        previous_season = season[t]                            # s_{t−m}
-        damped = phis * trend                                  # φ b_{t−1}
-        if t > 0:
+        previous = [ring[t % m] for ring, m in zip(rings, periods)]                   # s^j_{t−m_j} (G,)
+        damped = phis * trend                                                          # φ b_{t−1}
+        if t > 0 and t % stride == 0:
             # forecasts of z_t .. z_{t+k−1} from the state at t − 1, with the seasons known then
             k = min(horizon, n - t)
-            ahead = level + damping[:k] * trend + season[t + np.arange(k) % max(m, 1)]      # (k, G)
+            ahead = level + damping[:k] * trend                                        # (k, G)
+            for ring, m in zip(rings, periods):
+                ahead = ahead + ring[(t + np.arange(k)) % m]
             error += ((z[t:t + k, None] - ahead) ** 2).sum(axis=0)
-        new_level = alphas * (z[t] - previous_season) + (1 - alphas) * (level + damped)
+        all_seasons = sum(previous) if periods else 0.0                                # S_{t−m}
+        new_level = alphas * (z[t] - all_seasons) + (1 - alphas) * (level + damped)
         trend = betas * (new_level - level) + (1 - betas) * damped
         level = new_level
-        if seasonal:
-            raw = gammas * (z[t] - level) + (1 - gammas) * previous_season
+        for j, (ring, m) in enumerate(zip(rings, periods)):
+            others = all_seasons - previous[j]                                         # Σ_{i≠j} s^i_{t−m_i}
+            raw = gammas[j] * (z[t] - level - others) + (1 - gammas[j]) * previous[j]
             # pull the last cycle's mean to 0 (causally: only s_t moves), or a trend leaks into the season
-            season[t + m] = raw - (cycle_sum - previous_season + raw) / m
-            cycle_sum += season[t + m] - previous_season
-        levels[t], trends[t] = level, trend
-    return levels[:, 0], trends[:, 0], season[m:, 0], error
+            new = raw - (cycle_sums[j] - previous[j] + raw) / m
+            cycle_sums[j] += new - previous[j]
+            ring[t % m] = new
+            seasons[j, t] = new[0]
+        levels[t], trends[t] = level[0], trend[0]
+    return levels, trends, seasons, error
 
 
-def fit_smoothing(y, period, mode, trend=True, horizon=1):
-    """Choose α, β, φ, γ for one series (grid; the squared error of its forecasts 1..horizon steps ahead)
-    and its scale. trend=False: φ = 0."""
+def fit_smoothing(y, periods, mode, trend=True, horizon=1):
+    """Choose α, β, φ, γ_j for one series (grid; the squared error of its forecasts 1..horizon steps ahead)
+    and its scale. periods: a season length or several; those without two whole cycles in y are dropped.
+    trend=False: φ = 0."""
     z = np.log(y) if mode == "multiplicative" else np.asarray(y, dtype=np.float64)
-    period = period if period > 1 and len(z) >= 2 * period else 1
-    grid = np.meshgrid(ALPHAS, BETAS if trend else [0.0], PHIS if trend else [0.0],
-                       GAMMAS if period > 1 else [0.0], indexing="ij")
-    alphas, betas, phis, gammas = (g.ravel() for g in grid)
-    error = _smooth(z, period, alphas, betas, phis, gammas, horizon)[3]
+    periods = usable_periods(_as_tuple(periods, int), len(z))
+    grid = np.meshgrid(ALPHAS, BETAS if trend else [0.0], PHIS if trend else [0.0], *(GAMMAS for _ in periods),
+                       indexing="ij")
+    alphas, betas, phis, *gammas = (g.ravel() for g in grid)
+    gammas = np.array(gammas).reshape(len(periods), len(alphas))                     # (J, G)
+    error = _smooth(z, periods, alphas, betas, phis, gammas, horizon)[3]
     best = int(np.argmin(error))
-    smoothing = Smoothing(mode, period, float(alphas[best]), float(gammas[best]), 1.0, float(betas[best]),
-                          float(phis[best]))
-    _, _, season = smoothing.run(z)
-    change = np.abs(np.diff(z - season))
+    smoothing = Smoothing(mode, periods, float(alphas[best]), tuple(float(g) for g in gammas[:, best]), 1.0,
+                          float(betas[best]), float(phis[best]))
+    _, _, seasons = smoothing.run(z)
+    change = np.abs(np.diff(z - seasons.sum(axis=0)))
     smoothing.scale = float(change.mean()) if change.mean() > 0 else float(np.abs(z).mean() or 1.0)
     return smoothing
 
 
-def smoothing_forecast(y, period, horizon, seasonality="auto", trend=True, fit_horizon=None, name="series"):
-    """The smoothing alone, no network, in y's units: l_N + (φ + … + φ^k) b_N + s_{N+k−m⌈k/m⌉}, k = 1..h.
-    It is what the ES-LSTM forecasts before training (hybrid.py), reported beside it. (horizon,)"""
-    mode = choose_mode(y, period, seasonality, name)
-    smoothing = fit_smoothing(y, period, mode, trend=trend, horizon=fit_horizon or horizon)
+def smoothing_forecast(y, periods, horizon, seasonality="auto", trend=True, fit_horizon=None, name="series"):
+    """The smoothing alone, no network, in y's units: l_N + (φ + … + φ^k) b_N + Σ_j s^j_{N+k−m_j⌈k/m_j⌉},
+    k = 1..h. It is what the ES-LSTM forecasts before training (hybrid.py), reported beside it. (horizon,)"""
+    periods = usable_periods(_as_tuple(periods, int), len(y))
+    mode = choose_mode(y, max(periods, default=1), seasonality, name)
+    smoothing = fit_smoothing(y, periods, mode, trend=trend, horizon=fit_horizon or horizon)
     levels, trends, seasons = smoothing.run(smoothing.transform(y))
-    m = smoothing.period
-    season = seasons[len(y) - m + np.arange(horizon) % m] if m > 1 else 0.0
-    return smoothing.inverse(levels[-1] + smoothing.damping(horizon) * trends[-1] + season)
+    return smoothing.inverse(smoothing.forecast(levels, trends, seasons, len(y) - 1, horizon))
