@@ -73,8 +73,9 @@ LSTMLAB_INLINE void affine_tile(const scalar_t* __restrict z, int64_t ldz, int64
       // The weights stream from L2 (a sine model's 2 layers hold ~126 KB, L1 is 48 KB): ask for the
       // line PREFETCH_AHEAD steps of k ahead now, so it is in L1 when the loop gets there.
       __builtin_prefetch(packed + ((k + PREFETCH_AHEAD) * G + g) * U);
-      w[g] = load(packed + (k * G + g) * U);
-      keep_in_register(w[g]);
+      vec_t<scalar_t> weight = load(packed + (k * G + g) * U);
+      keep_in_register(weight);                  // on a plain variable: on w[g], GCC stores w to the stack every k
+      w[g] = weight;
     }
     for (int r = 0; r < R; ++r) {
       const scalar_t zk = z[r * ldz + k];
