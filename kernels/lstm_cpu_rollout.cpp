@@ -17,9 +17,12 @@
 //   (U = one 64-byte vector: 16 floats or 8 doubles), the rows of all four gates for those units and
 //   every input column k, laid out (tiles, K, 4, U). Input and recurrent weights are one matrix
 //   [W_ih | W_hh] over z = [x_t, h_{t−1}], so a layer step is one pass over one block per tile.
+//   A short last tile (H = 51: 3 float units) puts its 4 gates' rows side by side, 4·3 = 12 lanes of
+//   one vector per k instead of 4 vectors of 3: a quarter of the FMAs and bytes of that tile.
 // - The tile's 4·U gate sums for up to 4 batch rows live in 16 vector registers (affine_tile) while
-//   the pass walks k; then the gate math runs on them directly (σ, tanh from lstm_cpu_activations.h)
-//   and writes c, h — nothing of a step goes to memory but its results.
+//   the pass walks k, each weight loaded once and prefetched ahead (the sine model's weights, 126 KB
+//   in float32, stream from L2 at every step); then the gate math runs on the real units of all rows
+//   in one vectorised loop (σ, tanh from lstm_cpu_activations.h) and writes c, h.
 // - Threads only when a step has enough arithmetic to pay for meeting at a barrier after every layer
 //   (Python decides: lstmlab/rollout.py); they split the tiles, each thread keeping its own weights
 //   in its own cache for the whole call.
@@ -61,12 +64,7 @@ struct Targets {
   int64_t ld_next;
 };
 
-// ---- One layer step, one tile of units, all batch rows -------------------------------------------
-// z (B, K) = [input, h_{t−1}]; c (B, tiles·U) updated in place; the unprojected m = o ⊙ tanh c goes to m_out
-// (with a projection) or straight to the targets as h.
-// The tile's n units hold their gate rows side by side: gate g of unit u at lane g·n + u of V vectors
-// (n = U, V = 4 for a whole tile; a short last tile packs its 4·n rows into V = ⌈4n/U⌉ vectors:
-// lstmlab/rollout.py's pack_affine).
+// dst[0, n) = src[0, n), n ≤ U.
 template <typename scalar_t>
 LSTMLAB_INLINE void copy_units(scalar_t* dst, const scalar_t* src, int64_t n) {
   if (n == lanes<scalar_t>()) {
@@ -76,6 +74,12 @@ LSTMLAB_INLINE void copy_units(scalar_t* dst, const scalar_t* src, int64_t n) {
   }
 }
 
+// ---- One layer step, one tile of units, all batch rows -------------------------------------------
+// z (B, K) = [input, h_{t−1}]; c (B, tiles·U) updated in place; the unprojected m = o ⊙ tanh c goes to m_out
+// (with a projection) or straight to the targets as h.
+// The tile's n units hold their gate rows side by side: gate g of unit u at lane g·n + u of V vectors
+// (n = U, V = 4 for a whole tile; a short last tile packs its 4·n rows into V = ⌈4n/U⌉ vectors:
+// lstmlab/rollout.py's pack_affine).
 template <typename scalar_t, int V>
 void layer_tile(int64_t tile, int64_t batch, int64_t hidden, const scalar_t* z, int64_t K,
                 const scalar_t* packed, const scalar_t* bias, scalar_t* c, scalar_t* m_out,

@@ -6,8 +6,12 @@
 // cut into tiles of U outputs per group, U = one 64-byte vector (16 floats, 8 doubles):
 //     packed (tiles, K, G, U):  packed[t][k][g][u] = W[g·N + t·U + u][k]   (0 past N)
 //     bias   (tiles, G, U)
+// (pack_affine, for the rollout, puts the groups of a short last tile side by side instead: fewer
+// vectors per k for the same outputs — see there and lstm_cpu_rollout.cpp's layer_tile.)
 // A tile is one contiguous block, walked once, front to back, for up to 4 batch rows at a time: its
-// G·U sums for those rows live in (up to 16) vector registers for the whole walk over k.
+// G·U sums for those rows live in (up to 16) vector registers for the whole walk over k, each weight
+// vector is loaded once into a register and feeds one FMA per row, and the lines a few steps of k
+// ahead are prefetched (weights too big for L1 stream from L2 at every call).
 #pragma once
 
 #include <ATen/ATen.h>
