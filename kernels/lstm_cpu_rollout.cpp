@@ -17,9 +17,12 @@
 //   (U = one 64-byte vector: 16 floats or 8 doubles), the rows of all four gates for those units and
 //   every input column k, laid out (tiles, K, 4, U). Input and recurrent weights are one matrix
 //   [W_ih | W_hh] over z = [x_t, h_{t−1}], so a layer step is one pass over one block per tile.
+//   A short last tile (H = 51: 3 float units) puts its 4 gates' rows side by side, 4·3 = 12 lanes of
+//   one vector per k instead of 4 vectors of 3: a quarter of the FMAs and bytes of that tile.
 // - The tile's 4·U gate sums for up to 4 batch rows live in 16 vector registers (affine_tile) while
-//   the pass walks k; then the gate math runs on them directly (σ, tanh from lstm_cpu_activations.h)
-//   and writes c, h — nothing of a step goes to memory but its results.
+//   the pass walks k, each weight loaded once and prefetched ahead (the sine model's weights, 126 KB
+//   in float32, stream from L2 at every step); then the gate math runs on the real units of all rows
+//   in one vectorised loop (σ, tanh from lstm_cpu_activations.h) and writes c, h.
 // - Threads only when a step has enough arithmetic to pay for meeting at a barrier after every layer
 //   (Python decides: lstmlab/rollout.py); they split the tiles, each thread keeping its own weights
 //   in its own cache for the whole call.
@@ -61,50 +64,78 @@ struct Targets {
   int64_t ld_next;
 };
 
+// dst[0, n) = src[0, n), n ≤ U.
+template <typename scalar_t>
+LSTMLAB_INLINE void copy_units(scalar_t* dst, const scalar_t* src, int64_t n) {
+  if (n == lanes<scalar_t>()) {
+    store(dst, lstmlab_cpu::load(src));                       // a whole tile: one vector move
+  } else {
+    for (int64_t u = 0; u < n; ++u) dst[u] = src[u];
+  }
+}
+
 // ---- One layer step, one tile of units, all batch rows -------------------------------------------
 // z (B, K) = [input, h_{t−1}]; c (B, tiles·U) updated in place; the unprojected m = o ⊙ tanh c goes to m_out
 // (with a projection) or straight to the targets as h.
-template <typename scalar_t>
+// The tile's n units hold their gate rows side by side: gate g of unit u at lane g·n + u of V vectors
+// (n = U, V = 4 for a whole tile; a short last tile packs its 4·n rows into V = ⌈4n/U⌉ vectors:
+// lstmlab/rollout.py's pack_affine).
+template <typename scalar_t, int V>
 void layer_tile(int64_t tile, int64_t batch, int64_t hidden, const scalar_t* z, int64_t K,
                 const scalar_t* packed, const scalar_t* bias, scalar_t* c, scalar_t* m_out,
                 const Targets<scalar_t>& targets) {
   constexpr int U = lanes<scalar_t>();
   const int64_t j0 = tile * U, units = std::min<int64_t>(U, hidden - j0);   // the last tile may be short
   const int64_t padded = (hidden + U - 1) / U * U;
-  const scalar_t* tile_weights = packed + tile * K * 4 * U;
+  const scalar_t* tile_weights = packed + tile * K * 4 * U;   // (K, V, U) at the front of a (K, 4, U) block
   const scalar_t* tile_bias = bias + tile * 4 * U;
   for (int64_t r0 = 0; r0 < batch; r0 += MAX_ROWS) {
     const int rows = static_cast<int>(std::min<int64_t>(MAX_ROWS, batch - r0));
-    vec_t<scalar_t> acc[MAX_ROWS][4];
-    affine_rows<scalar_t, 4>(rows, z + r0 * K, K, K, tile_weights, tile_bias, acc);   // gate pre-activations
-    // The gate math of all rows of the block in one vectorised loop (rows·U lanes): the long
-    // dependency chains of σ and tanh (a division each) of different rows then overlap.
-    scalar_t pre[4][MAX_ROWS * U], c_block[MAX_ROWS * U], h[MAX_ROWS * U];
+    vec_t<scalar_t> acc[MAX_ROWS][V];
+    affine_rows<scalar_t, V>(rows, z + r0 * K, K, K, tile_weights, tile_bias, acc);   // gate pre-activations
+    // The gate math of all rows of the block in one vectorised loop over rows·n lanes (only real units:
+    // a short tile's rows are packed end to end): the long dependency chains of σ and tanh (a division
+    // each) of different rows then overlap.
+    scalar_t sums[V * U], pre[4][MAX_ROWS * U], c_block[MAX_ROWS * U], h[MAX_ROWS * U];
     for (int r = 0; r < rows; ++r) {
-      for (int g = 0; g < 4; ++g) store(pre[g] + r * U, acc[r][g]);
-      std::memcpy(c_block + r * U, c + (r0 + r) * padded + j0, U * sizeof(scalar_t));
+      for (int v = 0; v < V; ++v) store(sums + v * U, acc[r][v]);
+      for (int g = 0; g < 4; ++g) copy_units(pre[g] + r * units, sums + g * units, units);
+      copy_units(c_block + r * units, c + (r0 + r) * padded + j0, units);
     }
-    const int lanes_used = rows * U;
+    const int64_t lanes_used = rows * units;
 #pragma omp simd
-    for (int k = 0; k < lanes_used; ++k) {
+    for (int64_t k = 0; k < lanes_used; ++k) {
       const scalar_t i = sigmoid(pre[0][k]);                   // i = σ(W_i z + b_i)   input gate
       const scalar_t f = sigmoid(pre[1][k]);                   // f = σ(W_f z + b_f)   forget gate
       const scalar_t g = tanh_(pre[2][k]);                     // g = tanh(W_g z + b_g) input node
       const scalar_t o = sigmoid(pre[3][k]);                   // o = σ(W_o z + b_o)   output gate
       const scalar_t c_new = f * c_block[k] + i * g;           // c_t = f ⊙ c_{t−1} + i ⊙ g
-      c_block[k] = c_new;                                      // (padded units stay 0: their weights are 0)
+      c_block[k] = c_new;
       h[k] = o * tanh_(c_new);                                 // m_t = o ⊙ tanh c_t
     }
     for (int r = 0; r < rows; ++r) {
       const int64_t row = r0 + r;
-      std::memcpy(c + row * padded + j0, c_block + r * U, U * sizeof(scalar_t));
+      copy_units(c + row * padded + j0, c_block + r * units, units);
       if (m_out != nullptr) {
-        std::memcpy(m_out + row * hidden + j0, h + r * U, units * sizeof(scalar_t));
+        copy_units(m_out + row * hidden + j0, h + r * units, units);
       } else {
-        std::memcpy(targets.own + row * targets.ld_own + j0, h + r * U, units * sizeof(scalar_t));
-        std::memcpy(targets.next + row * targets.ld_next + j0, h + r * U, units * sizeof(scalar_t));
+        copy_units(targets.own + row * targets.ld_own + j0, h + r * units, units);
+        copy_units(targets.next + row * targets.ld_next + j0, h + r * units, units);
       }
     }
+  }
+}
+
+// The same for a tile of `vectors` = V, chosen at run time: 4, or fewer for a short last tile.
+template <typename scalar_t>
+void layer_tile_of(int vectors, int64_t tile, int64_t batch, int64_t hidden, const scalar_t* z, int64_t K,
+                   const scalar_t* packed, const scalar_t* bias, scalar_t* c, scalar_t* m_out,
+                   const Targets<scalar_t>& targets) {
+  switch (vectors) {
+    case 1: layer_tile<scalar_t, 1>(tile, batch, hidden, z, K, packed, bias, c, m_out, targets); break;
+    case 2: layer_tile<scalar_t, 2>(tile, batch, hidden, z, K, packed, bias, c, m_out, targets); break;
+    case 3: layer_tile<scalar_t, 3>(tile, batch, hidden, z, K, packed, bias, c, m_out, targets); break;
+    default: layer_tile<scalar_t, 4>(tile, batch, hidden, z, K, packed, bias, c, m_out, targets); break;
   }
 }
 
@@ -232,8 +263,10 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> lstm_rollout(
                                     l + 1 < layers ? row_length[l + 1] : K};
           const auto [a, b] = block(hidden_tiles, team, thread);
           for (int64_t tile = a; tile < b; ++tile) {
-            layer_tile<scalar_t>(tile, batch, hidden, z_data[2 * l + now], K, w_data[l], b_data[l], c_data[l],
-                                 projected ? m_data : nullptr, targets);
+            const int64_t units = std::min<int64_t>(U, hidden - tile * U);
+            layer_tile_of<scalar_t>(static_cast<int>((4 * units + U - 1) / U), tile, batch, hidden,
+                                    z_data[2 * l + now], K, w_data[l], b_data[l], c_data[l],
+                                    projected ? m_data : nullptr, targets);
           }
           if (team > 1) wait_for_all_threads();
           if (projected) {                                                  // h = W_hr m

@@ -6,8 +6,12 @@
 // cut into tiles of U outputs per group, U = one 64-byte vector (16 floats, 8 doubles):
 //     packed (tiles, K, G, U):  packed[t][k][g][u] = W[g·N + t·U + u][k]   (0 past N)
 //     bias   (tiles, G, U)
+// (pack_affine, for the rollout, puts the groups of a short last tile side by side instead: fewer
+// vectors per k for the same outputs — see there and lstm_cpu_rollout.cpp's layer_tile.)
 // A tile is one contiguous block, walked once, front to back, for up to 4 batch rows at a time: its
-// G·U sums for those rows live in (up to 16) vector registers for the whole walk over k.
+// G·U sums for those rows live in (up to 16) vector registers for the whole walk over k, each weight
+// vector is loaded once into a register and feeds one FMA per row, and the lines a few steps of k
+// ahead are prefetched (weights too big for L1 stream from L2 at every call).
 #pragma once
 
 #include <ATen/ATen.h>
@@ -24,6 +28,7 @@ namespace lstmlab_cpu {
 
 constexpr int VECTOR_BYTES = 64;              // one AVX-512 register (two AVX2 ones)
 constexpr int MAX_ROWS = 4;                   // batch rows per pass: 4 rows × 4 gates = 16 accumulators
+constexpr int PREFETCH_AHEAD = 8;             // steps of k ahead (G = 4: 8 · 4 lines = 2 KB of weights)
 
 template <typename scalar_t>
 constexpr int lanes() { return VECTOR_BYTES / sizeof(scalar_t); }   // U: 16 floats, 8 doubles
@@ -45,6 +50,17 @@ LSTMLAB_INLINE vec_t<scalar_t> load(const scalar_t* p) {
 template <typename scalar_t>
 LSTMLAB_INLINE void store(scalar_t* p, const vec_t<scalar_t>& v) { std::memcpy(p, &v, sizeof v); }
 
+// An empty asm that claims to change v: v must then sit in a register at this point. Without it GCC
+// folds a weight's load into each of its FMAs (a memory operand), R loads per weight instead of one:
+// with B = 3 that is 12 weight loads + 3 broadcasts + 4 prefetches per k for 12 FMAs, and the load
+// ports, not the FMA units, set the pace. (x86 with AVX-512 only; elsewhere nothing.)
+template <typename V>
+LSTMLAB_INLINE void keep_in_register(V& v) {
+#if defined(__AVX512F__)
+  asm("" : "+v"(v));
+#endif
+}
+
 // out[r][g] = bias[g] + Σ_k z[r][k] · packed[k][g]  for R rows of z (row stride ldz) and G groups of U
 // outputs (G = 4: the four gates of U hidden units; G = 1: U features of a projection or the feedback).
 // packed: (K, G, U) — one tile of the packed weights, walked once, front to back.
@@ -52,16 +68,26 @@ template <typename scalar_t, int G, int R>
 LSTMLAB_INLINE void affine_tile(const scalar_t* __restrict z, int64_t ldz, int64_t K, const scalar_t* __restrict packed,
                         const scalar_t* __restrict bias, vec_t<scalar_t> (&acc)[MAX_ROWS][G]) {
   constexpr int U = lanes<scalar_t>();
+  vec_t<scalar_t> sums[R][G];                 // local: GCC keeps it in registers for the whole walk
   for (int r = 0; r < R; ++r)
-    for (int g = 0; g < G; ++g) acc[r][g] = load(bias + g * U);
+    for (int g = 0; g < G; ++g) sums[r][g] = load(bias + g * U);
   for (int64_t k = 0; k < K; ++k) {
     vec_t<scalar_t> w[G];
-    for (int g = 0; g < G; ++g) w[g] = load(packed + (k * G + g) * U);
+    for (int g = 0; g < G; ++g) {
+      // The weights stream from L2 (a sine model's 2 layers hold ~126 KB, L1 is 48 KB): ask for the
+      // line PREFETCH_AHEAD steps of k ahead now, so it is in L1 when the loop gets there.
+      __builtin_prefetch(packed + ((k + PREFETCH_AHEAD) * G + g) * U);
+      vec_t<scalar_t> weight = load(packed + (k * G + g) * U);
+      keep_in_register(weight);                  // on a plain variable: on w[g], GCC stores w to the stack every k
+      w[g] = weight;
+    }
     for (int r = 0; r < R; ++r) {
       const scalar_t zk = z[r * ldz + k];
-      for (int g = 0; g < G; ++g) acc[r][g] += w[g] * zk;           // one FMA per register
+      for (int g = 0; g < G; ++g) sums[r][g] += w[g] * zk;          // one FMA per register
     }
   }
+  for (int r = 0; r < R; ++r)
+    for (int g = 0; g < G; ++g) acc[r][g] = sums[r][g];
 }
 
 // The same for `rows` ≤ MAX_ROWS rows, chosen at run time (the last block of a batch may be short).
