@@ -1,5 +1,9 @@
 """CPU: "bptt" and "cell" against torch.nn.LSTM (oneDNN), forward and forward+backward, float32.
 
+Each row also records the floor: the call's multiply-adds at the float32 GEMM rate measured in the
+same run (lstmlab/benchmarking/floor.py). A ratio target below floor / torch cannot be met by any
+float32 implementation on that machine.
+
 "bptt" runs its C++ time loops (kernels/lstm_cpu_recurrence.cpp); "bptt-python" is the same backend
 with its PyTorch loops (lstmlab/backends/bptt.py), to show what the fused C++ step buys.
 
@@ -18,6 +22,7 @@ import time
 import pytest
 import torch
 
+from lstmlab.benchmarking.floor import floor_us_per_step, gemm_gflops
 from lstmlab.benchmarking.presets import Case
 from lstmlab.benchmarking.memory import peak_memory_of_one_call
 from lstmlab.benchmarking.variants import build_variant, check_matches_reference, make_workload
@@ -69,3 +74,7 @@ def test_bptt_against_torch(benchmark, config, mode):
     for name in ["cell", "bptt-python"]:
         benchmark.extra_info[f"{name}_over_torch"] = statistics.median(
             o / t for o, t in zip(others[name], others["torch"]))
+    # the floor: the call's multiply-adds at the GEMM rate measured now, with the same threads (floor.py)
+    gflops = gemm_gflops(torch.float32)
+    benchmark.extra_info["gemm_gflops"] = gflops
+    benchmark.extra_info["floor_s"] = steps * floor_us_per_step(mode, batch, hidden, input_size, 1, gflops) / 1e6

@@ -97,3 +97,16 @@ def test_bench_command_smoke(tmp_path):
     for mode in ("forward", "forward+backward", "generation"):
         assert f"| {mode} | float32 |" in table
     assert (tmp_path / "ratio.png").stat().st_size > 5000
+
+
+def test_training_table_shows_the_floor_against_torch():
+    """bench_cpu_backends' table: the floor and floor / torch, the lowest ratio any float32 code can reach."""
+    from benchmarks.ratio_table import ratio_table
+    info = {"config": {"T": 10, "B": 2, "I": 3, "H": 4}, "mode": "forward", "threads": 1, "torch": "x",
+            "median_torch_s": 0.004, "median_bptt_s": 0.005, "median_bptt-python_s": 0.006, "median_cell_s": 0.008,
+            "bptt_over_torch": 1.25, "bptt-python_over_torch": 1.5, "cell_over_torch": 2.0,
+            "floor_s": 0.0035, "gemm_gflops": 100.0}
+    text = ratio_table({"benchmarks": [{"extra_info": info, "stats": {"rounds": 3}}], "machine_info": {}})
+    row = next(line for line in text.splitlines() if line.startswith("| 10, 2, 3, 4 |"))
+    assert "| **1.25×** |" in row and "| 3.50 | 0.88× |" in row
+    assert "100 GFLOP/s" in text
