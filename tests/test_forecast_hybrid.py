@@ -234,6 +234,14 @@ class Bar:
         pass
 
 
+def test_ensemble_size_by_default_and_given():
+    assert HybridConfig(horizon=3).members == 10                       # the hybrid: cheap members, measured better
+    assert HybridConfig(horizon=3, normalize="last").members == 5      # the pure LSTM reads two seasons per window
+    assert HybridConfig(horizon=3, ensemble=3).members == 3
+    with pytest.raises(ValueError, match="ensemble must be a positive integer, got 0"):
+        HybridConfig(horizon=3, ensemble=0).validate()
+
+
 def test_members_can_look_back_different_lengths():
     y = np.array(AIRPASSENGERS, dtype=np.float64)[:-12]
     model = ESLSTM(HybridConfig(horizon=12, period=12, lookback_factors=(1, 2), **{**TINY, "ensemble": 2}))

@@ -41,7 +41,8 @@ def add_forecast_arguments(forecast):
                                "single-series models")
     forecast.add_argument("--seasonality", choices=["auto", "additive", "multiplicative"], default="auto",
                           help="how the season combines with the level (default: auto, from the data)")
-    forecast.add_argument("--ensemble", type=int, default=5, help="hybrid/lstm: seeds averaged (default: 5)")
+    forecast.add_argument("--ensemble", type=int, default=None,
+                          help="hybrid/lstm: networks averaged (default: 10 for the hybrid, 5 for the pure LSTM)")
     forecast.add_argument("--train-steps", type=int, default=300,
                           help="hybrid/lstm: Adam steps per ensemble member (default: 300)")
     forecast.add_argument("--no-peers", action="store_true", help="skip ETS, AutoARIMA and Theta (statsforecast)")
