@@ -67,6 +67,16 @@ def test_half_hourly_csv_through_the_command(tmp_path):
     assert "frequency 30min, season lengths [48, 336]" in result.stdout
 
 
+def test_two_weeks_of_half_hours_get_a_daily_and_a_weekly_season(tmp_path):
+    """With two whole weeks in the training data the report names both seasons the smoothing models."""
+    t = np.arange(2 * 336 + 24)
+    path = monthly_csv(tmp_path / "load.csv", np.round(100 + 10 * np.sin(2 * np.pi * t / 48) + 5 * (t % 336 > 240), 3),
+                       freq="30min")
+    result = cli("--csv", str(path), "--horizon", "12", *QUICK)
+    assert result.returncode == 0, result.stderr
+    assert "(season length 336; the smoothing's: 48, 336)" in result.stdout
+
+
 @pytest.mark.parametrize("stamps, message", [
     (["2020-01-01", "2020-03-01", "2020-02-01", "2020-04-01"], r"ds goes back in time at .*line 4"),
     (["2020-01-01", "2020-02-01", "2020-02-01", "2020-03-01"], r"ds repeats at .*line 4"),

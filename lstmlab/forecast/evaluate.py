@@ -74,8 +74,9 @@ def evaluate(df, h, folds=1, step=None, models=("hybrid", "lstm"), freq=None, se
         predictions = {name: cv[(cv.unique_id == uid) & (cv.cutoff == cutoff)][name].to_numpy()
                        for name, cv in forecasts.items()}
         # the hybrid's smoothing alone (its forecast before any training): what the LSTM adds is the difference
+        smoothing_seasons = usable_periods(lengths, len(history) - h)            # what the ES-LSTM's smoothing models
         predictions["smoothing"] = smoothing_forecast(
-            history, usable_periods(lengths, len(history) - h), h, config.get("seasonality", "auto"),
+            history, smoothing_seasons, h, config.get("seasonality", "auto"),
             config.get("trend", True), fit_horizon=1 if config.get("smoothing_fit") == "one-step" else h, name=uid)
         if peers:
             start = time.perf_counter()
@@ -88,7 +89,7 @@ def evaluate(df, h, folds=1, step=None, models=("hybrid", "lstm"), freq=None, se
                   else {"mae": None, "rmse": None, "smape": None, "mase": None}
                   for name, values in predictions.items()}
         row = {"unique_id": uid, "cutoff": _stamp(cutoff), "period": period, "peer_seasons": peer_seasons,
-               "metrics": scores}
+               "smoothing_seasons": list(smoothing_seasons), "metrics": scores}
         statistical = [scores[name]["mae"] for name in STATISTICAL if name in scores and scores[name]["mae"] is not None]
         if statistical:
             best = min(statistical)
@@ -133,7 +134,9 @@ def format_report(report):
             seasons = row.get("peer_seasons", {})
             differ = "" if set(seasons.values()) <= {row["period"]} else \
                 "; the peers': " + ", ".join(f"{name} {m}" for name, m in seasons.items())
-            lines.append(f"  cutoff {row['cutoff']} (season length {row['period']}{differ})")
+            several = row.get("smoothing_seasons", [])
+            smoothing = f"; the smoothing's: {', '.join(map(str, several))}" if len(several) > 1 else ""
+            lines.append(f"  cutoff {row['cutoff']} (season length {row['period']}{smoothing}{differ})")
             lines.append("  " + header)
             for name, m in row["metrics"].items():
                 rel = row.get("relative_mae", {}).get(name)
