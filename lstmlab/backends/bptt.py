@@ -142,13 +142,15 @@ class LSTMDirectionFunction(torch.autograd.Function):
         w_hh = _reorder(weight_hh, order)                           # (4H, P)
         bias = _reorder(bias_ih + bias_hh, order) if bias_ih is not None else None
 
-        # One GEMM for the input projection of every step, bias folded in.
+        # One GEMM for the input projection of every step, bias folded in, into a buffer the loops
+        # allocate (the C++ ones put a big one on huge pages: lstm_cpu_buffers.h).
         x_rows = x.reshape(steps * batch, -1)                       # (T·B, I)
+        gates = loops.empty_gates(steps, batch, 4 * hidden, x)      # (T, B, 4H), activated in place
+        gate_rows = gates.view(steps * batch, 4 * hidden)           # (T·B, 4H)
         if bias is not None:
-            gates = torch.addmm(bias, x_rows, w_ih.T)               # (T·B, 4H)
+            torch.addmm(bias, x_rows, w_ih.T, out=gate_rows)
         else:
-            gates = x_rows @ w_ih.T
-        gates = gates.view(steps, batch, 4 * hidden)                # (T, B, 4H), activated in place
+            torch.mm(x_rows, w_ih.T, out=gate_rows)
 
         outputs, cell_states, unprojected = loops.forward_recurrence(gates, w_hh, weight_hr, h0, c0)
         return outputs, cell_states, gates, unprojected
@@ -272,6 +274,11 @@ def differentiable_backward(x, h0, c0, weight_ih, weight_hh, bias_ih, bias_hh, w
     if weight_hr is not None:                                       # Σ_t dh_tᵀ m_t
         grad_w_hr = torch.einsum("tbp,tbh->ph", torch.stack(grad_h), torch.stack([step[6] for step in saved]))
     return grad_x, grad_h0, grad_c0, grad_w_ih, grad_w_hh, grad_bias, grad_bias, grad_w_hr
+
+
+def empty_gates(steps, batch, gate_size, like):
+    """An empty (T, B, 4H) tensor for forward's gates (the C++ loops have their own: huge pages)."""
+    return like.new_empty(steps, batch, gate_size)
 
 
 def forward_recurrence(gates, w_hh, weight_hr, h0, c0):
