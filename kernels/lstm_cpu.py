@@ -36,7 +36,8 @@ SOURCE = pathlib.Path(__file__).with_name("lstm_cpu_recurrence.cpp")
 # One library, two ideas: the time loops of backend "bptt" and the closed-loop rollout (lstmlab.rollout);
 # both include the activations header.
 SOURCES = [SOURCE, SOURCE.with_name("lstm_cpu_rollout.cpp")]
-HEADERS = [SOURCE.with_name("lstm_cpu_activations.h"), SOURCE.with_name("lstm_cpu_tiles.h")]
+HEADERS = [SOURCE.with_name("lstm_cpu_activations.h"), SOURCE.with_name("lstm_cpu_tiles.h"),
+           SOURCE.with_name("lstm_cpu_buffers.h")]
 DTYPES = (torch.float32, torch.float64)
 GATE_ORDER = "ifgo"
 # -march=native: this machine's widest vectors (the library is built here, for here);
@@ -174,6 +175,11 @@ def load():
 # 3.0, B=64 H=128 171 vs 133, B=64 H=256 427 vs 314 (a noisy, shared machine: medians of 20 runs).
 PARTITIONS = {"auto": 0, "rows": 1, "units": 2, "tiles": 3}
 PARTITION = "auto"
+
+
+def empty_gates(steps, batch, gate_size, like):
+    """An empty (T, B, 4H) tensor for forward's gates, on huge pages when big (lstm_cpu_buffers.h)."""
+    return load().empty_gates([steps, batch, gate_size], like)
 
 
 def forward_recurrence(gates, w_hh, weight_hr, h0, c0):

@@ -27,6 +27,7 @@ def pair(backend, options, seed=0):
 @pytest.mark.parametrize("no_grad", [torch.no_grad, torch.inference_mode])
 def test_inference_path_equals_the_training_path_and_torch(backend, options, no_grad, monkeypatch):
     monkeypatch.setattr(bptt, "INFERENCE_CHUNK_BYTES", 1)          # chunks of 8 steps: 50 = 6 × 8 + 2
+    monkeypatch.setattr(bptt, "INFERENCE_CHUNK_WEIGHTS", 0)        # nor room made for W_hh
     ours, reference = pair(backend, options)
     x = torch.randn(50, 3, 7, dtype=F64)
     if ours.batch_first:
@@ -53,6 +54,7 @@ def test_triton_inference_path_equals_torch(options, monkeypatch):
         pytest.skip("backend 'triton' does not run on the CPU here (needs TRITON_INTERPRET=1)")
     from lstmlab.kernels import lstm_gates
     monkeypatch.setattr(bptt, "INFERENCE_CHUNK_BYTES", 1)          # chunks of 8 steps: 20 = 8 + 8 + 4
+    monkeypatch.setattr(bptt, "INFERENCE_CHUNK_WEIGHTS", 0)        # nor room made for W_hh
     monkeypatch.setattr(lstm_gates.TritonLSTMDirection, "apply", must_not_run)
     ours, reference = pair("triton", options)
     x = torch.randn(20, 2, 7, dtype=F64)
@@ -65,6 +67,7 @@ def test_triton_inference_path_equals_torch(options, monkeypatch):
 
 def test_bptt_inference_keeps_nothing_for_backward(monkeypatch):
     monkeypatch.setattr(bptt, "INFERENCE_CHUNK_BYTES", 1)
+    monkeypatch.setattr(bptt, "INFERENCE_CHUNK_WEIGHTS", 0)        # nor room made for W_hh
     seen_steps = []
     loops = bptt.recurrence_loops(torch.zeros(1, dtype=torch.float32))
     original = loops.forward_recurrence

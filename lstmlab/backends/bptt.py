@@ -142,13 +142,15 @@ class LSTMDirectionFunction(torch.autograd.Function):
         w_hh = _reorder(weight_hh, order)                           # (4H, P)
         bias = _reorder(bias_ih + bias_hh, order) if bias_ih is not None else None
 
-        # One GEMM for the input projection of every step, bias folded in.
+        # One GEMM for the input projection of every step, bias folded in, into a buffer the loops
+        # allocate (the C++ ones put a big one on huge pages: lstm_cpu_buffers.h).
         x_rows = x.reshape(steps * batch, -1)                       # (T·B, I)
+        gates = loops.empty_gates(steps, batch, 4 * hidden, x)      # (T, B, 4H), activated in place
+        gate_rows = gates.view(steps * batch, 4 * hidden)           # (T·B, 4H)
         if bias is not None:
-            gates = torch.addmm(bias, x_rows, w_ih.T)               # (T·B, 4H)
+            torch.addmm(bias, x_rows, w_ih.T, out=gate_rows)
         else:
-            gates = x_rows @ w_ih.T
-        gates = gates.view(steps, batch, 4 * hidden)                # (T, B, 4H), activated in place
+            torch.mm(x_rows, w_ih.T, out=gate_rows)
 
         outputs, cell_states, unprojected = loops.forward_recurrence(gates, w_hh, weight_hr, h0, c0)
         return outputs, cell_states, gates, unprojected
@@ -272,6 +274,11 @@ def differentiable_backward(x, h0, c0, weight_ih, weight_hh, bias_ih, bias_hh, w
     if weight_hr is not None:                                       # Σ_t dh_tᵀ m_t
         grad_w_hr = torch.einsum("tbp,tbh->ph", torch.stack(grad_h), torch.stack([step[6] for step in saved]))
     return grad_x, grad_h0, grad_c0, grad_w_ih, grad_w_hh, grad_bias, grad_bias, grad_w_hr
+
+
+def empty_gates(steps, batch, gate_size, like):
+    """An empty (T, B, 4H) tensor for forward's gates (the C++ loops have their own: huge pages)."""
+    return like.new_empty(steps, batch, gate_size)
 
 
 def forward_recurrence(gates, w_hh, weight_hr, h0, c0):
@@ -398,8 +405,12 @@ def run_direction(x, h0, c0, weights):
 
 
 # Inference keeps the gates of at most this many bytes at once (and at least 8 steps): the input GEMM
-# of a chunk of steps, then its recurrence, while the chunk is still in cache.
+# of a chunk of steps, then its recurrence, while the chunk is still in cache. Each chunk is one call
+# of the loops, and each call lays W_hh out afresh (transposed for the GEMM, or packed in tiles), so a
+# chunk may also grow to INFERENCE_CHUNK_WEIGHTS times W_hh's bytes: measured on one thread, T=200 B=32
+# H=512 (W_hh 4 MiB) forward took 243 ms in 1-MiB chunks, 182 ms in 8-MiB ones, 183 ms unchunked.
 INFERENCE_CHUNK_BYTES = 1 << 20
+INFERENCE_CHUNK_WEIGHTS = 8
 INFERENCE_CHUNK_MIN_STEPS = 8
 
 
@@ -417,7 +428,7 @@ def run_direction_inference(x, h0, c0, weights):
     order = _to_ifog(hidden, x.device) if loops.GATE_ORDER == "ifog" else None
     w_ih, w_hh = _reorder(weight_ih, order), _reorder(weight_hh, order)     # (4H, I), (4H, P)
     bias = _reorder(bias_ih + bias_hh, order) if bias_ih is not None else None
-    chunks = time_chunks(steps, batch, hidden, x.element_size())
+    chunks = time_chunks(steps, batch, hidden, x.element_size(), weight_hh.numel() * weight_hh.element_size())
     outputs = x.new_empty(steps, batch, weight_hh.size(1)) if len(chunks) > 1 else None   # (T, B, P)
     h, c = h0, c0
     for start, stop in chunks:
@@ -432,9 +443,10 @@ def run_direction_inference(x, h0, c0, weights):
     return outputs, c
 
 
-def time_chunks(steps, batch, hidden, element_size):
-    """[start, stop) chunks of the T steps, each holding at most INFERENCE_CHUNK_BYTES of gates, c and m
-    (and at least INFERENCE_CHUNK_MIN_STEPS steps)."""
+def time_chunks(steps, batch, hidden, element_size, recurrent_weight_bytes=0):
+    """[start, stop) chunks of the T steps, each holding at most INFERENCE_CHUNK_BYTES of gates, c and m,
+    or INFERENCE_CHUNK_WEIGHTS × recurrent_weight_bytes if more (and at least INFERENCE_CHUNK_MIN_STEPS steps)."""
     per_step = batch * 6 * hidden * element_size                             # gates, c and m of one step
-    chunk = max(INFERENCE_CHUNK_MIN_STEPS, INFERENCE_CHUNK_BYTES // max(1, per_step))
+    chunk_bytes = max(INFERENCE_CHUNK_BYTES, INFERENCE_CHUNK_WEIGHTS * recurrent_weight_bytes)
+    chunk = max(INFERENCE_CHUNK_MIN_STEPS, chunk_bytes // max(1, per_step))
     return [(start, min(start + chunk, steps)) for start in range(0, steps, chunk)]
