@@ -408,9 +408,10 @@ def run_direction(x, h0, c0, weights):
 # of a chunk of steps, then its recurrence, while the chunk is still in cache. Each chunk is one call
 # of the loops, and each call lays W_hh out afresh (transposed for the GEMM, or packed in tiles), so a
 # chunk may also grow to INFERENCE_CHUNK_WEIGHTS times W_hh's bytes: measured on one thread, T=200 B=32
-# H=512 (W_hh 4 MiB) forward took 243 ms in 1-MiB chunks, 182 ms in 8-MiB ones, 183 ms unchunked.
+# H=512 (W_hh 4 MiB) forward took 243 ms in 1-MiB chunks, 182 ms in 8-MiB ones (2x W_hh), 183 ms
+# unchunked; 2x keeps the peak memory of that forward under torch's (8x W_hh did not: 58 vs 30 MiB).
 INFERENCE_CHUNK_BYTES = 1 << 20
-INFERENCE_CHUNK_WEIGHTS = 8
+INFERENCE_CHUNK_WEIGHTS = 2
 INFERENCE_CHUNK_MIN_STEPS = 8
 
 
