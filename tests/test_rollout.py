@@ -136,6 +136,21 @@ def test_packed_weights_follow_every_weight_change():
                                    rollout(lstm, x0, 10, head, fused=False)[0], rtol=1e-12, atol=1e-12)
 
 
+def test_float32_needs_twice_the_arithmetic_for_a_second_thread():
+    """The sine model (B = 3, 2 layers of H = 51): enough float64 work for two threads, not enough float32."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        for dtype, expected in ((torch.float64, 2), (torch.float32, 1)):
+            model = AutoregressiveLSTM(hidden_size=51, num_layers=2, dtype=dtype)
+            x0 = torch.randn(4, 3, 1, dtype=dtype)
+            state = tuple(torch.zeros(2, 3, 51, dtype=dtype) for _ in range(2))
+            with torch.no_grad():
+                assert rollout_fused(model.lstm, x0, state, 4, model.head)[2] == expected, dtype
+    finally:
+        torch.set_num_threads(before)
+
+
 def test_two_threads_give_the_same_numbers_as_one():
     """Threads split the tiles of units; each unit's arithmetic is the same, so the results are identical."""
     lstm, head = make(input_size=3, hidden=40, layers=2, proj=0)
