@@ -18,7 +18,7 @@
    window does not show is not learnt; training stops at the checkpoint that best forecasts each
    series' last window, which is held out of training.
 6. The members of the ensemble (10 by default) differ in seed and in lookback (h, 2h, 3h: N-BEATS'
-   ensembling); their quantiles are averaged.
+   ensembling); the forecast takes the median of their quantiles.
 
 With normalize="last" the same network gets no smoothing (α = 1, no trend or season: windows and
 targets are relative to the last value): that is the pure LSTM, kept for comparison.
@@ -52,7 +52,7 @@ class HybridConfig:
     hidden_size: int = 32
     mlp_size: int = 64
     quantiles: Tuple[float, ...] = QUANTILES
-    ensemble: Optional[int] = None            # networks averaged; None: see members
+    ensemble: Optional[int] = None            # networks in the ensemble; None: see members
     seed: int = 0
     steps: int = 300                          # Adam steps per member
     batch_size: int = 128
@@ -69,7 +69,7 @@ class HybridConfig:
 
     @property
     def members(self):
-        """How many networks are averaged: ``ensemble``, else 10 for the hybrid and 5 for the pure LSTM. The
+        """How many networks the ensemble has: ``ensemble``, else 10 for the hybrid and 5 for the pure LSTM. The
         hybrid's members are cheap (windows of h..3h steps) and on the development panel 10 forecast better
         than 5; the pure LSTM reads two whole seasons per window (on taylor, 10 would take over an hour)."""
         if self.ensemble is not None:
@@ -340,7 +340,9 @@ class ESLSTM:
                 future = torch.as_tensor(future[None], dtype=torch.float32) if scenario is not None else None
                 draws.append(member(inputs, future)[0].numpy())                            # (h, Q)
             draws = np.stack(draws)                                                          # (M, h, Q)
-            normalised = np.sort(draws.mean(axis=0), axis=1)                                 # (h, Q)
+            # the members' median, as N-BEATS takes it: one member that learnt a wrong correction moves it
+            # less than a mean (development panel: 1.039 / 1.105 with the mean, 1.033 / 1.100 with the median)
+            normalised = np.sort(np.median(draws, axis=0), axis=1)                           # (h, Q)
             z = self._smoothing_forecast(p, t)[:, None] + p.smoothing.scale * normalised
             out[name] = p.smoothing.inverse(z)
         return out
