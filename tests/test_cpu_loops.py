@@ -138,6 +138,23 @@ def test_work_split_across_threads_matches_torch(options, packed, partition, two
     assert_twins_equal(run_and_backward(ours, *inputs()), run_and_backward(ref, *inputs()))
 
 
+def test_big_gate_buffers_on_huge_pages_match_torch(monkeypatch):
+    """From 8 MiB the gates and gate gradients live in 2 MiB-aligned, huge-page-advised memory of their own
+    (lstm_cpu_buffers.h): the buffer is what the loops need, and training through it matches torch."""
+    monkeypatch.setenv(bptt.LOOPS_VARIABLE, "cpp")
+    like = torch.zeros(1, dtype=torch.float64)
+    small, big = lstm_cpu.empty_gates(4, 2, 8, like), lstm_cpu.empty_gates(64, 16, 1024, like)   # 8 MiB
+    assert big.shape == (64, 16, 1024) and big.dtype == torch.float64 and big.is_contiguous()
+    assert big.data_ptr() % (2 << 20) == 0 and small.shape == (4, 2, 8)
+    big.fill_(1.0)                                                    # every page is ours to write
+    assert big.sum().item() == big.numel()
+    ref, ours = twins("bptt", 3, 256)                                 # T = 64, B = 16: (64, 16, 1024) gates
+    x, h0, c0 = (torch.randn(64, 16, 3, dtype=torch.float64), torch.randn(1, 16, 256, dtype=torch.float64),
+                 torch.randn(1, 16, 256, dtype=torch.float64))
+    assert_twins_equal(run_and_backward(ours, leaf(x), (leaf(h0), leaf(c0))),
+                       run_and_backward(ref, leaf(x), (leaf(h0), leaf(c0))))
+
+
 def test_unknown_loop_choice_names_the_choices(monkeypatch):
     monkeypatch.setenv(bptt.LOOPS_VARIABLE, "fortran")
     with pytest.raises(ValueError, match=r"LSTMLAB_BPTT_LOOPS must be one of auto, cpp, python, got 'fortran'"):
