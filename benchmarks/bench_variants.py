@@ -2,7 +2,8 @@
 
     LSTMLAB_BENCH_PRESET=cpu-quick .venv/bin/python -m pytest benchmarks/bench_variants.py \\
         --benchmark-only --benchmark-json=out.json
-or simply `lstmlab bench --preset cpu-quick --out DIR`, which also writes the table and the plots.
+or simply `lstmlab bench --preset cpu-quick --out DIR`, which also writes the table and the plots
+(`--variants torch,bptt --modes forward,forward+backward` run part of a preset).
 `make test` runs the "smoke" preset with --benchmark-disable (each case once, untimed).
 
 Each case builds its variant with the shared factory (lstmlab.benchmarking.variants): the weights of
@@ -20,8 +21,10 @@ from lstmlab.benchmarking.presets import get_preset
 from lstmlab.benchmarking.variants import (build_variant, check_matches_reference, environment, make_workload,
                                            peak_memory_bytes)
 
+# LSTMLAB_BENCH_VARIANTS / LSTMLAB_BENCH_MODES (comma-separated) run only part of the preset.
 PRESET = get_preset(os.environ.get("LSTMLAB_BENCH_PRESET") or
-                    ("smoke" if os.environ.get("LSTMLAB_BENCH_SMOKE") == "1" else "cpu-quick"))
+                    ("smoke" if os.environ.get("LSTMLAB_BENCH_SMOKE") == "1" else "cpu-quick"),
+                    os.environ.get("LSTMLAB_BENCH_VARIANTS") or None, os.environ.get("LSTMLAB_BENCH_MODES") or None)
 CASES = list(PRESET.cases())
 
 

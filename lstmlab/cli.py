@@ -104,7 +104,10 @@ def _bench(args):
 
     from .benchmarking.presets import get_preset
     from .benchmarking.report import write_report
-    preset = get_preset(args.preset)
+    try:
+        preset = get_preset(args.preset, args.variants, args.modes)
+    except ValueError as error:
+        raise CommandError(str(error)) from None
     suite = Path(__file__).resolve().parent.parent / "benchmarks" / "bench_variants.py"
     if not suite.exists():
         raise CommandError(f"expected the benchmark suite at {suite}, given an installation without it "
@@ -114,9 +117,22 @@ def _bench(args):
         device_name = environment(preset.device)["device_name"]
         args.out = str(suite.parent / "results" / re.sub(r"[^A-Za-z0-9]+", "-", device_name).strip("-").lower())
     writable_folder(args.out, "--out")
-    json_path = str(Path(args.out) / f"{preset.name}.json")
-    os.environ["LSTMLAB_BENCH_PRESET"] = preset.name
-    code = pytest.main([str(suite), "--benchmark-only", f"--benchmark-json={json_path}", "-q", "-p", "no:cacheprovider"])
+    part = "" if (args.variants, args.modes) == (None, None) else \
+        "-" + "-".join(n.replace("+", "-") for n in preset.variants + preset.modes)     # cpu-full-torch-bptt-forward-...
+    json_path = str(Path(args.out) / f"{preset.name}{part}.json")
+    chosen = {"LSTMLAB_BENCH_PRESET": preset.name, "LSTMLAB_BENCH_VARIANTS": ",".join(preset.variants),
+              "LSTMLAB_BENCH_MODES": ",".join(preset.modes)}        # read by bench_variants.py
+    before = {name: os.environ.get(name) for name in chosen}
+    os.environ.update(chosen)
+    try:
+        code = pytest.main([str(suite), "--benchmark-only", f"--benchmark-json={json_path}", "-q", "-p",
+                            "no:cacheprovider"])
+    finally:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
     if code not in (0, pytest.ExitCode.OK):
         raise CommandError(f"expected the benchmark run to pass, given pytest exit code {int(code)}")
     for path in write_report(json_path, args.out):
@@ -174,6 +190,10 @@ def build_parser():
                     "time per step and ratio to torch, and plots. Presets: " + ", ".join(PRESETS) + ".")
     bench.add_argument("--preset", default="cpu-quick", choices=list(PRESETS), help="what to run (default: cpu-quick)")
     bench.add_argument("--out", default=None, help="output folder (default: benchmarks/results/<device>)")
+    bench.add_argument("--variants", default=None,
+                       help="run only these of the preset's variants, comma-separated (e.g. torch,bptt)")
+    bench.add_argument("--modes", default=None,
+                       help="run only these modes, comma-separated (forward, forward+backward, generation)")
     bench.set_defaults(run=_bench)
 
     forecast = commands.add_parser(

@@ -23,6 +23,20 @@ def test_presets_cover_the_grid():
         get_preset("nope")
 
 
+def test_part_of_a_preset():
+    """cpu-full for the two variants the training target compares: the same grid, nothing else."""
+    full, part = get_preset("cpu-full"), get_preset("cpu-full", "bptt,torch", ["forward", "forward+backward"])
+    assert part.variants == ("torch", "bptt") and part.modes == ("forward", "forward+backward")
+    cases = list(part.cases())
+    assert {(c.variant, c.mode) for c in cases} == {(v, m) for v in part.variants for m in part.modes}
+    assert {c.id for c in cases} <= {c.id for c in full.cases()}
+    assert len(cases) == len(list(full.cases())) * 4 // (len(full.variants) * len(full.modes))
+    with pytest.raises(ValueError, match=r"expected variants of preset 'cpu-full' \(torch, cell, .*\), given 'triton'"):
+        get_preset("cpu-full", "triton")
+    with pytest.raises(ValueError, match="expected modes of preset 'smoke'"):
+        get_preset("smoke", modes="backward")
+
+
 @pytest.mark.parametrize("variant", ["torch", "cell", "bptt", "fused"])
 @pytest.mark.parametrize("mode", ["forward", "forward+backward", "generation"])
 def test_every_variant_is_built_from_the_same_weights_and_runs(variant, mode):

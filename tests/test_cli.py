@@ -90,6 +90,14 @@ def test_check_with_a_backend_that_cannot_run_here_is_a_usage_error(monkeypatch,
     assert "given 'nope': unknown backend 'nope'" in capsys.readouterr().err
 
 
+def test_bench_with_a_variant_the_preset_lacks_says_so(capsys):
+    assert main(["bench", "--preset", "cpu-quick", "--variants", "torch,persistent"]) == 1
+    err = capsys.readouterr().err
+    assert_one_line(err, "bench")
+    assert "expected variants of preset 'cpu-quick' (torch, cell, bptt, bptt-python, compile, fused), " \
+           "given 'torch,persistent'" in err
+
+
 def test_bench_without_pytest_installed_says_so(monkeypatch, capsys):
     import importlib.util
     real_find_spec = importlib.util.find_spec
