@@ -31,6 +31,7 @@ def test_part_of_a_preset():
     assert {(c.variant, c.mode) for c in cases} == {(v, m) for v in part.variants for m in part.modes}
     assert {c.id for c in cases} <= {c.id for c in full.cases()}
     assert len(cases) == len(list(full.cases())) * 4 // (len(full.variants) * len(full.modes))
+    assert [c.variant for c in cases[:4]] == ["torch", "bptt", "torch", "bptt"]     # side by side, shape by shape
     with pytest.raises(ValueError, match=r"expected variants of preset 'cpu-full' \(torch, cell, .*\), given 'triton'"):
         get_preset("cpu-full", "triton")
     with pytest.raises(ValueError, match="expected modes of preset 'smoke'"):

@@ -44,12 +44,14 @@ class Preset:
     rounds: int = 10
 
     def cases(self):
-        for variant, mode, dtype, layers, steps, batch, hidden in itertools.product(
-                self.variants, self.modes, self.dtypes, self.layers, self.steps, self.batch, self.hidden):
+        # The variant is the innermost loop: every variant of one shape runs back to back, so a ratio
+        # to torch compares timings taken minutes apart at most, not hours (machines drift).
+        for mode, dtype, layers, steps, batch, hidden, variant in itertools.product(
+                self.modes, self.dtypes, self.layers, self.steps, self.batch, self.hidden, self.variants):
             yield Case(variant, mode, steps, batch, hidden, hidden, layers, dtype, self.device)
         if self.sine_shape:
-            for variant, mode, dtype, steps, batch in itertools.product(
-                    self.variants, self.modes, self.dtypes, self.steps, self.batch):
+            for mode, dtype, steps, batch, variant in itertools.product(
+                    self.modes, self.dtypes, self.steps, self.batch, self.variants):
                 yield Case(variant, mode, steps, batch, 51, 1, 2, dtype, self.device)
 
 
