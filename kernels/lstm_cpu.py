@@ -2,7 +2,7 @@
 
     forward_recurrence(gates, w_hh, weight_hr, h0, c0) -> outputs, cell_states, unprojected
     backward_recurrence(acts, cell_states, c0, w_hh, weight_hr, grad_outputs, grad_cell_states)
-        -> grad_gates, grad_h0, grad_c0
+        -> grad_gates (written over acts: BACKWARD_OVERWRITES_ACTS), grad_h0, grad_c0
 
 Same signatures and equations as the PyTorch loops in lstmlab/backends/bptt.py, which stay the
 readable reference and the fallback. One difference: the gate rows stay in torch's order (i, f, g, o)
@@ -40,6 +40,9 @@ HEADERS = [SOURCE.with_name("lstm_cpu_activations.h"), SOURCE.with_name("lstm_cp
            SOURCE.with_name("lstm_cpu_buffers.h")]
 DTYPES = (torch.float32, torch.float64)
 GATE_ORDER = "ifgo"
+# Backward writes the gate gradients over the activations it reads (one (T, B, 4H) buffer, not two):
+# LSTMDirectionFunction.backward then knows the saved activations are gone after one backward.
+BACKWARD_OVERWRITES_ACTS = True
 # -march=native: this machine's widest vectors (the library is built here, for here);
 # -fno-trapping-math (as torch itself is built): lets GCC turn the selects into blends. No -ffast-math: the
 # float exp below splits ln 2 in two on purpose, and reassociation would undo it.
@@ -190,7 +193,7 @@ def forward_recurrence(gates, w_hh, weight_hr, h0, c0):
 
 
 def backward_recurrence(acts, cell_states, c0, w_hh, weight_hr, grad_outputs, grad_cell_states):
-    """-> grad_gates (T, B, 4H), grad_h0 (B, P), grad_c0 (B, H)."""
+    """-> grad_gates (T, B, 4H): acts itself, overwritten; grad_h0 (B, P), grad_c0 (B, H)."""
     if grad_cell_states is not None:
         grad_cell_states = grad_cell_states.contiguous()
     weight_hr = weight_hr.contiguous() if weight_hr is not None else None

@@ -66,19 +66,21 @@ inline void forward_units(const scalar_t* __restrict recurrent, int64_t stride, 
 // One backward step, pointwise part, for one batch row and a slice of n hidden units. acts: i, f,
 // g, o of step t, blocks H apart; dm, c, c_prev: n values; dc: the gradient reaching c_t from step
 // t+1, replaced by the one reaching c_{t−1}; grad_c_prev: the loss's own gradient on c_{t−1}
-// (nullptr: none); grad_gates: the pre-activation gradients, blocks H apart, written.
+// (nullptr: none); grad_gates: the pre-activation gradients, blocks H apart, written — over acts
+// itself in the backward loops below (no __restrict on the two: each unit's four activations are read
+// into registers before its four gradients are stored in their place).
 template <typename scalar_t>
-inline void backward_units(const scalar_t* __restrict acts, int64_t H, const scalar_t* __restrict dm,
+inline void backward_units(const scalar_t* acts, int64_t H, const scalar_t* __restrict dm,
                            const scalar_t* __restrict c, const scalar_t* __restrict c_prev,
                            scalar_t* __restrict dc, const scalar_t* __restrict grad_c_prev,
-                           scalar_t* __restrict grad_gates, int64_t n) {
-  const scalar_t* __restrict ai = acts;
-  const scalar_t* __restrict af = acts + H;
-  const scalar_t* __restrict ag = acts + 2 * H;
-  const scalar_t* __restrict ao = acts + 3 * H;
+                           scalar_t* grad_gates, int64_t n) {
+  const scalar_t* ai = acts;
+  const scalar_t* af = acts + H;
+  const scalar_t* ag = acts + 2 * H;
+  const scalar_t* ao = acts + 3 * H;
 #pragma omp simd
   for (int64_t j = 0; j < n; ++j) {
-    const scalar_t i = ai[j], f = af[j], o = ao[j], g = ag[j];
+    const scalar_t i = ai[j], f = af[j], o = ao[j], g = ag[j];        // read first: grad_gates may be acts
     const scalar_t tanh_c = tanh_(c[j]);
     const scalar_t dc_t = dc[j] + dm[j] * o * (scalar_t(1) - tanh_c * tanh_c);  // dc_t += dm ⊙ o ⊙ (1 − tanh² c_t)
     grad_gates[j] = dc_t * g * i * (scalar_t(1) - i);                  // d_i = dc_t ⊙ g ⊙ i(1 − i)
@@ -387,8 +389,12 @@ std::tuple<at::Tensor, at::Tensor, c10::optional<at::Tensor>> lstm_forward_recur
 // Backward: walks time in reverse. acts (T, B, 4H): the activations from forward; cell_states
 // (T, B, H); c0 (B, H); w_hh (4H, P); weight_hr (P, H) or undefined; grad_outputs (T, B, P);
 // grad_cell_states (T, B, H) or undefined. Returns grad_gates (T, B, 4H), grad_h0 (B, P), grad_c0 (B, H).
+// grad_gates IS acts, overwritten step by step: step t's activations are last read by the pointwise
+// pass that writes step t's gate gradients, so one (T, B, 4H) buffer serves both, as oneDNN's
+// workspace does. A training step then holds one such buffer instead of two (the largest of backward's
+// allocations); the caller must not read acts afterwards (LSTMDirectionFunction.backward keeps count).
 std::tuple<at::Tensor, at::Tensor, at::Tensor> lstm_backward_recurrence(
-    const at::Tensor& acts, const at::Tensor& cell_states, const at::Tensor& c0, const at::Tensor& w_hh,
+    at::Tensor& acts, const at::Tensor& cell_states, const at::Tensor& c0, const at::Tensor& w_hh,
     const c10::optional<at::Tensor>& weight_hr, const at::Tensor& grad_outputs,
     const c10::optional<at::Tensor>& grad_cell_states, int64_t partition) {
   for (const auto& [tensor, name] : {std::pair<const at::Tensor&, const char*>{acts, "acts"},
@@ -404,7 +410,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> lstm_backward_recurrence(
               acts.sizes());
   const int64_t steps = acts.size(0), batch = acts.size(1), hidden = acts.size(2) / 4;
   const int64_t out_size = w_hh.size(1);
-  at::Tensor grad_gates = lstmlab_cpu::empty_on_huge_pages(acts.sizes(), acts.options());   // (T, B, 4H)
+  at::Tensor grad_gates = acts;                                   // (T, B, 4H), written over the activations
   at::Tensor dc = has_grad_c ? (*grad_cell_states)[steps - 1].clone() : at::zeros_like(c0);  // (B, H)
   at::Tensor dh = grad_outputs[steps - 1].clone();               // (B, P) total gradient reaching h_{T−1}
   at::Tensor grad_h0 = at::empty({batch, out_size}, acts.options());              // (B, P)
@@ -497,8 +503,8 @@ TORCH_LIBRARY(lstmlab_cpu, m) {
   m.def("lstm_forward_recurrence(Tensor(a!) gates, Tensor w_hh, Tensor? w_hr, Tensor h0, Tensor c0,"
         " int partition)"
         " -> (Tensor, Tensor, Tensor?)");
-  m.def("lstm_backward_recurrence(Tensor acts, Tensor cell_states, Tensor c0, Tensor w_hh, Tensor? weight_hr,"
-        " Tensor grad_outputs, Tensor? grad_cell_states, int partition) -> (Tensor, Tensor, Tensor)");
+  m.def("lstm_backward_recurrence(Tensor(a!) acts, Tensor cell_states, Tensor c0, Tensor w_hh, Tensor? weight_hr,"
+        " Tensor grad_outputs, Tensor? grad_cell_states, int partition) -> (Tensor(a!), Tensor, Tensor)");
 }
 
 TORCH_LIBRARY_IMPL(lstmlab_cpu, CPU, m) {

@@ -155,6 +155,47 @@ def test_big_gate_buffers_on_huge_pages_match_torch(monkeypatch):
                        run_and_backward(ref, leaf(x), (leaf(h0), leaf(c0))))
 
 
+@pytest.mark.parametrize("partition", ["auto", "tiles"])
+def test_gate_gradients_are_written_over_the_activations(partition, monkeypatch):
+    """Backward keeps one (T, B, 4H) buffer, not two: the gate gradients go where the activations were."""
+    monkeypatch.setattr(lstm_cpu, "PARTITION", partition)
+    torch.manual_seed(0)
+    steps, batch, hidden = 5, 3, 4
+    gates = torch.randn(steps, batch, 4 * hidden, dtype=torch.float64)
+    w_hh, h0, c0 = (torch.randn(4 * hidden, hidden, dtype=torch.float64), torch.zeros(batch, hidden, dtype=torch.float64),
+                    torch.zeros(batch, hidden, dtype=torch.float64))
+    acts = gates.clone()
+    outputs, cell_states, _ = lstm_cpu.forward_recurrence(acts, w_hh, None, h0, c0)
+    saved = acts.clone()
+    grad_outputs = torch.randn_like(outputs)
+    grad_gates, _, _ = lstm_cpu.backward_recurrence(acts, cell_states, c0, w_hh, None, grad_outputs, None)
+    assert grad_gates.data_ptr() == acts.data_ptr()
+    # the Python loops, which allocate their own, in their gate order (i, f, o, g: a swap, its own inverse)
+    ifog = bptt._to_ifog(hidden, "cpu")
+    expected, _, _ = bptt.backward_recurrence(saved[..., ifog], cell_states, c0, w_hh[ifog], None, grad_outputs, None)
+    torch.testing.assert_close(grad_gates, expected[..., ifog], rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("options", [{}, {"proj_size": 3, "num_layers": 2, "bidirectional": True}],
+                         ids=["plain", "proj-2layers-bidirectional"])
+def test_a_second_backward_through_a_retained_graph_matches_torch(options, monkeypatch):
+    """The first backward used the saved activations up (see above); the second recomputes them from the
+    inputs, and both match torch.nn.LSTM's."""
+    monkeypatch.setenv(bptt.LOOPS_VARIABLE, "cpp")
+    ref, ours = twins("bptt", 3, 5, **options)
+    x = torch.randn(6, 4, 3, dtype=torch.float64)
+    grads = {}
+    for name, module in (("ref", ref), ("ours", ours)):
+        x_leaf = leaf(x)
+        output, (h_n, c_n) = module(x_leaf)
+        loss = output.square().sum() + h_n.sum() + c_n.sum()
+        inputs = [x_leaf, *module.parameters()]
+        first = torch.autograd.grad(loss, inputs, retain_graph=True)
+        grads[name] = first + torch.autograd.grad(3 * loss, inputs)
+    for a, b in zip(grads["ours"], grads["ref"]):
+        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
+
+
 def test_unknown_loop_choice_names_the_choices(monkeypatch):
     monkeypatch.setenv(bptt.LOOPS_VARIABLE, "fortran")
     with pytest.raises(ValueError, match=r"LSTMLAB_BPTT_LOOPS must be one of auto, cpp, python, got 'fortran'"):

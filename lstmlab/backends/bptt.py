@@ -171,7 +171,10 @@ class LSTMDirectionFunction(torch.autograd.Function):
          gates, cell_states, outputs, unprojected) = ctx.saved_tensors
         if grad_outputs is None and grad_cell_states is None:
             return (None,) * 8
-        if torch.is_grad_enabled():                                 # a graph of the backward is wanted
+        # The C++ loops write the gate gradients over the saved activations (one buffer, not two), so
+        # a second backward through this node (retain_graph=True) recomputes them from the inputs.
+        acts_gone = getattr(ctx, "acts_consumed", False)
+        if torch.is_grad_enabled() or acts_gone:                    # a graph of the backward is wanted
             grads = differentiable_backward(x, h0, c0, weight_ih, weight_hh, bias_ih, bias_hh, weight_hr,
                                             grad_outputs, grad_cell_states)
             return tuple(g if needed else None for g, needed in zip(grads, ctx.needs_input_grad))
@@ -179,6 +182,7 @@ class LSTMDirectionFunction(torch.autograd.Function):
         order = _to_ifog(hidden, x.device) if ctx.loops.GATE_ORDER == "ifog" else None
         w_ih, w_hh = _reorder(weight_ih, order), _reorder(weight_hh, order)
         grad_outputs = torch.zeros_like(outputs) if grad_outputs is None else grad_outputs.contiguous()
+        ctx.acts_consumed = ctx.loops.BACKWARD_OVERWRITES_ACTS
         grad_gates, grad_h0, grad_c0 = ctx.loops.backward_recurrence(
             gates, cell_states, c0, w_hh, weight_hr, grad_outputs, grad_cell_states)
 
@@ -274,6 +278,10 @@ def differentiable_backward(x, h0, c0, weight_ih, weight_hh, bias_ih, bias_hh, w
     if weight_hr is not None:                                       # Σ_t dh_tᵀ m_t
         grad_w_hr = torch.einsum("tbp,tbh->ph", torch.stack(grad_h), torch.stack([step[6] for step in saved]))
     return grad_x, grad_h0, grad_c0, grad_w_ih, grad_w_hh, grad_bias, grad_bias, grad_w_hr
+
+
+# These loops allocate the gate gradients; the C++ ones write them over the activations.
+BACKWARD_OVERWRITES_ACTS = False
 
 
 def empty_gates(steps, batch, gate_size, like):
