@@ -102,17 +102,19 @@ LSTMLAB_INLINE void affine_rows(int rows, const scalar_t* z, int64_t ldz, int64_
   }
 }
 
-// W (G·N, K) row-major -> packed (tiles, K, G, U), zero-padded: the layout above, made in one pass.
+// W (G·N, K), element (row, k) at w[row · row_stride + k · k_stride] (row-major: K, 1; stored
+// transposed: 1, G·N) -> packed (tiles, K, G, U), zero-padded: the layout above, made in one pass.
 template <typename scalar_t>
-void pack_tiles(const scalar_t* __restrict w, int64_t groups, int64_t per_group, int64_t K, scalar_t* __restrict packed) {
+void pack_tiles(const scalar_t* __restrict w, int64_t row_stride, int64_t k_stride, int64_t groups,
+                int64_t per_group, int64_t K, scalar_t* __restrict packed) {
   constexpr int U = lanes<scalar_t>();
   const int64_t tiles = (per_group + U - 1) / U;
   std::memset(packed, 0, tiles * K * groups * U * sizeof(scalar_t));
   for (int64_t g = 0; g < groups; ++g)
     for (int64_t n = 0; n < per_group; ++n) {
-      const scalar_t* row = w + (g * per_group + n) * K;
+      const scalar_t* row = w + (g * per_group + n) * row_stride;
       scalar_t* out = packed + (n / U) * K * groups * U + g * U + n % U;
-      for (int64_t k = 0; k < K; ++k) out[k * groups * U] = row[k];
+      for (int64_t k = 0; k < K; ++k) out[k * groups * U] = row[k * k_stride];
     }
 }
 
