@@ -406,11 +406,12 @@ def run_direction(x, h0, c0, weights):
 
 # Inference keeps the gates of at most this many bytes at once (and at least 8 steps): the input GEMM
 # of a chunk of steps, then its recurrence, while the chunk is still in cache. Each chunk is one call
-# of the loops, and each call lays W_hh out afresh (packed in tiles; for the GEMM, until W_hh came
-# transposed from run_direction_inference), so a
-# chunk may also grow to INFERENCE_CHUNK_WEIGHTS times W_hh's bytes: measured on one thread, T=200 B=32
-# H=512 (W_hh 4 MiB) forward took 243 ms in 1-MiB chunks, 182 ms in 8-MiB ones (2x W_hh), 183 ms
+# of the loops, and each call used to lay W_hh out afresh (transposed for the GEMM, or packed in tiles),
+# so a chunk may also grow to INFERENCE_CHUNK_WEIGHTS times W_hh's bytes: measured on one thread, T=200
+# B=32 H=512 (W_hh 4 MiB) forward took 243 ms in 1-MiB chunks, 182 ms in 8-MiB ones (2x W_hh), 183 ms
 # unchunked; 2x keeps the peak memory of that forward under torch's (8x W_hh did not: 58 vs 30 MiB).
+# (Since then run_direction_inference hands the loops W_hh transposed once for all chunks; only the
+# tiles are still packed per chunk.)
 INFERENCE_CHUNK_BYTES = 1 << 20
 INFERENCE_CHUNK_WEIGHTS = 2
 INFERENCE_CHUNK_MIN_STEPS = 8
@@ -436,10 +437,15 @@ def run_direction_inference(x, h0, c0, weights):
         # the loops need not lay it out again for each chunk (4 MiB at H = 512).
         w_hh = w_hh.T.contiguous().T                                         # (4H, P), stored as (P, 4H)
     outputs = x.new_empty(steps, batch, weight_hh.size(1)) if len(chunks) > 1 else None   # (T, B, P)
+    # One gates buffer for all chunks: a fresh one per chunk went back to the OS and came again as new
+    # pages at every chunk (measured T=100 B=64 H=128 in 1-MiB chunks: 21.8 ms per forward, 14.6 ms
+    # unchunked; with one buffer the page faults left the profile and the chunked forward took 14–16 ms).
+    gates_buffer = x.new_empty(chunks[0][1] - chunks[0][0], batch, 4 * hidden)   # (t, B, 4H)
     h, c = h0, c0
     for start, stop in chunks:
         x_rows = x[start:stop].reshape(-1, x.size(2))                        # (t·B, I)
-        gates = (x_rows @ w_ih.T).view(-1, batch, 4 * hidden)               # W_ih x_t   (t, B, 4H)
+        gates = gates_buffer[:stop - start]                                  # W_ih x_t   (t, B, 4H)
+        torch.mm(x_rows, w_ih.T, out=gates.view(-1, 4 * hidden))
         chunk_outputs, cell_states, _ = loops.forward_recurrence(gates, w_hh, weight_hr, h, c, bias)
         if outputs is None:                                                  # one chunk: its outputs are all
             return chunk_outputs, cell_states[-1]
