@@ -1,6 +1,6 @@
 """The C++ time loops of backend "bptt" (lstm_cpu_recurrence.cpp): built on first use, then cached.
 
-    forward_recurrence(gates, w_hh, weight_hr, h0, c0) -> outputs, cell_states, unprojected
+    forward_recurrence(gates, w_hh, weight_hr, h0, c0, bias) -> outputs, cell_states, unprojected
     backward_recurrence(acts, cell_states, c0, w_hh, weight_hr, grad_outputs, grad_cell_states)
         -> grad_gates (written over acts: BACKWARD_OVERWRITES_ACTS), grad_h0, grad_c0
 
@@ -185,11 +185,16 @@ def empty_gates(steps, batch, gate_size, like):
     return load().empty_gates([steps, batch, gate_size], like)
 
 
-def forward_recurrence(gates, w_hh, weight_hr, h0, c0):
-    """gates (T, B, 4H): input projections, overwritten with activations -> outputs, cell_states, unprojected."""
+def forward_recurrence(gates, w_hh, weight_hr, h0, c0, bias=None):
+    """gates (T, B, 4H): input projections W_ih x_t, overwritten with activations; w_hh (4H, P), or the
+    transpose of a contiguous (P, 4H) (the layout the loop's GEMM wants: see run_direction_inference);
+    bias (4H) or None -> outputs, cell_states, unprojected."""
     weight_hr = weight_hr.contiguous() if weight_hr is not None else None
-    return load().lstm_forward_recurrence(gates, w_hh.contiguous(), weight_hr, h0.contiguous(), c0.contiguous(),
-                                          PARTITIONS[PARTITION])
+    bias = bias.contiguous() if bias is not None else None
+    if not w_hh.T.is_contiguous():                                  # one laid out transposed stays so
+        w_hh = w_hh.contiguous()
+    return load().lstm_forward_recurrence(gates, w_hh, weight_hr, h0.contiguous(), c0.contiguous(),
+                                          PARTITIONS[PARTITION], bias)
 
 
 def backward_recurrence(acts, cell_states, c0, w_hh, weight_hr, grad_outputs, grad_cell_states):

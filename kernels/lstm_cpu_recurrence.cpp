@@ -39,23 +39,24 @@ using lstmlab_cpu::sigmoid;
 using lstmlab_cpu::tanh_;
 
 // One forward step, pointwise part, for one batch row and a slice of n hidden units. gates: the
-// input part W_ih x_t + b of the pre-activations in torch's order (i, f, g, o), blocks H apart,
-// replaced by the activations; recurrent: W_hh h_{t−1} for the same units, blocks `stride` apart;
-// c_prev, c, m: n values.
+// input part W_ih x_t of the pre-activations in torch's order (i, f, g, o), blocks H apart, replaced
+// by the activations; bias: b = b_ih + b_hh for the same units, blocks H apart (added here, where
+// the three parts meet anyway: adding it to all T·B rows of gates first was a pass of its own);
+// recurrent: W_hh h_{t−1}, blocks `stride` apart; c_prev, c, m: n values.
 template <typename scalar_t>
 inline void forward_units(const scalar_t* __restrict recurrent, int64_t stride, scalar_t* __restrict gates,
-                          int64_t H, const scalar_t* __restrict c_prev, scalar_t* __restrict c,
-                          scalar_t* __restrict m, int64_t n) {
+                          const scalar_t* __restrict bias, int64_t H, const scalar_t* __restrict c_prev,
+                          scalar_t* __restrict c, scalar_t* __restrict m, int64_t n) {
   scalar_t* __restrict gi = gates;
   scalar_t* __restrict gf = gates + H;
   scalar_t* __restrict gg = gates + 2 * H;
   scalar_t* __restrict go = gates + 3 * H;
 #pragma omp simd
   for (int64_t j = 0; j < n; ++j) {
-    const scalar_t i = sigmoid(gi[j] + recurrent[j]);               // i = σ(W_ii x + b_i + W_hi h)  input gate
-    const scalar_t f = sigmoid(gf[j] + recurrent[stride + j]);      // f = σ(·)                      forget gate
-    const scalar_t g = tanh_(gg[j] + recurrent[2 * stride + j]);    // g = tanh(·)                   input node
-    const scalar_t o = sigmoid(go[j] + recurrent[3 * stride + j]);  // o = σ(·)                      output gate
+    const scalar_t i = sigmoid(gi[j] + bias[j] + recurrent[j]);                   // i = σ(W_ii x + b_i + W_hi h)  input gate
+    const scalar_t f = sigmoid(gf[j] + bias[H + j] + recurrent[stride + j]);      // f = σ(·)                      forget gate
+    const scalar_t g = tanh_(gg[j] + bias[2 * H + j] + recurrent[2 * stride + j]);    // g = tanh(·)               input node
+    const scalar_t o = sigmoid(go[j] + bias[3 * H + j] + recurrent[3 * stride + j]);  // o = σ(·)                  output gate
     gi[j] = i; gf[j] = f; gg[j] = g; go[j] = o;                // saved for backward
     const scalar_t c_new = f * c_prev[j] + i * g;              // c_t = f ⊙ c_{t−1} + i ⊙ g
     c[j] = c_new;
@@ -191,16 +192,17 @@ void check_cpu_contiguous(const at::Tensor& tensor, const char* name, const at::
 // pointwise step (forward_units) finishes the tile. No dispatcher call and no GEMM set-up per step:
 // what a step of a small layer costs in MKL's call overhead, this spends on arithmetic.
 template <typename scalar_t>
-void forward_on_tiles(at::Tensor& gates, const at::Tensor& w_hh, const at::Tensor& h0, const at::Tensor& c0,
-                      at::Tensor& outputs, at::Tensor& cell_states) {
+void forward_on_tiles(at::Tensor& gates, const at::Tensor& bias, const at::Tensor& w_hh, const at::Tensor& h0,
+                      const at::Tensor& c0, at::Tensor& outputs, at::Tensor& cell_states) {
   using namespace lstmlab_cpu;
   constexpr int U = lanes<scalar_t>();
   const int64_t steps = gates.size(0), batch = gates.size(1), hidden = gates.size(2) / 4, out_size = w_hh.size(1);
   const int64_t tiles = (hidden + U - 1) / U;
   at::Tensor packed = at::empty({tiles, out_size, 4, U}, gates.options());          // W_hh, packed once
-  pack_tiles(w_hh.data_ptr<scalar_t>(), 4, hidden, out_size, packed.data_ptr<scalar_t>());
+  pack_tiles(w_hh.data_ptr<scalar_t>(), w_hh.stride(0), w_hh.stride(1), 4, hidden, out_size, packed.data_ptr<scalar_t>());
   const scalar_t* packed_data = packed.data_ptr<scalar_t>();
   scalar_t* gates_data = gates.data_ptr<scalar_t>();
+  const scalar_t* bias_data = bias.data_ptr<scalar_t>();
   scalar_t* out_data = outputs.data_ptr<scalar_t>();
   scalar_t* c_data = cell_states.data_ptr<scalar_t>();
   const scalar_t* h0_data = h0.data_ptr<scalar_t>();
@@ -226,7 +228,7 @@ void forward_on_tiles(at::Tensor& gates, const at::Tensor& w_hh, const at::Tenso
             scalar_t recurrent[4 * U];
             for (int g = 0; g < 4; ++g) store(recurrent + g * U, acc[r][g]);
             const int64_t row = r0 + r;
-            forward_units(recurrent, U, gates_t + row * 4 * hidden + j0, hidden, c_prev + row * hidden + j0,
+            forward_units(recurrent, U, gates_t + row * 4 * hidden + j0, bias_data + j0, hidden, c_prev + row * hidden + j0,
                           c_t + row * hidden + j0, h_t + row * out_size + j0, units);
           }
         }
@@ -315,16 +317,22 @@ inline bool on_tiles_pays(int64_t batch, int64_t hidden, int64_t out_size, int64
 
 }  // namespace
 
-// Forward: gates (T, B, 4H) holds W_ih x_t + b for every step (i, f, g, o rows) and is overwritten
-// with the activations; w_hh (4H, P); w_hr (P, H) or undefined; h0 (B, P); c0 (B, H).
+// Forward: gates (T, B, 4H) holds W_ih x_t for every step (i, f, g, o rows) and is overwritten
+// with the activations; w_hh (4H, P), contiguous or the transpose of a contiguous (P, 4H); w_hr
+// (P, H) or undefined; h0 (B, P); c0 (B, H); bias (4H) = b_ih + b_hh, or undefined (no bias).
 // Returns outputs (T, B, P), cell_states (T, B, H) and, with a projection, the unprojected m (T, B, H).
 std::tuple<at::Tensor, at::Tensor, c10::optional<at::Tensor>> lstm_forward_recurrence(
     at::Tensor gates, const at::Tensor& w_hh, const c10::optional<at::Tensor>& w_hr,
-    const at::Tensor& h0, const at::Tensor& c0, int64_t partition) {
+    const at::Tensor& h0, const at::Tensor& c0, int64_t partition, const c10::optional<at::Tensor>& bias_in) {
   for (const auto& [tensor, name] : {std::pair<const at::Tensor&, const char*>{gates, "gates"},
-                                     {w_hh, "w_hh"}, {h0, "h0"}, {c0, "c0"}}) {
+                                     {h0, "h0"}, {c0, "c0"}}) {
     check_cpu_contiguous(tensor, name, gates);
   }
+  check_cpu_contiguous(w_hh.t().is_contiguous() ? w_hh.t() : w_hh, "w_hh", gates);   // either layout
+  const at::Tensor bias = bias_in.has_value() && bias_in->defined() ? *bias_in : at::zeros({gates.size(-1)}, gates.options());
+  check_cpu_contiguous(bias, "bias", gates);
+  TORCH_CHECK(bias.dim() == 1 && bias.size(0) == gates.size(-1), "lstm_cpu_recurrence: bias must be (4H,) = (",
+              gates.size(-1), ",), got ", bias.sizes());
   const bool projected = w_hr.has_value() && w_hr->defined();
   if (projected) check_cpu_contiguous(*w_hr, "w_hr", gates);
   TORCH_CHECK(gates.dim() == 3 && gates.size(0) > 0, "lstm_cpu_recurrence: gates must be (T, B, 4H) with T ≥ 1, got ",
@@ -339,7 +347,7 @@ std::tuple<at::Tensor, at::Tensor, c10::optional<at::Tensor>> lstm_forward_recur
   at::AutoDispatchBelowADInplaceOrView below_autograd;            // inner ATen calls skip autograd's layers
   if (!projected && (partition == 3 || (partition == 0 && on_tiles_pays(batch, hidden, out_size, FORWARD_TILES_UP_TO)))) {
     AT_DISPATCH_FLOATING_TYPES(gates.scalar_type(), "lstm_forward_on_tiles", [&] {
-      forward_on_tiles<scalar_t>(gates, w_hh, h0, c0, outputs, cell_states);
+      forward_on_tiles<scalar_t>(gates, bias, w_hh, h0, c0, outputs, cell_states);
     });
     return {outputs, cell_states, c10::nullopt};
   }
@@ -347,17 +355,24 @@ std::tuple<at::Tensor, at::Tensor, c10::optional<at::Tensor>> lstm_forward_recur
     run_split(batch, hidden, out_size, partition, [&](const Share& share) {
       const auto [r0, r1, j0, j1, p0, p1] = share;                          // this thread's part
       const int64_t rows = r1 - r0, n = j1 - j0;
-      // This thread's rows of W_hh: gates i, f, g, o of units j0..j1, gathered once.   (4n, P)
-      const at::Tensor w_units = at::cat({w_hh.narrow(0, j0, n), w_hh.narrow(0, hidden + j0, n),
-                                          w_hh.narrow(0, 2 * hidden + j0, n), w_hh.narrow(0, 3 * hidden + j0, n)});
-      // Stored transposed, once per call: MKL then streams its rows as they lie (NN), where the
-      // transposed view (NT) made it copy all of W_hh into its own layout at every step (measured
-      // B=32 H=512: 1.06 ms → 0.81 ms per step).
-      const at::Tensor w_units_t = w_units.t().contiguous();                         // (P, 4n)
+      // This thread's rows of W_hh (gates i, f, g, o of units j0..j1), stored transposed: MKL then
+      // streams its rows as they lie (NN), where the transposed view (NT) made it copy all of W_hh
+      // into its own layout at every step (measured B=32 H=512: 1.06 ms → 0.81 ms per step). A W_hh
+      // that arrives already transposed (the inference path lays it out once for all its chunks) is
+      // used as it is by a thread that owns all units; otherwise each gate's block is copied to its
+      // place, once per call.
+      at::Tensor w_units_t = w_hh.t();                                               // (P, 4n)
+      if (n != hidden || !w_units_t.is_contiguous()) {
+        w_units_t = at::empty({out_size, 4 * n}, gates.options());
+        for (int64_t g = 0; g < 4; ++g) {
+          w_units_t.narrow(1, g * n, n).copy_(w_hh.narrow(0, g * hidden + j0, n).t());
+        }
+      }
       at::Tensor recurrent = at::empty({rows, 4 * n}, gates.options());            // (b, 4n) W_hh h_{t−1}
       const at::Tensor w_hr_t = projected ? w_hr->narrow(0, p0, p1 - p0).t().contiguous() : at::Tensor();  // (H, p)
       at::Tensor h_part = projected ? at::empty({rows, p1 - p0}, gates.options()) : at::Tensor();
       const scalar_t* c_prev = c0.data_ptr<scalar_t>() + r0 * hidden;
+      const scalar_t* bias_data = bias.data_ptr<scalar_t>();
       for (int64_t t = 0; t < steps; ++t) {
         const at::Tensor h_prev = t == 0 ? h0.narrow(0, r0, rows) : rows_of_step(outputs, t - 1, r0, r1);
         at::mm_out(recurrent, h_prev, w_units_t);                                  // W_hh h_{t−1}   (b, 4n)
@@ -366,7 +381,7 @@ std::tuple<at::Tensor, at::Tensor, c10::optional<at::Tensor>> lstm_forward_recur
         scalar_t* m_t = rows_of_step_data<scalar_t>(unprojected, t, r0);
         const scalar_t* recurrent_data = recurrent.data_ptr<scalar_t>();
         for (int64_t b = 0; b < rows; ++b) {
-          forward_units(recurrent_data + b * 4 * n, n, gates_t + b * 4 * hidden + j0, hidden,
+          forward_units(recurrent_data + b * 4 * n, n, gates_t + b * 4 * hidden + j0, bias_data + j0, hidden,
                         c_prev + b * hidden + j0, c_t + b * hidden + j0, m_t + b * hidden + j0, n);
         }
         wait_for_all_threads();
@@ -501,7 +516,7 @@ TORCH_LIBRARY(lstmlab_cpu, m) {
   m.def("activations(Tensor x) -> (Tensor, Tensor)");
   m.def("empty_gates(int[] sizes, Tensor like) -> Tensor");
   m.def("lstm_forward_recurrence(Tensor(a!) gates, Tensor w_hh, Tensor? w_hr, Tensor h0, Tensor c0,"
-        " int partition)"
+        " int partition, Tensor? bias=None)"
         " -> (Tensor, Tensor, Tensor?)");
   m.def("lstm_backward_recurrence(Tensor(a!) acts, Tensor cell_states, Tensor c0, Tensor w_hh, Tensor? weight_hr,"
         " Tensor grad_outputs, Tensor? grad_cell_states, int partition) -> (Tensor(a!), Tensor, Tensor)");

@@ -86,6 +86,31 @@ def test_bptt_inference_keeps_nothing_for_backward(monkeypatch):
         lstm(torch.randn(100, 2, 4))                               # grad mode: the training path
 
 
+@pytest.mark.parametrize("threads", [1, 2], ids=["1-thread", "2-threads"])
+@pytest.mark.parametrize("partition", ["tiles", "units", "rows"])
+def test_cpp_inference_on_w_hh_laid_out_once_for_all_chunks(partition, threads, monkeypatch):
+    """With several chunks, run_direction_inference hands the C++ loops W_hh stored transposed: the
+    step GEMM uses it as it lies (one thread owning all units), a thread's share of it is gathered
+    (units), or it is packed into tiles — each must give torch's outputs and states."""
+    from lstmlab.kernels import lstm_cpu
+    monkeypatch.setattr(bptt, "INFERENCE_CHUNK_BYTES", 1)          # chunks of 8 steps: 20 = 8 + 8 + 4
+    monkeypatch.setattr(bptt, "INFERENCE_CHUNK_WEIGHTS", 0)
+    monkeypatch.setattr(lstm_cpu, "PARTITION", partition)
+    monkeypatch.setattr(bptt.LSTMDirectionFunction, "apply", must_not_run)
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        ours, reference = pair("bptt", {})
+        x = torch.randn(20, 5, 7, dtype=F64)
+        with torch.no_grad():
+            out, (h, c) = ours(x)
+            ref_out, (ref_h, ref_c) = reference(x)
+    finally:
+        torch.set_num_threads(previous)
+    for a, b in [(out, ref_out), (h, ref_h), (c, ref_c)]:
+        torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)
+
+
 def test_variable_lengths_and_gradients_take_the_full_path():
     """A PackedSequence needs each row's own last cell state: the full run_direction runs (and agrees)."""
     ours, reference = pair("bptt", dict(num_layers=2))

@@ -1,8 +1,8 @@
 """Backend "bptt": backpropagation through time written by hand.
 
 Forward. The input projection does not depend on the recurrence, so it is hoisted out of the
-time loop into ONE GEMM over all T·B rows (both biases folded in); each step then needs just one
-GEMM for the recurrent part and a few in-place elementwise ops:
+time loop into ONE GEMM over all T·B rows; each step then needs just one GEMM for the recurrent
+part and a few in-place elementwise ops (the biases b = b_ih + b_hh are added in the loops):
 
     gates_t = (W_ih x_t + b_ih + b_hh) + W_hh h_{t−1}            (B, 4H)
     i, f, o = σ(gates_t[i, f, o]);   g = tanh(gates_t[g])
@@ -142,17 +142,14 @@ class LSTMDirectionFunction(torch.autograd.Function):
         w_hh = _reorder(weight_hh, order)                           # (4H, P)
         bias = _reorder(bias_ih + bias_hh, order) if bias_ih is not None else None
 
-        # One GEMM for the input projection of every step, bias folded in, into a buffer the loops
-        # allocate (the C++ ones put a big one on huge pages: lstm_cpu_buffers.h).
+        # One GEMM for the input projection of every step, into a buffer the loops allocate (the C++
+        # ones put a big one on huge pages: lstm_cpu_buffers.h). The bias goes to the loops, which add
+        # it where they add W_hh h_{t−1} (addmm would first copy it into all T·B rows: a pass of its own).
         x_rows = x.reshape(steps * batch, -1)                       # (T·B, I)
         gates = loops.empty_gates(steps, batch, 4 * hidden, x)      # (T, B, 4H), activated in place
-        gate_rows = gates.view(steps * batch, 4 * hidden)           # (T·B, 4H)
-        if bias is not None:
-            torch.addmm(bias, x_rows, w_ih.T, out=gate_rows)
-        else:
-            torch.mm(x_rows, w_ih.T, out=gate_rows)
+        torch.mm(x_rows, w_ih.T, out=gates.view(steps * batch, 4 * hidden))   # W_ih x_t   (T·B, 4H)
 
-        outputs, cell_states, unprojected = loops.forward_recurrence(gates, w_hh, weight_hr, h0, c0)
+        outputs, cell_states, unprojected = loops.forward_recurrence(gates, w_hh, weight_hr, h0, c0, bias)
         return outputs, cell_states, gates, unprojected
 
     @staticmethod
@@ -289,9 +286,10 @@ def empty_gates(steps, batch, gate_size, like):
     return like.new_empty(steps, batch, gate_size)
 
 
-def forward_recurrence(gates, w_hh, weight_hr, h0, c0):
-    """The forward time loop. gates (T, B, 4H): W_ih x_t + b for every step, rows i, f, o, g —
-    overwritten with the activations; w_hh (4H, P); weight_hr (P, H) or None; h0 (B, P); c0 (B, H).
+def forward_recurrence(gates, w_hh, weight_hr, h0, c0, bias=None):
+    """The forward time loop. gates (T, B, 4H): W_ih x_t for every step, rows i, f, o, g —
+    overwritten with the activations; w_hh (4H, P); weight_hr (P, H) or None; h0 (B, P); c0 (B, H);
+    bias (4H) = b_ih + b_hh (rows i, f, o, g) or None.
     Returns outputs (T, B, P), cell_states (T, B, H), unprojected m (T, B, H) or None.
     """
     steps, batch, gate_size = gates.shape
@@ -312,6 +310,8 @@ def forward_recurrence(gates, w_hh, weight_hr, h0, c0):
     h_steps = outputs.unbind(0)
     m_steps = unprojected.unbind(0) if unprojected is not None else h_steps
 
+    if bias is not None:
+        gates += bias                                               # (T, B, 4H) W_ih x_t + b, every step at once
     h, c = h0, c0
     for t in range(steps):
         gate_steps[t].addmm_(h, w_hh_t)                             # (B, 4H) += W_hh h_{t−1}
@@ -414,10 +414,12 @@ def run_direction(x, h0, c0, weights):
 
 # Inference keeps the gates of at most this many bytes at once (and at least 8 steps): the input GEMM
 # of a chunk of steps, then its recurrence, while the chunk is still in cache. Each chunk is one call
-# of the loops, and each call lays W_hh out afresh (transposed for the GEMM, or packed in tiles), so a
-# chunk may also grow to INFERENCE_CHUNK_WEIGHTS times W_hh's bytes: measured on one thread, T=200 B=32
-# H=512 (W_hh 4 MiB) forward took 243 ms in 1-MiB chunks, 182 ms in 8-MiB ones (2x W_hh), 183 ms
+# of the loops, and each call used to lay W_hh out afresh (transposed for the GEMM, or packed in tiles),
+# so a chunk may also grow to INFERENCE_CHUNK_WEIGHTS times W_hh's bytes: measured on one thread, T=200
+# B=32 H=512 (W_hh 4 MiB) forward took 243 ms in 1-MiB chunks, 182 ms in 8-MiB ones (2x W_hh), 183 ms
 # unchunked; 2x keeps the peak memory of that forward under torch's (8x W_hh did not: 58 vs 30 MiB).
+# (Since then run_direction_inference hands the loops W_hh transposed once for all chunks; only the
+# tiles are still packed per chunk.)
 INFERENCE_CHUNK_BYTES = 1 << 20
 INFERENCE_CHUNK_WEIGHTS = 2
 INFERENCE_CHUNK_MIN_STEPS = 8
@@ -438,13 +440,21 @@ def run_direction_inference(x, h0, c0, weights):
     w_ih, w_hh = _reorder(weight_ih, order), _reorder(weight_hh, order)     # (4H, I), (4H, P)
     bias = _reorder(bias_ih + bias_hh, order) if bias_ih is not None else None
     chunks = time_chunks(steps, batch, hidden, x.element_size(), weight_hh.numel() * weight_hh.element_size())
+    if len(chunks) > 1:
+        # Every chunk's step GEMM multiplies by W_hhᵀ (h_{t−1} W_hhᵀ): laid out transposed once here,
+        # the loops need not lay it out again for each chunk (4 MiB at H = 512).
+        w_hh = w_hh.T.contiguous().T                                         # (4H, P), stored as (P, 4H)
     outputs = x.new_empty(steps, batch, weight_hh.size(1)) if len(chunks) > 1 else None   # (T, B, P)
+    # One gates buffer for all chunks: a fresh one per chunk went back to the OS and came again as new
+    # pages at every chunk (measured T=100 B=64 H=128 in 1-MiB chunks: 21.8 ms per forward, 14.6 ms
+    # unchunked; with one buffer the page faults left the profile and the chunked forward took 14–16 ms).
+    gates_buffer = x.new_empty(chunks[0][1] - chunks[0][0], batch, 4 * hidden)   # (t, B, 4H)
     h, c = h0, c0
     for start, stop in chunks:
         x_rows = x[start:stop].reshape(-1, x.size(2))                        # (t·B, I)
-        gates = torch.addmm(bias, x_rows, w_ih.T) if bias is not None else x_rows @ w_ih.T
-        gates = gates.view(-1, batch, 4 * hidden)                            # (t, B, 4H)
-        chunk_outputs, cell_states, _ = loops.forward_recurrence(gates, w_hh, weight_hr, h, c)
+        gates = gates_buffer[:stop - start]                                  # W_ih x_t   (t, B, 4H)
+        torch.mm(x_rows, w_ih.T, out=gates.view(-1, 4 * hidden))
+        chunk_outputs, cell_states, _ = loops.forward_recurrence(gates, w_hh, weight_hr, h, c, bias)
         if outputs is None:                                                  # one chunk: its outputs are all
             return chunk_outputs, cell_states[-1]
         outputs[start:stop] = chunk_outputs
