@@ -18,6 +18,8 @@ What forward saves, and why:
   unprojected o ⊙ tanh c_t (T, B, H) for W_hr's gradient;
 - x, h_0, c_0 and the (reordered) weights.
 Pre-activations are not kept: σ' = σ(1 − σ) and tanh' = 1 − tanh² come from the activations.
+The C++ loops then write the gate gradients over those activations, step by step (step t's are last
+read where its gradients are made), so a training step holds one (T, B, 4H) buffer, not two.
 
 Backward walks time in reverse. With dh_t the total gradient reaching h_t (from the output at t
 and from step t+1) and dc_t the one reaching c_t:
