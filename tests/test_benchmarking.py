@@ -6,7 +6,7 @@ import torch
 
 from lstmlab.benchmarking.memory import peak_memory_of_one_call
 from lstmlab.benchmarking.presets import PRESETS, Case, get_preset
-from lstmlab.benchmarking.report import load_results, markdown_table, write_report
+from lstmlab.benchmarking.report import load_results, markdown_table, ratio_summary, write_report
 from lstmlab.benchmarking.variants import build_variant, check_matches_reference, make_workload, peak_memory_bytes
 
 
@@ -100,6 +100,23 @@ def test_report_table_and_plots(tmp_path):
     # floor: 16 rows · 4·32 gates · (32 + 32) inputs = 131,072 multiply-adds = 262,144 FLOP at 100 GFLOP/s
     assert "| forward | float32 | 1 | 100 | 16 | 32 | 32 | 10.0 µs | 20.0 µs (2.00×) | 2.62 µs |" in text
     assert "test cpu" in text and "float32 100 GFLOP/s" in text
+    assert "- bptt, forward: median 2.00×, 2.00–2.00×; above 1.0× at 2 of 2, above 0.8× at 2; worst: float32 L1 T100 B16" in text
+
+
+def test_ratio_summary_counts_the_shapes_above_each_line():
+    row = lambda torch_us, bptt_us: {"torch": torch_us, "bptt": bptt_us}
+    table = {("forward", "float32", 1, 100, 16, 32, 32): row(10.0, 7.0),               # 0.70×
+             ("forward", "float32", 1, 100, 16, 64, 64): row(10.0, 9.0),               # 0.90×
+             ("forward", "float32", 2, 100, 64, 64, 64): row(10.0, 12.0),              # 1.20×
+             ("forward+backward", "float32", 1, 100, 16, 32, 32): row(10.0, 5.0)}     # 0.50×
+    assert ratio_summary(table) == [
+        "- bptt, forward: median 0.90×, 0.70–1.20×; above 1.0× at 1 of 3, above 0.8× at 2; worst: float32 L2 T100 B64 I64 H64",
+        "- bptt, forward+backward: median 0.50×, 0.50–0.50×; above 1.0× at 0 of 1, above 0.8× at 0; worst: float32 L1 T100 B16 I32 "
+        "H32"]
+
+
+def test_report_writes_its_files(tmp_path):
+    path = fake_report(tmp_path)
     written = write_report(path, tmp_path / "out")
     assert [p.rsplit("/", 1)[1] for p in written] == ["table.md", "time_per_step.png", "time_per_step_vs_batch.png",
                                                       "ratio.png"]

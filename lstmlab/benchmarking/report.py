@@ -71,7 +71,32 @@ def markdown_table(table, environment):
                  f"step's multiply-adds at the GEMM rate measured in the run ("
                  + ", ".join(f"{dtype} {rate:.0f} GFLOP/s" for dtype, rate in (environment.get("gemm_gflops") or {}).items())
                  + ").")
+    summary = ratio_summary(table)
+    if summary:
+        lines += ["", "Ratio to torch, per variant and mode, over the shapes of this run:", ""] + summary
     return "\n".join(lines)
+
+
+def ratio_summary(table):
+    """One line per (variant, mode): the median and range of variant / torch over the configurations,
+    how many are above 1.0× and above 0.8×, and the worst one — what a target such as "≤ 0.8× at every
+    shape, none above 1.0×" is read from."""
+    ratios = defaultdict(list)
+    for config, row in table.items():
+        for variant, value in row.items():
+            if variant != "torch" and row.get("torch"):
+                ratios[(variant, config[0])].append((value / row["torch"], config))
+    lines = []
+    for variant, mode in sorted(ratios, key=lambda k: (VARIANT_ORDER.index(k[0]) if k[0] in VARIANT_ORDER else 99, k[1])):
+        values = sorted(ratios[(variant, mode)])
+        worst_ratio, worst = values[-1]
+        median = values[len(values) // 2][0]
+        above_1 = sum(r > 1.0 for r, _ in values)
+        above_08 = sum(r > 0.8 for r, _ in values)
+        lines.append(f"- {variant}, {mode}: median {median:.2f}×, {values[0][0]:.2f}–{worst_ratio:.2f}×; above 1.0× at "
+                     f"{above_1} of {len(values)}, above 0.8× at {above_08}; worst: {worst[1]} L{worst[2]} T{worst[3]} "
+                     f"B{worst[4]} I{worst[5]} H{worst[6]}")
+    return lines
 
 
 def _series(table, mode, dtype, fixed, against="hidden", environment=None):
