@@ -95,6 +95,7 @@ def _bench(args):
     import os
     import re
     from pathlib import Path
+    from unittest import mock
 
     missing = [name for name in ("pytest", "pytest_benchmark") if importlib.util.find_spec(name) is None]
     if missing:
@@ -122,17 +123,9 @@ def _bench(args):
     json_path = str(Path(args.out) / f"{preset.name}{part}.json")
     chosen = {"LSTMLAB_BENCH_PRESET": preset.name, "LSTMLAB_BENCH_VARIANTS": ",".join(preset.variants),
               "LSTMLAB_BENCH_MODES": ",".join(preset.modes)}        # read by bench_variants.py
-    before = {name: os.environ.get(name) for name in chosen}
-    os.environ.update(chosen)
-    try:
+    with mock.patch.dict(os.environ, chosen):                         # restored afterwards
         code = pytest.main([str(suite), "--benchmark-only", f"--benchmark-json={json_path}", "-q", "-p",
                             "no:cacheprovider"])
-    finally:
-        for name, value in before.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
     if code not in (0, pytest.ExitCode.OK):
         raise CommandError(f"expected the benchmark run to pass, given pytest exit code {int(code)}")
     for path in write_report(json_path, args.out):
