@@ -33,11 +33,11 @@ import time
 import torch
 
 SOURCE = pathlib.Path(__file__).with_name("lstm_cpu_recurrence.cpp")
-# One library, two ideas: the time loops of backend "bptt" and the closed-loop rollout (lstmlab.rollout);
-# both include the activations header.
-SOURCES = [SOURCE, SOURCE.with_name("lstm_cpu_rollout.cpp")]
-HEADERS = [SOURCE.with_name("lstm_cpu_activations.h"), SOURCE.with_name("lstm_cpu_tiles.h"),
-           SOURCE.with_name("lstm_cpu_buffers.h")]
+# One library, three ideas: the time loops of backend "bptt", its inference path and the closed-loop
+# rollout (lstmlab.rollout); all include the activations header.
+SOURCES = [SOURCE, SOURCE.with_name("lstm_cpu_inference.cpp"), SOURCE.with_name("lstm_cpu_rollout.cpp")]
+HEADERS = [SOURCE.with_name(name) for name in ("lstm_cpu_activations.h", "lstm_cpu_pointwise.h", "lstm_cpu_split.h",
+                                               "lstm_cpu_tiles.h", "lstm_cpu_buffers.h")]
 DTYPES = (torch.float32, torch.float64)
 GATE_ORDER = "ifgo"
 # Backward writes the gate gradients over the activations it reads (one (T, B, 4H) buffer, not two):
@@ -204,6 +204,16 @@ def backward_recurrence(acts, cell_states, c0, w_hh, weight_hr, grad_outputs, gr
     weight_hr = weight_hr.contiguous() if weight_hr is not None else None
     return load().lstm_backward_recurrence(acts, cell_states, c0.contiguous(), w_hh.contiguous(), weight_hr,
                                            grad_outputs.contiguous(), grad_cell_states, PARTITIONS[PARTITION])
+
+
+def inference(x, w_ih, w_hh, bias, weight_hr, h0, c0, chunk_steps):
+    """The inference path (lstm_cpu_inference.cpp): one direction's whole forward, nothing kept for backward.
+    x (T, B, I), w_ih (4H, I), w_hh (4H, P), bias (4H) or None, weight_hr (P, H) or None, h0 (B, P), c0 (B, H);
+    chunk_steps: steps per input GEMM -> outputs (T, B, P), c_T (B, H)."""
+    bias = bias.contiguous() if bias is not None else None
+    weight_hr = weight_hr.contiguous() if weight_hr is not None else None
+    return load().lstm_inference(x.contiguous(), w_ih.contiguous(), w_hh.contiguous(), bias, weight_hr,
+                                 h0.contiguous(), c0.contiguous(), chunk_steps, PARTITIONS[PARTITION])
 
 
 def rollout(inputs, h0, c0, weights, biases, projections, feedback_weight, feedback_bias, steps, threads):

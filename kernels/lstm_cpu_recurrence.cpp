@@ -7,12 +7,13 @@
 // The equations and the saved tensors are exactly those of bptt.py. The gate rows stay in torch's
 // order (i, f, g, o): the Python loops reorder them to (i, f, o, g) only to make one sigmoid call
 // out of three, which a fused pass does not need. The threads share the hidden units and meet at a
-// barrier every step ("Work split" below). For small layers, where one GEMM call per step costs more
+// barrier every step (lstm_cpu_split.h). For small layers, where one GEMM call per step costs more
 // in set-up than in arithmetic, the recurrent product instead runs on W_hh packed into tiles
 // (lstm_cpu_tiles.h, the kernel of the closed-loop rollout): forward_on_tiles, backward_on_tiles.
 //
-// File order: the pointwise step (forward, backward) → work split → the loops on tiles → the two
-// loops → registration as torch.ops.lstmlab_cpu.*. The activations σ and tanh live in
+// File order: the loops on tiles → the two loops → registration as torch.ops.lstmlab_cpu.*. The
+// pointwise step (forward, backward) is in lstm_cpu_pointwise.h and the work split in lstm_cpu_split.h
+// (both shared with the inference path, lstm_cpu_inference.cpp); the activations σ and tanh in
 // lstm_cpu_activations.h (shared with the closed-loop rollout, lstm_cpu_rollout.cpp). Built on first
 // use by lstmlab/kernels/lstm_cpu.py (torch.utils.cpp_extension, cached).
 #include <ATen/ATen.h>
@@ -30,137 +31,21 @@
 
 #include "lstm_cpu_activations.h"
 #include "lstm_cpu_buffers.h"
+#include "lstm_cpu_pointwise.h"
+#include "lstm_cpu_split.h"
 #include "lstm_cpu_tiles.h"
 
 namespace {
 
+using lstmlab_cpu::backward_units;
 using lstmlab_cpu::block;
+using lstmlab_cpu::forward_units;
+using lstmlab_cpu::run_split;
+using lstmlab_cpu::Share;
 using lstmlab_cpu::sigmoid;
 using lstmlab_cpu::tanh_;
-
-// One forward step, pointwise part, for one batch row and a slice of n hidden units. gates: the
-// input part W_ih x_t of the pre-activations in torch's order (i, f, g, o), blocks H apart, replaced
-// by the activations; bias: b = b_ih + b_hh for the same units, blocks H apart (added here, where
-// the three parts meet anyway: adding it to all T·B rows of gates first was a pass of its own);
-// recurrent: W_hh h_{t−1}, blocks `stride` apart; c_prev, c, m: n values.
-template <typename scalar_t>
-inline void forward_units(const scalar_t* __restrict recurrent, int64_t stride, scalar_t* __restrict gates,
-                          const scalar_t* __restrict bias, int64_t H, const scalar_t* __restrict c_prev,
-                          scalar_t* __restrict c, scalar_t* __restrict m, int64_t n) {
-  scalar_t* __restrict gi = gates;
-  scalar_t* __restrict gf = gates + H;
-  scalar_t* __restrict gg = gates + 2 * H;
-  scalar_t* __restrict go = gates + 3 * H;
-#pragma omp simd
-  for (int64_t j = 0; j < n; ++j) {
-    const scalar_t i = sigmoid(gi[j] + bias[j] + recurrent[j]);                   // i = σ(W_ii x + b_i + W_hi h)  input gate
-    const scalar_t f = sigmoid(gf[j] + bias[H + j] + recurrent[stride + j]);      // f = σ(·)                      forget gate
-    const scalar_t g = tanh_(gg[j] + bias[2 * H + j] + recurrent[2 * stride + j]);    // g = tanh(·)               input node
-    const scalar_t o = sigmoid(go[j] + bias[3 * H + j] + recurrent[3 * stride + j]);  // o = σ(·)                  output gate
-    gi[j] = i; gf[j] = f; gg[j] = g; go[j] = o;                // saved for backward
-    const scalar_t c_new = f * c_prev[j] + i * g;              // c_t = f ⊙ c_{t−1} + i ⊙ g
-    c[j] = c_new;
-    m[j] = o * tanh_(c_new);                                   // m_t = o ⊙ tanh c_t  (= h_t without projection)
-  }
-}
-
-// One backward step, pointwise part, for one batch row and a slice of n hidden units. acts: i, f,
-// g, o of step t, blocks H apart; dm, c, c_prev: n values; dc: the gradient reaching c_t from step
-// t+1, replaced by the one reaching c_{t−1}; grad_c_prev: the loss's own gradient on c_{t−1}
-// (nullptr: none); grad_gates: the pre-activation gradients, blocks H apart, written — over acts
-// itself in the backward loops below (no __restrict on the two: each unit's four activations are read
-// into registers before its four gradients are stored in their place).
-template <typename scalar_t>
-inline void backward_units(const scalar_t* acts, int64_t H, const scalar_t* __restrict dm,
-                           const scalar_t* __restrict c, const scalar_t* __restrict c_prev,
-                           scalar_t* __restrict dc, const scalar_t* __restrict grad_c_prev,
-                           scalar_t* grad_gates, int64_t n) {
-  const scalar_t* ai = acts;
-  const scalar_t* af = acts + H;
-  const scalar_t* ag = acts + 2 * H;
-  const scalar_t* ao = acts + 3 * H;
-#pragma omp simd
-  for (int64_t j = 0; j < n; ++j) {
-    const scalar_t i = ai[j], f = af[j], o = ao[j], g = ag[j];        // read first: grad_gates may be acts
-    const scalar_t tanh_c = tanh_(c[j]);
-    const scalar_t dc_t = dc[j] + dm[j] * o * (scalar_t(1) - tanh_c * tanh_c);  // dc_t += dm ⊙ o ⊙ (1 − tanh² c_t)
-    grad_gates[j] = dc_t * g * i * (scalar_t(1) - i);                  // d_i = dc_t ⊙ g ⊙ i(1 − i)
-    grad_gates[H + j] = dc_t * c_prev[j] * f * (scalar_t(1) - f);      // d_f = dc_t ⊙ c_{t−1} ⊙ f(1 − f)
-    grad_gates[2 * H + j] = dc_t * i * (scalar_t(1) - g * g);          // d_g = dc_t ⊙ i ⊙ (1 − g²)
-    grad_gates[3 * H + j] = dm[j] * tanh_c * o * (scalar_t(1) - o);    // d_o = dm ⊙ tanh c_t ⊙ o(1 − o)
-    dc[j] = dc_t * f;                                                  // dc_{t−1} = dc_t ⊙ f
-  }
-  if (grad_c_prev != nullptr) {                    // (a loop of its own: a maybe-null load would stop vectorisation)
-#pragma omp simd
-    for (int64_t j = 0; j < n; ++j) dc[j] += grad_c_prev[j];           //         + the loss's own gradient on c_{t−1}
-  }
-}
-
-// ---- Work split -------------------------------------------------------------------------------
-// Each thread owns a slice of the hidden units (and the matching slice of the output features P)
-// for the whole call, and its rows of W_hh stay in its own cache; step t+1's GEMM needs all of h_t,
-// so the threads meet at a barrier once or twice per step (~0.3 µs each). Measured on 2 cores
-// against one 2-thread GEMM per step: 0.4–0.9× the GEMM time; and faster than giving each thread a
-// block of batch rows instead in 24 of 26 shapes/modes (B 1–64, H 32–512; the rows won two
-// forward+backward cases at B = 64). Rows still split when there are too few units to share
-// (fewer than 8 per thread) and spare threads.
-struct Split {
-  int64_t row_blocks, unit_blocks;
-};
-
-// partition: 0 = choose, 1 = rows only, 2 = units only (the tests force each). `threads`: how many
-// there are to share the work — asked for before the parallel region, granted inside it.
-Split choose_split(int64_t batch, int64_t hidden, int64_t out_size, int64_t partition, int64_t threads) {
-  threads = std::max<int64_t>(1, threads);
-  batch = std::max<int64_t>(1, batch);
-  if (partition == 1) return {std::min(batch, threads), 1};
-  const int64_t min_units = partition == 2 ? 1 : 8;          // per thread, unless forced
-  const int64_t unit_blocks = std::min(threads, std::max<int64_t>(1, std::min(hidden, out_size) / min_units));
-  return {std::max<int64_t>(1, std::min(batch, threads / unit_blocks)), unit_blocks};
-}
-
-// The threads to ask OpenMP for (none when already inside a parallel region).
-inline int64_t threads_wanted() {
-  return omp_in_parallel() ? 1 : std::max<int64_t>(1, at::get_num_threads());
-}
-
-// Every thread of the team waits here until all have arrived (nothing to wait for on one thread).
-inline void wait_for_all_threads() {
-#pragma omp barrier
-}
-
-// One thread's share of the work: batch rows [r0, r1), hidden units [j0, j1), output features [p0, p1).
-struct Share {
-  int64_t r0, r1, j0, j1, p0, p1;
-};
-
-// Runs body(share) on the threads OpenMP grants (or inline on this one). OpenMP may grant fewer
-// threads than asked for (OMP_THREAD_LIMIT, OMP_DYNAMIC, nested regions), so the split is made
-// again inside the region from omp_get_num_threads(), the number actually granted; a thread left
-// without a share (when the split uses fewer threads than granted) runs the body on an empty share,
-// so every thread of the team still meets every barrier.
-template <typename Body>
-void run_split(int64_t batch, int64_t hidden, int64_t out_size, int64_t partition, const Body& body) {
-  auto share = [&](const Split& split, int64_t k) {
-    if (k >= split.row_blocks * split.unit_blocks) return Share{0, 0, 0, 0, 0, 0};   // nothing to do
-    const auto [r0, r1] = block(batch, split.row_blocks, k / split.unit_blocks);
-    const auto [j0, j1] = block(hidden, split.unit_blocks, k % split.unit_blocks);
-    const auto [p0, p1] = block(out_size, split.unit_blocks, k % split.unit_blocks);
-    return Share{r0, r1, j0, j1, p0, p1};
-  };
-  const Split wanted = choose_split(batch, hidden, out_size, partition, threads_wanted());
-  const int64_t threads = wanted.row_blocks * wanted.unit_blocks;
-  if (threads == 1) {
-    body(share(wanted, 0));
-    return;
-  }
-#pragma omp parallel num_threads(threads)
-  {
-    at::AutoDispatchBelowADInplaceOrView below_autograd;      // thread-local: set on every thread
-    const Split granted = choose_split(batch, hidden, out_size, partition, omp_get_num_threads());
-    body(share(granted, omp_get_thread_num()));
-  }
-}
+using lstmlab_cpu::threads_wanted;
+using lstmlab_cpu::wait_for_all_threads;
 
 // Rows [first, last) of step t of a contiguous (T, B, ...) tensor, as a tensor for the GEMMs: made
 // with at::from_blob over the same memory, which costs no dispatcher call (indexing would, every step).

@@ -65,18 +65,29 @@ def test_triton_inference_path_equals_torch(options, monkeypatch):
         torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)
 
 
-def test_bptt_inference_keeps_nothing_for_backward(monkeypatch):
+@pytest.mark.parametrize("loops", ["python", "cpp"])
+def test_bptt_inference_keeps_nothing_for_backward(loops, monkeypatch):
     monkeypatch.setattr(bptt, "INFERENCE_CHUNK_BYTES", 1)
     monkeypatch.setattr(bptt, "INFERENCE_CHUNK_WEIGHTS", 0)        # nor room made for W_hh
+    monkeypatch.setenv(bptt.LOOPS_VARIABLE, loops)
     seen_steps = []
-    loops = bptt.recurrence_loops(torch.zeros(1, dtype=torch.float32))
-    original = loops.forward_recurrence
+    module = bptt.recurrence_loops(torch.zeros(1, dtype=torch.float32))
+    if loops == "python":                                          # one call of the loop per chunk
+        original = module.forward_recurrence
 
-    def recording(gates, *args):
-        seen_steps.append(gates.size(0))
-        return original(gates, *args)
+        def recording(gates, *args):
+            seen_steps.append(gates.size(0))
+            return original(gates, *args)
 
-    monkeypatch.setattr(loops, "forward_recurrence", recording)
+        monkeypatch.setattr(module, "forward_recurrence", recording)
+    else:                                                          # one call for all chunks: their length
+        original = module.inference
+
+        def recording(*args):
+            seen_steps.append(args[-1])
+            return original(*args)
+
+        monkeypatch.setattr(module, "inference", recording)
     monkeypatch.setattr(bptt.LSTMDirectionFunction, "apply", must_not_run)
     lstm = lstmlab.LSTM(4, 8, num_layers=2, backend="bptt")
     with torch.no_grad():
@@ -86,29 +97,37 @@ def test_bptt_inference_keeps_nothing_for_backward(monkeypatch):
         lstm(torch.randn(100, 2, 4))                               # grad mode: the training path
 
 
+@pytest.mark.parametrize("options", [{}, dict(num_layers=2, proj_size=5)], ids=["plain", "2-layer-proj"])
 @pytest.mark.parametrize("threads", [1, 2], ids=["1-thread", "2-threads"])
 @pytest.mark.parametrize("partition", ["tiles", "units", "rows"])
-def test_cpp_inference_on_w_hh_laid_out_once_for_all_chunks(partition, threads, monkeypatch):
-    """With several chunks, run_direction_inference hands the C++ loops W_hh stored transposed: the
-    step GEMM uses it as it lies (one thread owning all units), a thread's share of it is gathered
-    (units), or it is packed into tiles — each must give torch's outputs and states."""
+def test_cpp_inference_in_chunks_matches_torch(partition, threads, options, monkeypatch):
+    """The C++ inference path (kernels/lstm_cpu_inference.cpp) in chunks of 8 steps, each thread making
+    the input projections of its own units (or rows) per chunk and stepping on its own copy of W_hh —
+    transposed for the GEMM, or packed into tiles (not with a projection: the GEMM then) — must give
+    torch's outputs and states, and leave the caller's h_0 and c_0 as they were."""
     from lstmlab.kernels import lstm_cpu
     monkeypatch.setattr(bptt, "INFERENCE_CHUNK_BYTES", 1)          # chunks of 8 steps: 20 = 8 + 8 + 4
     monkeypatch.setattr(bptt, "INFERENCE_CHUNK_WEIGHTS", 0)
+    monkeypatch.setenv(bptt.LOOPS_VARIABLE, "cpp")
     monkeypatch.setattr(lstm_cpu, "PARTITION", partition)
     monkeypatch.setattr(bptt.LSTMDirectionFunction, "apply", must_not_run)
     previous = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
-        ours, reference = pair("bptt", {})
+        ours, reference = pair("bptt", options)
         x = torch.randn(20, 5, 7, dtype=F64)
+        states = ours.num_layers * ours.num_directions
+        hx = (torch.randn(states, 5, ours.real_hidden_size, dtype=F64), torch.randn(states, 5, 12, dtype=F64))
+        given = (hx[0].clone(), hx[1].clone())
         with torch.no_grad():
-            out, (h, c) = ours(x)
-            ref_out, (ref_h, ref_c) = reference(x)
+            out, (h, c) = ours(x, hx)
+            ref_out, (ref_h, ref_c) = reference(x, given)
     finally:
         torch.set_num_threads(previous)
     for a, b in [(out, ref_out), (h, ref_h), (c, ref_c)]:
         torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)
+    for a, b in zip(hx, given):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
 
 
 def test_variable_lengths_and_gradients_take_the_full_path():

@@ -430,7 +430,11 @@ def run_direction(x, h0, c0, weights):
 # B=32 H=512 (W_hh 4 MiB) forward took 243 ms in 1-MiB chunks, 182 ms in 8-MiB ones (2x W_hh), 183 ms
 # unchunked; 2x keeps the peak memory of that forward under torch's (8x W_hh did not: 58 vs 30 MiB).
 # (Since then run_direction_inference hands the loops W_hh transposed once for all chunks; only the
-# tiles are still packed per chunk.)
+# tiles are still packed per chunk.) The C++ loops now run all chunks in one call, each chunk's gates
+# (t, B, 4H) at most INFERENCE_CHUNK_BYTES (kernels/lstm_cpu_inference.cpp: W_hh is laid out once per
+# call, so INFERENCE_CHUNK_WEIGHTS only concerns the Python loops); measured on 2 threads, forward time /
+# oneDNN's at T=100 B=64 H=128 with 256 KiB, 1, 4 and 16 MiB chunks: 1.00, 1.02, 1.04, 1.15 (T=200 B=32
+# H=512: 1.09, 1.10, 1.10, 1.15).
 INFERENCE_CHUNK_BYTES = 1 << 20
 INFERENCE_CHUNK_WEIGHTS = 2
 INFERENCE_CHUNK_MIN_STEPS = 8
@@ -447,6 +451,12 @@ def run_direction_inference(x, h0, c0, weights):
     weight_ih, weight_hh, bias_ih, bias_hh, weight_hr = weights
     hidden = weight_hh.size(0) // 4
     loops = recurrence_loops(x)
+    if hasattr(loops, "inference"):
+        # The C++ loops run the whole direction in one call (kernels/lstm_cpu_inference.cpp): the same
+        # chunks, each thread making the input projections of its own units, weights laid out once.
+        bias = bias_ih + bias_hh if bias_ih is not None else None
+        chunk_steps = max(INFERENCE_CHUNK_MIN_STEPS, INFERENCE_CHUNK_BYTES // (batch * 4 * hidden * x.element_size()))
+        return loops.inference(x, weight_ih, weight_hh, bias, weight_hr, h0, c0, chunk_steps)
     order = _to_ifog(hidden, x.device) if loops.GATE_ORDER == "ifog" else None
     w_ih, w_hh = _reorder(weight_ih, order), _reorder(weight_hh, order)     # (4H, I), (4H, P)
     bias = _reorder(bias_ih + bias_hh, order) if bias_ih is not None else None

@@ -1,0 +1,240 @@
+// The inference path of backend "bptt" on the CPU: one layer direction's whole forward, keeping
+// nothing for backward, in ONE call.
+//
+//     for each chunk of steps [s, e):
+//         gates_t = W_ih x_t                       for t in [s, e): one GEMM, this thread's units only
+//         for t in [s, e):
+//             gates_t += b + W_hh h_{t−1}
+//             i, f, o = σ(·), g = tanh(·);  c_t = f ⊙ c_{t−1} + i ⊙ g;  m_t = o ⊙ tanh c_t
+//             h_t = W_hr m_t                        (with a projection; else h_t = m_t)
+//
+// Same equations, same pointwise step (lstm_cpu_pointwise.h) and the same work split
+// (lstm_cpu_split.h) as the training loop in lstm_cpu_recurrence.cpp. What differs is what a step
+// leaves behind: training keeps every step's activations and cell states for backward (T·B·5H
+// values); here only h_t survives a step — it is the output — and c_t lives in two (B, n) buffers
+// used in turn.
+//
+// Each thread owns a slice of the hidden units for the whole call (or, for small layers, whole tiles
+// of them: lstm_cpu_tiles.h), and it makes the input projections of ITS units only, a chunk of steps
+// at a time, into a buffer of its own: they are written, read and dropped in that thread's cache,
+// and no thread waits for another's input GEMM. Every weight is laid out once per call — this
+// thread's rows of W_ih and W_hh, transposed for MKL or packed into tiles. (Before this file, Python
+// called the training loop once per chunk: W_hh was packed again, and a team of threads started
+// again, at every chunk, and each chunk's outputs were copied into place — measured 10–20 % of the
+// forward at T=100, B=64.)
+//
+// File order: a thread's weights → the loop → registration as torch.ops.lstmlab_cpu.lstm_inference.
+#include <ATen/ATen.h>
+#include <ATen/Dispatch.h>
+#include <torch/library.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <tuple>
+#include <utility>
+
+#include "lstm_cpu_pointwise.h"
+#include "lstm_cpu_split.h"
+#include "lstm_cpu_tiles.h"
+
+namespace {
+
+using namespace lstmlab_cpu;
+
+// This thread's rows of a (4H, K) gate weight — gates i, f, g, o of units [j0, j0 + n) — stored
+// transposed, (K, 4n): the layout MKL streams as it lies when it multiplies (rows, K) by it.
+at::Tensor gate_rows_transposed(const at::Tensor& weight, int64_t hidden, int64_t j0, int64_t n) {
+  at::Tensor mine = at::empty({weight.size(1), 4 * n}, weight.options());
+  for (int64_t g = 0; g < 4; ++g) mine.narrow(1, g * n, n).copy_(weight.narrow(0, g * hidden + j0, n).t());
+  return mine;
+}
+
+// The same rows, not transposed: (4n, K).
+at::Tensor gate_rows(const at::Tensor& weight, int64_t hidden, int64_t j0, int64_t n) {
+  at::Tensor mine = at::empty({4 * n, weight.size(1)}, weight.options());
+  for (int64_t g = 0; g < 4; ++g) mine.narrow(0, g * n, n).copy_(weight.narrow(0, g * hidden + j0, n));
+  return mine;
+}
+
+// The whole forward of one direction. x (T, B, I); w_ih (4H, I); w_hh (4H, P); bias (4H) = b_ih + b_hh;
+// w_hr (P, H) or undefined; h0 (B, P); c0 (B, H); chunk: steps per input GEMM. Writes outputs
+// (T, B, P) and c_last (B, H).
+template <typename scalar_t>
+void forward_inference(const at::Tensor& x, const at::Tensor& w_ih, const at::Tensor& w_hh, const at::Tensor& bias,
+                       const at::Tensor& w_hr, const at::Tensor& h0, const at::Tensor& c0, int64_t chunk,
+                       bool on_tiles, int64_t partition, at::Tensor& outputs, at::Tensor& c_last) {
+  constexpr int U = lanes<scalar_t>();
+  const int64_t steps = x.size(0), batch = x.size(1), input_size = x.size(2);
+  const int64_t hidden = w_hh.size(0) / 4, out_size = w_hh.size(1);
+  const bool projected = w_hr.defined();
+  // With a projection every thread needs all of m_t for its features of h_t = W_hr m_t: one (B, H)
+  // buffer, written by the pointwise pass and read by the projection, a barrier between the two.
+  at::Tensor m_all = projected ? at::empty({batch, hidden}, x.options()) : at::Tensor();
+  scalar_t* out_data = outputs.data_ptr<scalar_t>();
+  const scalar_t* h0_data = h0.data_ptr<scalar_t>();
+  const scalar_t zero_bias[4 * U] = {};
+
+  auto body = [&](const Share& share) {
+    const int64_t r0 = share.r0, j0 = share.j0, p0 = share.p0;          // this thread's part
+    const int64_t rows = share.r1 - r0, n = share.j1 - j0, p = share.p1 - p0;
+    const bool has_units = rows > 0 && n > 0, has_features = projected && rows > 0 && p > 0;
+    // Laid out once per call, by the thread that uses it (so it starts in that thread's cache).
+    at::Tensor w_in, b_mine, w_rec, packed, recurrent, gates, c_prev, c_next, w_hr_t, h_part;
+    if (has_units) {
+      w_in = gate_rows_transposed(w_ih, hidden, j0, n);                           // (I, 4n)
+      b_mine = bias.view({4, hidden}).narrow(1, j0, n).contiguous().view({4 * n});   // (4n)
+      if (on_tiles) {
+        const at::Tensor w_rows = gate_rows(w_hh, hidden, j0, n);                   // (4n, P)
+        packed = at::empty({(n + U - 1) / U, out_size, 4, U}, x.options());
+        pack_tiles(w_rows.data_ptr<scalar_t>(), out_size, 1, 4, n, out_size, packed.data_ptr<scalar_t>());
+      } else {
+        w_rec = gate_rows_transposed(w_hh, hidden, j0, n);                          // (P, 4n)
+        recurrent = at::empty({rows, 4 * n}, x.options());                          // W_hh h_{t−1} (b, 4n)
+      }
+      gates = at::empty({std::min(chunk, steps) * rows, 4 * n}, x.options());       // (t·b, 4n)
+      c_prev = at::empty({rows, n}, x.options());                                   // (b, n), a copy: c0 is the caller's
+      c_prev.copy_(c0.narrow(0, r0, rows).narrow(1, j0, n));
+      c_next = at::empty_like(c_prev);
+    }
+    if (has_features) {
+      w_hr_t = w_hr.narrow(0, p0, p).t().contiguous();                             // (H, p)
+      h_part = at::empty({rows, p}, x.options());
+    }
+    for (int64_t s = 0; s < steps; s += chunk) {
+      const int64_t e = std::min(steps, s + chunk);
+      if (has_units) {                                                  // gates_t = W_ih x_t, t in [s, e)
+        if (rows == batch) {
+          at::Tensor chunk_gates = gates.narrow(0, 0, (e - s) * rows);                  // (t·B, 4n)
+          at::mm_out(chunk_gates, x.narrow(0, s, e - s).reshape({-1, input_size}), w_in);
+        } else {                                                        // this thread's rows: one GEMM per step
+          for (int64_t t = s; t < e; ++t) {
+            at::Tensor step_gates = gates.narrow(0, (t - s) * rows, rows);                // (b, 4n)
+            at::mm_out(step_gates, x[t].narrow(0, r0, rows), w_in);
+          }
+        }
+      }
+      for (int64_t t = s; t < e; ++t) {
+        if (has_units) {
+          const scalar_t* h_prev = t == 0 ? h0_data : out_data + (t - 1) * batch * out_size;   // (B, P)
+          scalar_t* gates_t = gates.data_ptr<scalar_t>() + (t - s) * rows * 4 * n;         // (b, 4n)
+          const scalar_t* c_in = c_prev.data_ptr<scalar_t>();
+          scalar_t* c_out = c_next.data_ptr<scalar_t>();
+          // m_t of row r (r counted from 0 in this thread), at unit j0: into the outputs, or the projection's input
+          auto m_row = [&](int64_t r) {
+            return projected ? m_all.data_ptr<scalar_t>() + (r0 + r) * hidden + j0
+                             : out_data + (t * batch + r0 + r) * out_size + j0;
+          };
+          if (on_tiles) {                                               // W_hh h_{t−1} in registers, tile by tile
+            for (int64_t u0 = 0; u0 < n; u0 += U) {
+              const int64_t units = std::min<int64_t>(U, n - u0);
+              for (int64_t rb = 0; rb < rows; rb += MAX_ROWS) {
+                const int count = static_cast<int>(std::min<int64_t>(MAX_ROWS, rows - rb));
+                vec_t<scalar_t> acc[MAX_ROWS][4];
+                affine_rows<scalar_t, 4>(count, h_prev + (r0 + rb) * out_size, out_size, out_size,
+                                         packed.data_ptr<scalar_t>() + (u0 / U) * out_size * 4 * U, zero_bias, acc);
+                for (int r = 0; r < count; ++r) {
+                  scalar_t sums[4 * U];
+                  for (int g = 0; g < 4; ++g) store(sums + g * U, acc[r][g]);
+                  const int64_t row = rb + r;
+                  forward_units(sums, U, gates_t + row * 4 * n + u0, b_mine.data_ptr<scalar_t>() + u0, n,
+                                c_in + row * n + u0, c_out + row * n + u0, m_row(row) + u0, units);
+                }
+              }
+            }
+          } else {                                                      // W_hh h_{t−1}: one GEMM (b, 4n)
+            const at::Tensor h_rows = at::from_blob(const_cast<scalar_t*>(h_prev) + r0 * out_size, {rows, out_size},
+                                                    x.options());
+            at::mm_out(recurrent, h_rows, w_rec);
+            for (int64_t row = 0; row < rows; ++row) {
+              forward_units(recurrent.data_ptr<scalar_t>() + row * 4 * n, n, gates_t + row * 4 * n,
+                            b_mine.data_ptr<scalar_t>(), n, c_in + row * n, c_out + row * n, m_row(row), n);
+            }
+          }
+          std::swap(c_prev, c_next);                                    // c_t is c_{t−1} of the next step
+        }
+        wait_for_all_threads();                                         // h_t (or m_t) complete
+        if (projected) {                                                // h_t = W_hr m_t, this thread's features
+          if (has_features) {
+            at::mm_out(h_part, m_all.narrow(0, r0, rows), w_hr_t);
+            for (int64_t r = 0; r < rows; ++r) {
+              std::memcpy(out_data + (t * batch + r0 + r) * out_size + p0, h_part.data_ptr<scalar_t>() + r * p,
+                          p * sizeof(scalar_t));
+            }
+          }
+          wait_for_all_threads();
+        }
+      }
+    }
+    if (has_units) c_last.narrow(0, r0, rows).narrow(1, j0, n).copy_(c_prev);
+  };
+
+  if (on_tiles) {                      // threads own whole tiles of units (no projection: P = H)
+    const int64_t tiles = (hidden + U - 1) / U;
+    run_team(std::min<int64_t>(threads_wanted(), tiles), [&](int64_t thread, int64_t team) {
+      const auto [a, b] = block(tiles, team, thread);
+      const int64_t j0 = std::min(a * U, hidden), j1 = std::min(b * U, hidden);
+      body(Share{0, batch, j0, j1, j0, j1});
+    });
+  } else {
+    run_split(batch, hidden, out_size, partition, body);
+  }
+}
+
+// The packed tiles up to this many multiply-adds per step (B·4H·P), one GEMM call per step above.
+// Measured on 2 threads, T = 100, forward time / oneDNN's, GEMM vs tiles: B=8 H=51 0.67 vs 0.53,
+// B=16 H=64 0.86 vs 0.76, B=32 H=128 (2^21) 0.97 vs 0.99, B=16 H=256 0.97 vs 1.06, B=64 H=128 0.96 vs 1.02.
+constexpr int64_t INFERENCE_TILES_UP_TO = int64_t(1) << 21;
+
+void check_cpu_contiguous(const at::Tensor& tensor, const char* name, const at::Tensor& like) {
+  TORCH_CHECK(tensor.device().is_cpu(), "lstm_inference: ", name, " must be a CPU tensor, got ", tensor.device());
+  TORCH_CHECK(tensor.is_contiguous(), "lstm_inference: ", name, " must be contiguous");
+  TORCH_CHECK(tensor.scalar_type() == like.scalar_type(), "lstm_inference: ", name, " has dtype ",
+              tensor.scalar_type(), ", expected ", like.scalar_type());
+}
+
+}  // namespace
+
+// x (T, B, I), w_ih (4H, I), w_hh (4H, P), bias (4H) or undefined (no bias), w_hr (P, H) or undefined,
+// h0 (B, P), c0 (B, H); chunk_steps ≥ 1: steps per input GEMM; partition as in lstm_cpu_recurrence.cpp
+// (0 choose, 1 rows, 2 units, 3 tiles; a projection never runs on tiles). -> outputs (T, B, P), c_T (B, H).
+std::tuple<at::Tensor, at::Tensor> lstm_inference(const at::Tensor& x, const at::Tensor& w_ih, const at::Tensor& w_hh,
+                                                  const c10::optional<at::Tensor>& bias_in,
+                                                  const c10::optional<at::Tensor>& w_hr_in, const at::Tensor& h0,
+                                                  const at::Tensor& c0, int64_t chunk_steps, int64_t partition) {
+  for (const auto& [tensor, name] : {std::pair<const at::Tensor&, const char*>{x, "x"}, {w_ih, "w_ih"},
+                                     {w_hh, "w_hh"}, {h0, "h0"}, {c0, "c0"}}) {
+    check_cpu_contiguous(tensor, name, x);
+  }
+  TORCH_CHECK(x.dim() == 3 && x.size(0) > 0, "lstm_inference: x must be (T, B, I) with T ≥ 1, got ", x.sizes());
+  TORCH_CHECK(chunk_steps > 0, "lstm_inference: chunk_steps must be ≥ 1, got ", chunk_steps);
+  const int64_t steps = x.size(0), batch = x.size(1), hidden = w_hh.size(0) / 4, out_size = w_hh.size(1);
+  TORCH_CHECK(w_ih.dim() == 2 && w_ih.size(0) == 4 * hidden && w_ih.size(1) == x.size(2),
+              "lstm_inference: w_ih must be (4H, I) = (", 4 * hidden, ", ", x.size(2), "), got ", w_ih.sizes());
+  const at::Tensor bias = bias_in.has_value() && bias_in->defined() ? *bias_in : at::zeros({4 * hidden}, x.options());
+  check_cpu_contiguous(bias, "bias", x);
+  TORCH_CHECK(bias.dim() == 1 && bias.size(0) == 4 * hidden, "lstm_inference: bias must be (4H,) = (", 4 * hidden,
+              ",), got ", bias.sizes());
+  const at::Tensor w_hr = w_hr_in.has_value() && w_hr_in->defined() ? *w_hr_in : at::Tensor();
+  if (w_hr.defined()) check_cpu_contiguous(w_hr, "w_hr", x);
+  at::Tensor outputs = at::empty({steps, batch, out_size}, x.options());
+  at::Tensor c_last = at::empty({batch, hidden}, x.options());
+  if (batch == 0) return {outputs, c_last};
+
+  at::AutoDispatchBelowADInplaceOrView below_autograd;            // inner ATen calls skip autograd's layers
+  const bool on_tiles = !w_hr.defined() &&
+                        (partition == 3 || (partition == 0 && batch * 4 * hidden * out_size <= INFERENCE_TILES_UP_TO));
+  AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "lstm_inference", [&] {
+    forward_inference<scalar_t>(x, w_ih, w_hh, bias, w_hr, h0, c0, chunk_steps, on_tiles, partition, outputs, c_last);
+  });
+  return {outputs, c_last};
+}
+
+TORCH_LIBRARY_FRAGMENT(lstmlab_cpu, m) {
+  m.def("lstm_inference(Tensor x, Tensor w_ih, Tensor w_hh, Tensor? bias, Tensor? w_hr, Tensor h0, Tensor c0,"
+        " int chunk_steps, int partition) -> (Tensor, Tensor)");
+}
+
+TORCH_LIBRARY_IMPL(lstmlab_cpu, CPU, m) {
+  m.impl("lstm_inference", &lstm_inference);
+}
