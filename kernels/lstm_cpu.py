@@ -167,11 +167,14 @@ def load():
     return torch.ops.lstmlab_cpu
 
 
-# How the threads share the work (see "Work split" in the C++ file): "auto" gives each thread a slice
-# of the hidden units (a block of batch rows too when there are spare threads and few units), and
-# they meet at a barrier every step; "rows" / "units" force one split (the tests run both). "tiles":
-# the loops on packed W_hh tiles (forward_on_tiles, backward_on_tiles), which "auto" takes for layers
-# without a projection up to B·4H·P = 2^23 multiply-adds per step forward and 2^20 backward. Measured
+# How the threads share the work (lstm_cpu_split.h): "units" gives each thread a slice of the hidden
+# units (a block of batch rows too when there are spare threads and few units), and they meet at a
+# barrier every step; "rows" gives each thread a block of batch rows, which never meet; "tiles": the
+# loops on packed W_hh tiles (forward_on_tiles, backward_on_tiles), threads owning whole tiles of units.
+# "auto" chooses from the sizes, as measured on 2 threads (auto_partition in lstm_cpu_split.h; the
+# inference path: INFERENCE_TILES_UP_TO in lstm_cpu_inference.cpp); the tests force each. With one
+# thread "auto" takes the tiles for layers without a projection up to B·4H·P = 2^23 multiply-adds per
+# step forward and 2^20 backward. Measured
 # here, one thread on one core, T = 100 — forward time / oneDNN's: B=8 H=51 1.14 (one GEMM call per
 # step: 1.57), B=1 H=64 0.68 (1.72), B=16 H=32 0.91 (1.19), B=64 H=128 1.25 (1.30), B=32 H=512 1.73
 # (1.40); backward recurrence, µs per step, tiles vs GEMM calls: B=8 H=51 4.2 vs 6.2, B=1 H=64 1.2 vs

@@ -153,7 +153,7 @@ void forward_inference(const at::Tensor& x, const at::Tensor& w_ih, const at::Te
           }
           std::swap(c_prev, c_next);                                    // c_t is c_{t−1} of the next step
         }
-        wait_for_all_threads();                                         // h_t (or m_t) complete
+        if (!share.rows_alone) wait_for_all_threads();                  // h_t (or m_t) complete
         if (projected) {                                                // h_t = W_hr m_t, this thread's features
           if (has_features) {
             at::mm_out(h_part, m_all.narrow(0, r0, rows), w_hr_t);
@@ -162,7 +162,7 @@ void forward_inference(const at::Tensor& x, const at::Tensor& w_ih, const at::Te
                           p * sizeof(scalar_t));
             }
           }
-          wait_for_all_threads();
+          if (!share.rows_alone) wait_for_all_threads();
         }
       }
     }
@@ -177,14 +177,17 @@ void forward_inference(const at::Tensor& x, const at::Tensor& w_ih, const at::Te
       body(Share{0, batch, j0, j1, j0, j1});
     });
   } else {
-    run_split(batch, hidden, out_size, partition, body);
+    // rows only when forced (the tests): see INFERENCE_TILES_UP_TO; "units" forced means no fallback to rows
+    run_split(batch, hidden, out_size, partition == ROWS ? ROWS : partition == UNITS ? FORCED_UNITS : UNITS, body);
   }
 }
 
 // The packed tiles up to this many multiply-adds per step (B·4H·P), one GEMM call per step above.
 // Measured on 2 threads, T = 100, forward time / oneDNN's, GEMM vs tiles: B=8 H=51 0.67 vs 0.53,
-// B=16 H=64 0.86 vs 0.76, B=32 H=128 (2^21) 0.97 vs 0.99, B=16 H=256 0.97 vs 1.06, B=64 H=128 0.96 vs 1.02.
-constexpr int64_t INFERENCE_TILES_UP_TO = int64_t(1) << 21;
+// B=16 H=64 0.86 vs 0.76, B=32 H=128 (2^21) 0.97 vs 0.99 (again: 0.94 vs 1.00), B=16 H=256 0.97 vs 1.06, B=64 H=128 0.96 vs 1.02.
+// Rows first (as training's backward does, lstm_cpu_split.h) did not pay here: a thread with only some
+// rows makes its input projections one step at a time (B=64 H=128 1.02 vs units 0.94).
+constexpr int64_t INFERENCE_TILES_UP_TO = int64_t(1) << 20;
 
 void check_cpu_contiguous(const at::Tensor& tensor, const char* name, const at::Tensor& like) {
   TORCH_CHECK(tensor.device().is_cpu(), "lstm_inference: ", name, " must be a CPU tensor, got ", tensor.device());
@@ -223,7 +226,7 @@ std::tuple<at::Tensor, at::Tensor> lstm_inference(const at::Tensor& x, const at:
 
   at::AutoDispatchBelowADInplaceOrView below_autograd;            // inner ATen calls skip autograd's layers
   const bool on_tiles = !w_hr.defined() &&
-                        (partition == 3 || (partition == 0 && batch * 4 * hidden * out_size <= INFERENCE_TILES_UP_TO));
+                        (partition == TILES || (partition == CHOOSE && batch * 4 * hidden * out_size <= INFERENCE_TILES_UP_TO));
   AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "lstm_inference", [&] {
     forward_inference<scalar_t>(x, w_ih, w_hh, bias, w_hr, h0, c0, chunk_steps, on_tiles, partition, outputs, c_last);
   });

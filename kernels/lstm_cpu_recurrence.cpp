@@ -192,12 +192,10 @@ void backward_on_tiles(const at::Tensor& acts, const at::Tensor& cell_states, co
   run_team(team_wanted, body);
 }
 
-// Whether the packed tiles beat one GEMM call per step, by a step's multiply-adds B·4H·P (measured: see
-// PARTITIONS in kernels/lstm_cpu.py). Backward's W_hhᵀ d_gates sums over 4H inputs for only P outputs:
-// MKL's GEMM overtakes the tiles sooner there.
-constexpr int64_t FORWARD_TILES_UP_TO = int64_t(1) << 23, BACKWARD_TILES_UP_TO = int64_t(1) << 20;
-inline bool on_tiles_pays(int64_t batch, int64_t hidden, int64_t out_size, int64_t up_to) {
-  return batch * 4 * hidden * out_size <= up_to;
+// What run_split is asked for: the partition chosen — but "units" forced by the caller (the tests)
+// means units only, with no fallback to rows for few units.
+inline int64_t split_as(int64_t partition, int64_t chosen) {
+  return partition == lstmlab_cpu::UNITS ? lstmlab_cpu::FORCED_UNITS : chosen;
 }
 
 }  // namespace
@@ -230,15 +228,18 @@ std::tuple<at::Tensor, at::Tensor, c10::optional<at::Tensor>> lstm_forward_recur
   if (batch == 0) return {outputs, cell_states, projected ? c10::optional<at::Tensor>(unprojected) : c10::nullopt};
 
   at::AutoDispatchBelowADInplaceOrView below_autograd;            // inner ATen calls skip autograd's layers
-  if (!projected && (partition == 3 || (partition == 0 && on_tiles_pays(batch, hidden, out_size, FORWARD_TILES_UP_TO)))) {
+  const int64_t chosen = partition == lstmlab_cpu::CHOOSE
+      ? lstmlab_cpu::auto_partition(false, batch, hidden, out_size, projected, gates.element_size(), threads_wanted())
+      : partition;
+  if (!projected && chosen == lstmlab_cpu::TILES) {
     AT_DISPATCH_FLOATING_TYPES(gates.scalar_type(), "lstm_forward_on_tiles", [&] {
       forward_on_tiles<scalar_t>(gates, bias, w_hh, h0, c0, outputs, cell_states);
     });
     return {outputs, cell_states, c10::nullopt};
   }
   AT_DISPATCH_FLOATING_TYPES(gates.scalar_type(), "lstm_forward_recurrence", [&] {
-    run_split(batch, hidden, out_size, partition, [&](const Share& share) {
-      const auto [r0, r1, j0, j1, p0, p1] = share;                          // this thread's part
+    run_split(batch, hidden, out_size, split_as(partition, chosen), [&](const Share& share) {
+      const auto [r0, r1, j0, j1, p0, p1, _] = share;                       // this thread's part
       const int64_t rows = r1 - r0, n = j1 - j0;
       // This thread's rows of W_hh (gates i, f, g, o of units j0..j1), stored transposed: MKL then
       // streams its rows as they lie (NN), where the transposed view (NT) made it copy all of W_hh
@@ -269,7 +270,7 @@ std::tuple<at::Tensor, at::Tensor, c10::optional<at::Tensor>> lstm_forward_recur
           forward_units(recurrent_data + b * 4 * n, n, gates_t + b * 4 * hidden + j0, bias_data + j0, hidden,
                         c_prev + b * hidden + j0, c_t + b * hidden + j0, m_t + b * hidden + j0, n);
         }
-        wait_for_all_threads();
+        if (!share.rows_alone) wait_for_all_threads();
         if (projected) {                                                            // h_t = W_hr m_t
           at::mm_out(h_part, rows_of_step(unprojected, t, r0, r1), w_hr_t);       // (b, p)
           scalar_t* h_t = rows_of_step_data<scalar_t>(outputs, t, r0);
@@ -277,7 +278,7 @@ std::tuple<at::Tensor, at::Tensor, c10::optional<at::Tensor>> lstm_forward_recur
           for (int64_t b = 0; b < rows; ++b) {
             std::memcpy(h_t + b * out_size + p0, h_part_data + b * (p1 - p0), (p1 - p0) * sizeof(scalar_t));
           }
-        wait_for_all_threads();
+        if (!share.rows_alone) wait_for_all_threads();
         }
         c_prev = c_t;
       }
@@ -317,7 +318,10 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> lstm_backward_recurrence(
   if (batch == 0) return {grad_gates, grad_h0, dc};
 
   at::AutoDispatchBelowADInplaceOrView below_autograd;            // inner ATen calls skip autograd's layers
-  if (!projected && (partition == 3 || (partition == 0 && on_tiles_pays(batch, hidden, out_size, BACKWARD_TILES_UP_TO)))) {
+  const int64_t chosen = partition == lstmlab_cpu::CHOOSE
+      ? lstmlab_cpu::auto_partition(true, batch, hidden, out_size, projected, acts.element_size(), threads_wanted())
+      : partition;
+  if (!projected && chosen == lstmlab_cpu::TILES) {
     AT_DISPATCH_FLOATING_TYPES(acts.scalar_type(), "lstm_backward_on_tiles", [&] {
       backward_on_tiles<scalar_t>(acts, cell_states, c0, w_hh, grad_outputs,
                                   has_grad_c ? grad_cell_states->data_ptr<scalar_t>() : nullptr,
@@ -326,8 +330,8 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> lstm_backward_recurrence(
     return {grad_gates, grad_h0, dc};
   }
   AT_DISPATCH_FLOATING_TYPES(acts.scalar_type(), "lstm_backward_recurrence", [&] {
-    run_split(batch, hidden, out_size, partition, [&](const Share& share) {
-      const auto [r0, r1, j0, j1, p0, p1] = share;                          // this thread's part
+    run_split(batch, hidden, out_size, split_as(partition, chosen), [&](const Share& share) {
+      const auto [r0, r1, j0, j1, p0, p1, _] = share;                       // this thread's part
       const int64_t rows = r1 - r0, n = j1 - j0, p = p1 - p0;
       const at::Tensor w_hh_part = w_hh.narrow(1, p0, p).contiguous();            // (4H, p)
       const at::Tensor w_hr_part = projected ? weight_hr->narrow(1, j0, n).contiguous() : at::Tensor();  // (P, n)
@@ -355,7 +359,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> lstm_backward_recurrence(
                          c_prev + b * hidden, dc_data + b * hidden,
                          grad_c_prev ? grad_c_prev + b * hidden : nullptr, grad_gates_t + b * 4 * hidden, n);
         }
-        wait_for_all_threads();
+        if (!share.rows_alone) wait_for_all_threads();
         // dh_{t−1} = grad_out_{t−1} + W_hhᵀ d_gates_t, this thread's features   (b, p)
         at::mm_out(dh_part, rows_of_step(grad_gates, t, r0, r1), w_hh_part);
         const scalar_t* dh_part_data = dh_part.data_ptr<scalar_t>();
@@ -368,7 +372,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> lstm_backward_recurrence(
             row[q] = dh_part_data[b * p + q] + (grad_out ? grad_out[b * out_size + p0 + q] : scalar_t(0));
           }
         }
-        wait_for_all_threads();
+        if (!share.rows_alone) wait_for_all_threads();
       }
     });
   });

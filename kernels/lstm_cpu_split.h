@@ -13,25 +13,32 @@
 
 namespace lstmlab_cpu {
 
+// partition codes, shared with kernels/lstm_cpu.py's PARTITIONS
+constexpr int64_t CHOOSE = 0, ROWS = 1, UNITS = 2, TILES = 3;
+
 // ---- Work split -------------------------------------------------------------------------------
-// Each thread owns a slice of the hidden units (and the matching slice of the output features P)
-// for the whole call, and its rows of W_hh stay in its own cache; step t+1's GEMM needs all of h_t,
-// so the threads meet at a barrier once or twice per step (~0.3 µs each). Measured on 2 cores
-// against one 2-thread GEMM per step: 0.4–0.9× the GEMM time; and faster than giving each thread a
-// block of batch rows instead in 24 of 26 shapes/modes (B 1–64, H 32–512; the rows won two
-// forward+backward cases at B = 64). Rows still split when there are too few units to share
-// (fewer than 8 per thread) and spare threads.
+// Two ways to share a layer, each thread keeping its part for the whole call:
+// - units: each thread owns a slice of the hidden units (and the matching slice of the output
+//   features P), and its rows of W_hh stay in its own cache; step t+1's GEMM needs all of h_t, so the
+//   threads meet at a barrier once or twice per step (~0.3 µs each).
+// - rows: each thread owns a block of batch rows and all units. Rows of a batch never meet, so the
+//   threads run their own recurrences side by side and never wait for each other; but each reads all
+//   of W_hh at every step, and its GEMMs have fewer rows.
+// Which pays depends on the sizes (auto_partition below, measured); units also falls back to rows
+// when there are too few units to share (fewer than 8 per thread) and spare threads.
 struct Split {
   int64_t row_blocks, unit_blocks;
 };
 
-// partition: 0 = choose, 1 = rows only, 2 = units only (the tests force each). `threads`: how many
-// there are to share the work — asked for before the parallel region, granted inside it.
+// partition: ROWS (rows only), UNITS (units, rows when few units), or FORCED_UNITS (units only: the
+// tests force each). `threads`: how many there are to share the work — asked for before the parallel
+// region, granted inside it.
+constexpr int64_t FORCED_UNITS = -UNITS;
 inline Split choose_split(int64_t batch, int64_t hidden, int64_t out_size, int64_t partition, int64_t threads) {
   threads = std::max<int64_t>(1, threads);
   batch = std::max<int64_t>(1, batch);
-  if (partition == 1) return {std::min(batch, threads), 1};
-  const int64_t min_units = partition == 2 ? 1 : 8;          // per thread, unless forced
+  if (partition == ROWS) return {std::min(batch, threads), 1};
+  const int64_t min_units = partition == FORCED_UNITS ? 1 : 8;   // per thread, unless forced
   const int64_t unit_blocks = std::min(threads, std::max<int64_t>(1, std::min(hidden, out_size) / min_units));
   return {std::max<int64_t>(1, std::min(batch, threads / unit_blocks)), unit_blocks};
 }
@@ -47,9 +54,36 @@ inline void wait_for_all_threads() {
 }
 
 // One thread's share of the work: batch rows [r0, r1), hidden units [j0, j1), output features [p0, p1).
+// rows_alone: every thread owns whole rows (all units), so none ever reads what another wrote and the
+// per-step barriers can be left out (the same for every thread of the team: they all skip, or all wait).
 struct Share {
   int64_t r0, r1, j0, j1, p0, p1;
+  bool rows_alone = false;
 };
+
+// The split for partition CHOOSE, from the sizes: measured on this project's 2-core machine, T = 50,
+// B 8–128 × H 32–512 (I = 32), each loop's time for rows / units / tiles (medians of 9 interleaved runs).
+// Rows won wherever W_hh fits each core's cache easily (4H·P ≤ 256 KiB: H ≤ 128 in float32) — backward
+// at every B (e.g. B=64 H=128 3.15 ms vs units 4.59, tiles 4.22), forward from 16 rows per thread
+// (B=128 H=128 6.77 vs 7.18, 7.79) — and backward from 64 rows per thread at any H (B=128 H=512 63.0 vs
+// 70.1, 65.8); the tiles won small steps (forward B·4H·P ≤ 2^21: B=8 H=128 0.75 vs 1.00 units; backward
+// to 2^25: B=16 H=512 12.0 vs 15.1); units the rest. One thread has nothing to split: the tiles up to the
+// sizes measured for it (2^23 forward, 2^20 backward: see PARTITIONS in kernels/lstm_cpu.py), else one
+// GEMM call per step. A projection never runs on tiles.
+inline int64_t auto_partition(bool backward, int64_t batch, int64_t hidden, int64_t out_size, bool projected,
+                              int64_t element_size, int64_t threads) {
+  const int64_t step_multiply_adds = batch * 4 * hidden * out_size;
+  if (threads <= 1) {
+    const int64_t tiles_up_to = backward ? int64_t(1) << 20 : int64_t(1) << 23;
+    return !projected && step_multiply_adds <= tiles_up_to ? TILES : UNITS;
+  }
+  const bool w_hh_fits = 4 * hidden * out_size * element_size <= (int64_t(256) << 10);
+  const int64_t rows_each = batch / threads;
+  if (backward ? rows_each >= 2 && (w_hh_fits || rows_each >= 64) : w_hh_fits && rows_each >= 16) return ROWS;
+  const int64_t tiles_up_to = backward ? int64_t(1) << 25 : int64_t(1) << 21;
+  if (!projected && step_multiply_adds <= tiles_up_to) return TILES;
+  return UNITS;
+}
 
 // Runs body(share) on the threads OpenMP grants (or inline on this one). OpenMP may grant fewer
 // threads than asked for (OMP_THREAD_LIMIT, OMP_DYNAMIC, nested regions), so the split is made
@@ -59,11 +93,12 @@ struct Share {
 template <typename Body>
 void run_split(int64_t batch, int64_t hidden, int64_t out_size, int64_t partition, const Body& body) {
   auto share = [&](const Split& split, int64_t k) {
-    if (k >= split.row_blocks * split.unit_blocks) return Share{0, 0, 0, 0, 0, 0};   // nothing to do
+    const bool rows_alone = split.unit_blocks == 1;
+    if (k >= split.row_blocks * split.unit_blocks) return Share{0, 0, 0, 0, 0, 0, rows_alone};   // nothing to do
     const auto [r0, r1] = block(batch, split.row_blocks, k / split.unit_blocks);
     const auto [j0, j1] = block(hidden, split.unit_blocks, k % split.unit_blocks);
     const auto [p0, p1] = block(out_size, split.unit_blocks, k % split.unit_blocks);
-    return Share{r0, r1, j0, j1, p0, p1};
+    return Share{r0, r1, j0, j1, p0, p1, rows_alone};
   };
   const Split wanted = choose_split(batch, hidden, out_size, partition, threads_wanted());
   const int64_t threads = wanted.row_blocks * wanted.unit_blocks;
