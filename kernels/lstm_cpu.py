@@ -179,7 +179,7 @@ def load():
 # step: 1.57), B=1 H=64 0.68 (1.72), B=16 H=32 0.91 (1.19), B=64 H=128 1.25 (1.30), B=32 H=512 1.73
 # (1.40); backward recurrence, µs per step, tiles vs GEMM calls: B=8 H=51 4.2 vs 6.2, B=1 H=64 1.2 vs
 # 3.0, B=64 H=128 171 vs 133, B=64 H=256 427 vs 314 (a noisy, shared machine: medians of 20 runs).
-PARTITIONS = {"auto": 0, "rows": 1, "units": 2, "tiles": 3}
+PARTITIONS = {"auto": 0, "rows": 1, "units": 2, "tiles": 3, "tile-rows": 4}
 PARTITION = "auto"
 
 

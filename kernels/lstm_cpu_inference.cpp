@@ -2,7 +2,7 @@
 // nothing for backward, in ONE call.
 //
 //     for each chunk of steps [s, e):
-//         gates_t = W_ih x_t                       for t in [s, e): one GEMM, this thread's units only
+//         gates_t = W_ih x_t                       for t in [s, e): one GEMM, this thread's part only
 //         for t in [s, e):
 //             gates_t += b + W_hh h_{t−1}
 //             i, f, o = σ(·), g = tanh(·);  c_t = f ⊙ c_{t−1} + i ⊙ g;  m_t = o ⊙ tanh c_t
@@ -14,10 +14,12 @@
 // values); here only h_t survives a step — it is the output — and c_t lives in two (B, n) buffers
 // used in turn.
 //
-// Each thread owns a slice of the hidden units for the whole call (or, for small layers, whole tiles
-// of them: lstm_cpu_tiles.h), and it makes the input projections of ITS units only, a chunk of steps
-// at a time, into a buffer of its own: they are written, read and dropped in that thread's cache,
-// and no thread waits for another's input GEMM. Every weight is laid out once per call — this
+// Each thread owns a part of the layer for the whole call — a slice of the hidden units, or a block
+// of batch rows (which never meet, so those threads never wait for each other), the recurrent product
+// as one GEMM call per step or, for small layers, on W_hh packed into tiles (lstm_cpu_tiles.h) — and
+// it makes the input projections of ITS part only, a chunk of steps at a time, into a buffer of its
+// own: they are written, read and dropped in that thread's cache, and no thread waits for another's
+// input GEMM. Every weight is laid out once per call — this
 // thread's rows of W_ih and W_hh, transposed for MKL or packed into tiles. (Before this file, Python
 // called the training loop once per chunk: W_hh was packed again, and a team of threads started
 // again, at every chunk, and each chunk's outputs were copied into place — measured 10–20 % of the
@@ -63,7 +65,8 @@ at::Tensor gate_rows(const at::Tensor& weight, int64_t hidden, int64_t j0, int64
 template <typename scalar_t>
 void forward_inference(const at::Tensor& x, const at::Tensor& w_ih, const at::Tensor& w_hh, const at::Tensor& bias,
                        const at::Tensor& w_hr, const at::Tensor& h0, const at::Tensor& c0, int64_t chunk,
-                       bool on_tiles, int64_t partition, at::Tensor& outputs, at::Tensor& c_last) {
+                       int64_t chosen, int64_t partition, at::Tensor& outputs, at::Tensor& c_last) {
+  const bool on_tiles = chosen == TILES || chosen == TILE_ROWS;
   constexpr int U = lanes<scalar_t>();
   const int64_t steps = x.size(0), batch = x.size(1), input_size = x.size(2);
   const int64_t hidden = w_hh.size(0) / 4, out_size = w_hh.size(1);
@@ -80,7 +83,7 @@ void forward_inference(const at::Tensor& x, const at::Tensor& w_ih, const at::Te
     const int64_t rows = share.r1 - r0, n = share.j1 - j0, p = share.p1 - p0;
     const bool has_units = rows > 0 && n > 0, has_features = projected && rows > 0 && p > 0;
     // Laid out once per call, by the thread that uses it (so it starts in that thread's cache).
-    at::Tensor w_in, b_mine, w_rec, packed, recurrent, gates, c_prev, c_next, w_hr_t, h_part;
+    at::Tensor w_in, b_mine, w_rec, packed, recurrent, gates, x_rows, c_prev, c_next, w_hr_t, h_part;
     if (has_units) {
       w_in = gate_rows_transposed(w_ih, hidden, j0, n);                           // (I, 4n)
       b_mine = bias.view({4, hidden}).narrow(1, j0, n).contiguous().view({4 * n});   // (4n)
@@ -93,6 +96,7 @@ void forward_inference(const at::Tensor& x, const at::Tensor& w_ih, const at::Te
         recurrent = at::empty({rows, 4 * n}, x.options());                          // W_hh h_{t−1} (b, 4n)
       }
       gates = at::empty({std::min(chunk, steps) * rows, 4 * n}, x.options());       // (t·b, 4n)
+      if (rows != batch) x_rows = at::empty({std::min(chunk, steps) * rows, input_size}, x.options());   // (t·b, I)
       c_prev = at::empty({rows, n}, x.options());                                   // (b, n), a copy: c0 is the caller's
       c_prev.copy_(c0.narrow(0, r0, rows).narrow(1, j0, n));
       c_next = at::empty_like(c_prev);
@@ -107,11 +111,13 @@ void forward_inference(const at::Tensor& x, const at::Tensor& w_ih, const at::Te
         if (rows == batch) {
           at::Tensor chunk_gates = gates.narrow(0, 0, (e - s) * rows);                  // (t·B, 4n)
           at::mm_out(chunk_gates, x.narrow(0, s, e - s).reshape({-1, input_size}), w_in);
-        } else {                                                        // this thread's rows: one GEMM per step
+        } else {                                                        // this thread's rows, gathered first
           for (int64_t t = s; t < e; ++t) {
-            at::Tensor step_gates = gates.narrow(0, (t - s) * rows, rows);                // (b, 4n)
-            at::mm_out(step_gates, x[t].narrow(0, r0, rows), w_in);
+            std::memcpy(x_rows.data_ptr<scalar_t>() + (t - s) * rows * input_size,
+                        x.data_ptr<scalar_t>() + (t * batch + r0) * input_size, rows * input_size * sizeof(scalar_t));
           }
+          at::Tensor chunk_gates = gates.narrow(0, 0, (e - s) * rows);                  // (t·b, 4n)
+          at::mm_out(chunk_gates, x_rows.narrow(0, 0, (e - s) * rows), w_in);
         }
       }
       for (int64_t t = s; t < e; ++t) {
@@ -169,7 +175,13 @@ void forward_inference(const at::Tensor& x, const at::Tensor& w_ih, const at::Te
     if (has_units) c_last.narrow(0, r0, rows).narrow(1, j0, n).copy_(c_prev);
   };
 
-  if (on_tiles) {                      // threads own whole tiles of units (no projection: P = H)
+  if (chosen == TILE_ROWS) {           // threads own whole groups of 4 rows, every tile: they never meet
+    const int64_t row_groups = (batch + MAX_ROWS - 1) / MAX_ROWS;
+    run_team(std::min<int64_t>(threads_wanted(), row_groups), [&](int64_t thread, int64_t team) {
+      const auto [a, b] = block(row_groups, team, thread);
+      body(Share{std::min(a * MAX_ROWS, batch), std::min(b * MAX_ROWS, batch), 0, hidden, 0, hidden, true});
+    });
+  } else if (on_tiles) {               // threads own whole tiles of units (no projection: P = H)
     const int64_t tiles = (hidden + U - 1) / U;
     run_team(std::min<int64_t>(threads_wanted(), tiles), [&](int64_t thread, int64_t team) {
       const auto [a, b] = block(tiles, team, thread);
@@ -177,16 +189,18 @@ void forward_inference(const at::Tensor& x, const at::Tensor& w_ih, const at::Te
       body(Share{0, batch, j0, j1, j0, j1});
     });
   } else {
-    // rows only when forced (the tests): see INFERENCE_TILES_UP_TO; "units" forced means no fallback to rows
-    run_split(batch, hidden, out_size, partition == ROWS ? ROWS : partition == UNITS ? FORCED_UNITS : UNITS, body);
+    // "units" forced means no fallback to rows
+    run_split(batch, hidden, out_size, partition == UNITS ? FORCED_UNITS : chosen, body);
   }
 }
 
-// The packed tiles up to this many multiply-adds per step (B·4H·P), one GEMM call per step above.
-// Measured on 2 threads, T = 100, forward time / oneDNN's, GEMM vs tiles: B=8 H=51 0.67 vs 0.53,
-// B=16 H=64 0.86 vs 0.76, B=32 H=128 (2^21) 0.97 vs 0.99 (again: 0.94 vs 1.00), B=16 H=256 0.97 vs 1.06, B=64 H=128 0.96 vs 1.02.
-// Rows first (as training's backward does, lstm_cpu_split.h) did not pay here: a thread with only some
-// rows makes its input projections one step at a time (B=64 H=128 1.02 vs units 0.94).
+// The split for partition CHOOSE (see auto_partition in lstm_cpu_split.h for training's): the packed
+// tiles up to this many multiply-adds per step (B·4H·P) — by groups of 4 rows when there is one per
+// thread, else by tiles of units; above it, one GEMM call per step, by rows where W_hh fits a core's
+// cache (≤ 256 KiB) with 16+ rows per thread, else by units. Measured on 2 threads, T = 20-300, forward
+// time / oneDNN's (medians of 12 interleaved runs), tile-rows / tiles / units / rows: B=8 H=51 0.45 /
+// 0.48 / 0.58 / 0.47; B=1 H=64 0.47 / 0.43 / 0.55 / 0.53; B=32 H=128 0.96 / 0.98 / 0.97 / 0.91; B=64
+// H=128 0.94 / 1.00 / 0.91 / 0.88; B=128 H=128 1.09 / 1.04 / 0.97 / 0.96; B=16 H=256 1.07 / 1.03 / 0.92 / 1.07.
 constexpr int64_t INFERENCE_TILES_UP_TO = int64_t(1) << 20;
 
 void check_cpu_contiguous(const at::Tensor& tensor, const char* name, const at::Tensor& like) {
@@ -225,10 +239,19 @@ std::tuple<at::Tensor, at::Tensor> lstm_inference(const at::Tensor& x, const at:
   if (batch == 0) return {outputs, c_last};
 
   at::AutoDispatchBelowADInplaceOrView below_autograd;            // inner ATen calls skip autograd's layers
-  const bool on_tiles = !w_hr.defined() &&
-                        (partition == TILES || (partition == CHOOSE && batch * 4 * hidden * out_size <= INFERENCE_TILES_UP_TO));
+  int64_t chosen = partition;
+  if (partition == CHOOSE) {
+    const int64_t threads = threads_wanted(), row_groups = (batch + MAX_ROWS - 1) / MAX_ROWS;
+    const bool w_hh_fits = 4 * hidden * out_size * x.element_size() <= (int64_t(256) << 10);
+    if (!w_hr.defined() && batch * 4 * hidden * out_size <= INFERENCE_TILES_UP_TO) {
+      chosen = threads > 1 && row_groups >= threads ? TILE_ROWS : TILES;
+    } else {
+      chosen = threads > 1 && w_hh_fits && batch / threads >= 16 ? ROWS : UNITS;
+    }
+  }
+  if (w_hr.defined() && (chosen == TILES || chosen == TILE_ROWS)) chosen = UNITS;   // a projection: GEMMs
   AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "lstm_inference", [&] {
-    forward_inference<scalar_t>(x, w_ih, w_hh, bias, w_hr, h0, c0, chunk_steps, on_tiles, partition, outputs, c_last);
+    forward_inference<scalar_t>(x, w_ih, w_hh, bias, w_hr, h0, c0, chunk_steps, chosen, partition, outputs, c_last);
   });
   return {outputs, c_last};
 }

@@ -16,7 +16,7 @@ namespace lstmlab_cpu {
 // the three parts meet anyway: adding it to all T·B rows of gates first was a pass of its own);
 // recurrent: W_hh h_{t−1}, blocks `stride` apart; c_prev, c, m: n values.
 template <typename scalar_t>
-inline void forward_units(const scalar_t* __restrict recurrent, int64_t stride, scalar_t* __restrict gates,
+LSTMLAB_INLINE void forward_units(const scalar_t* __restrict recurrent, int64_t stride, scalar_t* __restrict gates,
                           const scalar_t* __restrict bias, int64_t H, const scalar_t* __restrict c_prev,
                           scalar_t* __restrict c, scalar_t* __restrict m, int64_t n) {
   scalar_t* __restrict gi = gates;
@@ -43,7 +43,7 @@ inline void forward_units(const scalar_t* __restrict recurrent, int64_t stride, 
 // itself in the backward loops below (no __restrict on the two: each unit's four activations are read
 // into registers before its four gradients are stored in their place).
 template <typename scalar_t>
-inline void backward_units(const scalar_t* acts, int64_t H, const scalar_t* __restrict dm,
+LSTMLAB_INLINE void backward_units(const scalar_t* acts, int64_t H, const scalar_t* __restrict dm,
                            const scalar_t* __restrict c, const scalar_t* __restrict c_prev,
                            scalar_t* __restrict dc, const scalar_t* __restrict grad_c_prev,
                            scalar_t* grad_gates, int64_t n) {

@@ -71,6 +71,16 @@ void check_cpu_contiguous(const at::Tensor& tensor, const char* name, const at::
               tensor.scalar_type(), ", expected ", like.scalar_type());
 }
 
+// The batch rows a thread steps through in the loops on tiles: all of them (threads split the tiles),
+// or (by_rows) its own block of whole 4-row groups, every tile — then no thread reads what another
+// wrote, and the per-step barriers are left out.
+inline std::pair<int64_t, int64_t> rows_of_thread(bool by_rows, int64_t batch, int64_t team, int64_t thread) {
+  if (!by_rows) return {0, batch};
+  const int64_t groups = (batch + lstmlab_cpu::MAX_ROWS - 1) / lstmlab_cpu::MAX_ROWS;
+  const auto [first, last] = block(groups, team, thread);
+  return {std::min(batch, first * lstmlab_cpu::MAX_ROWS), std::min(batch, last * lstmlab_cpu::MAX_ROWS)};
+}
+
 // The forward loop with the recurrent product on packed tiles (lstm_cpu_tiles.h) instead of one GEMM
 // call per step: each thread owns whole tiles of U hidden units, its W_hh rows packed once per call;
 // the 4·U gate sums of up to 4 batch rows stay in registers while the tile is walked, then the same
@@ -78,7 +88,7 @@ void check_cpu_contiguous(const at::Tensor& tensor, const char* name, const at::
 // what a step of a small layer costs in MKL's call overhead, this spends on arithmetic.
 template <typename scalar_t>
 void forward_on_tiles(at::Tensor& gates, const at::Tensor& bias, const at::Tensor& w_hh, const at::Tensor& h0,
-                      const at::Tensor& c0, at::Tensor& outputs, at::Tensor& cell_states) {
+                      const at::Tensor& c0, at::Tensor& outputs, at::Tensor& cell_states, bool by_rows) {
   using namespace lstmlab_cpu;
   constexpr int U = lanes<scalar_t>();
   const int64_t steps = gates.size(0), batch = gates.size(1), hidden = gates.size(2) / 4, out_size = w_hh.size(1);
@@ -93,9 +103,11 @@ void forward_on_tiles(at::Tensor& gates, const at::Tensor& bias, const at::Tenso
   const scalar_t* h0_data = h0.data_ptr<scalar_t>();
   const scalar_t* c0_data = c0.data_ptr<scalar_t>();
   const scalar_t zero_bias[4 * U] = {};
-  const int64_t team_wanted = std::min<int64_t>(threads_wanted(), tiles);
+  const int64_t row_groups = (batch + MAX_ROWS - 1) / MAX_ROWS;
+  const int64_t team_wanted = std::min<int64_t>(threads_wanted(), by_rows ? row_groups : tiles);
   auto body = [&](int64_t thread, int64_t team) {
-    const auto [a, b] = block(tiles, team, thread);
+    const auto [a, b] = by_rows ? std::pair<int64_t, int64_t>{0, tiles} : block(tiles, team, thread);
+    const auto [first_row, last_row] = rows_of_thread(by_rows, batch, team, thread);
     for (int64_t t = 0; t < steps; ++t) {
       const scalar_t* h_prev = t == 0 ? h0_data : out_data + (t - 1) * batch * out_size;   // (B, P)
       const scalar_t* c_prev = t == 0 ? c0_data : c_data + (t - 1) * batch * hidden;       // (B, H)
@@ -104,8 +116,8 @@ void forward_on_tiles(at::Tensor& gates, const at::Tensor& bias, const at::Tenso
       scalar_t* h_t = out_data + t * batch * out_size;
       for (int64_t tile = a; tile < b; ++tile) {
         const int64_t j0 = tile * U, units = std::min<int64_t>(U, hidden - j0);
-        for (int64_t r0 = 0; r0 < batch; r0 += MAX_ROWS) {
-          const int rows = static_cast<int>(std::min<int64_t>(MAX_ROWS, batch - r0));
+        for (int64_t r0 = first_row; r0 < last_row; r0 += MAX_ROWS) {
+          const int rows = static_cast<int>(std::min<int64_t>(MAX_ROWS, last_row - r0));
           vec_t<scalar_t> acc[MAX_ROWS][4];
           affine_rows<scalar_t, 4>(rows, h_prev + r0 * out_size, out_size, out_size,
                                    packed_data + tile * out_size * 4 * U, zero_bias, acc);   // W_hh h_{t−1}
@@ -118,7 +130,7 @@ void forward_on_tiles(at::Tensor& gates, const at::Tensor& bias, const at::Tenso
           }
         }
       }
-      wait_for_all_threads();
+      if (!by_rows) wait_for_all_threads();                    // (rows of a batch never meet)
     }
   };
   run_team(team_wanted, body);
@@ -130,7 +142,7 @@ void forward_on_tiles(at::Tensor& gates, const at::Tensor& bias, const at::Tenso
 template <typename scalar_t>
 void backward_on_tiles(const at::Tensor& acts, const at::Tensor& cell_states, const at::Tensor& c0,
                        const at::Tensor& w_hh, const at::Tensor& grad_outputs, const scalar_t* grad_cells,
-                       at::Tensor& grad_gates, at::Tensor& dh, at::Tensor& grad_h0, at::Tensor& dc) {
+                       at::Tensor& grad_gates, at::Tensor& dh, at::Tensor& grad_h0, at::Tensor& dc, bool by_rows) {
   using namespace lstmlab_cpu;
   constexpr int U = lanes<scalar_t>();
   const int64_t steps = acts.size(0), batch = acts.size(1), hidden = acts.size(2) / 4, out_size = w_hh.size(1);
@@ -147,10 +159,12 @@ void backward_on_tiles(const at::Tensor& acts, const at::Tensor& cell_states, co
   scalar_t* grad_h0_data = grad_h0.data_ptr<scalar_t>();
   scalar_t* dc_data = dc.data_ptr<scalar_t>();
   const scalar_t zero_bias[4 * U] = {};
-  const int64_t team_wanted = std::min<int64_t>(threads_wanted(), std::max(tiles, out_tiles));
+  const int64_t row_groups = (batch + MAX_ROWS - 1) / MAX_ROWS;
+  const int64_t team_wanted = std::min<int64_t>(threads_wanted(), by_rows ? row_groups : std::max(tiles, out_tiles));
   auto body = [&](int64_t thread, int64_t team) {
-    const auto [a, b] = block(tiles, team, thread);
-    const auto [pa, pb] = block(out_tiles, team, thread);
+    const auto [a, b] = by_rows ? std::pair<int64_t, int64_t>{0, tiles} : block(tiles, team, thread);
+    const auto [pa, pb] = by_rows ? std::pair<int64_t, int64_t>{0, out_tiles} : block(out_tiles, team, thread);
+    const auto [first_row, last_row] = rows_of_thread(by_rows, batch, team, thread);
     for (int64_t t = steps - 1; t >= 0; --t) {
       const scalar_t* acts_t = acts_data + t * batch * 4 * hidden;
       const scalar_t* c_t = c_data + t * batch * hidden;
@@ -159,21 +173,21 @@ void backward_on_tiles(const at::Tensor& acts, const at::Tensor& cell_states, co
       scalar_t* grad_gates_t = grad_gates_data + t * batch * 4 * hidden;
       for (int64_t tile = a; tile < b; ++tile) {                       // gate gradients of my units
         const int64_t j0 = tile * U, n = std::min<int64_t>(U, hidden - j0);
-        for (int64_t row = 0; row < batch; ++row) {
+        for (int64_t row = first_row; row < last_row; ++row) {
           backward_units(acts_t + row * 4 * hidden + j0, hidden, dh_data + row * out_size + j0,
                          c_t + row * hidden + j0, c_prev + row * hidden + j0, dc_data + row * hidden + j0,
                          grad_c_prev ? grad_c_prev + row * hidden + j0 : nullptr,
                          grad_gates_t + row * 4 * hidden + j0, n);
         }
       }
-      wait_for_all_threads();
+      if (!by_rows) wait_for_all_threads();
       // dh_{t−1} = grad_out_{t−1} + W_hhᵀ d_gates_t, my feature tiles   (the last one: grad_h0)
       scalar_t* target = t > 0 ? dh_data : grad_h0_data;
       const scalar_t* grad_out = t > 0 ? grad_out_data + (t - 1) * batch * out_size : nullptr;
       for (int64_t tile = pa; tile < pb; ++tile) {
         const int64_t p0 = tile * 4 * U, n = std::min<int64_t>(4 * U, out_size - p0);
-        for (int64_t r0 = 0; r0 < batch; r0 += MAX_ROWS) {
-          const int rows = static_cast<int>(std::min<int64_t>(MAX_ROWS, batch - r0));
+        for (int64_t r0 = first_row; r0 < last_row; r0 += MAX_ROWS) {
+          const int rows = static_cast<int>(std::min<int64_t>(MAX_ROWS, last_row - r0));
           vec_t<scalar_t> acc[MAX_ROWS][4];
           affine_rows<scalar_t, 4>(rows, grad_gates_t + r0 * 4 * hidden, 4 * hidden, 4 * hidden,
                                    packed_data + tile * 4 * hidden * 4 * U, zero_bias, acc);
@@ -186,7 +200,7 @@ void backward_on_tiles(const at::Tensor& acts, const at::Tensor& cell_states, co
           }
         }
       }
-      wait_for_all_threads();
+      if (!by_rows) wait_for_all_threads();
     }
   };
   run_team(team_wanted, body);
@@ -231,9 +245,9 @@ std::tuple<at::Tensor, at::Tensor, c10::optional<at::Tensor>> lstm_forward_recur
   const int64_t chosen = partition == lstmlab_cpu::CHOOSE
       ? lstmlab_cpu::auto_partition(false, batch, hidden, out_size, projected, gates.element_size(), threads_wanted())
       : partition;
-  if (!projected && chosen == lstmlab_cpu::TILES) {
+  if (!projected && (chosen == lstmlab_cpu::TILES || chosen == lstmlab_cpu::TILE_ROWS)) {
     AT_DISPATCH_FLOATING_TYPES(gates.scalar_type(), "lstm_forward_on_tiles", [&] {
-      forward_on_tiles<scalar_t>(gates, bias, w_hh, h0, c0, outputs, cell_states);
+      forward_on_tiles<scalar_t>(gates, bias, w_hh, h0, c0, outputs, cell_states, chosen == lstmlab_cpu::TILE_ROWS);
     });
     return {outputs, cell_states, c10::nullopt};
   }
@@ -321,11 +335,11 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> lstm_backward_recurrence(
   const int64_t chosen = partition == lstmlab_cpu::CHOOSE
       ? lstmlab_cpu::auto_partition(true, batch, hidden, out_size, projected, acts.element_size(), threads_wanted())
       : partition;
-  if (!projected && chosen == lstmlab_cpu::TILES) {
+  if (!projected && (chosen == lstmlab_cpu::TILES || chosen == lstmlab_cpu::TILE_ROWS)) {
     AT_DISPATCH_FLOATING_TYPES(acts.scalar_type(), "lstm_backward_on_tiles", [&] {
       backward_on_tiles<scalar_t>(acts, cell_states, c0, w_hh, grad_outputs,
                                   has_grad_c ? grad_cell_states->data_ptr<scalar_t>() : nullptr,
-                                  grad_gates, dh, grad_h0, dc);
+                                  grad_gates, dh, grad_h0, dc, chosen == lstmlab_cpu::TILE_ROWS);
     });
     return {grad_gates, grad_h0, dc};
   }

@@ -9,12 +9,12 @@
 #include <algorithm>
 #include <cstdint>
 
-#include "lstm_cpu_tiles.h"   // block
+#include "lstm_cpu_tiles.h"   // block, MAX_ROWS
 
 namespace lstmlab_cpu {
 
 // partition codes, shared with kernels/lstm_cpu.py's PARTITIONS
-constexpr int64_t CHOOSE = 0, ROWS = 1, UNITS = 2, TILES = 3;
+constexpr int64_t CHOOSE = 0, ROWS = 1, UNITS = 2, TILES = 3, TILE_ROWS = 4;
 
 // ---- Work split -------------------------------------------------------------------------------
 // Two ways to share a layer, each thread keeping its part for the whole call:
@@ -24,8 +24,10 @@ constexpr int64_t CHOOSE = 0, ROWS = 1, UNITS = 2, TILES = 3;
 // - rows: each thread owns a block of batch rows and all units. Rows of a batch never meet, so the
 //   threads run their own recurrences side by side and never wait for each other; but each reads all
 //   of W_hh at every step, and its GEMMs have fewer rows.
-// Which pays depends on the sizes (auto_partition below, measured); units also falls back to rows
-// when there are too few units to share (fewer than 8 per thread) and spare threads.
+// Either way the product W_hh h_{t−1} runs as one GEMM call per step, or on W_hh packed into tiles
+// (lstm_cpu_tiles.h; the loops on tiles split by tiles of units, or by rows: TILE_ROWS). Which pays
+// depends on the sizes (auto_partition below, measured); units also falls back to rows when there are
+// too few units to share (fewer than 8 per thread) and spare threads.
 struct Split {
   int64_t row_blocks, unit_blocks;
 };
@@ -61,15 +63,18 @@ struct Share {
   bool rows_alone = false;
 };
 
-// The split for partition CHOOSE, from the sizes: measured on this project's 2-core machine, T = 50,
-// B 8–128 × H 32–512 (I = 32), each loop's time for rows / units / tiles (medians of 9 interleaved runs).
-// Rows won wherever W_hh fits each core's cache easily (4H·P ≤ 256 KiB: H ≤ 128 in float32) — backward
-// at every B (e.g. B=64 H=128 3.15 ms vs units 4.59, tiles 4.22), forward from 16 rows per thread
-// (B=128 H=128 6.77 vs 7.18, 7.79) — and backward from 64 rows per thread at any H (B=128 H=512 63.0 vs
-// 70.1, 65.8); the tiles won small steps (forward B·4H·P ≤ 2^21: B=8 H=128 0.75 vs 1.00 units; backward
-// to 2^25: B=16 H=512 12.0 vs 15.1); units the rest. One thread has nothing to split: the tiles up to the
-// sizes measured for it (2^23 forward, 2^20 backward: see PARTITIONS in kernels/lstm_cpu.py), else one
-// GEMM call per step. A projection never runs on tiles.
+// The split for partition CHOOSE, from the sizes: measured on this project's 2-core machine, T = 50-300,
+// B 1-128 × H 32-512, each loop's time for every split (medians of 9-15 interleaved runs).
+// - TILE_ROWS (the loops on tiles, each thread its own rows, no barrier) won every small layer: W_hh
+//   within 256 KiB (H ≤ 128 in float32), forward and backward, at every B (B=8 H=51 forward 0.44 ms vs
+//   0.66 on tiles split by units; B=32 H=64 backward 0.58 vs 0.68 rows, 1.28 units; B=1 H=64 backward, one
+//   thread, 0.41 vs 0.86 two on tiles), and backward up to 1 MiB (H=256) with a 4-row group per thread.
+// - Otherwise rows (one GEMM per step each) where W_hh fits or 64+ rows per thread (backward: B=128 H=512
+//   63.0 vs 70.1 units); the tiles split by units for small steps (forward B·4H·P ≤ 2^21, backward ≤ 2^25:
+//   B=16 H=512 12.0 vs 15.1); units the rest (forward H=256 B=16 3.54 vs 4.07 tile-rows).
+// One thread has nothing to split: the tiles up to the sizes measured for it (2^23 forward, 2^20
+// backward: see PARTITIONS in kernels/lstm_cpu.py), else one GEMM call per step. A projection never
+// runs on tiles.
 inline int64_t auto_partition(bool backward, int64_t batch, int64_t hidden, int64_t out_size, bool projected,
                               int64_t element_size, int64_t threads) {
   const int64_t step_multiply_adds = batch * 4 * hidden * out_size;
@@ -77,8 +82,12 @@ inline int64_t auto_partition(bool backward, int64_t batch, int64_t hidden, int6
     const int64_t tiles_up_to = backward ? int64_t(1) << 20 : int64_t(1) << 23;
     return !projected && step_multiply_adds <= tiles_up_to ? TILES : UNITS;
   }
-  const bool w_hh_fits = 4 * hidden * out_size * element_size <= (int64_t(256) << 10);
-  const int64_t rows_each = batch / threads;
+  const int64_t w_hh_bytes = 4 * hidden * out_size * element_size;
+  const bool w_hh_fits = w_hh_bytes <= (int64_t(256) << 10);
+  const int64_t rows_each = batch / threads, row_groups = (batch + MAX_ROWS - 1) / MAX_ROWS;
+  if (!projected && (w_hh_fits || (backward && w_hh_bytes <= (int64_t(1) << 20) && row_groups >= threads))) {
+    return TILE_ROWS;
+  }
   if (backward ? rows_each >= 2 && (w_hh_fits || rows_each >= 64) : w_hh_fits && rows_each >= 16) return ROWS;
   const int64_t tiles_up_to = backward ? int64_t(1) << 25 : int64_t(1) << 21;
   if (!projected && step_multiply_adds <= tiles_up_to) return TILES;

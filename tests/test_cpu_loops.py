@@ -112,10 +112,11 @@ def two_threads():
     pytest.param({"batch_first": True, "bias": False}, id="batch-first-no-bias"),
 ])
 @pytest.mark.parametrize("packed", [False, True], ids=["padded", "packed"])
-@pytest.mark.parametrize("partition", ["rows", "units", "tiles"])
+@pytest.mark.parametrize("partition", ["rows", "units", "tiles", "tile-rows"])
 def test_work_split_across_threads_matches_torch(options, packed, partition, two_threads, monkeypatch):
-    # B = 37 rows, H = 7 units: two threads own 19 + 18 rows, or units 0–2 and 3–6 (and the matching
-    # output features) and meet at a barrier every step.
+    # B = 37 rows, H = 7 units: two threads own 19 + 18 rows (no barrier: rows never meet), or units 0–2
+    # and 3–6 (and the matching output features) and meet at a barrier every step; on tiles, 5 + 5 groups
+    # of 4 rows (the last one short: 37 = 9·4 + 1) each on every tile.
     monkeypatch.setenv(bptt.LOOPS_VARIABLE, "cpp")
     monkeypatch.setattr(lstm_cpu, "PARTITION", partition)
     ref, ours = twins("bptt", 5, 7, **options)
@@ -271,7 +272,7 @@ ref, ours = twins("bptt", 32, 128, num_layers=2)                # the issue's ca
 x, h0, c0 = torch.randn(20, 64, 32, dtype=torch.float64), torch.randn(2, 64, 128, dtype=torch.float64), \\
     torch.randn(2, 64, 128, dtype=torch.float64)
 ref_result = run_and_backward(ref, leaf(x), (leaf(h0), leaf(c0)))
-for partition in ("auto", "rows", "units", "tiles"):
+for partition in ("auto", "rows", "units", "tiles", "tile-rows"):
     lstm_cpu.PARTITION = partition
     ours.zero_grad()
     with bptt.use_loops("cpp"):
@@ -281,12 +282,14 @@ for partition in ("auto", "rows", "units", "tiles"):
 """
 
 
-@pytest.mark.parametrize("hidden, batch", [(20, 37), (8, 1), (33, 4)])
-def test_forward_on_packed_tiles_matches_torch_with_two_threads(hidden, batch, two_threads, monkeypatch):
-    """The forward loop on packed tiles (8 double units each: H = 20 is 3 tiles, the last one short;
-    H = 8 one whole tile; rows in blocks of 4), threads owning whole tiles."""
+@pytest.mark.parametrize("partition", ["tiles", "tile-rows"])
+@pytest.mark.parametrize("hidden, batch", [(20, 37), (8, 1), (33, 4), (8, 9)])
+def test_forward_on_packed_tiles_matches_torch_with_two_threads(hidden, batch, partition, two_threads, monkeypatch):
+    """The loops on packed tiles (8 double units each: H = 20 is 3 tiles, the last one short;
+    H = 8 one whole tile; rows in blocks of 4), threads owning whole tiles, or whole groups of 4 rows
+    (B = 9: 2 groups and 1 row; B ≤ 4: one group, one thread)."""
     monkeypatch.setenv(bptt.LOOPS_VARIABLE, "cpp")
-    monkeypatch.setattr(lstm_cpu, "PARTITION", "tiles")
+    monkeypatch.setattr(lstm_cpu, "PARTITION", partition)
     ref, ours = twins("bptt", 5, hidden, num_layers=2)
     x = torch.randn(9, batch, 5, dtype=torch.float64)
     hx = (torch.randn(2, batch, hidden, dtype=torch.float64), torch.randn(2, batch, hidden, dtype=torch.float64))
@@ -306,7 +309,7 @@ def test_cpp_loops_are_exact_whatever_threads_openmp_grants(asked, environment):
     result = subprocess.run([sys.executable, "-c", THREAD_GRANT_SCRIPT, str(asked)], env=env,
                             capture_output=True, text=True, cwd=pathlib.Path(__file__).parent.parent, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
-    assert result.stdout.split() == ["ok", "auto", "ok", "rows", "ok", "units", "ok", "tiles"]
+    assert result.stdout.split() == ["ok", "auto", "ok", "rows", "ok", "units", "ok", "tiles", "ok", "tile-rows"]
 
 
 def test_cpp_loops_refuse_zero_steps_and_pass_an_empty_batch():

@@ -99,12 +99,12 @@ def test_bptt_inference_keeps_nothing_for_backward(loops, monkeypatch):
 
 @pytest.mark.parametrize("options", [{}, dict(num_layers=2, proj_size=5)], ids=["plain", "2-layer-proj"])
 @pytest.mark.parametrize("threads", [1, 2], ids=["1-thread", "2-threads"])
-@pytest.mark.parametrize("partition", ["tiles", "units", "rows"])
+@pytest.mark.parametrize("partition", ["tiles", "tile-rows", "units", "rows", "auto"])
 def test_cpp_inference_in_chunks_matches_torch(partition, threads, options, monkeypatch):
     """The C++ inference path (kernels/lstm_cpu_inference.cpp) in chunks of 8 steps, each thread making
-    the input projections of its own units (or rows) per chunk and stepping on its own copy of W_hh —
-    transposed for the GEMM, or packed into tiles (not with a projection: the GEMM then) — must give
-    torch's outputs and states, and leave the caller's h_0 and c_0 as they were."""
+    the input projections of its own units (or rows: gathered first) per chunk and stepping on its own
+    copy of W_hh — transposed for the GEMM, or packed into tiles (not with a projection: the GEMM then)
+    — must give torch's outputs and states, and leave the caller's h_0 and c_0 as they were."""
     from lstmlab.kernels import lstm_cpu
     monkeypatch.setattr(bptt, "INFERENCE_CHUNK_BYTES", 1)          # chunks of 8 steps: 20 = 8 + 8 + 4
     monkeypatch.setattr(bptt, "INFERENCE_CHUNK_WEIGHTS", 0)
