@@ -3,6 +3,8 @@
     forward_recurrence(gates, w_hh, weight_hr, h0, c0, bias) -> outputs, cell_states, unprojected
     backward_recurrence(acts, cell_states, c0, w_hh, weight_hr, grad_outputs, grad_cell_states)
         -> grad_gates (written over acts: BACKWARD_OVERWRITES_ACTS), grad_h0, grad_c0
+    inference(x, w_ih, w_hh, bias, weight_hr, h0, c0, chunk_steps) -> outputs, c_T
+        (the inference path, lstm_cpu_inference.cpp: a whole direction's forward, nothing kept)
 
 Same signatures and equations as the PyTorch loops in lstmlab/backends/bptt.py, which stay the
 readable reference and the fallback. One difference: the gate rows stay in torch's order (i, f, g, o)
@@ -170,7 +172,8 @@ def load():
 # How the threads share the work (lstm_cpu_split.h): "units" gives each thread a slice of the hidden
 # units (a block of batch rows too when there are spare threads and few units), and they meet at a
 # barrier every step; "rows" gives each thread a block of batch rows, which never meet; "tiles": the
-# loops on packed W_hh tiles (forward_on_tiles, backward_on_tiles), threads owning whole tiles of units.
+# loops on packed W_hh tiles (forward_on_tiles, backward_on_tiles), threads owning whole tiles of units;
+# "tile-rows": the same loops, each thread owning whole groups of 4 rows on every tile (no barrier).
 # "auto" chooses from the sizes, as measured on 2 threads (auto_partition in lstm_cpu_split.h; the
 # inference path: INFERENCE_TILES_UP_TO in lstm_cpu_inference.cpp); the tests force each. With one
 # thread "auto" takes the tiles for layers without a projection up to B·4H·P = 2^23 multiply-adds per
@@ -190,7 +193,7 @@ def empty_gates(steps, batch, gate_size, like):
 
 def forward_recurrence(gates, w_hh, weight_hr, h0, c0, bias=None):
     """gates (T, B, 4H): input projections W_ih x_t, overwritten with activations; w_hh (4H, P), or the
-    transpose of a contiguous (P, 4H) (the layout the loop's GEMM wants: see run_direction_inference);
+    transpose of a contiguous (P, 4H) (the layout the loop's GEMM wants);
     bias (4H) or None -> outputs, cell_states, unprojected."""
     weight_hr = weight_hr.contiguous() if weight_hr is not None else None
     bias = bias.contiguous() if bias is not None else None

@@ -186,7 +186,8 @@ void forward_inference(const at::Tensor& x, const at::Tensor& w_ih, const at::Te
     run_team(std::min<int64_t>(threads_wanted(), tiles), [&](int64_t thread, int64_t team) {
       const auto [a, b] = block(tiles, team, thread);
       const int64_t j0 = std::min(a * U, hidden), j1 = std::min(b * U, hidden);
-      body(Share{0, batch, j0, j1, j0, j1});
+      // a team of one (inside someone else's parallel region, run_team runs it inline) meets nobody
+      body(Share{0, batch, j0, j1, j0, j1, team == 1});
     });
   } else {
     // "units" forced means no fallback to rows
@@ -201,6 +202,7 @@ void forward_inference(const at::Tensor& x, const at::Tensor& w_ih, const at::Te
 // time / oneDNN's (medians of 12 interleaved runs), tile-rows / tiles / units / rows: B=8 H=51 0.45 /
 // 0.48 / 0.58 / 0.47; B=1 H=64 0.47 / 0.43 / 0.55 / 0.53; B=32 H=128 0.96 / 0.98 / 0.97 / 0.91; B=64
 // H=128 0.94 / 1.00 / 0.91 / 0.88; B=128 H=128 1.09 / 1.04 / 0.97 / 0.96; B=16 H=256 1.07 / 1.03 / 0.92 / 1.07.
+// One thread has nothing to split: the tiles up to 2^23, as measured for training's forward on one thread.
 constexpr int64_t INFERENCE_TILES_UP_TO = int64_t(1) << 20;
 
 void check_cpu_contiguous(const at::Tensor& tensor, const char* name, const at::Tensor& like) {
@@ -213,8 +215,9 @@ void check_cpu_contiguous(const at::Tensor& tensor, const char* name, const at::
 }  // namespace
 
 // x (T, B, I), w_ih (4H, I), w_hh (4H, P), bias (4H) or undefined (no bias), w_hr (P, H) or undefined,
-// h0 (B, P), c0 (B, H); chunk_steps ≥ 1: steps per input GEMM; partition as in lstm_cpu_recurrence.cpp
-// (0 choose, 1 rows, 2 units, 3 tiles; a projection never runs on tiles). -> outputs (T, B, P), c_T (B, H).
+// h0 (B, P), c0 (B, H); chunk_steps ≥ 1: steps per input GEMM; partition as in lstm_cpu_split.h
+// (0 choose, 1 rows, 2 units, 3 tiles, 4 tile-rows; a projection never runs on tiles).
+// -> outputs (T, B, P), c_T (B, H).
 std::tuple<at::Tensor, at::Tensor> lstm_inference(const at::Tensor& x, const at::Tensor& w_ih, const at::Tensor& w_hh,
                                                   const c10::optional<at::Tensor>& bias_in,
                                                   const c10::optional<at::Tensor>& w_hr_in, const at::Tensor& h0,
@@ -225,6 +228,7 @@ std::tuple<at::Tensor, at::Tensor> lstm_inference(const at::Tensor& x, const at:
   }
   TORCH_CHECK(x.dim() == 3 && x.size(0) > 0, "lstm_inference: x must be (T, B, I) with T ≥ 1, got ", x.sizes());
   TORCH_CHECK(chunk_steps > 0, "lstm_inference: chunk_steps must be ≥ 1, got ", chunk_steps);
+  TORCH_CHECK(w_hh.dim() == 2 && w_hh.size(0) % 4 == 0, "lstm_inference: w_hh must be (4H, P), got ", w_hh.sizes());
   const int64_t steps = x.size(0), batch = x.size(1), hidden = w_hh.size(0) / 4, out_size = w_hh.size(1);
   TORCH_CHECK(w_ih.dim() == 2 && w_ih.size(0) == 4 * hidden && w_ih.size(1) == x.size(2),
               "lstm_inference: w_ih must be (4H, I) = (", 4 * hidden, ", ", x.size(2), "), got ", w_ih.sizes());
@@ -234,6 +238,15 @@ std::tuple<at::Tensor, at::Tensor> lstm_inference(const at::Tensor& x, const at:
               ",), got ", bias.sizes());
   const at::Tensor w_hr = w_hr_in.has_value() && w_hr_in->defined() ? *w_hr_in : at::Tensor();
   if (w_hr.defined()) check_cpu_contiguous(w_hr, "w_hr", x);
+  TORCH_CHECK(w_hr.defined() ? w_hr.dim() == 2 && w_hr.size(0) == out_size && w_hr.size(1) == hidden
+                             : out_size == hidden,
+              "lstm_inference: w_hr must be (P, H) = (", out_size, ", ", hidden, ") (none when P = H), got ",
+              w_hr.defined() ? w_hr.sizes() : at::IntArrayRef{});
+  TORCH_CHECK(h0.dim() == 2 && h0.size(0) == batch && h0.size(1) == out_size, "lstm_inference: h0 must be (B, P) = (",
+              batch, ", ", out_size, "), got ", h0.sizes());
+  TORCH_CHECK(c0.dim() == 2 && c0.size(0) == batch && c0.size(1) == hidden, "lstm_inference: c0 must be (B, H) = (",
+              batch, ", ", hidden, "), got ", c0.sizes());
+  TORCH_CHECK(partition >= CHOOSE && partition <= TILE_ROWS, "lstm_inference: partition must be 0-4, got ", partition);
   at::Tensor outputs = at::empty({steps, batch, out_size}, x.options());
   at::Tensor c_last = at::empty({batch, hidden}, x.options());
   if (batch == 0) return {outputs, c_last};
@@ -243,7 +256,8 @@ std::tuple<at::Tensor, at::Tensor> lstm_inference(const at::Tensor& x, const at:
   if (partition == CHOOSE) {
     const int64_t threads = threads_wanted(), row_groups = (batch + MAX_ROWS - 1) / MAX_ROWS;
     const bool w_hh_fits = 4 * hidden * out_size * x.element_size() <= (int64_t(256) << 10);
-    if (!w_hr.defined() && batch * 4 * hidden * out_size <= INFERENCE_TILES_UP_TO) {
+    const int64_t tiles_up_to = threads > 1 ? INFERENCE_TILES_UP_TO : int64_t(1) << 23;   // one thread: as training's
+    if (!w_hr.defined() && batch * 4 * hidden * out_size <= tiles_up_to) {
       chosen = threads > 1 && row_groups >= threads ? TILE_ROWS : TILES;
     } else {
       chosen = threads > 1 && w_hh_fits && batch / threads >= 16 ? ROWS : UNITS;

@@ -7,7 +7,7 @@
 // The equations and the saved tensors are exactly those of bptt.py. The gate rows stay in torch's
 // order (i, f, g, o): the Python loops reorder them to (i, f, o, g) only to make one sigmoid call
 // out of three, which a fused pass does not need. The threads share the hidden units and meet at a
-// barrier every step (lstm_cpu_split.h). For small layers, where one GEMM call per step costs more
+// barrier every step, or own blocks of batch rows and never meet (lstm_cpu_split.h). For small layers, where one GEMM call per step costs more
 // in set-up than in arithmetic, the recurrent product instead runs on W_hh packed into tiles
 // (lstm_cpu_tiles.h, the kernel of the closed-loop rollout): forward_on_tiles, backward_on_tiles.
 //
@@ -82,7 +82,8 @@ inline std::pair<int64_t, int64_t> rows_of_thread(bool by_rows, int64_t batch, i
 }
 
 // The forward loop with the recurrent product on packed tiles (lstm_cpu_tiles.h) instead of one GEMM
-// call per step: each thread owns whole tiles of U hidden units, its W_hh rows packed once per call;
+// call per step: each thread owns whole tiles of U hidden units (or, by_rows, whole groups of 4 batch
+// rows on every tile), W_hh packed once per call;
 // the 4·U gate sums of up to 4 batch rows stay in registers while the tile is walked, then the same
 // pointwise step (forward_units) finishes the tile. No dispatcher call and no GEMM set-up per step:
 // what a step of a small layer costs in MKL's call overhead, this spends on arithmetic.
@@ -130,7 +131,7 @@ void forward_on_tiles(at::Tensor& gates, const at::Tensor& bias, const at::Tenso
           }
         }
       }
-      if (!by_rows) wait_for_all_threads();                    // (rows of a batch never meet)
+      if (!by_rows && team > 1) wait_for_all_threads();                    // (rows of a batch never meet)
     }
   };
   run_team(team_wanted, body);
@@ -138,7 +139,8 @@ void forward_on_tiles(at::Tensor& gates, const at::Tensor& bias, const at::Tenso
 
 // The backward loop on packed tiles, the mirror of forward_on_tiles: each thread owns whole tiles of
 // hidden units for the pointwise step (backward_units) and whole wide tiles (4·U) of h's features for
-// dh_{t−1} = grad_out_{t−1} + W_hhᵀ d_gates_t, with W_hhᵀ packed once per call. No projection (P = H).
+// dh_{t−1} = grad_out_{t−1} + W_hhᵀ d_gates_t (or, by_rows, its own groups of 4 rows for both), with
+// W_hhᵀ packed once per call. No projection (P = H).
 template <typename scalar_t>
 void backward_on_tiles(const at::Tensor& acts, const at::Tensor& cell_states, const at::Tensor& c0,
                        const at::Tensor& w_hh, const at::Tensor& grad_outputs, const scalar_t* grad_cells,
@@ -180,7 +182,7 @@ void backward_on_tiles(const at::Tensor& acts, const at::Tensor& cell_states, co
                          grad_gates_t + row * 4 * hidden + j0, n);
         }
       }
-      if (!by_rows) wait_for_all_threads();
+      if (!by_rows && team > 1) wait_for_all_threads();
       // dh_{t−1} = grad_out_{t−1} + W_hhᵀ d_gates_t, my feature tiles   (the last one: grad_h0)
       scalar_t* target = t > 0 ? dh_data : grad_h0_data;
       const scalar_t* grad_out = t > 0 ? grad_out_data + (t - 1) * batch * out_size : nullptr;
@@ -200,7 +202,7 @@ void backward_on_tiles(const at::Tensor& acts, const at::Tensor& cell_states, co
           }
         }
       }
-      if (!by_rows) wait_for_all_threads();
+      if (!by_rows && team > 1) wait_for_all_threads();
     }
   };
   run_team(team_wanted, body);
@@ -242,6 +244,8 @@ std::tuple<at::Tensor, at::Tensor, c10::optional<at::Tensor>> lstm_forward_recur
   if (batch == 0) return {outputs, cell_states, projected ? c10::optional<at::Tensor>(unprojected) : c10::nullopt};
 
   at::AutoDispatchBelowADInplaceOrView below_autograd;            // inner ATen calls skip autograd's layers
+  TORCH_CHECK(partition >= lstmlab_cpu::CHOOSE && partition <= lstmlab_cpu::TILE_ROWS, "lstm_forward_recurrence: partition must be 0-4, got ",
+              partition);
   const int64_t chosen = partition == lstmlab_cpu::CHOOSE
       ? lstmlab_cpu::auto_partition(false, batch, hidden, out_size, projected, gates.element_size(), threads_wanted())
       : partition;
@@ -258,9 +262,9 @@ std::tuple<at::Tensor, at::Tensor, c10::optional<at::Tensor>> lstm_forward_recur
       // This thread's rows of W_hh (gates i, f, g, o of units j0..j1), stored transposed: MKL then
       // streams its rows as they lie (NN), where the transposed view (NT) made it copy all of W_hh
       // into its own layout at every step (measured B=32 H=512: 1.06 ms → 0.81 ms per step). A W_hh
-      // that arrives already transposed (the inference path lays it out once for all its chunks) is
-      // used as it is by a thread that owns all units; otherwise each gate's block is copied to its
-      // place, once per call.
+      // that arrives already transposed (the Python inference path lays it out once for all its chunks
+      // when it calls this loop per chunk) is used as it is by a thread that owns all units; otherwise
+      // each gate's block is copied to its place, once per call.
       at::Tensor w_units_t = w_hh.t();                                               // (P, 4n)
       if (n != hidden || !w_units_t.is_contiguous()) {
         w_units_t = at::empty({out_size, 4 * n}, gates.options());
@@ -292,7 +296,7 @@ std::tuple<at::Tensor, at::Tensor, c10::optional<at::Tensor>> lstm_forward_recur
           for (int64_t b = 0; b < rows; ++b) {
             std::memcpy(h_t + b * out_size + p0, h_part_data + b * (p1 - p0), (p1 - p0) * sizeof(scalar_t));
           }
-        if (!share.rows_alone) wait_for_all_threads();
+          if (!share.rows_alone) wait_for_all_threads();
         }
         c_prev = c_t;
       }
@@ -332,6 +336,8 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> lstm_backward_recurrence(
   if (batch == 0) return {grad_gates, grad_h0, dc};
 
   at::AutoDispatchBelowADInplaceOrView below_autograd;            // inner ATen calls skip autograd's layers
+  TORCH_CHECK(partition >= lstmlab_cpu::CHOOSE && partition <= lstmlab_cpu::TILE_ROWS, "lstm_backward_recurrence: partition must be 0-4, got ",
+              partition);
   const int64_t chosen = partition == lstmlab_cpu::CHOOSE
       ? lstmlab_cpu::auto_partition(true, batch, hidden, out_size, projected, acts.element_size(), threads_wanted())
       : partition;

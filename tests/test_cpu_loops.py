@@ -114,7 +114,7 @@ def two_threads():
 @pytest.mark.parametrize("packed", [False, True], ids=["padded", "packed"])
 @pytest.mark.parametrize("partition", ["rows", "units", "tiles", "tile-rows"])
 def test_work_split_across_threads_matches_torch(options, packed, partition, two_threads, monkeypatch):
-    # B = 37 rows, H = 7 units: two threads own 19 + 18 rows (no barrier: rows never meet), or units 0–2
+    # B = 37 rows, H = 7 units: two threads own 18 + 19 rows (no barrier: rows never meet), or units 0–2
     # and 3–6 (and the matching output features) and meet at a barrier every step; on tiles, 5 + 5 groups
     # of 4 rows (the last one short: 37 = 9·4 + 1) each on every tile.
     monkeypatch.setenv(bptt.LOOPS_VARIABLE, "cpp")

@@ -160,3 +160,24 @@ def test_persistent_inference_keeps_no_gates_and_a_ring_of_cell_states(options, 
         ref_out, (ref_h, ref_c) = reference(x)
     for a, b in [(out, ref_out), (h, ref_h), (c, ref_c)]:
         torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)
+
+
+def test_cpp_inference_op_names_what_it_expected():
+    """The C++ op checks what it is given (the Python wrapper always passes the right shapes; a direct
+    call must fail with the expected shape named, not read past a buffer)."""
+    from lstmlab.kernels import lstm_cpu
+    op = lstm_cpu.load().lstm_inference
+    x, w_ih, w_hh = torch.randn(3, 2, 5), torch.randn(16, 5), torch.randn(16, 4)
+    h0, c0 = torch.zeros(2, 4), torch.zeros(2, 4)
+    out, c = op(x, w_ih, w_hh, None, None, h0, c0, 8, 0)
+    assert out.shape == (3, 2, 4) and c.shape == (2, 4)
+    with pytest.raises(RuntimeError, match=r"h0 must be \(B, P\) = \(2, 4\), got \[2, 3\]"):
+        op(x, w_ih, w_hh, None, None, torch.zeros(2, 3), c0, 8, 0)
+    with pytest.raises(RuntimeError, match=r"c0 must be \(B, H\) = \(2, 4\), got \[3, 4\]"):
+        op(x, w_ih, w_hh, None, None, h0, torch.zeros(3, 4), 8, 0)
+    with pytest.raises(RuntimeError, match=r"w_hr must be \(P, H\) = \(2, 4\)"):
+        op(x, w_ih, torch.randn(16, 2), None, torch.randn(4, 2), torch.zeros(2, 2), c0, 8, 0)
+    with pytest.raises(RuntimeError, match="partition must be 0-4, got 7"):
+        op(x, w_ih, w_hh, None, None, h0, c0, 8, 7)
+    with pytest.raises(RuntimeError, match="chunk_steps must be"):
+        op(x, w_ih, w_hh, None, None, h0, c0, 0, 0)

@@ -429,8 +429,8 @@ def run_direction(x, h0, c0, weights):
 # so a chunk may also grow to INFERENCE_CHUNK_WEIGHTS times W_hh's bytes: measured on one thread, T=200
 # B=32 H=512 (W_hh 4 MiB) forward took 243 ms in 1-MiB chunks, 182 ms in 8-MiB ones (2x W_hh), 183 ms
 # unchunked; 2x keeps the peak memory of that forward under torch's (8x W_hh did not: 58 vs 30 MiB).
-# (Since then run_direction_inference hands the loops W_hh transposed once for all chunks; only the
-# tiles are still packed per chunk.) The C++ loops now run all chunks in one call, each chunk's gates
+# (Then run_direction_inference handed the loops W_hh transposed once for all chunks; only the tiles
+# were still packed per chunk.) The C++ loops now run all chunks in one call, each chunk's gates
 # (t, B, 4H) at most INFERENCE_CHUNK_BYTES (kernels/lstm_cpu_inference.cpp: W_hh is laid out once per
 # call, so INFERENCE_CHUNK_WEIGHTS only concerns the Python loops); measured on 2 threads, forward time /
 # oneDNN's at T=100 B=64 H=128 with 256 KiB, 1, 4 and 16 MiB chunks: 1.00, 1.02, 1.04, 1.15 (T=200 B=32
@@ -463,7 +463,8 @@ def run_direction_inference(x, h0, c0, weights):
     chunks = time_chunks(steps, batch, hidden, x.element_size(), weight_hh.numel() * weight_hh.element_size())
     if len(chunks) > 1:
         # Every chunk's step GEMM multiplies by W_hhᵀ (h_{t−1} W_hhᵀ): laid out transposed once here,
-        # the loops need not lay it out again for each chunk (4 MiB at H = 512).
+        # so no chunk lays it out again (4 MiB at H = 512). (The C++ loops took this path once; they now
+        # run all chunks in one call, above, and only the Python loops come here.)
         w_hh = w_hh.T.contiguous().T                                         # (4H, P), stored as (P, 4H)
     outputs = x.new_empty(steps, batch, weight_hh.size(1)) if len(chunks) > 1 else None   # (T, B, P)
     # One gates buffer for all chunks: a fresh one per chunk went back to the OS and came again as new
