@@ -208,6 +208,15 @@ void backward_on_tiles(const at::Tensor& acts, const at::Tensor& cell_states, co
   run_team(team_wanted, body);
 }
 
+// The split to run: the caller's (checked), or for CHOOSE the one measured to pay (auto_partition).
+int64_t chosen_partition(const char* op, int64_t partition, bool backward, int64_t batch, int64_t hidden,
+                         int64_t out_size, bool projected, int64_t element_size) {
+  TORCH_CHECK(partition >= lstmlab_cpu::CHOOSE && partition <= lstmlab_cpu::TILE_ROWS, op,
+              ": partition must be 0-4, got ", partition);
+  return partition != lstmlab_cpu::CHOOSE ? partition
+      : lstmlab_cpu::auto_partition(backward, batch, hidden, out_size, projected, element_size, threads_wanted());
+}
+
 // What run_split is asked for: the partition chosen — but "units" forced by the caller (the tests)
 // means units only, with no fallback to rows for few units.
 inline int64_t split_as(int64_t partition, int64_t chosen) {
@@ -244,11 +253,8 @@ std::tuple<at::Tensor, at::Tensor, c10::optional<at::Tensor>> lstm_forward_recur
   if (batch == 0) return {outputs, cell_states, projected ? c10::optional<at::Tensor>(unprojected) : c10::nullopt};
 
   at::AutoDispatchBelowADInplaceOrView below_autograd;            // inner ATen calls skip autograd's layers
-  TORCH_CHECK(partition >= lstmlab_cpu::CHOOSE && partition <= lstmlab_cpu::TILE_ROWS, "lstm_forward_recurrence: partition must be 0-4, got ",
-              partition);
-  const int64_t chosen = partition == lstmlab_cpu::CHOOSE
-      ? lstmlab_cpu::auto_partition(false, batch, hidden, out_size, projected, gates.element_size(), threads_wanted())
-      : partition;
+  const int64_t chosen = chosen_partition("lstm_forward_recurrence", partition, false, batch, hidden, out_size, projected,
+                                          gates.element_size());
   if (!projected && (chosen == lstmlab_cpu::TILES || chosen == lstmlab_cpu::TILE_ROWS)) {
     AT_DISPATCH_FLOATING_TYPES(gates.scalar_type(), "lstm_forward_on_tiles", [&] {
       forward_on_tiles<scalar_t>(gates, bias, w_hh, h0, c0, outputs, cell_states, chosen == lstmlab_cpu::TILE_ROWS);
@@ -336,11 +342,8 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> lstm_backward_recurrence(
   if (batch == 0) return {grad_gates, grad_h0, dc};
 
   at::AutoDispatchBelowADInplaceOrView below_autograd;            // inner ATen calls skip autograd's layers
-  TORCH_CHECK(partition >= lstmlab_cpu::CHOOSE && partition <= lstmlab_cpu::TILE_ROWS, "lstm_backward_recurrence: partition must be 0-4, got ",
-              partition);
-  const int64_t chosen = partition == lstmlab_cpu::CHOOSE
-      ? lstmlab_cpu::auto_partition(true, batch, hidden, out_size, projected, acts.element_size(), threads_wanted())
-      : partition;
+  const int64_t chosen = chosen_partition("lstm_backward_recurrence", partition, true, batch, hidden, out_size, projected,
+                                          acts.element_size());
   if (!projected && (chosen == lstmlab_cpu::TILES || chosen == lstmlab_cpu::TILE_ROWS)) {
     AT_DISPATCH_FLOATING_TYPES(acts.scalar_type(), "lstm_backward_on_tiles", [&] {
       backward_on_tiles<scalar_t>(acts, cell_states, c0, w_hh, grad_outputs,

@@ -258,6 +258,12 @@ def test_the_ops_check_their_arguments():
     with pytest.raises(RuntimeError, match="h0 has dtype Double, expected Float"):
         lstm_cpu.load().lstm_forward_recurrence(torch.randn(3, 2, 16), w_hh, None,
                                                 torch.zeros(2, 4, dtype=torch.float64), torch.zeros(2, 4), 0)
+    with pytest.raises(RuntimeError, match="lstm_forward_recurrence: partition must be 0-4, got 5"):
+        lstm_cpu.load().lstm_forward_recurrence(torch.randn(3, 2, 16), w_hh, None, torch.zeros(2, 4),
+                                                torch.zeros(2, 4), 5)
+    with pytest.raises(RuntimeError, match="lstm_backward_recurrence: partition must be 0-4, got -1"):
+        lstm_cpu.load().lstm_backward_recurrence(torch.rand(3, 2, 16), torch.randn(3, 2, 4), torch.zeros(2, 4), w_hh,
+                                                 None, torch.randn(3, 2, 4), None, -1)
 
 
 # Run in a fresh process: OpenMP reads OMP_THREAD_LIMIT / OMP_DYNAMIC once, at start-up.
