@@ -38,8 +38,8 @@ SOURCE = pathlib.Path(__file__).with_name("lstm_cpu_recurrence.cpp")
 # One library, three ideas: the time loops of backend "bptt", its inference path and the closed-loop
 # rollout (lstmlab.rollout); all include the activations header.
 SOURCES = [SOURCE, SOURCE.with_name("lstm_cpu_inference.cpp"), SOURCE.with_name("lstm_cpu_rollout.cpp")]
-HEADERS = [SOURCE.with_name(name) for name in ("lstm_cpu_activations.h", "lstm_cpu_pointwise.h", "lstm_cpu_split.h",
-                                               "lstm_cpu_tiles.h", "lstm_cpu_buffers.h")]
+HEADERS = [SOURCE.with_name(name) for name in ("lstm_cpu_activations.h", "lstm_cpu_checks.h", "lstm_cpu_pointwise.h",
+                                               "lstm_cpu_split.h", "lstm_cpu_tiles.h", "lstm_cpu_buffers.h")]
 DTYPES = (torch.float32, torch.float64)
 GATE_ORDER = "ifgo"
 # Backward writes the gate gradients over the activations it reads (one (T, B, 4H) buffer, not two):
@@ -192,14 +192,11 @@ def empty_gates(steps, batch, gate_size, like):
 
 
 def forward_recurrence(gates, w_hh, weight_hr, h0, c0, bias=None):
-    """gates (T, B, 4H): input projections W_ih x_t, overwritten with activations; w_hh (4H, P), or the
-    transpose of a contiguous (P, 4H) (the layout the loop's GEMM wants);
+    """gates (T, B, 4H): input projections W_ih x_t, overwritten with activations; w_hh (4H, P);
     bias (4H) or None -> outputs, cell_states, unprojected."""
     weight_hr = weight_hr.contiguous() if weight_hr is not None else None
     bias = bias.contiguous() if bias is not None else None
-    if not w_hh.T.is_contiguous():                                  # one laid out transposed stays so
-        w_hh = w_hh.contiguous()
-    return load().lstm_forward_recurrence(gates, w_hh, weight_hr, h0.contiguous(), c0.contiguous(),
+    return load().lstm_forward_recurrence(gates, w_hh.contiguous(), weight_hr, h0.contiguous(), c0.contiguous(),
                                           PARTITIONS[PARTITION], bias)
 
 

@@ -36,6 +36,7 @@
 #include <tuple>
 #include <utility>
 
+#include "lstm_cpu_checks.h"
 #include "lstm_cpu_pointwise.h"
 #include "lstm_cpu_split.h"
 #include "lstm_cpu_tiles.h"
@@ -43,21 +44,6 @@
 namespace {
 
 using namespace lstmlab_cpu;
-
-// This thread's rows of a (4H, K) gate weight — gates i, f, g, o of units [j0, j0 + n) — stored
-// transposed, (K, 4n): the layout MKL streams as it lies when it multiplies (rows, K) by it.
-at::Tensor gate_rows_transposed(const at::Tensor& weight, int64_t hidden, int64_t j0, int64_t n) {
-  at::Tensor mine = at::empty({weight.size(1), 4 * n}, weight.options());
-  for (int64_t g = 0; g < 4; ++g) mine.narrow(1, g * n, n).copy_(weight.narrow(0, g * hidden + j0, n).t());
-  return mine;
-}
-
-// The same rows, not transposed: (4n, K).
-at::Tensor gate_rows(const at::Tensor& weight, int64_t hidden, int64_t j0, int64_t n) {
-  at::Tensor mine = at::empty({4 * n, weight.size(1)}, weight.options());
-  for (int64_t g = 0; g < 4; ++g) mine.narrow(0, g * n, n).copy_(weight.narrow(0, g * hidden + j0, n));
-  return mine;
-}
 
 // The whole forward of one direction. x (T, B, I); w_ih (4H, I); w_hh (4H, P); bias (4H) = b_ih + b_hh;
 // w_hr (P, H) or undefined; h0 (B, P); c0 (B, H); chunk: steps per input GEMM. Writes outputs
@@ -178,8 +164,8 @@ void forward_inference(const at::Tensor& x, const at::Tensor& w_ih, const at::Te
   if (chosen == TILE_ROWS) {           // threads own whole groups of 4 rows, every tile: they never meet
     const int64_t row_groups = (batch + MAX_ROWS - 1) / MAX_ROWS;
     run_team(std::min<int64_t>(threads_wanted(), row_groups), [&](int64_t thread, int64_t team) {
-      const auto [a, b] = block(row_groups, team, thread);
-      body(Share{std::min(a * MAX_ROWS, batch), std::min(b * MAX_ROWS, batch), 0, hidden, 0, hidden, true});
+      const auto [first_row, last_row] = rows_of_thread(true, batch, team, thread);
+      body(Share{first_row, last_row, 0, hidden, 0, hidden, true});
     });
   } else if (on_tiles) {               // threads own whole tiles of units (no projection: P = H)
     const int64_t tiles = (hidden + U - 1) / U;
@@ -190,8 +176,7 @@ void forward_inference(const at::Tensor& x, const at::Tensor& w_ih, const at::Te
       body(Share{0, batch, j0, j1, j0, j1, team == 1});
     });
   } else {
-    // "units" forced means no fallback to rows
-    run_split(batch, hidden, out_size, partition == UNITS ? FORCED_UNITS : chosen, body);
+    run_split(batch, hidden, out_size, split_as(partition, chosen), body);
   }
 }
 
@@ -205,13 +190,6 @@ void forward_inference(const at::Tensor& x, const at::Tensor& w_ih, const at::Te
 // One thread has nothing to split: the tiles up to 2^23, as measured for training's forward on one thread.
 constexpr int64_t INFERENCE_TILES_UP_TO = int64_t(1) << 20;
 
-void check_cpu_contiguous(const at::Tensor& tensor, const char* name, const at::Tensor& like) {
-  TORCH_CHECK(tensor.device().is_cpu(), "lstm_inference: ", name, " must be a CPU tensor, got ", tensor.device());
-  TORCH_CHECK(tensor.is_contiguous(), "lstm_inference: ", name, " must be contiguous");
-  TORCH_CHECK(tensor.scalar_type() == like.scalar_type(), "lstm_inference: ", name, " has dtype ",
-              tensor.scalar_type(), ", expected ", like.scalar_type());
-}
-
 }  // namespace
 
 // x (T, B, I), w_ih (4H, I), w_hh (4H, P), bias (4H) or undefined (no bias), w_hr (P, H) or undefined,
@@ -224,7 +202,7 @@ std::tuple<at::Tensor, at::Tensor> lstm_inference(const at::Tensor& x, const at:
                                                   const at::Tensor& c0, int64_t chunk_steps, int64_t partition) {
   for (const auto& [tensor, name] : {std::pair<const at::Tensor&, const char*>{x, "x"}, {w_ih, "w_ih"},
                                      {w_hh, "w_hh"}, {h0, "h0"}, {c0, "c0"}}) {
-    check_cpu_contiguous(tensor, name, x);
+    lstmlab_cpu::check_cpu_contiguous("lstm_inference", tensor, name, x);
   }
   TORCH_CHECK(x.dim() == 3 && x.size(0) > 0, "lstm_inference: x must be (T, B, I) with T ≥ 1, got ", x.sizes());
   TORCH_CHECK(chunk_steps > 0, "lstm_inference: chunk_steps must be ≥ 1, got ", chunk_steps);
@@ -233,11 +211,11 @@ std::tuple<at::Tensor, at::Tensor> lstm_inference(const at::Tensor& x, const at:
   TORCH_CHECK(w_ih.dim() == 2 && w_ih.size(0) == 4 * hidden && w_ih.size(1) == x.size(2),
               "lstm_inference: w_ih must be (4H, I) = (", 4 * hidden, ", ", x.size(2), "), got ", w_ih.sizes());
   const at::Tensor bias = bias_in.has_value() && bias_in->defined() ? *bias_in : at::zeros({4 * hidden}, x.options());
-  check_cpu_contiguous(bias, "bias", x);
+  lstmlab_cpu::check_cpu_contiguous("lstm_inference", bias, "bias", x);
   TORCH_CHECK(bias.dim() == 1 && bias.size(0) == 4 * hidden, "lstm_inference: bias must be (4H,) = (", 4 * hidden,
               ",), got ", bias.sizes());
   const at::Tensor w_hr = w_hr_in.has_value() && w_hr_in->defined() ? *w_hr_in : at::Tensor();
-  if (w_hr.defined()) check_cpu_contiguous(w_hr, "w_hr", x);
+  if (w_hr.defined()) lstmlab_cpu::check_cpu_contiguous("lstm_inference", w_hr, "w_hr", x);
   TORCH_CHECK(w_hr.defined() ? w_hr.dim() == 2 && w_hr.size(0) == out_size && w_hr.size(1) == hidden
                              : out_size == hidden,
               "lstm_inference: w_hr must be (P, H) = (", out_size, ", ", hidden, ") (none when P = H), got ",

@@ -31,6 +31,7 @@
 
 #include "lstm_cpu_activations.h"
 #include "lstm_cpu_buffers.h"
+#include "lstm_cpu_checks.h"
 #include "lstm_cpu_pointwise.h"
 #include "lstm_cpu_split.h"
 #include "lstm_cpu_tiles.h"
@@ -63,29 +64,10 @@ scalar_t* rows_of_step_data(const at::Tensor& tensor, int64_t t, int64_t first) 
   return tensor.data_ptr<scalar_t>() + t * tensor.stride(0) + first * tensor.stride(1);
 }
 
-
-void check_cpu_contiguous(const at::Tensor& tensor, const char* name, const at::Tensor& like) {
-  TORCH_CHECK(tensor.device().is_cpu(), "lstm_cpu_recurrence: ", name, " must be a CPU tensor, got ", tensor.device());
-  TORCH_CHECK(tensor.is_contiguous(), "lstm_cpu_recurrence: ", name, " must be contiguous");
-  TORCH_CHECK(tensor.scalar_type() == like.scalar_type(), "lstm_cpu_recurrence: ", name, " has dtype ",
-              tensor.scalar_type(), ", expected ", like.scalar_type());
-}
-
-// The batch rows a thread steps through in the loops on tiles: all of them (threads split the tiles),
-// or (by_rows) its own block of whole 4-row groups, every tile — then no thread reads what another
-// wrote, and the per-step barriers are left out.
-inline std::pair<int64_t, int64_t> rows_of_thread(bool by_rows, int64_t batch, int64_t team, int64_t thread) {
-  if (!by_rows) return {0, batch};
-  const int64_t groups = (batch + lstmlab_cpu::MAX_ROWS - 1) / lstmlab_cpu::MAX_ROWS;
-  const auto [first, last] = block(groups, team, thread);
-  return {std::min(batch, first * lstmlab_cpu::MAX_ROWS), std::min(batch, last * lstmlab_cpu::MAX_ROWS)};
-}
-
 // The forward loop with the recurrent product on packed tiles (lstm_cpu_tiles.h) instead of one GEMM
 // call per step: each thread owns whole tiles of U hidden units (or, by_rows, whole groups of 4 batch
-// rows on every tile), W_hh packed once per call;
-// the 4·U gate sums of up to 4 batch rows stay in registers while the tile is walked, then the same
-// pointwise step (forward_units) finishes the tile. No dispatcher call and no GEMM set-up per step:
+// rows on every tile), W_hh packed once per call; the 4·U gate sums of up to 4 batch rows stay in
+// registers while the tile is walked, then the same pointwise step (forward_units) finishes the tile. No dispatcher call and no GEMM set-up per step:
 // what a step of a small layer costs in MKL's call overhead, this spends on arithmetic.
 template <typename scalar_t>
 void forward_on_tiles(at::Tensor& gates, const at::Tensor& bias, const at::Tensor& w_hh, const at::Tensor& h0,
@@ -108,7 +90,7 @@ void forward_on_tiles(at::Tensor& gates, const at::Tensor& bias, const at::Tenso
   const int64_t team_wanted = std::min<int64_t>(threads_wanted(), by_rows ? row_groups : tiles);
   auto body = [&](int64_t thread, int64_t team) {
     const auto [a, b] = by_rows ? std::pair<int64_t, int64_t>{0, tiles} : block(tiles, team, thread);
-    const auto [first_row, last_row] = rows_of_thread(by_rows, batch, team, thread);
+    const auto [first_row, last_row] = lstmlab_cpu::rows_of_thread(by_rows, batch, team, thread);
     for (int64_t t = 0; t < steps; ++t) {
       const scalar_t* h_prev = t == 0 ? h0_data : out_data + (t - 1) * batch * out_size;   // (B, P)
       const scalar_t* c_prev = t == 0 ? c0_data : c_data + (t - 1) * batch * hidden;       // (B, H)
@@ -166,7 +148,7 @@ void backward_on_tiles(const at::Tensor& acts, const at::Tensor& cell_states, co
   auto body = [&](int64_t thread, int64_t team) {
     const auto [a, b] = by_rows ? std::pair<int64_t, int64_t>{0, tiles} : block(tiles, team, thread);
     const auto [pa, pb] = by_rows ? std::pair<int64_t, int64_t>{0, out_tiles} : block(out_tiles, team, thread);
-    const auto [first_row, last_row] = rows_of_thread(by_rows, batch, team, thread);
+    const auto [first_row, last_row] = lstmlab_cpu::rows_of_thread(by_rows, batch, team, thread);
     for (int64_t t = steps - 1; t >= 0; --t) {
       const scalar_t* acts_t = acts_data + t * batch * 4 * hidden;
       const scalar_t* c_t = c_data + t * batch * hidden;
@@ -217,16 +199,10 @@ int64_t chosen_partition(const char* op, int64_t partition, bool backward, int64
       : lstmlab_cpu::auto_partition(backward, batch, hidden, out_size, projected, element_size, threads_wanted());
 }
 
-// What run_split is asked for: the partition chosen — but "units" forced by the caller (the tests)
-// means units only, with no fallback to rows for few units.
-inline int64_t split_as(int64_t partition, int64_t chosen) {
-  return partition == lstmlab_cpu::UNITS ? lstmlab_cpu::FORCED_UNITS : chosen;
-}
-
 }  // namespace
 
 // Forward: gates (T, B, 4H) holds W_ih x_t for every step (i, f, g, o rows) and is overwritten
-// with the activations; w_hh (4H, P), contiguous or the transpose of a contiguous (P, 4H); w_hr
+// with the activations; w_hh (4H, P); w_hr
 // (P, H) or undefined; h0 (B, P); c0 (B, H); bias (4H) = b_ih + b_hh, or undefined (no bias).
 // Returns outputs (T, B, P), cell_states (T, B, H) and, with a projection, the unprojected m (T, B, H).
 std::tuple<at::Tensor, at::Tensor, c10::optional<at::Tensor>> lstm_forward_recurrence(
@@ -234,15 +210,15 @@ std::tuple<at::Tensor, at::Tensor, c10::optional<at::Tensor>> lstm_forward_recur
     const at::Tensor& h0, const at::Tensor& c0, int64_t partition, const c10::optional<at::Tensor>& bias_in) {
   for (const auto& [tensor, name] : {std::pair<const at::Tensor&, const char*>{gates, "gates"},
                                      {h0, "h0"}, {c0, "c0"}}) {
-    check_cpu_contiguous(tensor, name, gates);
+    lstmlab_cpu::check_cpu_contiguous("lstm_cpu_recurrence", tensor, name, gates);
   }
-  check_cpu_contiguous(w_hh.t().is_contiguous() ? w_hh.t() : w_hh, "w_hh", gates);   // either layout
+  lstmlab_cpu::check_cpu_contiguous("lstm_cpu_recurrence", w_hh, "w_hh", gates);
   const at::Tensor bias = bias_in.has_value() && bias_in->defined() ? *bias_in : at::zeros({gates.size(-1)}, gates.options());
-  check_cpu_contiguous(bias, "bias", gates);
+  lstmlab_cpu::check_cpu_contiguous("lstm_cpu_recurrence", bias, "bias", gates);
   TORCH_CHECK(bias.dim() == 1 && bias.size(0) == gates.size(-1), "lstm_cpu_recurrence: bias must be (4H,) = (",
               gates.size(-1), ",), got ", bias.sizes());
   const bool projected = w_hr.has_value() && w_hr->defined();
-  if (projected) check_cpu_contiguous(*w_hr, "w_hr", gates);
+  if (projected) lstmlab_cpu::check_cpu_contiguous("lstm_cpu_recurrence", *w_hr, "w_hr", gates);
   TORCH_CHECK(gates.dim() == 3 && gates.size(0) > 0, "lstm_cpu_recurrence: gates must be (T, B, 4H) with T ≥ 1, got ",
               gates.sizes());
   const int64_t steps = gates.size(0), batch = gates.size(1), hidden = gates.size(2) / 4;
@@ -262,22 +238,14 @@ std::tuple<at::Tensor, at::Tensor, c10::optional<at::Tensor>> lstm_forward_recur
     return {outputs, cell_states, c10::nullopt};
   }
   AT_DISPATCH_FLOATING_TYPES(gates.scalar_type(), "lstm_forward_recurrence", [&] {
-    run_split(batch, hidden, out_size, split_as(partition, chosen), [&](const Share& share) {
+    run_split(batch, hidden, out_size, lstmlab_cpu::split_as(partition, chosen), [&](const Share& share) {
       const auto [r0, r1, j0, j1, p0, p1, _] = share;                       // this thread's part
       const int64_t rows = r1 - r0, n = j1 - j0;
       // This thread's rows of W_hh (gates i, f, g, o of units j0..j1), stored transposed: MKL then
       // streams its rows as they lie (NN), where the transposed view (NT) made it copy all of W_hh
-      // into its own layout at every step (measured B=32 H=512: 1.06 ms → 0.81 ms per step). A W_hh
-      // that arrives already transposed (the Python inference path lays it out once for all its chunks
-      // when it calls this loop per chunk) is used as it is by a thread that owns all units; otherwise
-      // each gate's block is copied to its place, once per call.
-      at::Tensor w_units_t = w_hh.t();                                               // (P, 4n)
-      if (n != hidden || !w_units_t.is_contiguous()) {
-        w_units_t = at::empty({out_size, 4 * n}, gates.options());
-        for (int64_t g = 0; g < 4; ++g) {
-          w_units_t.narrow(1, g * n, n).copy_(w_hh.narrow(0, g * hidden + j0, n).t());
-        }
-      }
+      // into its own layout at every step (measured B=32 H=512: 1.06 ms → 0.81 ms per step). Copied
+      // once per call.
+      const at::Tensor w_units_t = lstmlab_cpu::gate_rows_transposed(w_hh, hidden, j0, n);   // (P, 4n)
       at::Tensor recurrent = at::empty({rows, 4 * n}, gates.options());            // (b, 4n) W_hh h_{t−1}
       const at::Tensor w_hr_t = projected ? w_hr->narrow(0, p0, p1 - p0).t().contiguous() : at::Tensor();  // (H, p)
       at::Tensor h_part = projected ? at::empty({rows, p1 - p0}, gates.options()) : at::Tensor();
@@ -325,12 +293,12 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> lstm_backward_recurrence(
   for (const auto& [tensor, name] : {std::pair<const at::Tensor&, const char*>{acts, "acts"},
                                      {cell_states, "cell_states"}, {c0, "c0"}, {w_hh, "w_hh"},
                                      {grad_outputs, "grad_outputs"}}) {
-    check_cpu_contiguous(tensor, name, acts);
+    lstmlab_cpu::check_cpu_contiguous("lstm_cpu_recurrence", tensor, name, acts);
   }
   const bool projected = weight_hr.has_value() && weight_hr->defined();
   const bool has_grad_c = grad_cell_states.has_value() && grad_cell_states->defined();
-  if (has_grad_c) check_cpu_contiguous(*grad_cell_states, "grad_cell_states", acts);
-  if (projected) check_cpu_contiguous(*weight_hr, "weight_hr", acts);
+  if (has_grad_c) lstmlab_cpu::check_cpu_contiguous("lstm_cpu_recurrence", *grad_cell_states, "grad_cell_states", acts);
+  if (projected) lstmlab_cpu::check_cpu_contiguous("lstm_cpu_recurrence", *weight_hr, "weight_hr", acts);
   TORCH_CHECK(acts.dim() == 3 && acts.size(0) > 0, "lstm_cpu_recurrence: acts must be (T, B, 4H) with T ≥ 1, got ",
               acts.sizes());
   const int64_t steps = acts.size(0), batch = acts.size(1), hidden = acts.size(2) / 4;
@@ -353,7 +321,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> lstm_backward_recurrence(
     return {grad_gates, grad_h0, dc};
   }
   AT_DISPATCH_FLOATING_TYPES(acts.scalar_type(), "lstm_backward_recurrence", [&] {
-    run_split(batch, hidden, out_size, split_as(partition, chosen), [&](const Share& share) {
+    run_split(batch, hidden, out_size, lstmlab_cpu::split_as(partition, chosen), [&](const Share& share) {
       const auto [r0, r1, j0, j1, p0, p1, _] = share;                       // this thread's part
       const int64_t rows = r1 - r0, n = j1 - j0, p = p1 - p0;
       const at::Tensor w_hh_part = w_hh.narrow(1, p0, p).contiguous();            // (4H, p)
@@ -410,7 +378,7 @@ at::Tensor empty_gates(at::IntArrayRef sizes, const at::Tensor& like) {
 
 // The two activations alone, for the accuracy test: x -> (σ(x), tanh(x)).
 std::tuple<at::Tensor, at::Tensor> activations(const at::Tensor& x) {
-  check_cpu_contiguous(x, "x", x);
+  lstmlab_cpu::check_cpu_contiguous("lstm_cpu_recurrence", x, "x", x);
   at::Tensor sig = at::empty_like(x), tanh = at::empty_like(x);
   AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "activations", [&] {
     const scalar_t* in = x.data_ptr<scalar_t>();

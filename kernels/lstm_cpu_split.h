@@ -123,4 +123,36 @@ void run_split(int64_t batch, int64_t hidden, int64_t out_size, int64_t partitio
   }
 }
 
+// ---- A thread's share of the weights and of the rows ------------------------------------------
+// This thread's rows of a (4H, K) gate weight — gates i, f, g, o of units [j0, j0 + n) — stored
+// transposed, (K, 4n): the layout MKL streams as it lies when it multiplies (rows, K) by it.
+inline at::Tensor gate_rows_transposed(const at::Tensor& weight, int64_t hidden, int64_t j0, int64_t n) {
+  at::Tensor mine = at::empty({weight.size(1), 4 * n}, weight.options());
+  for (int64_t g = 0; g < 4; ++g) mine.narrow(1, g * n, n).copy_(weight.narrow(0, g * hidden + j0, n).t());
+  return mine;
+}
+
+// The same rows, not transposed: (4n, K).
+inline at::Tensor gate_rows(const at::Tensor& weight, int64_t hidden, int64_t j0, int64_t n) {
+  at::Tensor mine = at::empty({4 * n, weight.size(1)}, weight.options());
+  for (int64_t g = 0; g < 4; ++g) mine.narrow(0, g * n, n).copy_(weight.narrow(0, g * hidden + j0, n));
+  return mine;
+}
+
+// The batch rows a thread steps through in the loops on tiles: all of them (threads split the tiles),
+// or (by_rows) its own block of whole 4-row groups, every tile — then no thread reads what another
+// wrote, and the per-step barriers are left out.
+inline std::pair<int64_t, int64_t> rows_of_thread(bool by_rows, int64_t batch, int64_t team, int64_t thread) {
+  if (!by_rows) return {0, batch};
+  const int64_t groups = (batch + MAX_ROWS - 1) / MAX_ROWS;
+  const auto [first, last] = block(groups, team, thread);
+  return {std::min(batch, first * MAX_ROWS), std::min(batch, last * MAX_ROWS)};
+}
+
+// What run_split is asked for: the partition chosen — but "units" forced by the caller (the tests)
+// means units only, with no fallback to rows for few units.
+inline int64_t split_as(int64_t partition, int64_t chosen) {
+  return partition == UNITS ? FORCED_UNITS : chosen;
+}
+
 }  // namespace lstmlab_cpu

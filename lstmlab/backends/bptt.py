@@ -461,11 +461,6 @@ def run_direction_inference(x, h0, c0, weights):
     w_ih, w_hh = _reorder(weight_ih, order), _reorder(weight_hh, order)     # (4H, I), (4H, P)
     bias = _reorder(bias_ih + bias_hh, order) if bias_ih is not None else None
     chunks = time_chunks(steps, batch, hidden, x.element_size(), weight_hh.numel() * weight_hh.element_size())
-    if len(chunks) > 1:
-        # Every chunk's step GEMM multiplies by W_hhᵀ (h_{t−1} W_hhᵀ): laid out transposed once here,
-        # so no chunk lays it out again (4 MiB at H = 512). (The C++ loops took this path once; they now
-        # run all chunks in one call, above, and only the Python loops come here.)
-        w_hh = w_hh.T.contiguous().T                                         # (4H, P), stored as (P, 4H)
     outputs = x.new_empty(steps, batch, weight_hh.size(1)) if len(chunks) > 1 else None   # (T, B, P)
     # One gates buffer for all chunks: a fresh one per chunk went back to the OS and came again as new
     # pages at every chunk (measured T=100 B=64 H=128 in 1-MiB chunks: 21.8 ms per forward, 14.6 ms
