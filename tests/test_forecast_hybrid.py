@@ -242,6 +242,17 @@ def test_ensemble_size_by_default_and_given():
         HybridConfig(horizon=3, ensemble=0).validate()
 
 
+def test_network_size_by_default_and_given():
+    hybrid = ESLSTM(HybridConfig(horizon=3))._new_model(lookback=4, exogenous_size=0)
+    assert hybrid.lstm_part.encoder.hidden_size == 16 and hybrid.lstm_part.decoder[0].out_features == 32
+    pure = ESLSTM(HybridConfig(horizon=3, normalize="last"))._new_model(lookback=4, exogenous_size=0)
+    assert pure.lstm_part.encoder.hidden_size == 32 and pure.lstm_part.decoder[0].out_features == 64
+    given = ESLSTM(HybridConfig(horizon=3, hidden_size=8, mlp_size=24))._new_model(lookback=4, exogenous_size=0)
+    assert given.lstm_part.encoder.hidden_size == 8 and given.lstm_part.decoder[0].out_features == 24
+    with pytest.raises(ValueError, match="hidden_size must be a positive integer, got 0"):
+        HybridConfig(horizon=3, hidden_size=0).validate()
+
+
 def test_members_can_look_back_different_lengths():
     y = np.array(AIRPASSENGERS, dtype=np.float64)[:-12]
     model = ESLSTM(HybridConfig(horizon=12, period=12, lookback_factors=(1, 2), **{**TINY, "ensemble": 2}))

@@ -49,8 +49,8 @@ class HybridConfig:
     lookback: Optional[int] = None            # one lookback for every member (default: default_lookbacks)
     lookbacks: Optional[Tuple[int, ...]] = None   # or one per member, in turn
     lookback_factors: Tuple[float, ...] = (1.0, 2.0, 3.0)  # the default lookbacks: these multiples of h
-    hidden_size: int = 32
-    mlp_size: int = 64
+    hidden_size: Optional[int] = None         # LSTM units; None: see sizes
+    mlp_size: Optional[int] = None            # the decoder's hidden layer; None: see sizes
     quantiles: Tuple[float, ...] = QUANTILES
     ensemble: Optional[int] = None            # networks in the ensemble; None: see members
     seed: int = 0
@@ -76,10 +76,20 @@ class HybridConfig:
             return self.ensemble
         return 10 if self.normalize == "es" else 5
 
+    @property
+    def sizes(self):
+        """(hidden_size, mlp_size): as given, else (16, 32) for the hybrid and (32, 64) for the pure LSTM. The
+        hybrid's network learns a small correction from one series' few hundred windows: on the development
+        panel, 16 / 32 (3.9 k weights at h = 12) against 32 / 64 (10.6 k) gave rolling-origin 1.088 and 1.081
+        against 1.100 and 1.111 (seeds 0 and 1; holdout 1.020 and 1.040 against 1.033 and 1.027), in three
+        quarters of the time."""
+        hybrid = self.normalize == "es"
+        return (self.hidden_size or (16 if hybrid else 32), self.mlp_size or (32 if hybrid else 64))
+
     def validate(self):
         for name in ("horizon", "period", "hidden_size", "mlp_size", "ensemble", "steps", "batch_size"):
             value = getattr(self, name)
-            if name == "ensemble" and value is None:
+            if name in ("ensemble", "hidden_size", "mlp_size") and value is None:
                 continue
             if not isinstance(value, (int, np.integer)) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
@@ -256,7 +266,7 @@ class ESLSTM:
 
     def _new_model(self, lookback, exogenous_size):
         c = self.config
-        return HybridNet(lookback, 1 + exogenous_size, c.horizon, exogenous_size, c.hidden_size, c.mlp_size,
+        return HybridNet(lookback, 1 + exogenous_size, c.horizon, exogenous_size, *c.sizes,
                          c.quantiles, highway=c.highway, backend=c.backend)
 
     def _train_member(self, lookback, inputs, futures, targets, last, overlaps, seed, bar):
@@ -307,6 +317,7 @@ class ESLSTM:
                 if loss < best[0]:
                     best = (loss, step, copy.deepcopy(model.state_dict()))
         model.stopped_at = best[1] if c.early_stopping else c.steps       # 0: the network was left at zero
+        model.validation_loss = best[0] if c.early_stopping else None     # its pinball loss on the last windows
         if c.early_stopping:
             model.load_state_dict(best[2])
         model.eval()
