@@ -64,7 +64,6 @@ class HybridConfig:
     zero_init: bool = True                    # start from the smoothing's forecast (HybridNet.start_at_zero)
     early_stopping: bool = True               # keep the step count that forecasts each series' last window best
     validation_windows: Optional[int] = 1     # how many of each series' last windows early stopping scores (None: h)
-    select_on: str = "quantiles"
     mirror: bool = True                       # train on upside-down windows too (see _train_member)
     threads: int = 1                          # torch threads while training (see _one_thread)
 
@@ -289,9 +288,6 @@ class ESLSTM:
         def validation_loss():
             with torch.no_grad():
                 prediction = model(inputs[last], futures[last] if use_future else None)
-                if c.select_on == "median":
-                    middle = list(c.quantiles).index(0.5)
-                    return (prediction[..., middle] - targets[last]).abs().mean().item()
                 return quantile_loss(prediction, targets[last], c.quantiles).item()
 
         optimizer = torch.optim.Adam(model.parameters(), lr=c.lr)
