@@ -142,3 +142,28 @@ def test_training_table_shows_the_floor_against_torch():
     row = next(line for line in text.splitlines() if line.startswith("| 10, 2, 3, 4 |"))
     assert "| **1.25×** |" in row and "| 3.50 | 0.88× |" in row
     assert "100 GFLOP/s" in text
+
+
+def test_recheck_takes_the_cells_a_report_puts_above_the_ratio():
+    """bench_cpu_recheck: only cells where bptt / torch > the bound, each with the ratio the report gave."""
+    from benchmarks.bench_cpu_recheck import flagged_cells
+    from benchmarks.recheck_table import recheck_table
+
+    def bench(variant, mode, hidden, median):
+        info = {"variant": variant, "mode": mode, "layers": 2, "steps": 100, "batch": 1, "input_size": hidden,
+                "hidden": hidden, "dtype": "float32"}
+        return {"extra_info": info, "stats": {"median": median}}
+    report = {"benchmarks": [bench("torch", "forward", 256, 1.0), bench("bptt", "forward", 256, 1.2),
+                             bench("torch", "forward", 512, 1.0), bench("bptt", "forward", 512, 0.9),
+                             bench("torch", "forward+backward", 512, 2.0), bench("bptt", "forward+backward", 512, 2.1),
+                             bench("bptt", "forward+backward", 64, 9.0)]}          # no torch to compare with
+    cells = flagged_cells(report, 1.0)
+    assert [cell[:6] for cell in cells] == [("forward", 2, 100, 1, 256, 256), ("forward+backward", 2, 100, 1, 512, 512)]
+    assert [round(cell[-1], 3) for cell in cells] == [1.2, 1.05]
+    assert flagged_cells(report, 1.1) == [cells[0]]
+    info = {"mode": "forward", "layers": 2, "steps": 100, "batch": 1, "input_size": 256, "hidden": 256,
+            "dtype": "float32", "reported_ratio": 1.2, "threads": 2, "torch": "x", "median_torch_s": 0.004,
+            "median_bptt_s": 0.0042, "bptt_over_torch": 1.05}
+    text = recheck_table({"benchmarks": [{"extra_info": info, "stats": {"rounds": 15}}], "machine_info": {}})
+    assert "| forward | 2 | 100 | 1 | 256 | 256 | 4.00 | 4.20 | 1.20× | **1.05×** |" in text
+    assert "medians of 15 rounds" in text
