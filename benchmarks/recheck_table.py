@@ -8,7 +8,8 @@ import sys
 
 
 def recheck_table(report):
-    lines = ["| mode | L | T | B | I | H | torch (ms) | bptt (ms) | bptt / torch, cpu-full | bptt / torch, interleaved |",
+    lines = ["| mode | L | T | B | I | H | torch (ms) | bptt (ms) | bptt / torch, cpu-full "
+             "| bptt / torch, interleaved |",
              "|---|---|---|---|---|---|---:|---:|---:|---:|"]
     for bench in report["benchmarks"]:
         info = bench["extra_info"]

@@ -155,10 +155,12 @@ def test_recheck_takes_the_cells_a_report_puts_above_the_ratio():
         return {"extra_info": info, "stats": {"median": median}}
     report = {"benchmarks": [bench("torch", "forward", 256, 1.0), bench("bptt", "forward", 256, 1.2),
                              bench("torch", "forward", 512, 1.0), bench("bptt", "forward", 512, 0.9),
-                             bench("torch", "forward+backward", 512, 2.0), bench("bptt", "forward+backward", 512, 2.1),
+                             bench("torch", "forward+backward", 512, 2.0),
+                             bench("bptt", "forward+backward", 512, 2.1),
                              bench("bptt", "forward+backward", 64, 9.0)]}          # no torch to compare with
     cells = flagged_cells(report, 1.0)
-    assert [cell[:6] for cell in cells] == [("forward", 2, 100, 1, 256, 256), ("forward+backward", 2, 100, 1, 512, 512)]
+    assert [cell[:6] for cell in cells] == [("forward", 2, 100, 1, 256, 256),
+                                            ("forward+backward", 2, 100, 1, 512, 512)]
     assert [round(cell[-1], 3) for cell in cells] == [1.2, 1.05]
     assert flagged_cells(report, 1.1) == [cells[0]]
     info = {"mode": "forward", "layers": 2, "steps": 100, "batch": 1, "input_size": 256, "hidden": 256,

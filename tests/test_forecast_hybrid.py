@@ -235,7 +235,7 @@ class Bar:
 
 
 def test_ensemble_size_by_default_and_given():
-    assert HybridConfig(horizon=3).members == 10                       # the hybrid: cheap members, measured better
+    assert HybridConfig(horizon=3).members == 15                       # the hybrid: cheap members, measured better
     assert HybridConfig(horizon=3, normalize="last").members == 5      # the pure LSTM reads two seasons per window
     assert HybridConfig(horizon=3, ensemble=3).members == 3
     with pytest.raises(ValueError, match="ensemble must be a positive integer, got 0"):

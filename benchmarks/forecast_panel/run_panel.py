@@ -41,7 +41,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--folds", type=int, default=3)
     parser.add_argument("--only", default=None, help="comma-separated series names")
-    parser.add_argument("--ensemble", type=int, default=None, help="default: the models' own (hybrid 10, LSTM 5)")
+    parser.add_argument("--ensemble", type=int, default=None, help="default: the models' own (hybrid 15, LSTM 5)")
     parser.add_argument("--train-steps", type=int, default=300)
     parser.add_argument("--out", default=str(HERE / "results"))
     parser.add_argument("--summarize", action="store_true", help="only rebuild the table and figure from results/")

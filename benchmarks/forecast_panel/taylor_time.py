@@ -1,5 +1,5 @@
 """taylor (4,032 half-hourly points), last 48 held out: one fit + forecast of the default ES-LSTM, timed
-(10 members; the smoothing with a daily and a weekly season).
+(15 members; the smoothing with a daily and a weekly season).
 
     taskset -c 1 env OMP_NUM_THREADS=1 .venv/bin/python benchmarks/forecast_panel/taylor_time.py
 """

@@ -42,7 +42,8 @@ def add_forecast_arguments(forecast):
     forecast.add_argument("--seasonality", choices=["auto", "additive", "multiplicative"], default="auto",
                           help="how the season combines with the level (default: auto, from the data)")
     forecast.add_argument("--ensemble", type=int, default=None,
-                          help="hybrid/lstm: networks averaged (default: 10 for the hybrid, 5 for the pure LSTM)")
+                          help="hybrid/lstm: networks in the ensemble, the forecast their median "
+                               "(default: 15 for the hybrid, 5 for the pure LSTM)")
     forecast.add_argument("--train-steps", type=int, default=300,
                           help="hybrid/lstm: Adam steps per ensemble member (default: 300)")
     forecast.add_argument("--no-peers", action="store_true", help="skip ETS, AutoARIMA and Theta (statsforecast)")
