@@ -162,8 +162,7 @@ void forward_inference(const at::Tensor& x, const at::Tensor& w_ih, const at::Te
   };
 
   if (chosen == TILE_ROWS) {           // threads own whole groups of 4 rows, every tile: they never meet
-    const int64_t row_groups = (batch + MAX_ROWS - 1) / MAX_ROWS;
-    run_team(std::min<int64_t>(threads_wanted(), row_groups), [&](int64_t thread, int64_t team) {
+    run_team(std::min<int64_t>(threads_wanted(), row_groups_of(batch)), [&](int64_t thread, int64_t team) {
       const auto [first_row, last_row] = rows_of_thread(true, batch, team, thread);
       body(Share{first_row, last_row, 0, hidden, 0, hidden, true});
     });
@@ -232,8 +231,8 @@ std::tuple<at::Tensor, at::Tensor> lstm_inference(const at::Tensor& x, const at:
   at::AutoDispatchBelowADInplaceOrView below_autograd;            // inner ATen calls skip autograd's layers
   int64_t chosen = partition;
   if (partition == CHOOSE) {
-    const int64_t threads = threads_wanted(), row_groups = (batch + MAX_ROWS - 1) / MAX_ROWS;
-    const bool w_hh_fits = 4 * hidden * out_size * x.element_size() <= (int64_t(256) << 10);
+    const int64_t threads = threads_wanted(), row_groups = row_groups_of(batch);
+    const bool w_hh_fits = w_hh_fits_cache(4 * hidden * out_size * x.element_size());
     const int64_t tiles_up_to = threads > 1 ? INFERENCE_TILES_UP_TO : int64_t(1) << 23;   // one thread: as training's
     if (!w_hr.defined() && batch * 4 * hidden * out_size <= tiles_up_to) {
       chosen = threads > 1 && row_groups >= threads ? TILE_ROWS : TILES;

@@ -86,8 +86,7 @@ void forward_on_tiles(at::Tensor& gates, const at::Tensor& bias, const at::Tenso
   const scalar_t* h0_data = h0.data_ptr<scalar_t>();
   const scalar_t* c0_data = c0.data_ptr<scalar_t>();
   const scalar_t zero_bias[4 * U] = {};
-  const int64_t row_groups = (batch + MAX_ROWS - 1) / MAX_ROWS;
-  const int64_t team_wanted = std::min<int64_t>(threads_wanted(), by_rows ? row_groups : tiles);
+  const int64_t team_wanted = std::min<int64_t>(threads_wanted(), by_rows ? row_groups_of(batch) : tiles);
   auto body = [&](int64_t thread, int64_t team) {
     const auto [a, b] = by_rows ? std::pair<int64_t, int64_t>{0, tiles} : block(tiles, team, thread);
     const auto [first_row, last_row] = lstmlab_cpu::rows_of_thread(by_rows, batch, team, thread);
@@ -143,8 +142,8 @@ void backward_on_tiles(const at::Tensor& acts, const at::Tensor& cell_states, co
   scalar_t* grad_h0_data = grad_h0.data_ptr<scalar_t>();
   scalar_t* dc_data = dc.data_ptr<scalar_t>();
   const scalar_t zero_bias[4 * U] = {};
-  const int64_t row_groups = (batch + MAX_ROWS - 1) / MAX_ROWS;
-  const int64_t team_wanted = std::min<int64_t>(threads_wanted(), by_rows ? row_groups : std::max(tiles, out_tiles));
+  const int64_t team_wanted =
+      std::min<int64_t>(threads_wanted(), by_rows ? row_groups_of(batch) : std::max(tiles, out_tiles));
   auto body = [&](int64_t thread, int64_t team) {
     const auto [a, b] = by_rows ? std::pair<int64_t, int64_t>{0, tiles} : block(tiles, team, thread);
     const auto [pa, pb] = by_rows ? std::pair<int64_t, int64_t>{0, out_tiles} : block(out_tiles, team, thread);

@@ -16,6 +16,13 @@ namespace lstmlab_cpu {
 // partition codes, shared with kernels/lstm_cpu.py's PARTITIONS
 constexpr int64_t CHOOSE = 0, ROWS = 1, UNITS = 2, TILES = 3, TILE_ROWS = 4;
 
+// The groups of up to MAX_ROWS batch rows that the loops on tiles walk one at a time.
+inline int64_t row_groups_of(int64_t batch) { return (batch + MAX_ROWS - 1) / MAX_ROWS; }
+
+// A W_hh that stays in a core's cache while the steps run: at most 256 KiB (H ≤ 128 in float32), the
+// bound the splits below were measured against.
+inline bool w_hh_fits_cache(int64_t w_hh_bytes) { return w_hh_bytes <= (int64_t(256) << 10); }
+
 // ---- Work split -------------------------------------------------------------------------------
 // Two ways to share a layer, each thread keeping its part for the whole call:
 // - units: each thread owns a slice of the hidden units (and the matching slice of the output
@@ -83,8 +90,8 @@ inline int64_t auto_partition(bool backward, int64_t batch, int64_t hidden, int6
     return !projected && step_multiply_adds <= tiles_up_to ? TILES : UNITS;
   }
   const int64_t w_hh_bytes = 4 * hidden * out_size * element_size;
-  const bool w_hh_fits = w_hh_bytes <= (int64_t(256) << 10);
-  const int64_t rows_each = batch / threads, row_groups = (batch + MAX_ROWS - 1) / MAX_ROWS;
+  const bool w_hh_fits = w_hh_fits_cache(w_hh_bytes);
+  const int64_t rows_each = batch / threads, row_groups = row_groups_of(batch);
   if (!projected && (w_hh_fits || (backward && w_hh_bytes <= (int64_t(1) << 20) && row_groups >= threads))) {
     return TILE_ROWS;
   }
@@ -144,8 +151,7 @@ inline at::Tensor gate_rows(const at::Tensor& weight, int64_t hidden, int64_t j0
 // wrote, and the per-step barriers are left out.
 inline std::pair<int64_t, int64_t> rows_of_thread(bool by_rows, int64_t batch, int64_t team, int64_t thread) {
   if (!by_rows) return {0, batch};
-  const int64_t groups = (batch + MAX_ROWS - 1) / MAX_ROWS;
-  const auto [first, last] = block(groups, team, thread);
+  const auto [first, last] = block(row_groups_of(batch), team, thread);
   return {std::min(batch, first * MAX_ROWS), std::min(batch, last * MAX_ROWS)};
 }
 
