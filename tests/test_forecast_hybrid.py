@@ -340,6 +340,27 @@ def test_relative_mae_is_a_geometric_mean():
     assert summary["mase"] is None                                               # undefined on one row
 
 
+def test_the_panel_reports_one_peer_per_series_beside_the_best_peer_per_origin():
+    """benchmarks/forecast_panel: per origin the best of the three peers changes; per series one peer is
+    taken (the lowest MAE averaged over the origins), and the model's averaged MAE is set against it."""
+    from benchmarks.forecast_panel.run_panel import _relative, _relative_per_series, geomean, summary_table
+
+    def row(maes):                                    # MAE of the model and of each peer at one origin
+        metrics = {name: {"mae": value} for name, value in maes.items()}
+        best = min(maes[p] for p in ("ets", "autoarima", "theta"))
+        return {"metrics": metrics, "period": 12, "relative_mae": {name: v / best for name, v in maes.items()}}
+    others = dict.fromkeys(("LSTM", "smoothing", "naive", "seasonal_naive"), 9.0)
+    # the peers take turns being best: per origin the model loses both times (1.5×), per series it wins
+    series = {"series": "s", "freq": "MS", "horizon": 12,
+              "rows": [row({"ES-LSTM": 3.0, "ets": 2.0, "autoarima": 6.0, "theta": 6.0, **others}),
+                       row({"ES-LSTM": 3.0, "ets": 6.0, "autoarima": 2.0, "theta": 6.0, **others})]}
+    assert _relative([series], "ES-LSTM") == [1.5, 1.5]
+    assert _relative_per_series([series], "ES-LSTM") == [pytest.approx(6.0 / 8.0)]          # 3 / mean(2, 6)
+    assert geomean(_relative_per_series([series, series], "ets")) == pytest.approx(1.0)
+    last_line = summary_table([series]).splitlines()[-1]
+    assert "one peer per series" in last_line and "| 0.75 |" in last_line
+
+
 # --- seq2seq: a scenario step drives the forecast step it describes ------------------------------
 def test_moving_the_scenario_by_one_step_moves_the_matching_forecast_step():
     """Issue 16 item 6: y_t = 100 + 5 x_t. A bump of x at scenario step s must move forecast step s
