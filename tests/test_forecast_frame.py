@@ -132,6 +132,34 @@ def test_bad_panels_are_refused_naming_the_series(tmp_path, text, message):
         read_csv(path, id_column="unique_id")
 
 
+@pytest.mark.parametrize("text, options, message", [
+    ("id,ds,y\na,2020-01-01,1\na,2020-02-01,2\n,2020-03-01,3\n", {"id_column": "id"},
+     r"series id \(unique_id\) is missing at .*line 4"),
+    ("ds,y,y\n2020-01-01,1,1\n2020-02-01,2,2\n", {}, r"column 'y' appears 2 times in the header"),
+    ("ds,y\n2020-01-01,1\n2020-02-01,2\n", {"time_column": "y"}, r"--time-column and --column both name column 'y'"),
+], ids=["row-without-id", "repeated-header", "one-column-two-roles"])
+def test_what_pandas_would_drop_or_rename_is_refused(tmp_path, text, options, message):
+    """Found by probing the CLI: groupby dropped rows without an id, pandas renamed a repeated y to y.1
+    (then read as an exogenous column: the target itself), and --time-column y was ignored."""
+    path = tmp_path / "p.csv"
+    path.write_text(text)
+    with pytest.raises(ValueError, match=message):
+        read_csv(path, **options)
+
+
+def test_day_first_dates_are_read_day_first_or_refused_when_ambiguous(tmp_path):
+    """01/02/2020: pandas reads 2 January. Four years of monthly day-first dates are only evenly spaced
+    read day first; one year of them is evenly spaced either way (daily or monthly) and is refused."""
+    months = [(m, y) for y in range(2018, 2022) for m in range(1, 13)]
+    path = tmp_path / "dmy.csv"
+    path.write_text("ds,y\n" + "".join(f"01/{m:02d}/{y},{k + 1}\n" for k, (m, y) in enumerate(months)))
+    frame = read_csv(path)
+    assert frame.attrs["freq"] == "MS" and frame["ds"].iloc[1] == pd.Timestamp("2018-02-01")
+    path.write_text("ds,y\n" + "".join(f"01/{m:02d}/2020,{m}\n" for m in range(1, 13)))
+    with pytest.raises(ValueError, match=r"reads as 2020-01-02 \(month first\) or 2020-02-01 \(day first\)"):
+        read_csv(path)
+
+
 def test_integer_steps_need_a_frequency():
     frame = pd.DataFrame({"unique_id": "s", "ds": np.arange(30), "y": np.arange(30.0)})
     with pytest.raises(ValueError, match="pass freq"):

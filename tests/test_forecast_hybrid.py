@@ -361,6 +361,27 @@ def test_the_panel_reports_one_peer_per_series_beside_the_best_peer_per_origin()
     assert "one peer per series" in last_line and "| 0.75 |" in last_line
 
 
+def test_future_exogenous_values_are_matched_on_their_stamps_and_checked():
+    """Found by probing the API: X_df rows were used in the order given (reversed rows, another forecast),
+    a NaN gave an all-NaN forecast, and stamps from the past were accepted."""
+    rng = np.random.default_rng(0)
+    stamps = pd.date_range("2010-01-01", periods=60, freq="MS")
+    x = rng.standard_normal(60)
+    frame = pd.DataFrame({"unique_id": "s", "ds": stamps, "y": 100 + 5 * x, "x": x})
+    forecaster = LSTMForecaster(h=4, **TINY).fit(frame)
+    future = pd.DataFrame({"unique_id": "s", "ds": pd.date_range("2015-01-01", periods=4, freq="MS"),
+                           "x": [0.5, -1.0, 2.0, 0.0]})
+    forward = forecaster.predict(X_df=future)
+    backward = forecaster.predict(X_df=future.iloc[::-1])
+    np.testing.assert_array_equal(forward["ES-LSTM"].to_numpy(), backward["ES-LSTM"].to_numpy())
+    with pytest.raises(ValueError, match=r"series 's': X_df's 'x' is nan at future step 2"):
+        forecaster.predict(X_df=future.assign(x=[0.5, np.nan, 2.0, 0.0]))
+    with pytest.raises(ValueError, match=r"X_df's ds must be the 4 stamps after the fitted data \(2015-01-01"):
+        forecaster.predict(X_df=future.assign(ds=pd.date_range("2019-01-01", periods=4, freq="MS")))
+    with pytest.raises(ValueError, match=r"step_size \(--step\) must be a positive integer, got 0"):
+        forecaster.cross_validation(frame, n_windows=2, step_size=0)
+
+
 # --- seq2seq: a scenario step drives the forecast step it describes ------------------------------
 def test_moving_the_scenario_by_one_step_moves_the_matching_forecast_step():
     """Issue 16 item 6: y_t = 100 + 5 x_t. A bump of x at scenario step s must move forecast step s

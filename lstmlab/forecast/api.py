@@ -98,12 +98,7 @@ class LSTMForecaster:
         parts = []
         for series in self.series_:
             q = quantiles[series.unique_id]                                                  # (h, Q)
-            last = series.ds.iloc[-1] if hasattr(series.ds, "iloc") else series.ds[-1]
-            if isinstance(last, (int, np.integer)):
-                stamps = np.arange(int(last) + 1, int(last) + 1 + self.h)
-            else:
-                stamps = future_stamps(last, self.h, self.freq_)
-            part = {"unique_id": series.unique_id, "ds": stamps, self.alias: q[:, qs.index(0.5)]}
+            part = {"unique_id": series.unique_id, "ds": self._future_stamps(series), self.alias: q[:, qs.index(0.5)]}
             for lv in level:
                 low, high = LEVELS[lv]
                 if low in qs and high in qs:
@@ -112,10 +107,18 @@ class LSTMForecaster:
             parts.append(pd.DataFrame(part))
         return pd.concat(parts, ignore_index=True)
 
+    def _future_stamps(self, series):
+        """The h stamps after the series' fitted data."""
+        last = series.ds.iloc[-1] if hasattr(series.ds, "iloc") else series.ds[-1]
+        if isinstance(last, (int, np.integer)):
+            return np.arange(int(last) + 1, int(last) + 1 + self.h)
+        return future_stamps(last, self.h, self.freq_)
+
     def _scenario(self, X_df):
         if X_df is None:
             raise ValueError(f"the model was fitted with exogenous columns {', '.join(self.exogenous_)}: pass "
                              f"X_df with their values for the next {self.h} steps of every series")
+        import pandas as pd
         scenario = {}
         for series in self.series_:
             rows = X_df[X_df["unique_id"] == series.unique_id]
@@ -124,7 +127,26 @@ class LSTMForecaster:
             missing = [name for name in self.exogenous_ if name not in rows.columns]
             if missing:
                 raise ValueError(f"X_df lacks exogenous column(s) {', '.join(missing)}")
-            scenario[series.unique_id] = rows[self.exogenous_].to_numpy(np.float64)          # (h, E)
+            if "ds" in rows.columns:                  # matched on the stamps, not taken in the rows' order
+                expected = self._future_stamps(series)
+                given = rows["ds"].to_numpy()
+                if not isinstance(expected[0], (int, np.integer)):
+                    given = pd.to_datetime(rows["ds"], errors="coerce").to_numpy()
+                order = np.argsort(given, kind="stable")
+                if not np.array_equal(given[order], np.asarray(expected)):
+                    raise ValueError(f"series {series.unique_id!r}: X_df's ds must be the {self.h} stamps after the "
+                                     f"fitted data ({expected[0]} .. {expected[-1]}), got {given[order][0]} .. "
+                                     f"{given[order][-1]}")
+                rows = rows.iloc[order]
+            values = pd.DataFrame({name: pd.to_numeric(rows[name], errors="coerce") for name in self.exogenous_})
+            bad = values.isna().to_numpy() | ~np.isfinite(values.to_numpy(np.float64, na_value=np.nan))
+            if bad.any():
+                k, column = np.argwhere(bad)[0]
+                value = rows[self.exogenous_[column]].iloc[k]
+                shown = repr(value) if isinstance(value, str) else str(value)           # nan, not np.float64(nan)
+                raise ValueError(f"series {series.unique_id!r}: X_df's {self.exogenous_[column]!r} is {shown} "
+                                 f"at future step {k + 1}, not a finite number")
+            scenario[series.unique_id] = values.to_numpy(np.float64)                          # (h, E)
         return scenario
 
     def cross_validation(self, df, n_windows=3, step_size=None, progress=False):
@@ -133,9 +155,10 @@ class LSTMForecaster:
         Returns unique_id, ds, cutoff, y and the forecast columns."""
         import pandas as pd
         frame = self._panel(df)
-        step_size = step_size or self.h
-        if n_windows < 1 or step_size < 1:
-            raise ValueError(f"n_windows and step_size must be positive, got {n_windows} and {step_size}")
+        step_size = self.h if step_size is None else step_size
+        for name, value in (("n_windows (--folds)", n_windows), ("step_size (--step)", step_size)):
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
         groups = frame.groupby("unique_id", sort=False).indices
         results = []
         for window in range(n_windows):

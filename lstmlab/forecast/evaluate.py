@@ -49,7 +49,7 @@ def evaluate(df, h, folds=1, step=None, models=("hybrid", "lstm"), freq=None, se
     """Forecast the last ``folds`` windows of every series with every model; see the module doc."""
     frame = df if df.attrs.get("prepared") else prepare(df, freq=freq)
     lengths = season_lengths(frame, season_length)
-    step = step or h
+    step = h if step is None else step            # 0 is refused by cross_validation, not taken as h
     if peers and not statsforecast_available():
         raise ImportError("the statistical peers need statsforecast: pip install 'lstmlab[forecast]' "
                           "(or pass peers=False / --no-peers)")

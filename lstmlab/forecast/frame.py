@@ -55,7 +55,18 @@ def read_csv(path, id_column=None, time_column="ds", target_column="y", freq=Non
         raise ValueError(f"{path} is empty") from None
     except (pd.errors.ParserError, UnicodeDecodeError) as error:
         raise ValueError(f"{path} is not a readable CSV file: {str(error).splitlines()[0]}") from None
+    header = _header(path)
+    repeated = sorted({name for name in header if header.count(name) > 1})
+    if repeated:
+        raise ValueError(f"column {repeated[0]!r} appears {header.count(repeated[0])} times in the header of {path}; "
+                         "give every column its own name")
     frame.columns = [str(name).strip() for name in frame.columns]
+    roles = {"--id-column": id_column, "--time-column": time_column, "--column": target_column}
+    named = [(option, name) for option, name in roles.items() if name]
+    for k, (option, name) in enumerate(named):
+        for other, same in named[k + 1:]:
+            if same == name:
+                raise ValueError(f"{option} and {other} both name column {name!r}; each must name its own column")
     wanted = [name for name in (id_column, time_column, target_column) if name]
     for name in wanted:
         if name not in frame.columns:
@@ -68,6 +79,13 @@ def read_csv(path, id_column=None, time_column="ds", target_column="y", freq=Non
     frame.attrs["source"] = str(path)
     frame.attrs["lines"] = np.arange(len(frame)) + 2          # line numbers in the file (the header is 1)
     return prepare(frame, freq=freq, source=str(path))
+
+
+def _header(path):
+    """The column names as the file's first line spells them (pandas renames a repeated name to name.1)."""
+    import csv
+    with open(path, newline="", encoding="utf-8-sig", errors="replace") as handle:
+        return [name.strip() for name in next(csv.reader(handle), [])]
 
 
 def _describe_row(frame, position, source):
@@ -91,6 +109,11 @@ def prepare(frame, freq=None, source=None):
     lines = frame.attrs.get("lines")
     frame = frame.reset_index(drop=True).copy()
     frame.attrs["lines"] = lines
+    no_id = frame["unique_id"].isna().to_numpy()
+    if no_id.any():                               # groupby would drop these rows without a word
+        k = int(np.argmax(no_id))
+        raise ValueError(f"the series id (unique_id) is missing at {_describe_row(frame, k, source)} "
+                         f"(ds {frame['ds'].iloc[k]}); every row needs the id of its series")
     values = pd.to_numeric(frame["y"], errors="coerce")
     bad = values.isna() | ~np.isfinite(values.to_numpy(dtype=np.float64, na_value=np.nan))
     if bad.any():
@@ -111,7 +134,7 @@ def prepare(frame, freq=None, source=None):
                 k = int(np.argmax(parsed.isna().to_numpy()))
                 raise ValueError(f"series {frame['unique_id'].iloc[k]!r}: ds {frame['ds'].iloc[k]!r} at "
                                  f"{_describe_row(frame, k, source)} is not a date")
-            frame["ds"] = parsed
+            frame["ds"] = _day_or_month_first(frame, parsed, source)
     exogenous = [name for name in frame.columns if name not in REQUIRED]
     for name in exogenous:
         numeric = pd.to_numeric(frame[name], errors="coerce")
@@ -127,6 +150,32 @@ def prepare(frame, freq=None, source=None):
     frame.attrs["lines"] = lines
     frame.attrs["prepared"] = True
     return frame
+
+
+def _day_or_month_first(frame, month_first, source):
+    """Dates such as 01/02/2020 read month first (2 January) or day first (1 February). When the two
+    readings differ, the one whose stamps are evenly spaced in every series is taken; when both are, the
+    file is refused rather than guessed."""
+    pd = _pandas()
+    try:
+        day_first = pd.to_datetime(frame["ds"], errors="coerce", format="mixed", dayfirst=True)
+    except (TypeError, ValueError):
+        return month_first
+    if day_first.isna().any() or day_first.equals(month_first):
+        return month_first
+    groups = frame.groupby("unique_id", sort=False).indices.values()
+
+    def regular(stamps):
+        return all(len(rows) > 1 and np.all(np.diff(stamps.iloc[rows].to_numpy().astype("datetime64[ns]")
+                                                    .astype(np.int64)) > 0)
+                   and frequency_of(stamps.iloc[rows].reset_index(drop=True)) is not None for rows in groups)
+    month_ok, day_ok = regular(month_first), regular(day_first)
+    if month_ok and day_ok:
+        k = int(np.argmax((day_first != month_first).to_numpy()))
+        raise ValueError(f"ds {frame['ds'].iloc[k]!r} at {_describe_row(frame, k, source)} reads as "
+                         f"{month_first.iloc[k]:%Y-%m-%d} (month first) or {day_first.iloc[k]:%Y-%m-%d} (day first), "
+                         "and both readings give evenly spaced dates; write the dates as YYYY-MM-DD")
+    return day_first if day_ok else month_first
 
 
 def _check_stamps(frame, rows, uid, source, freq, inferred):
