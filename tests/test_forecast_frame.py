@@ -147,6 +147,46 @@ def test_what_pandas_would_drop_or_rename_is_refused(tmp_path, text, options, me
         read_csv(path, **options)
 
 
+@pytest.mark.parametrize("text, message", [
+    ("ds,y\n", r"has no data rows"),
+    ("ds,y\n2020-01-01,true\n2020-02-01,false\n2020-03-01,true\n", r"holds True/False, not numbers"),
+    ("ds,y\n" + "".join(f"2020-{m:02d}-01,{m}\n" for m in (1, 2, 3, 4, 5, 7, 8, 9)),
+     r"not evenly spaced: ds 2020-07-01 00:00:00 at .*line 7, where steps of MS .* lead to 2020-06-01"),
+    ("ds,y\n2020-03-29 00:00+01:00,1\n2020-03-29 01:00+01:00,2\n2020-03-29 03:00+02:00,3\n"
+     "2020-03-29 04:00+02:00,4\n", r"mixes UTC offsets \(\+0100, \+0200"),
+], ids=["header-only", "boolean-y", "missing-month", "two-utc-offsets"])
+def test_more_bad_files_get_one_clear_line(tmp_path, text, message):
+    """Found by probing the CLI: a header-only file failed with "min() arg is an empty sequence", True/False
+    was forecast as 1/0, a missing month was reported at Feb -> Mar (months differ in length), and stamps
+    across a daylight-saving change contradicted themselves ("00:00+01:00 -> 01:00+01:00 ... steps are 1 hour")."""
+    path = tmp_path / "p.csv"
+    path.write_text(text)
+    with pytest.raises(ValueError, match=message):
+        read_csv(path)
+
+
+def test_a_semicolon_file_is_read_and_a_bad_freq_alias_is_named(tmp_path):
+    months = pd.date_range("2018-01-01", periods=30, freq="MS")
+    path = tmp_path / "semi.csv"
+    path.write_text("ds;y\n" + "".join(f"{d:%Y-%m-%d};{k + 1}\n" for k, d in enumerate(months)))
+    frame = read_csv(path)
+    assert frame.attrs["freq"] == "MS" and frame["y"].iloc[-1] == 30.0
+    with pytest.raises(ValueError, match=r"freq '7' is not a pandas frequency alias"):
+        read_csv(path, freq="7")
+
+
+def test_options_the_new_models_cannot_honour_are_refused_before_training(tmp_path):
+    path = monthly_csv(tmp_path / "m.csv", np.arange(1.0, 61.0))
+    result = cli("--csv", str(path), "--horizon", "6", "--holdout", "3", *QUICK)
+    assert result.returncode == 2 and "--holdout is for the older models" in result.stderr
+    exogenous = tmp_path / "x.csv"
+    exogenous.write_text("ds,y,x\n" + "".join(f"{d:%Y-%m-%d},{k + 1},{k % 3}\n" for k, d in
+                                              enumerate(pd.date_range("2015-01-01", periods=60, freq="MS"))))
+    result = cli("--csv", str(exogenous), "--horizon", "6", "--out", str(tmp_path / "out"), *QUICK)
+    assert result.returncode == 2 and "needs the future values of the exogenous column(s) x" in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
 def test_day_first_dates_are_read_day_first_or_refused_when_ambiguous(tmp_path):
     """01/02/2020: pandas reads 2 January. Four years of monthly day-first dates are only evenly spaced
     read day first; one year of them is evenly spaced either way (daily or monthly) and is refused."""

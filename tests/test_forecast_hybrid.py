@@ -9,7 +9,7 @@ pd = pytest.importorskip("pandas")
 from lstmlab.forecast.api import LSTMForecaster  # noqa: E402
 from lstmlab.forecast.datasets import AIRPASSENGERS, Series  # noqa: E402
 from lstmlab.forecast.evaluate import summarize  # noqa: E402
-from lstmlab.forecast.hybrid import ESLSTM, HybridConfig  # noqa: E402
+from lstmlab.forecast.hybrid import ESLSTM, QUANTILES, HybridConfig  # noqa: E402
 from lstmlab.forecast.pipeline import ForecastConfig, Forecaster  # noqa: E402
 from lstmlab.forecast.smoothing import Smoothing, choose_mode, fit_smoothing, smoothing_forecast  # noqa: E402
 
@@ -200,6 +200,26 @@ def test_a_network_that_outputs_zero_forecasts_what_the_smoothing_forecasts():
     np.testing.assert_allclose(smoothing_forecast(y, 12, 12), expected)          # the panel's "smoothing" column
 
 
+def test_an_untrained_member_forecasts_the_smoothing_with_its_error_band():
+    """error_spread: a member early stopping keeps at step 0 (here: learning rate 0) outputs 0 for every
+    quantile; it forecasts the smoothing with the quantiles of what the smoothing missed on the training
+    windows (and their mirror images) about their median — computed again here with numpy."""
+    y = np.array(AIRPASSENGERS, dtype=np.float64)[:-12]
+    model = ESLSTM(HybridConfig(horizon=12, period=12, lr=0.0, **TINY)).fit([("air", y, None)])
+    lookback, network = model.members[0]
+    assert network.stopped_at == 0
+    _, _, targets, _, overlaps = model._windows(lookback)
+    seen = np.concatenate([targets[~overlaps].numpy(), -targets[~overlaps].numpy()])     # (2W, h)
+    expected = np.quantile(seen, QUANTILES, axis=0).T                                    # (h, Q)
+    expected -= expected[:, [2]]
+    quantiles = model.predict()["air"]                                                   # (12, 5)
+    smoothing = model.series["air"].smoothing
+    np.testing.assert_allclose(quantiles[:, 2], smoothing_forecast(y, 12, 12), rtol=1e-6)   # the point forecast
+    band = np.log(quantiles) - np.log(quantiles[:, [2]])                                 # multiplicative: log scale
+    np.testing.assert_allclose(band, smoothing.scale * expected, rtol=1e-4, atol=1e-6)
+    assert (band[:, 0] < 0).all() and (band[:, 4] > 0).all()                             # a band, not a point
+
+
 def test_early_stopping_keeps_the_last_window_out_of_training():
     y = np.array(AIRPASSENGERS, dtype=np.float64)
     model = ESLSTM(HybridConfig(horizon=12, period=12, **TINY))
@@ -380,6 +400,28 @@ def test_future_exogenous_values_are_matched_on_their_stamps_and_checked():
         forecaster.predict(X_df=future.assign(ds=pd.date_range("2019-01-01", periods=4, freq="MS")))
     with pytest.raises(ValueError, match=r"step_size \(--step\) must be a positive integer, got 0"):
         forecaster.cross_validation(frame, n_windows=2, step_size=0)
+    with pytest.raises(ValueError, match=r"level must be among \[80, 90\].*got \[95\]"):
+        forecaster.predict(X_df=future, level=(95,))
+
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda: LSTMForecaster(h=True), ValueError, r"h \(the horizon\) must be a positive integer, got True"),
+    (lambda: LSTMForecaster(h=6, season_length=1.5), ValueError, r"season_length must be a positive integer.*1.5"),
+    (lambda: LSTMForecaster(h=6, season_length="12"), ValueError, r"season_length must be .*'12'"),
+    (lambda: LSTMForecaster(h=6).fit(np.arange(50.0)), TypeError, r"expected a pandas DataFrame .* got ndarray"),
+], ids=["bool-h", "float-season", "text-season", "array"])
+def test_the_api_refuses_what_it_would_coerce(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
+
+
+def test_future_values_for_a_model_without_exogenous_columns_are_refused():
+    y = 100 + 10 * np.sin(np.arange(60) / 2)
+    frame = pd.DataFrame({"unique_id": "s", "ds": pd.date_range("2010-01-01", periods=60, freq="MS"), "y": y})
+    forecaster = LSTMForecaster(h=4, **TINY).fit(frame)
+    future = pd.DataFrame({"unique_id": "s", "ds": pd.date_range("2015-01-01", periods=4, freq="MS"), "x": 1.0})
+    with pytest.raises(ValueError, match=r"fitted without exogenous columns: X_df would not be used"):
+        forecaster.predict(X_df=future)
 
 
 # --- seq2seq: a scenario step drives the forecast step it describes ------------------------------

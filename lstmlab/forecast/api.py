@@ -45,11 +45,14 @@ class LSTMForecaster:
     def __init__(self, h, freq=None, season_length=None, model="hybrid", **config):
         if model not in ("hybrid", "lstm"):
             raise ValueError(f"model must be 'hybrid' or 'lstm', got {model!r}")
-        if not isinstance(h, (int, np.integer)) or h < 1:
+        if isinstance(h, bool) or not isinstance(h, (int, np.integer)) or h < 1:
             raise ValueError(f"h (the horizon) must be a positive integer, got {h!r}")
         self.h, self.freq, self.model = int(h), freq, model
         if season_length is not None and not isinstance(season_length, (list, tuple)):
             season_length = [season_length]
+        for m in season_length or ():
+            if isinstance(m, bool) or not isinstance(m, (int, np.integer)) or m < 1:
+                raise ValueError(f"season_length must be a positive integer or a list of them, got {m!r}")
         self.season_length = season_length
         self.config = config
         self.network = None
@@ -59,6 +62,9 @@ class LSTMForecaster:
         return MODEL_NAMES["es" if self.model == "hybrid" else "last"]
 
     def _panel(self, df):
+        if not hasattr(df, "columns") or not hasattr(df, "attrs"):
+            raise TypeError(f"expected a pandas DataFrame in long format (unique_id, ds, y, exogenous columns), "
+                            f"got {type(df).__name__}")
         return df if df.attrs.get("prepared") else prepare(df, freq=self.freq)
 
     def fit(self, df, progress=False):
@@ -90,9 +96,14 @@ class LSTMForecaster:
         if h is not None and h != self.h:
             raise ValueError(f"this forecaster was fitted for h={self.h}, not h={h}")
         import pandas as pd
+        unknown = [lv for lv in level if lv not in LEVELS]
+        if unknown:
+            raise ValueError(f"level must be among {sorted(LEVELS)} (the quantiles the model learns), got {unknown}")
         scenario = None
         if self.exogenous_:
             scenario = self._scenario(X_df)
+        elif X_df is not None:
+            raise ValueError("this forecaster was fitted without exogenous columns: X_df would not be used")
         quantiles = self.network.predict(scenario)
         qs = list(self.network.config.quantiles)
         parts = []

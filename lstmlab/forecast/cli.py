@@ -91,17 +91,14 @@ def _read(args):
     from pathlib import Path
     if not Path(args.csv).is_file():
         raise FileNotFoundError(f"CSV file not found: {args.csv}")
+    from .frame import read_table
     time_column = args.time_column
     if time_column is None:
-        import pandas as pd
-        header = pd.read_csv(args.csv, encoding="utf-8-sig", nrows=0).columns.str.strip()
-        time_column = "ds" if "ds" in header else None
+        time_column = "ds" if "ds" in read_table(args.csv).columns else None
     if time_column is None:
         if args.freq is None:
             raise ValueError("the file has no ds column: pass --time-column NAME, or --freq to say what one step is")
-        import pandas as pd
-        raw = pd.read_csv(args.csv, encoding="utf-8-sig")
-        raw.columns = raw.columns.str.strip()
+        raw = read_table(args.csv)
         raw.insert(0, "__step", np.arange(len(raw)))
         tmp = raw
         from .frame import prepare
@@ -137,6 +134,14 @@ def run_cli(args):
 
 def _run_new(args, frame):
     from .evaluate import evaluate, format_report
+    if args.holdout is not None:
+        raise ValueError("--holdout is for the older models; the hybrid and the pure LSTM hold out the last "
+                         "--horizon steps of each of --folds folds")
+    exogenous = [name for name in frame.columns if name not in ("unique_id", "ds", "y")]
+    if args.out and exogenous:                 # found out only after the whole evaluation otherwise
+        raise ValueError(f"--out forecasts past the end of the file, which needs the future values of the "
+                         f"exogenous column(s) {', '.join(exogenous)}; the command line cannot take them: use "
+                         "LSTMForecaster.predict(X_df=...) in Python, or drop --out")
     models = ("hybrid", "lstm") if args.model == "hybrid" else ("lstm",)
     report = evaluate(frame, args.horizon, folds=args.folds, step=args.step, models=models, freq=args.freq,
                       season_length=args.season_length, peers=not args.no_peers, progress=not args.json,

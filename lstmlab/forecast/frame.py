@@ -39,28 +39,41 @@ class PanelSeries:
         return len(self.y)
 
 
+def read_table(path):
+    """A CSV file as pandas reads it, with what pandas would hide refused: a UTF-8 byte-order mark (Excel) is
+    dropped, a header with semicolons or tabs and no comma sets the separator, and a column name repeated
+    in the header is refused (pandas would rename the second y to y.1 and carry on)."""
+    pd = _pandas()
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"CSV file not found: {path}")
+    header_line = _first_line(path)
+    separator = ","
+    if "," not in header_line:
+        separator = next((mark for mark in (";", "\t") if mark in header_line), ",")
+    try:
+        frame = pd.read_csv(path, encoding="utf-8-sig", skip_blank_lines=True, sep=separator)
+    except pd.errors.EmptyDataError:
+        raise ValueError(f"{path} is empty") from None
+    except (pd.errors.ParserError, UnicodeDecodeError) as error:
+        raise ValueError(f"{path} is not a readable UTF-8 CSV file: {str(error).splitlines()[0]}") from None
+    header = _header(path, separator)
+    repeated = sorted({name for name in header if header.count(name) > 1})
+    if repeated:
+        raise ValueError(f"column {repeated[0]!r} appears {header.count(repeated[0])} times in the header of {path}; "
+                         "give every column its own name")
+    frame.columns = [str(name).strip() for name in frame.columns]
+    return frame
+
+
 def read_csv(path, id_column=None, time_column="ds", target_column="y", freq=None):
     """A long-format frame from a CSV file: a UTF-8 byte-order mark (Excel) and quoted fields are
     read as such; ``time_column`` is parsed as dates unless ``freq`` says the steps are plain integers.
 
     Without ``id_column`` the file holds one series, named after the file.
     """
-    pd = _pandas()
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"CSV file not found: {path}")
-    try:
-        frame = pd.read_csv(path, encoding="utf-8-sig", skip_blank_lines=True)     # utf-8-sig drops the BOM
-    except pd.errors.EmptyDataError:
-        raise ValueError(f"{path} is empty") from None
-    except (pd.errors.ParserError, UnicodeDecodeError) as error:
-        raise ValueError(f"{path} is not a readable CSV file: {str(error).splitlines()[0]}") from None
-    header = _header(path)
-    repeated = sorted({name for name in header if header.count(name) > 1})
-    if repeated:
-        raise ValueError(f"column {repeated[0]!r} appears {header.count(repeated[0])} times in the header of {path}; "
-                         "give every column its own name")
-    frame.columns = [str(name).strip() for name in frame.columns]
+    frame = read_table(path)
     roles = {"--id-column": id_column, "--time-column": time_column, "--column": target_column}
     named = [(option, name) for option, name in roles.items() if name]
     for k, (option, name) in enumerate(named):
@@ -81,11 +94,21 @@ def read_csv(path, id_column=None, time_column="ds", target_column="y", freq=Non
     return prepare(frame, freq=freq, source=str(path))
 
 
-def _header(path):
+def _first_line(path):
+    with open(path, encoding="utf-8-sig", errors="replace") as handle:
+        return handle.readline()
+
+
+def _header(path, separator=","):
     """The column names as the file's first line spells them (pandas renames a repeated name to name.1)."""
     import csv
     with open(path, newline="", encoding="utf-8-sig", errors="replace") as handle:
-        return [name.strip() for name in next(csv.reader(handle), [])]
+        return [name.strip() for name in next(csv.reader(handle, delimiter=separator), [])]
+
+
+def _label(uid):
+    """A series id as a message shows it: 'a' or 7, not np.int64(7)."""
+    return repr(uid.item() if isinstance(uid, np.generic) else uid)
 
 
 def _describe_row(frame, position, source):
@@ -109,6 +132,11 @@ def prepare(frame, freq=None, source=None):
     lines = frame.attrs.get("lines")
     frame = frame.reset_index(drop=True).copy()
     frame.attrs["lines"] = lines
+    if len(frame) == 0:
+        raise ValueError(f"{source or 'the frame'} has no data rows")
+    if frame["y"].dtype == bool:
+        raise ValueError(f"y in {source or 'the frame'} holds True/False, not numbers; convert it first if "
+                         "that is meant")
     no_id = frame["unique_id"].isna().to_numpy()
     if no_id.any():                               # groupby would drop these rows without a word
         k = int(np.argmax(no_id))
@@ -120,7 +148,7 @@ def prepare(frame, freq=None, source=None):
         k = int(np.argmax(bad.to_numpy()))
         raw = frame["y"].iloc[k]
         shown = "missing (empty or NaN)" if pd.isna(raw) else f"{str(raw)!r}, not a finite number"
-        raise ValueError(f"series {frame['unique_id'].iloc[k]!r}: y is {shown} at "
+        raise ValueError(f"series {_label(frame['unique_id'].iloc[k])}: y is {shown} at "
                          f"{_describe_row(frame, k, source)} (ds {frame['ds'].iloc[k]}); fill or drop missing "
                          "values before forecasting")
     frame["y"] = values.astype(np.float64)
@@ -132,20 +160,37 @@ def prepare(frame, freq=None, source=None):
             parsed = pd.to_datetime(frame["ds"], errors="coerce", format="mixed")
             if parsed.isna().any():
                 k = int(np.argmax(parsed.isna().to_numpy()))
-                raise ValueError(f"series {frame['unique_id'].iloc[k]!r}: ds {frame['ds'].iloc[k]!r} at "
+                raise ValueError(f"series {_label(frame['unique_id'].iloc[k])}: ds {frame['ds'].iloc[k]!r} at "
                                  f"{_describe_row(frame, k, source)} is not a date")
-            frame["ds"] = _day_or_month_first(frame, parsed, source)
+            if parsed.dtype.kind != "M":              # pandas keeps stamps with several UTC offsets as objects
+                if freq is None:                      # no frequency can be read from them
+                    offsets = sorted({stamp.strftime("%z") for stamp in parsed if stamp.tzinfo is not None})
+                    raise ValueError(f"ds in {source or 'the frame'} mixes UTC offsets ({', '.join(offsets)}, e.g. "
+                                     "across a daylight-saving change): pass --freq (e.g. h), or convert the stamps "
+                                     "to UTC first")
+                frame["ds"] = parsed
+            else:
+                frame["ds"] = _day_or_month_first(frame, parsed, source)
     exogenous = [name for name in frame.columns if name not in REQUIRED]
     for name in exogenous:
         numeric = pd.to_numeric(frame[name], errors="coerce")
         if numeric.isna().any():
             k = int(np.argmax(numeric.isna().to_numpy()))
-            raise ValueError(f"series {frame['unique_id'].iloc[k]!r}: exogenous column {name!r} is "
-                             f"{frame[name].iloc[k]!r} at {_describe_row(frame, k, source)}, not a number")
+            value = frame[name].iloc[k]
+            shown = repr(value) if isinstance(value, str) else str(value)         # nan, not np.float64(nan)
+            raise ValueError(f"series {_label(frame['unique_id'].iloc[k])}: exogenous column {name!r} is "
+                             f"{shown} at {_describe_row(frame, k, source)}, not a number")
         frame[name] = numeric.astype(np.float64)
     inferred = None
+    if freq is not None and frame["ds"].dtype.kind == "M":
+        try:
+            pd.tseries.frequencies.to_offset(freq)
+        except ValueError:
+            raise ValueError(f"freq {freq!r} is not a pandas frequency alias (MS, QS, W, D, h, 30min, ...); "
+                             "a file with dates needs one (a plain number is for files without dates)") from None
     for uid, rows in frame.groupby("unique_id", sort=False).indices.items():
-        inferred = _check_stamps(frame, rows, uid, source, freq, inferred)
+        inferred = _check_stamps(frame, rows, uid.item() if isinstance(uid, np.generic) else uid, source, freq,
+                                 inferred)
     frame.attrs["freq"] = freq if freq is not None else inferred
     frame.attrs["lines"] = lines
     frame.attrs["prepared"] = True
@@ -202,6 +247,20 @@ def _check_stamps(frame, rows, uid, source, freq, inferred):
                              f"({frame['ds'].iloc[k - 1]} -> {frame['ds'].iloc[k]}); sort the rows and drop "
                              "duplicates first")
     seen = frequency_of(stamps) if freq is None else freq
+    start = frequency_of(stamps.iloc[:3]) if seen is None and len(rows) > 3 else None
+    if start is not None:
+        # months and years have unequal lengths: the first stamp off the grid the first steps set is the gap
+        index = pd.DatetimeIndex(stamps)
+        grid = pd.date_range(index[0], periods=len(index), freq=start)
+        off_grid = np.asarray(grid != index)
+        if not off_grid.any():
+            seen = start                          # evenly spaced after all (pandas would not say so)
+        else:
+            off = int(np.argmax(off_grid))
+            k = rows[off]
+            raise ValueError(f"series {uid!r}: the stamps are not evenly spaced: ds {frame['ds'].iloc[k]} at "
+                             f"{_describe_row(frame, k, source)}, where steps of {start} from the first stamps lead "
+                             f"to {grid[off]}; fill the gaps or pass --freq")
     if seen is None:
         gaps = order
         typical = np.median(gaps)

@@ -155,6 +155,24 @@ class HybridNet(nn.Module):
         return out
 
 
+def error_spread(targets, quantiles, mirror):
+    """(h, Q): the quantiles of the training targets — what the smoothing's forecast k steps ahead missed,
+    in the series' scale — about their median (the median column is 0). With mirrored batches the targets
+    are pooled with their mirror images, as training sees them.
+
+    A member that early stopping keeps at step 0 has learnt nothing: every quantile it outputs is 0, an
+    interval of width 0. It forecasts the smoothing, so it gets the smoothing's own error band instead
+    (ESLSTM.predict); the point forecast does not change. Measured on the development panel (33 forecasts,
+    seed 0), the 80% / 90% intervals covered 69.5% / 75.4% of the actual values, and austres' holdout
+    (every member at step 0) had an interval of width 0. With this band they cover 72.5% / 78.5%, and no
+    interval has width 0. Starting every member's training at this band instead of at 0 covered 75.9% /
+    85.5%, but made the point forecasts worse (1.152 / 1.174 against 1.013 / 1.079)."""
+    seen = torch.cat([targets, -targets]) if mirror else targets                            # (W, h)
+    levels = torch.tensor(quantiles, dtype=seen.dtype)
+    spread = torch.quantile(seen, levels, dim=0).T                                          # (h, Q)
+    return spread - spread[:, list(quantiles).index(0.5)].unsqueeze(1)
+
+
 @contextmanager
 def torch_threads(count):
     """Small networks train faster on one thread: measured on this project's 2-core machine shared
@@ -320,6 +338,7 @@ class ESLSTM:
                     best = (loss, step, copy.deepcopy(model.state_dict()))
         model.stopped_at = best[1] if c.early_stopping else c.steps       # 0: the network was left at zero
         model.validation_loss = best[0] if c.early_stopping else None     # its pinball loss on the last windows
+        model.untrained_band = error_spread(targets[train], c.quantiles, mirror).numpy()   # (h, Q), see predict
         if c.early_stopping:
             model.load_state_dict(best[2])
         model.eval()
@@ -351,7 +370,10 @@ class ESLSTM:
                 window, future = self._window(p, t, scenario, lookback=lookback)
                 inputs = torch.as_tensor(window[None], dtype=torch.float32)                # (1, L, 1 + E)
                 future = torch.as_tensor(future[None], dtype=torch.float32) if scenario is not None else None
-                draws.append(member(inputs, future)[0].numpy())                            # (h, Q)
+                draw = member(inputs, future)[0].numpy()                                   # (h, Q)
+                if member.stopped_at == 0 and c.zero_init:      # still all 0: the smoothing's own band (error_spread)
+                    draw = draw + member.untrained_band
+                draws.append(draw)
             draws = np.stack(draws)                                                          # (M, h, Q)
             # the members' median, as N-BEATS takes it: one member that learnt a wrong correction moves it
             # less than a mean (development panel: 1.039 / 1.105 with the mean, 1.033 / 1.100 with the median)
