@@ -42,6 +42,11 @@ def test_season_lengths_from_the_frequency(freq, expected):
     assert season_lengths_for(freq) == expected
 
 
+def test_a_frequency_of_zero_steps_is_refused():
+    with pytest.raises(ValueError, match=r"at least 1 \(1: no season\), got '0'"):
+        season_lengths_for("0")
+
+
 def test_the_longest_season_with_two_cycles_is_used():
     assert usable_season([48, 336], 4000) == 336
     assert usable_season([48, 336], 500) == 48

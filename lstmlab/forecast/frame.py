@@ -239,7 +239,9 @@ def _check_stamps(frame, rows, uid, source, freq, inferred):
                              f"{_describe_row(frame, k, source)}; integer stamps must increase by 1")
         return inferred
     values = stamps.to_numpy()
-    order = np.diff(values.astype("datetime64[ns]").astype(np.int64))
+    # as instants (UTC): numpy's datetime64 has no time zones, and converting tz-aware stamps warns
+    instants = pd.to_datetime(stamps, utc=True).dt.tz_convert(None).to_numpy()
+    order = np.diff(instants.astype("datetime64[ns]").astype(np.int64))
     for test, what in ((order == 0, "repeats"), (order < 0, "goes back in time")):
         if test.any():
             k = rows[int(np.argmax(test)) + 1]

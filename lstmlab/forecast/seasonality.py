@@ -39,6 +39,8 @@ def season_lengths_for(freq):
         return []
     text = str(freq)
     if text.isdigit():                           # --freq 12 for a file without dates: the period itself
+        if int(text) < 1:
+            raise ValueError(f"a frequency in steps per season must be at least 1 (1: no season), got {freq!r}")
         return [int(text)] if int(text) > 1 else []
     match = re.fullmatch(r"(\d*)([A-Za-z]+)(?:-[A-Za-z]+)?", text)
     if not match:
