@@ -12,13 +12,18 @@ from dataclasses import replace
 
 import numpy as np
 
-from .frame import PanelSeries, future_stamps, prepare, season_lengths, split_series
+from .frame import PanelSeries, exogenous_columns, future_stamps, prepare, season_lengths, shown, split_series
 from .hybrid import ESLSTM, HybridConfig
 from .seasonality import usable_season
 from .smoothing import usable_periods
 
 MODEL_NAMES = {"es": "ES-LSTM", "last": "LSTM"}
 LEVELS = {80: (0.1, 0.9), 90: (0.05, 0.95)}
+
+
+def _is_count(value):
+    """A positive integer, and not True (bool is an int to Python)."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= 1
 
 
 def check_series(series: PanelSeries, horizon, period, explicit_season):
@@ -45,13 +50,13 @@ class LSTMForecaster:
     def __init__(self, h, freq=None, season_length=None, model="hybrid", **config):
         if model not in ("hybrid", "lstm"):
             raise ValueError(f"model must be 'hybrid' or 'lstm', got {model!r}")
-        if isinstance(h, bool) or not isinstance(h, (int, np.integer)) or h < 1:
+        if not _is_count(h):
             raise ValueError(f"h (the horizon) must be a positive integer, got {h!r}")
         self.h, self.freq, self.model = int(h), freq, model
         if season_length is not None and not isinstance(season_length, (list, tuple)):
             season_length = [season_length]
         for m in season_length or ():
-            if isinstance(m, bool) or not isinstance(m, (int, np.integer)) or m < 1:
+            if not _is_count(m):
                 raise ValueError(f"season_length must be a positive integer or a list of them, got {m!r}")
         self.season_length = season_length
         self.config = config
@@ -80,7 +85,7 @@ class LSTMForecaster:
             check_series(too_short, self.h, max(self.season_length), explicit_season=True)
         for series in self.series_:
             check_series(series, self.h, self.period_, explicit_season=bool(self.season_length))
-        self.exogenous_ = [name for name in frame.columns if name not in ("unique_id", "ds", "y")]
+        self.exogenous_ = exogenous_columns(frame)
         config = HybridConfig(horizon=self.h, period=self.period_, season_lengths=self.season_lengths_,
                               normalize="es" if self.model == "hybrid" else "last", **self.config)
         panel = [(s.unique_id, s.y, np.stack([s.exogenous[n] for n in self.exogenous_], axis=1)
@@ -153,10 +158,9 @@ class LSTMForecaster:
             bad = values.isna().to_numpy() | ~np.isfinite(values.to_numpy(np.float64, na_value=np.nan))
             if bad.any():
                 k, column = np.argwhere(bad)[0]
-                value = rows[self.exogenous_[column]].iloc[k]
-                shown = repr(value) if isinstance(value, str) else str(value)           # nan, not np.float64(nan)
-                raise ValueError(f"series {series.unique_id!r}: X_df's {self.exogenous_[column]!r} is {shown} "
-                                 f"at future step {k + 1}, not a finite number")
+                name = self.exogenous_[column]
+                raise ValueError(f"series {series.unique_id!r}: X_df's {name!r} is {shown(rows[name].iloc[k])} at "
+                                 f"future step {k + 1}, not a finite number")
             scenario[series.unique_id] = values.to_numpy(np.float64)                          # (h, E)
         return scenario
 
@@ -168,7 +172,7 @@ class LSTMForecaster:
         frame = self._panel(df)
         step_size = self.h if step_size is None else step_size
         for name, value in (("n_windows (--folds)", n_windows), ("step_size (--step)", step_size)):
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            if not _is_count(value):
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
         groups = frame.groupby("unique_id", sort=False).indices
         results = []

@@ -137,7 +137,8 @@ def _run_new(args, frame):
     if args.holdout is not None:
         raise ValueError("--holdout is for the older models; the hybrid and the pure LSTM hold out the last "
                          "--horizon steps of each of --folds folds")
-    exogenous = [name for name in frame.columns if name not in ("unique_id", "ds", "y")]
+    from .frame import exogenous_columns
+    exogenous = exogenous_columns(frame)
     if args.out and exogenous:                 # found out only after the whole evaluation otherwise
         raise ValueError(f"--out forecasts past the end of the file, which needs the future values of the "
                          f"exogenous column(s) {', '.join(exogenous)}; the command line cannot take them: use "

@@ -47,17 +47,13 @@ def read_table(path):
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"CSV file not found: {path}")
-    header_line = _first_line(path)
-    separator = ","
-    if "," not in header_line:
-        separator = next((mark for mark in (";", "\t") if mark in header_line), ",")
+    header, separator = _header(path)
     try:
         frame = pd.read_csv(path, encoding="utf-8-sig", skip_blank_lines=True, sep=separator)
     except pd.errors.EmptyDataError:
         raise ValueError(f"{path} is empty") from None
     except (pd.errors.ParserError, UnicodeDecodeError) as error:
         raise ValueError(f"{path} is not a readable UTF-8 CSV file: {str(error).splitlines()[0]}") from None
-    header = _header(path, separator)
     repeated = sorted({name for name in header if header.count(name) > 1})
     if repeated:
         raise ValueError(f"column {repeated[0]!r} appears {header.count(repeated[0])} times in the header of {path}; "
@@ -94,21 +90,24 @@ def read_csv(path, id_column=None, time_column="ds", target_column="y", freq=Non
     return prepare(frame, freq=freq, source=str(path))
 
 
-def _first_line(path):
-    with open(path, encoding="utf-8-sig", errors="replace") as handle:
-        return handle.readline()
-
-
-def _header(path, separator=","):
-    """The column names as the file's first line spells them (pandas renames a repeated name to name.1)."""
+def _header(path):
+    """The column names as the file's first line spells them (pandas renames a repeated name to name.1),
+    and the separator: a comma, or a semicolon or tab when the line has no comma."""
     import csv
     with open(path, newline="", encoding="utf-8-sig", errors="replace") as handle:
-        return [name.strip() for name in next(csv.reader(handle, delimiter=separator), [])]
+        line = handle.readline()
+    separator = "," if "," in line else next((mark for mark in (";", "\t") if mark in line), ",")
+    return [name.strip() for name in next(csv.reader([line], delimiter=separator), [])], separator
 
 
-def _label(uid):
-    """A series id as a message shows it: 'a' or 7, not np.int64(7)."""
-    return repr(uid.item() if isinstance(uid, np.generic) else uid)
+def shown(value):
+    """A value as a message shows it: text quoted, numbers plain ('a', 7, nan — not np.int64(7))."""
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+def exogenous_columns(frame):
+    """The columns of a long-format frame besides unique_id, ds and y."""
+    return [name for name in frame.columns if name not in REQUIRED]
 
 
 def _describe_row(frame, position, source):
@@ -147,8 +146,8 @@ def prepare(frame, freq=None, source=None):
     if bad.any():
         k = int(np.argmax(bad.to_numpy()))
         raw = frame["y"].iloc[k]
-        shown = "missing (empty or NaN)" if pd.isna(raw) else f"{str(raw)!r}, not a finite number"
-        raise ValueError(f"series {_label(frame['unique_id'].iloc[k])}: y is {shown} at "
+        what = "missing (empty or NaN)" if pd.isna(raw) else f"{str(raw)!r}, not a finite number"
+        raise ValueError(f"series {shown(frame['unique_id'].iloc[k])}: y is {what} at "
                          f"{_describe_row(frame, k, source)} (ds {frame['ds'].iloc[k]}); fill or drop missing "
                          "values before forecasting")
     frame["y"] = values.astype(np.float64)
@@ -160,7 +159,7 @@ def prepare(frame, freq=None, source=None):
             parsed = pd.to_datetime(frame["ds"], errors="coerce", format="mixed")
             if parsed.isna().any():
                 k = int(np.argmax(parsed.isna().to_numpy()))
-                raise ValueError(f"series {_label(frame['unique_id'].iloc[k])}: ds {frame['ds'].iloc[k]!r} at "
+                raise ValueError(f"series {shown(frame['unique_id'].iloc[k])}: ds {frame['ds'].iloc[k]!r} at "
                                  f"{_describe_row(frame, k, source)} is not a date")
             if parsed.dtype.kind != "M":              # pandas keeps stamps with several UTC offsets as objects
                 if freq is None:                      # no frequency can be read from them
@@ -171,15 +170,13 @@ def prepare(frame, freq=None, source=None):
                 frame["ds"] = parsed
             else:
                 frame["ds"] = _day_or_month_first(frame, parsed, source)
-    exogenous = [name for name in frame.columns if name not in REQUIRED]
+    exogenous = exogenous_columns(frame)
     for name in exogenous:
         numeric = pd.to_numeric(frame[name], errors="coerce")
         if numeric.isna().any():
             k = int(np.argmax(numeric.isna().to_numpy()))
-            value = frame[name].iloc[k]
-            shown = repr(value) if isinstance(value, str) else str(value)         # nan, not np.float64(nan)
-            raise ValueError(f"series {_label(frame['unique_id'].iloc[k])}: exogenous column {name!r} is "
-                             f"{shown} at {_describe_row(frame, k, source)}, not a number")
+            raise ValueError(f"series {shown(frame['unique_id'].iloc[k])}: exogenous column {name!r} is "
+                             f"{shown(frame[name].iloc[k])} at {_describe_row(frame, k, source)}, not a number")
         frame[name] = numeric.astype(np.float64)
     inferred = None
     if freq is not None and frame["ds"].dtype.kind == "M":
@@ -189,8 +186,7 @@ def prepare(frame, freq=None, source=None):
             raise ValueError(f"freq {freq!r} is not a pandas frequency alias (MS, QS, W, D, h, 30min, ...); "
                              "a file with dates needs one (a plain number is for files without dates)") from None
     for uid, rows in frame.groupby("unique_id", sort=False).indices.items():
-        inferred = _check_stamps(frame, rows, uid.item() if isinstance(uid, np.generic) else uid, source, freq,
-                                 inferred)
+        inferred = _check_stamps(frame, rows, uid, source, freq, inferred)
     frame.attrs["freq"] = freq if freq is not None else inferred
     frame.attrs["lines"] = lines
     frame.attrs["prepared"] = True
@@ -211,8 +207,7 @@ def _day_or_month_first(frame, month_first, source):
     groups = frame.groupby("unique_id", sort=False).indices.values()
 
     def regular(stamps):
-        return all(len(rows) > 1 and np.all(np.diff(stamps.iloc[rows].to_numpy().astype("datetime64[ns]")
-                                                    .astype(np.int64)) > 0)
+        return all(len(rows) > 1 and np.all(np.diff(_instants(stamps.iloc[rows]).astype(np.int64)) > 0)
                    and frequency_of(stamps.iloc[rows].reset_index(drop=True)) is not None for rows in groups)
     month_ok, day_ok = regular(month_first), regular(day_first)
     if month_ok and day_ok:
@@ -223,69 +218,76 @@ def _day_or_month_first(frame, month_first, source):
     return day_first if day_ok else month_first
 
 
+def _instants(stamps):
+    """Stamps as UTC instants, datetime64[ns] (numpy's datetime64 has no time zones: converting tz-aware
+    stamps directly warns, and stamps with several UTC offsets are plain objects to pandas)."""
+    pd = _pandas()
+    return pd.DatetimeIndex(pd.to_datetime(stamps, utc=True)).tz_convert(None).to_numpy().astype("datetime64[ns]")
+
+
+def _first_off_grid(stamps, freq):
+    """(position, expected stamp) of the first stamp off the grid of ``freq`` steps from the first one, or None."""
+    pd = _pandas()
+    grid = pd.date_range(stamps.iloc[0], periods=len(stamps), freq=freq)
+    off = _instants(grid) != _instants(stamps)
+    return (int(np.argmax(off)), grid[int(np.argmax(off))]) if off.any() else None
+
+
 def _check_stamps(frame, rows, uid, source, freq, inferred):
     """Stamps of one series must increase by one constant step; returns the frequency seen."""
     pd = _pandas()
     stamps = frame["ds"].iloc[rows]
     if len(rows) < 2:
-        raise ValueError(f"series {uid!r} has only {len(rows)} point at {_describe_row(frame, rows[0], source)}; "
+        raise ValueError(f"series {shown(uid)} has only {len(rows)} point at {_describe_row(frame, rows[0], source)}; "
                          "at least two are needed to tell its frequency, and many more to forecast it")
     if stamps.dtype.kind in "iu":
         steps = np.diff(stamps.to_numpy())
         bad = steps != 1
         if bad.any():
             k = rows[int(np.argmax(bad)) + 1]
-            raise ValueError(f"series {uid!r}: ds goes {frame['ds'].iloc[k - 1]} -> {frame['ds'].iloc[k]} at "
+            raise ValueError(f"series {shown(uid)}: ds goes {frame['ds'].iloc[k - 1]} -> {frame['ds'].iloc[k]} at "
                              f"{_describe_row(frame, k, source)}; integer stamps must increase by 1")
         return inferred
-    values = stamps.to_numpy()
-    # as instants (UTC): numpy's datetime64 has no time zones, and converting tz-aware stamps warns
-    instants = pd.to_datetime(stamps, utc=True).dt.tz_convert(None).to_numpy()
-    order = np.diff(instants.astype("datetime64[ns]").astype(np.int64))
+    order = np.diff(_instants(stamps).astype(np.int64))
     for test, what in ((order == 0, "repeats"), (order < 0, "goes back in time")):
         if test.any():
             k = rows[int(np.argmax(test)) + 1]
-            raise ValueError(f"series {uid!r}: ds {what} at {_describe_row(frame, k, source)} "
+            raise ValueError(f"series {shown(uid)}: ds {what} at {_describe_row(frame, k, source)} "
                              f"({frame['ds'].iloc[k - 1]} -> {frame['ds'].iloc[k]}); sort the rows and drop "
                              "duplicates first")
     seen = frequency_of(stamps) if freq is None else freq
     start = frequency_of(stamps.iloc[:3]) if seen is None and len(rows) > 3 else None
     if start is not None:
         # months and years have unequal lengths: the first stamp off the grid the first steps set is the gap
-        index = pd.DatetimeIndex(stamps)
-        grid = pd.date_range(index[0], periods=len(index), freq=start)
-        off_grid = np.asarray(grid != index)
-        if not off_grid.any():
+        off = _first_off_grid(stamps, start)
+        if off is None:
             seen = start                          # evenly spaced after all (pandas would not say so)
         else:
-            off = int(np.argmax(off_grid))
-            k = rows[off]
-            raise ValueError(f"series {uid!r}: the stamps are not evenly spaced: ds {frame['ds'].iloc[k]} at "
+            k = rows[off[0]]
+            raise ValueError(f"series {shown(uid)}: the stamps are not evenly spaced: ds {frame['ds'].iloc[k]} at "
                              f"{_describe_row(frame, k, source)}, where steps of {start} from the first stamps lead "
-                             f"to {grid[off]}; fill the gaps or pass --freq")
+                             f"to {off[1]}; fill the gaps or pass --freq")
     if seen is None:
         gaps = order
         typical = np.median(gaps)
         k = rows[int(np.argmax(gaps != typical)) + 1]
-        raise ValueError(f"series {uid!r}: the stamps are not evenly spaced ({frame['ds'].iloc[k - 1]} -> "
+        raise ValueError(f"series {shown(uid)}: the stamps are not evenly spaced ({frame['ds'].iloc[k - 1]} -> "
                          f"{frame['ds'].iloc[k]} at {_describe_row(frame, k, source)}, while most steps are "
                          f"{pd.Timedelta(int(typical), 'ns')}); fill the gaps or pass --freq")
-    expected = pd.date_range(values[0], periods=len(values), freq=seen)
-    mismatch = expected.to_numpy() != values
-    if mismatch.any():
-        k = rows[int(np.argmax(mismatch))]
-        raise ValueError(f"series {uid!r}: ds {frame['ds'].iloc[k]} at {_describe_row(frame, k, source)} is off "
-                         f"the regular {seen} grid (expected {expected[int(np.argmax(mismatch))]}); the stamps "
-                         "must be evenly spaced")
+    off = _first_off_grid(stamps, seen)
+    if off is not None:
+        k = rows[off[0]]
+        raise ValueError(f"series {shown(uid)}: ds {frame['ds'].iloc[k]} at {_describe_row(frame, k, source)} is off "
+                         f"the regular {seen} grid (expected {off[1]}); the stamps must be evenly spaced")
     if inferred is not None and seen != inferred:
-        raise ValueError(f"series {uid!r} has frequency {seen}, another series has {inferred}; one frame "
+        raise ValueError(f"series {shown(uid)} has frequency {seen}, another series has {inferred}; one frame "
                          "holds series of one frequency")
     return seen
 
 
 def split_series(frame) -> List[PanelSeries]:
     """The series of a prepared frame, in order of first appearance."""
-    exogenous = [name for name in frame.columns if name not in REQUIRED]
+    exogenous = exogenous_columns(frame)
     out = []
     for uid, rows in frame.groupby("unique_id", sort=False).indices.items():
         part = frame.iloc[rows]

@@ -338,7 +338,9 @@ class ESLSTM:
                     best = (loss, step, copy.deepcopy(model.state_dict()))
         model.stopped_at = best[1] if c.early_stopping else c.steps       # 0: the network was left at zero
         model.validation_loss = best[0] if c.early_stopping else None     # its pinball loss on the last windows
-        model.untrained_band = error_spread(targets[train], c.quantiles, mirror).numpy()   # (h, Q), see predict
+        # (h, Q) or None: a member early stopping left at zero forecasts with the smoothing's band (predict)
+        left_at_zero = c.zero_init and model.stopped_at == 0
+        model.untrained_band = error_spread(targets[train], c.quantiles, mirror).numpy() if left_at_zero else None
         if c.early_stopping:
             model.load_state_dict(best[2])
         model.eval()
@@ -371,7 +373,7 @@ class ESLSTM:
                 inputs = torch.as_tensor(window[None], dtype=torch.float32)                # (1, L, 1 + E)
                 future = torch.as_tensor(future[None], dtype=torch.float32) if scenario is not None else None
                 draw = member(inputs, future)[0].numpy()                                   # (h, Q)
-                if member.stopped_at == 0 and c.zero_init:      # still all 0: the smoothing's own band (error_spread)
+                if member.untrained_band is not None:           # still all 0: the smoothing's own band
                     draw = draw + member.untrained_band
                 draws.append(draw)
             draws = np.stack(draws)                                                          # (M, h, Q)
