@@ -184,6 +184,15 @@ def test_options_the_new_models_cannot_honour_are_refused_before_training(tmp_pa
     path = monthly_csv(tmp_path / "m.csv", np.arange(1.0, 61.0))
     result = cli("--csv", str(path), "--horizon", "6", "--holdout", "3", *QUICK)
     assert result.returncode == 2 and "--holdout is for the older models" in result.stderr
+    result = cli("--csv", str(path), "--horizon", "6", "--model", "multi-horizon", "--folds", "2", "--train-steps",
+                 "5", "--seasonality", "additive")
+    assert result.returncode == 2
+    assert "--folds, --train-steps, --seasonality are for --model hybrid or lstm" in result.stderr
+    short = monthly_csv(tmp_path / "short.csv", np.arange(1.0, 31.0))
+    result = cli("--csv", str(short), "--horizon", "12", *QUICK)       # 30 points, 18 before the cutoff
+    assert result.returncode == 2
+    assert "has 18 points" in result.stderr and "in fold 1 of 1, trained on each series up to its cutoff, 12 " \
+        "steps before its end" in result.stderr
     exogenous = tmp_path / "x.csv"
     exogenous.write_text("ds,y,x\n" + "".join(f"{d:%Y-%m-%d},{k + 1},{k % 3}\n" for k, d in
                                               enumerate(pd.date_range("2015-01-01", periods=60, freq="MS"))))
@@ -203,6 +212,51 @@ def test_day_first_dates_are_read_day_first_or_refused_when_ambiguous(tmp_path):
     path.write_text("ds,y\n" + "".join(f"01/{m:02d}/2020,{m}\n" for m in range(1, 13)))
     with pytest.raises(ValueError, match=r"reads as 2020-01-02 \(month first\) or 2020-02-01 \(day first\)"):
         read_csv(path)
+
+
+def test_monthly_stamps_on_the_15th_are_monthly(tmp_path):
+    """No pandas alias names the 15th of every month (MS is the 1st, ME the last day): such stamps were
+    refused as "not evenly spaced ... most steps are 31 days". They are read as pd.DateOffset(months=1),
+    get season 12, and the forecast continues on the 15th; a missing month is still a gap."""
+    stamps = pd.date_range("2016-01-01", periods=60, freq="MS") + pd.Timedelta(days=14)
+    path = tmp_path / "mid.csv"
+    path.write_text("ds,y\n" + "".join(f"{d:%Y-%m-%d},{10 + k % 12 + 0.1 * k}\n" for k, d in enumerate(stamps)))
+    frame = read_csv(path)
+    assert frame.attrs["freq"] == pd.DateOffset(months=1) and season_lengths(frame) == [12]
+    from lstmlab.forecast.api import LSTMForecaster
+    forecast = LSTMForecaster(3, ensemble=1, steps=2).fit(frame).predict()
+    assert list(forecast["ds"]) == list(pd.to_datetime(["2021-01-15", "2021-02-15", "2021-03-15"]))
+    quarterly = pd.DataFrame({"unique_id": "q", "ds": pd.date_range("2000-01-01", periods=20, freq="3MS")
+                              + pd.Timedelta(days=9), "y": np.arange(20.0)})
+    assert season_lengths(prepare(quarterly)) == [4]
+    result = cli("--csv", str(path), "--horizon", "3", *QUICK)
+    assert result.returncode == 0, result.stderr
+    assert "frequency DateOffset(months=1), season lengths [12]" in result.stdout
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join(lines[:20] + lines[21:]) + "\n")        # the row of 2017-08-15 dropped
+    with pytest.raises(ValueError, match=r"ds 2017-09-15 00:00:00 at .*line 21, where steps of "
+                                         r"DateOffset\(months=1\) .* lead to 2017-08-15"):
+        read_csv(path)
+
+
+def test_period_stamps_are_refused_with_the_conversion():
+    frame = pd.DataFrame({"unique_id": "s", "ds": pd.period_range("2000-01", periods=30, freq="M"),
+                          "y": np.arange(30.0)})
+    with pytest.raises(ValueError, match=r"holds pandas Periods \(2000-01, ...\).*dt.to_timestamp\(\)"):
+        prepare(frame)
+
+
+def test_mixed_utc_offsets_with_a_frequency_read_without_a_warning(tmp_path):
+    """Stamps across a daylight-saving change are read with --freq; pandas' FutureWarning about mixed time
+    zones used to print on every such file."""
+    stamps = pd.date_range("2021-03-26", periods=96, freq="h", tz="Europe/Berlin")
+    path = tmp_path / "dst.csv"
+    path.write_text("ds,y\n" + "".join(f"{d.isoformat()},{k % 24}\n" for k, d in enumerate(stamps)))
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        frame = read_csv(path, freq="h")
+    assert len(frame) == 96
 
 
 def test_integer_steps_need_a_frequency():

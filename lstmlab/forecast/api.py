@@ -189,7 +189,12 @@ class LSTMForecaster:
             train.attrs.update(frame.attrs)
             test = frame.iloc[test_rows]
             fold = LSTMForecaster(self.h, frame.attrs["freq"] if self.freq is None else self.freq, self.season_length,
-                                  self.model, **self.config).fit(train, progress=progress)
+                                  self.model, **self.config)
+            try:
+                fold.fit(train, progress=progress)
+            except ValueError as error:       # "has 42 points" of a 48-point series: say which part was meant
+                raise ValueError(f"{error} — in fold {window + 1} of {n_windows}, trained on each series up to its "
+                                 f"cutoff, {back} steps before its end") from None
             future = test.drop(columns=["y"]) if fold.exogenous_ else None
             forecast = fold.predict(X_df=future)
             cutoffs = train.groupby("unique_id", sort=False)["ds"].last()

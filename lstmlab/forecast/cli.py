@@ -14,6 +14,9 @@ from .datasets import DATASETS, Series, load_dataset
 
 NEW_MODELS = ("hybrid", "lstm")
 LEGACY_MODELS = ("next-step", "seq2seq", "multi-horizon")
+# options the older models do not read: refused with them rather than ignored
+NEW_MODEL_OPTIONS = {"folds": "--folds", "step": "--step", "ensemble": "--ensemble", "train_steps": "--train-steps",
+                     "seasonality": "--seasonality", "no_peers": "--no-peers"}
 
 
 def add_forecast_arguments(forecast):
@@ -31,22 +34,24 @@ def add_forecast_arguments(forecast):
                           help="seasonal period in steps (repeatable); default: from the frequency "
                                "(monthly 12, quarterly 4, weekly 52, daily 7, hourly 24 and 168, half-hourly 48 and 336)")
     forecast.add_argument("--horizon", type=int, required=True, help="steps to forecast at once")
-    forecast.add_argument("--folds", type=int, default=1, help="rolling-origin folds (default: 1, the last horizon)")
-    forecast.add_argument("--step", type=int, default=None, help="steps between fold cutoffs (default: horizon)")
+    forecast.add_argument("--folds", type=int, default=None,
+                          help="hybrid/lstm: rolling-origin folds (default: 1, the last horizon)")
+    forecast.add_argument("--step", type=int, default=None, help="hybrid/lstm: steps between fold cutoffs (default: horizon)")
     forecast.add_argument("--holdout", type=int, default=None,
                           help="older models only: steps held out for testing (default: horizon)")
     forecast.add_argument("--model", choices=NEW_MODELS + LEGACY_MODELS, default="hybrid",
                           help="hybrid: ES-LSTM, exponential smoothing + LSTM (default; the pure LSTM is reported "
                                "beside it); lstm: the pure LSTM only; next-step, seq2seq, multi-horizon: the older "
                                "single-series models")
-    forecast.add_argument("--seasonality", choices=["auto", "additive", "multiplicative"], default="auto",
-                          help="how the season combines with the level (default: auto, from the data)")
+    forecast.add_argument("--seasonality", choices=["auto", "additive", "multiplicative"], default=None,
+                          help="hybrid/lstm: how the season combines with the level (default: auto, from the data)")
     forecast.add_argument("--ensemble", type=int, default=None,
                           help="hybrid/lstm: networks in the ensemble, the forecast their median "
                                "(default: 15 for the hybrid, 5 for the pure LSTM)")
-    forecast.add_argument("--train-steps", type=int, default=300,
+    forecast.add_argument("--train-steps", type=int, default=None,
                           help="hybrid/lstm: Adam steps per ensemble member (default: 300)")
-    forecast.add_argument("--no-peers", action="store_true", help="skip ETS, AutoARIMA and Theta (statsforecast)")
+    forecast.add_argument("--no-peers", action="store_true",
+                          help="hybrid/lstm: skip ETS, AutoARIMA and Theta (statsforecast)")
     forecast.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     forecast.add_argument("--out", help="folder for the forecast CSV and PNG")
     forecast.add_argument("--save", help="older models: save the trained forecaster to this folder")
@@ -144,9 +149,10 @@ def _run_new(args, frame):
                          f"exogenous column(s) {', '.join(exogenous)}; the command line cannot take them: use "
                          "LSTMForecaster.predict(X_df=...) in Python, or drop --out")
     models = ("hybrid", "lstm") if args.model == "hybrid" else ("lstm",)
-    report = evaluate(frame, args.horizon, folds=args.folds, step=args.step, models=models, freq=args.freq,
+    folds = 1 if args.folds is None else args.folds             # 0 is refused by cross_validation
+    report = evaluate(frame, args.horizon, folds=folds, step=args.step, models=models, freq=args.freq,
                       season_length=args.season_length, peers=not args.no_peers, progress=not args.json,
-                      seasonality=args.seasonality, ensemble=args.ensemble, steps=args.train_steps, seed=args.seed)
+                      **_config(args))
     if args.out:
         report["files"] = _write_new_outputs(args, frame, report)
     if args.json:
@@ -159,6 +165,12 @@ def _run_new(args, frame):
     return 0
 
 
+def _config(args):
+    """The HybridConfig keywords the command line sets (None: the model's default)."""
+    return {"seasonality": args.seasonality or "auto", "ensemble": args.ensemble,
+            "steps": 300 if args.train_steps is None else args.train_steps, "seed": args.seed}
+
+
 def _write_new_outputs(args, frame, report):
     """The last fold's forecasts of the default model as a CSV (long format)."""
     from pathlib import Path
@@ -166,9 +178,7 @@ def _write_new_outputs(args, frame, report):
     from .api import LSTMForecaster
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    forecaster = LSTMForecaster(args.horizon, args.freq, args.season_length, args.model,
-                                seasonality=args.seasonality, ensemble=args.ensemble, steps=args.train_steps,
-                                seed=args.seed).fit(frame)
+    forecaster = LSTMForecaster(args.horizon, args.freq, args.season_length, args.model, **_config(args)).fit(frame)
     path = out / "forecast.csv"
     forecaster.predict().to_csv(path, index=False)
     return {"csv": str(path)}
@@ -176,6 +186,10 @@ def _write_new_outputs(args, frame, report):
 
 def _run_legacy(args, frame):
     """The older single-series models, through pipeline.py (holdout, --save/--load)."""
+    given = [flag for name, flag in NEW_MODEL_OPTIONS.items() if getattr(args, name) not in (None, False)]
+    if given:
+        raise ValueError(f"{', '.join(given)} {'is' if len(given) == 1 else 'are'} for --model hybrid or lstm; "
+                         f"--model {args.model} is trained once and scored on the last --holdout steps")
     from .frame import season_lengths, split_series
     from .run import format_metrics, run_forecast
     from .seasonality import usable_season

@@ -18,7 +18,7 @@ from .api import LSTMForecaster
 from .frame import prepare, season_lengths, split_series
 from .metrics import mae, mase, rmse, smape
 from .peers import STATISTICAL, all_peers, peer_season, statsforecast_available
-from .seasonality import usable_season
+from .seasonality import frequency_name, usable_season
 from .smoothing import smoothing_forecast, usable_periods
 
 MODELS = {"hybrid": "ES-LSTM", "lstm": "LSTM"}
@@ -96,7 +96,7 @@ def evaluate(df, h, folds=1, step=None, models=("hybrid", "lstm"), freq=None, se
             row["relative_mae"] = {name: (s["mae"] / best if s["mae"] is not None and best > 0 else None)
                                    for name, s in scores.items()}
         rows.append(row)
-    return {"horizon": h, "folds": folds, "step": step, "freq": str(frame.attrs["freq"]), "season_lengths": lengths,
+    return {"horizon": h, "folds": folds, "step": step, "freq": frequency_name(frame.attrs["freq"]), "season_lengths": lengths,
             "rows": rows, "summary": summarize(rows), "seconds": timings}
 
 

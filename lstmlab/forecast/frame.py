@@ -8,13 +8,14 @@
 This is the convention of statsforecast and neuralforecast, so a frame moves between them and lstmlab
 unchanged. Everything here refuses bad input with one line that names the series and the row.
 """
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional
 
 import numpy as np
 
-from .seasonality import frequency_of, season_lengths_for
+from .seasonality import frequency_name, frequency_of, monthly_on_one_day, season_lengths_for
 
 REQUIRED = ("unique_id", "ds", "y")
 
@@ -151,12 +152,15 @@ def prepare(frame, freq=None, source=None):
                          f"{_describe_row(frame, k, source)} (ds {frame['ds'].iloc[k]}); fill or drop missing "
                          "values before forecasting")
     frame["y"] = values.astype(np.float64)
+    if isinstance(frame["ds"].dtype, pd.PeriodDtype):      # not read as dates below: say how to make them dates
+        raise ValueError(f"ds in {source or 'the frame'} holds pandas Periods ({frame['ds'].iloc[0]}, ...), not time "
+                         "stamps: convert them first, e.g. df['ds'] = df['ds'].dt.to_timestamp()")
     if freq is None or frame["ds"].dtype.kind not in "iu":
         if frame["ds"].dtype.kind in "iu" and freq is None:
             raise ValueError("column ds holds integers, not dates: pass freq (e.g. --freq 12 or --freq MS) "
                              "to say what one step is")
         if frame["ds"].dtype.kind != "M":
-            parsed = pd.to_datetime(frame["ds"], errors="coerce", format="mixed")
+            parsed = _parse_stamps(frame["ds"])
             if parsed.isna().any():
                 k = int(np.argmax(parsed.isna().to_numpy()))
                 raise ValueError(f"series {shown(frame['unique_id'].iloc[k])}: ds {frame['ds'].iloc[k]!r} at "
@@ -191,6 +195,19 @@ def prepare(frame, freq=None, source=None):
     frame.attrs["lines"] = lines
     frame.attrs["prepared"] = True
     return frame
+
+
+def _parse_stamps(ds):
+    """pandas' reading of each stamp (NaT where it is not a date). Stamps with several UTC offsets (across
+    a daylight-saving change) stay tz-aware objects, which prepare handles; pandas 2 warns about them on
+    every call (and pandas 3 raises), so they are read one by one."""
+    pd = _pandas()
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*mixed time zones", category=FutureWarning)
+        try:
+            return pd.to_datetime(ds, errors="coerce", format="mixed")
+        except ValueError:
+            return ds.map(lambda stamp: pd.to_datetime(stamp, errors="coerce"))
 
 
 def _day_or_month_first(frame, month_first, source):
@@ -255,8 +272,10 @@ def _check_stamps(frame, rows, uid, source, freq, inferred):
             raise ValueError(f"series {shown(uid)}: ds {what} at {_describe_row(frame, k, source)} "
                              f"({frame['ds'].iloc[k - 1]} -> {frame['ds'].iloc[k]}); sort the rows and drop "
                              "duplicates first")
-    seen = frequency_of(stamps) if freq is None else freq
-    start = frequency_of(stamps.iloc[:3]) if seen is None and len(rows) > 3 else None
+    seen = (frequency_of(stamps) or monthly_on_one_day(stamps)) if freq is None else freq
+    start = None
+    if seen is None and len(rows) > 3:
+        start = frequency_of(stamps.iloc[:3]) or monthly_on_one_day(stamps.iloc[:3])
     if start is not None:
         # months and years have unequal lengths: the first stamp off the grid the first steps set is the gap
         off = _first_off_grid(stamps, start)
@@ -265,8 +284,8 @@ def _check_stamps(frame, rows, uid, source, freq, inferred):
         else:
             k = rows[off[0]]
             raise ValueError(f"series {shown(uid)}: the stamps are not evenly spaced: ds {frame['ds'].iloc[k]} at "
-                             f"{_describe_row(frame, k, source)}, where steps of {start} from the first stamps lead "
-                             f"to {off[1]}; fill the gaps or pass --freq")
+                             f"{_describe_row(frame, k, source)}, where steps of {frequency_name(start)} from the "
+                             f"first stamps lead to {off[1]}; fill the gaps or pass --freq")
     if seen is None:
         gaps = order
         typical = np.median(gaps)
@@ -278,10 +297,11 @@ def _check_stamps(frame, rows, uid, source, freq, inferred):
     if off is not None:
         k = rows[off[0]]
         raise ValueError(f"series {shown(uid)}: ds {frame['ds'].iloc[k]} at {_describe_row(frame, k, source)} is off "
-                         f"the regular {seen} grid (expected {off[1]}); the stamps must be evenly spaced")
+                         f"the regular {frequency_name(seen)} grid (expected {off[1]}); the stamps must be evenly "
+                         "spaced")
     if inferred is not None and seen != inferred:
-        raise ValueError(f"series {shown(uid)} has frequency {seen}, another series has {inferred}; one frame "
-                         "holds series of one frequency")
+        raise ValueError(f"series {shown(uid)} has frequency {frequency_name(seen)}, another series has "
+                         f"{frequency_name(inferred)}; one frame holds series of one frequency")
     return seen
 
 

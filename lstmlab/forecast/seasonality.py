@@ -6,7 +6,7 @@ A step's length says which cycles a series can have: twelve months make a year, 
     frequency         season lengths     (pandas aliases)
     yearly            none               YS, YE, A, AS …
     quarterly         4                  QS, QE, Q …
-    monthly           12                 MS, ME, M …
+    monthly           12                 MS, ME, M …  (or pd.DateOffset(months=1): the 15th of each month)
     weekly            52                 W-SUN, W-MON …
     daily             7                  D, B
     hourly            24 and 168         h, H
@@ -33,10 +33,40 @@ def frequency_of(stamps):
         return None
 
 
+def monthly_on_one_day(stamps):
+    """pd.DateOffset(months=k) for stamps on one day of the month (the 2nd to the 28th, at one time of
+    day), k months apart: e.g. the 15th of every month, which no pandas alias names (MS is the 1st, ME
+    the last day). None otherwise."""
+    import numpy as np
+    import pandas as pd
+    index = pd.DatetimeIndex(stamps)
+    if len(index) < 2 or len(set(index.day)) != 1 or not 1 < index.day[0] <= 28 \
+            or len(set(index - index.normalize())) != 1:
+        return None
+    steps = np.diff(index.year * 12 + index.month)
+    return pd.DateOffset(months=int(steps[0])) if steps[0] >= 1 and (steps == steps[0]).all() else None
+
+
+def months_apart(freq):
+    """k for the frequency pd.DateOffset(months=k), else None."""
+    kwds = getattr(freq, "kwds", None)
+    return kwds["months"] if not isinstance(freq, str) and kwds and set(kwds) == {"months"} else None
+
+
+def frequency_name(freq):
+    """How a frequency is written in reports: the alias, or the DateOffset a user would pass as freq."""
+    months = months_apart(freq)
+    return f"DateOffset(months={months})" if months is not None else str(freq)
+
+
 def season_lengths_for(freq):
-    """Seasonal periods for a frequency alias ("MS", "QS-OCT", "30min", "W-SUN", "12" …); [] if none."""
+    """Seasonal periods for a frequency alias ("MS", "QS-OCT", "30min", "W-SUN", "12" …) or a
+    pd.DateOffset(months=k); [] if none."""
     if freq is None:
         return []
+    months = months_apart(freq)
+    if months is not None:
+        return [12 // months] if months < 12 and 12 % months == 0 else []
     text = str(freq)
     if text.isdigit():                           # --freq 12 for a file without dates: the period itself
         if int(text) < 1:
