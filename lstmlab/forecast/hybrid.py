@@ -17,7 +17,7 @@
    half of every batch is turned upside down (−window -> −correction), so a constant bias that the
    window does not show is not learnt; training stops at the checkpoint that best forecasts each
    series' last window, which is held out of training.
-6. The members of the ensemble (15 by default) differ in seed and in lookback (h, 2h, 3h: N-BEATS'
+6. The members of the ensemble (15 by default) differ in seed and in lookback (2h and 3h, in turn: N-BEATS'
    ensembling); the forecast takes the median of their quantiles.
 
 With normalize="last" the same network gets no smoothing (α = 1, no trend or season: windows and
@@ -48,7 +48,7 @@ class HybridConfig:
     seasonality: str = "auto"                 # "auto", "additive" or "multiplicative"
     lookback: Optional[int] = None            # one lookback for every member (default: default_lookbacks)
     lookbacks: Optional[Tuple[int, ...]] = None   # or one per member, in turn
-    lookback_factors: Tuple[float, ...] = (1.0, 2.0, 3.0)  # the default lookbacks: these multiples of h
+    lookback_factors: Optional[Tuple[float, ...]] = None  # the default lookbacks: these multiples of h (see factors)
     hidden_size: Optional[int] = None         # LSTM units; None: see sizes
     mlp_size: Optional[int] = None            # the decoder's hidden layer; None: see sizes
     quantiles: Tuple[float, ...] = QUANTILES
@@ -70,13 +70,25 @@ class HybridConfig:
     @property
     def members(self):
         """How many networks the ensemble has: ``ensemble``, else 15 for the hybrid and 5 for the pure LSTM. The
-        hybrid's members are cheap (windows of h..3h steps) and more of them forecast better on the development
+        hybrid's members are cheap (windows of 2h or 3h steps) and more of them forecast better on the development
         panel: 5 -> 10 members 1.052 / 1.112 -> 1.039 / 1.105 (holdout / rolling); 10 -> 15 (16 / 32 units)
         1.020 / 1.088 -> 1.013 / 1.079 with seed 0 and 1.040 / 1.081 -> 1.016 / 1.075 with seed 1. The pure
         LSTM reads two whole seasons per window (on taylor, 10 members would take over an hour)."""
         if self.ensemble is not None:
             return self.ensemble
         return 15 if self.normalize == "es" else 5
+
+    @property
+    def factors(self):
+        """The default lookbacks as multiples of h: ``lookback_factors``, else 2h and 3h for the hybrid and h, 2h,
+        3h for the pure LSTM. The hybrid's members that read h steps forecast worse than those that read 2h or
+        3h on the development panel (medians of their 5 members, seed 0: 1.105 / 1.112 against 0.996 / 1.073 and
+        0.995 / 1.069, holdout / rolling); 15 members over 2h and 3h instead of h, 2h, 3h: 0.999 / 1.066 against
+        1.013 / 1.079 with seed 0, 0.987 / 1.062 against 1.016 / 1.075 with seed 1. (The pure LSTM reads at least
+        two seasons anyway.)"""
+        if self.lookback_factors is not None:
+            return tuple(self.lookback_factors)
+        return (2.0, 3.0) if self.normalize == "es" else (1.0, 2.0, 3.0)
 
     @property
     def sizes(self):
@@ -269,7 +281,7 @@ class ESLSTM:
         self.series = {name: self._prepare(name, y, exogenous) for name, y, exogenous in panel}
         shortest = min(len(p.z) for p in self.series.values())
         wanted = c.lookbacks or ((c.lookback,) if c.lookback else
-                                 default_lookbacks(c.horizon, c.period, c.normalize, c.lookback_factors))
+                                 default_lookbacks(c.horizon, c.period, c.normalize, c.factors))
         # keep at least a few windows per series: shorten a lookback before refusing
         self.lookbacks = sorted({max(1, min(L, shortest - c.horizon - 4)) for L in wanted})
         datasets = {L: self._windows(L) for L in self.lookbacks}
@@ -347,39 +359,54 @@ class ESLSTM:
         return model
 
     # --- forecasting ---------------------------------------------------------------------------
+    def _scenario(self, name, p, future_exogenous):
+        """The standardised future exogenous values (h, E) of one series, or None without exogenous columns."""
+        if not p.exogenous.shape[1]:
+            return None
+        if future_exogenous is None or name not in future_exogenous:
+            raise ValueError(f"series {name!r} was fitted with exogenous columns: give their future "
+                             f"values for the {self.config.horizon} forecast steps")
+        return (np.asarray(future_exogenous[name], dtype=np.float64) - p.exogenous_center) / p.exogenous_scale
+
     @torch.no_grad()
+    def member_draws(self, name, future_exogenous=None, end=None):
+        """(M, h, Q): each member's quantiles of the correction after the window ending at ``end`` (default:
+        the last fitted point; an earlier end, with its actual exogenous values, scores a past window), in
+        the normalised units the network learns in (de-normalised by ``to_series_units``)."""
+        if not self.members:
+            raise RuntimeError("fit the model first")
+        p = self.series[name]
+        t = len(p.z) - 1 if end is None else end
+        scenario = self._scenario(name, p, future_exogenous) if end is None else None
+        draws = []
+        for lookback, member in self.members:
+            window, future = self._window(p, t, scenario, lookback=lookback)
+            inputs = torch.as_tensor(window[None], dtype=torch.float32)                    # (1, L, 1 + E)
+            future = torch.as_tensor(future[None], dtype=torch.float32) if p.exogenous.shape[1] else None
+            draw = member(inputs, future)[0].numpy()                                       # (h, Q)
+            if member.untrained_band is not None:               # still all 0: the smoothing's own band
+                draw = draw + member.untrained_band
+            draws.append(draw)
+        return np.stack(draws)                                                               # (M, h, Q)
+
+    def to_series_units(self, name, normalised, end=None):
+        """Normalised corrections (h, Q) after ``end`` (default: the last fitted point) -> forecasts in the
+        series' units: inverse(smoothing forecast + scale · correction)."""
+        p = self.series[name]
+        t = len(p.z) - 1 if end is None else end
+        z = self._smoothing_forecast(p, t)[:, None] + p.smoothing.scale * normalised
+        return p.smoothing.inverse(z)
+
     def predict(self, future_exogenous=None):
         """{name: quantiles (h, Q)} in the series' units, for the h steps after the training data.
 
         future_exogenous: {name: (h, E)} scenario values of the exogenous columns, step k describing
         the k-th forecast step.
         """
-        if not self.members:
-            raise RuntimeError("fit the model first")
-        c = self.config
         out = {}
-        for name, p in self.series.items():
-            t = len(p.z) - 1
-            scenario = None
-            if p.exogenous.shape[1]:
-                if future_exogenous is None or name not in future_exogenous:
-                    raise ValueError(f"series {name!r} was fitted with exogenous columns: give their future "
-                                     f"values for the {c.horizon} forecast steps")
-                scenario = (np.asarray(future_exogenous[name], dtype=np.float64) - p.exogenous_center) \
-                    / p.exogenous_scale                                                      # (h, E)
-            draws = []
-            for lookback, member in self.members:
-                window, future = self._window(p, t, scenario, lookback=lookback)
-                inputs = torch.as_tensor(window[None], dtype=torch.float32)                # (1, L, 1 + E)
-                future = torch.as_tensor(future[None], dtype=torch.float32) if scenario is not None else None
-                draw = member(inputs, future)[0].numpy()                                   # (h, Q)
-                if member.untrained_band is not None:           # still all 0: the smoothing's own band
-                    draw = draw + member.untrained_band
-                draws.append(draw)
-            draws = np.stack(draws)                                                          # (M, h, Q)
+        for name in self.series:
+            draws = self.member_draws(name, future_exogenous)                                # (M, h, Q)
             # the members' median, as N-BEATS takes it: one member that learnt a wrong correction moves it
             # less than a mean (development panel: 1.039 / 1.105 with the mean, 1.033 / 1.100 with the median)
-            normalised = np.sort(np.median(draws, axis=0), axis=1)                           # (h, Q)
-            z = self._smoothing_forecast(p, t)[:, None] + p.smoothing.scale * normalised
-            out[name] = p.smoothing.inverse(z)
+            out[name] = self.to_series_units(name, np.sort(np.median(draws, axis=0), axis=1))
         return out
