@@ -188,6 +188,10 @@ def test_options_the_new_models_cannot_honour_are_refused_before_training(tmp_pa
                  "5", "--seasonality", "additive")
     assert result.returncode == 2
     assert "--folds, --train-steps, --seasonality are for --model hybrid or lstm" in result.stderr
+    result = cli("--csv", str(path), "--horizon", "6", "--model", "next-step", "--folds", "0")   # 0 is given too
+    assert result.returncode == 2 and "--folds is for --model hybrid or lstm" in result.stderr
+    result = cli("--csv", str(path), "--horizon", "6", "--no-peers", "--train-steps", "0")
+    assert result.returncode == 2 and "got 0" in result.stderr and "fold" not in result.stderr
     short = monthly_csv(tmp_path / "short.csv", np.arange(1.0, 31.0))
     result = cli("--csv", str(short), "--horizon", "12", *QUICK)       # 30 points, 18 before the cutoff
     assert result.returncode == 2
@@ -237,6 +241,30 @@ def test_monthly_stamps_on_the_15th_are_monthly(tmp_path):
     with pytest.raises(ValueError, match=r"ds 2017-09-15 00:00:00 at .*line 21, where steps of "
                                          r"DateOffset\(months=1\) .* lead to 2017-08-15"):
         read_csv(path)
+
+
+def test_a_gap_in_mid_month_stamps_from_july_is_found_where_it_is():
+    """Jul 15, Aug 15, Sep 15 are 31 days apart twice: pandas calls that 31D, and the gap was reported at
+    row 3 against a made-up grid (found in review). Months are tried first now."""
+    stamps = (pd.date_range("2016-07-01", periods=40, freq="MS") + pd.Timedelta(days=14)).delete(10)
+    frame = pd.DataFrame({"unique_id": "s", "ds": stamps, "y": np.arange(39.0)})
+    with pytest.raises(ValueError, match=r"ds 2017-06-15 00:00:00 at row 10, where steps of DateOffset\(months=1\)"):
+        prepare(frame)
+
+
+def test_a_month_alias_on_mid_month_stamps_says_to_leave_it_out():
+    frame = pd.DataFrame({"unique_id": "s", "ds": pd.date_range("2016-01-01", periods=30, freq="MS")
+                          + pd.Timedelta(days=14), "y": np.arange(30.0)})
+    with pytest.raises(ValueError, match=r"off the regular MS grid .*DateOffset\(months=1\) apart, on day 15 of "
+                                         r"the month: leave out freq"):
+        prepare(frame, freq="MS")
+
+
+def test_a_dateoffset_frequency_counts_its_multiplier():
+    assert season_lengths_for(pd.DateOffset(n=2, months=1)) == [6]
+    assert season_lengths_for(pd.DateOffset(months=3)) == [4]
+    with pytest.raises(ValueError, match="-1 months does not go forward in time"):
+        season_lengths_for(pd.DateOffset(months=-1))
 
 
 def test_period_stamps_are_refused_with_the_conversion():

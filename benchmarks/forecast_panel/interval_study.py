@@ -44,7 +44,8 @@ def store_forecasts(stem, out):
         end = len(train) - 1
         _, _, targets, _, overlaps = network._windows(network.lookbacks[0])
         inputs = {"draws": network.member_draws(name),                                    # (M, h, Q)
-                  "held_out": network.member_draws(name, end=end - h),                    # the last training window
+                  # the last training window: held out of training, but early stopping chose its checkpoint on it
+                  "held_out": network.member_draws(name, end=end - h),
                   "held_out_target": network._target(network.series[name], end - h),     # (h,) what it missed
                   "band": error_spread(targets[~overlaps], network.config.quantiles, network.config.mirror).numpy()}
         for k, method in enumerate(METHODS):

@@ -26,18 +26,23 @@ def _is_count(value):
     return isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= 1
 
 
+class SeriesError(ValueError):
+    """A series the model cannot learn from (too short, constant): in a rolling-origin fold, about the
+    fold's training part."""
+
+
 def check_series(series: PanelSeries, horizon, period, explicit_season):
     """One-line refusals for series the model cannot learn from."""
     name = series.unique_id
     if np.ptp(series.y) == 0:
-        raise ValueError(f"series {name!r} is constant ({series.y[0]:g} at all {len(series)} points): there is "
+        raise SeriesError(f"series {name!r} is constant ({series.y[0]:g} at all {len(series)} points): there is "
                          "nothing for a model to learn; forecast it as that constant")
     if explicit_season and len(series) < 2 * period:
-        raise ValueError(f"series {name!r} has {len(series)} points, too short for season length {period}: "
+        raise SeriesError(f"series {name!r} has {len(series)} points, too short for season length {period}: "
                          f"two full seasons ({2 * period} points) are needed")
     needed = horizon + max(horizon, 4) + max(period, 1)
     if len(series) < needed:
-        raise ValueError(f"series {name!r} has {len(series)} points: too short to learn horizon {horizon} with "
+        raise SeriesError(f"series {name!r} has {len(series)} points: too short to learn horizon {horizon} with "
                          f"season length {period} (needs at least {needed})")
 
 
@@ -192,9 +197,9 @@ class LSTMForecaster:
                                   self.model, **self.config)
             try:
                 fold.fit(train, progress=progress)
-            except ValueError as error:       # "has 42 points" of a 48-point series: say which part was meant
-                raise ValueError(f"{error} — in fold {window + 1} of {n_windows}, trained on each series up to its "
-                                 f"cutoff, {back} steps before its end") from None
+            except SeriesError as error:      # "has 42 points" of a 48-point series: say which part was meant
+                raise SeriesError(f"{error} — in fold {window + 1} of {n_windows}, trained on each series up to its "
+                                  f"cutoff, {back} steps before its end") from error
             future = test.drop(columns=["y"]) if fold.exogenous_ else None
             forecast = fold.predict(X_df=future)
             cutoffs = train.groupby("unique_id", sort=False)["ds"].last()

@@ -186,7 +186,8 @@ def _write_new_outputs(args, frame, report):
 
 def _run_legacy(args, frame):
     """The older single-series models, through pipeline.py (holdout, --save/--load)."""
-    given = [flag for name, flag in NEW_MODEL_OPTIONS.items() if getattr(args, name) not in (None, False)]
+    given = [flag for name, flag in NEW_MODEL_OPTIONS.items()
+             if getattr(args, name) is not None and getattr(args, name) is not False]     # 0 is given too
     if given:
         raise ValueError(f"{', '.join(given)} {'is' if len(given) == 1 else 'are'} for --model hybrid or lstm; "
                          f"--model {args.model} is trained once and scored on the last --holdout steps")

@@ -272,10 +272,11 @@ def _check_stamps(frame, rows, uid, source, freq, inferred):
             raise ValueError(f"series {shown(uid)}: ds {what} at {_describe_row(frame, k, source)} "
                              f"({frame['ds'].iloc[k - 1]} -> {frame['ds'].iloc[k]}); sort the rows and drop "
                              "duplicates first")
-    seen = (frequency_of(stamps) or monthly_on_one_day(stamps)) if freq is None else freq
+    # one day of every month first: pandas takes Jul 15, Aug 15, Sep 15 for steps of 31 days
+    seen = (monthly_on_one_day(stamps) or frequency_of(stamps)) if freq is None else freq
     start = None
     if seen is None and len(rows) > 3:
-        start = frequency_of(stamps.iloc[:3]) or monthly_on_one_day(stamps.iloc[:3])
+        start = monthly_on_one_day(stamps.iloc[:3]) or frequency_of(stamps.iloc[:3])
     if start is not None:
         # months and years have unequal lengths: the first stamp off the grid the first steps set is the gap
         off = _first_off_grid(stamps, start)
@@ -296,9 +297,11 @@ def _check_stamps(frame, rows, uid, source, freq, inferred):
     off = _first_off_grid(stamps, seen)
     if off is not None:
         k = rows[off[0]]
+        monthly = monthly_on_one_day(stamps) if freq is not None else None
+        hint = (f"; they are {frequency_name(monthly)} apart, on day {stamps.iloc[0].day} of the month: leave out "
+                "freq to read them so") if monthly is not None else "; the stamps must be evenly spaced"
         raise ValueError(f"series {shown(uid)}: ds {frame['ds'].iloc[k]} at {_describe_row(frame, k, source)} is off "
-                         f"the regular {frequency_name(seen)} grid (expected {off[1]}); the stamps must be evenly "
-                         "spaced")
+                         f"the regular {frequency_name(seen)} grid (expected {off[1]}){hint}")
     if inferred is not None and seen != inferred:
         raise ValueError(f"series {shown(uid)} has frequency {frequency_name(seen)}, another series has "
                          f"{frequency_name(inferred)}; one frame holds series of one frequency")

@@ -48,9 +48,15 @@ def monthly_on_one_day(stamps):
 
 
 def months_apart(freq):
-    """k for the frequency pd.DateOffset(months=k), else None."""
+    """k for the frequency pd.DateOffset(months=k) (or n=2, months=1 …), else None; k < 1 is refused."""
     kwds = getattr(freq, "kwds", None)
-    return kwds["months"] if not isinstance(freq, str) and kwds and set(kwds) == {"months"} else None
+    if isinstance(freq, str) or not kwds or set(kwds) != {"months"}:
+        return None
+    months = freq.n * kwds["months"]
+    if months < 1:
+        raise ValueError(f"a frequency of {months} months does not go forward in time: expected "
+                         "pd.DateOffset(months=k) with k >= 1")
+    return months
 
 
 def frequency_name(freq):
