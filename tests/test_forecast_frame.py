@@ -272,6 +272,9 @@ def test_period_stamps_are_refused_with_the_conversion():
                           "y": np.arange(30.0)})
     with pytest.raises(ValueError, match=r"holds pandas Periods \(2000-01, ...\).*dt.to_timestamp\(\)"):
         prepare(frame)
+    frame["ds"] = frame["ds"].astype(object)               # Periods in a column of objects
+    with pytest.raises(ValueError, match=r"holds pandas Periods"):
+        prepare(frame)
 
 
 def test_mixed_utc_offsets_with_a_frequency_read_without_a_warning(tmp_path):

@@ -152,7 +152,8 @@ def prepare(frame, freq=None, source=None):
                          f"{_describe_row(frame, k, source)} (ds {frame['ds'].iloc[k]}); fill or drop missing "
                          "values before forecasting")
     frame["y"] = values.astype(np.float64)
-    if isinstance(frame["ds"].dtype, pd.PeriodDtype):      # not read as dates below: say how to make them dates
+    if isinstance(frame["ds"].dtype, pd.PeriodDtype) or isinstance(frame["ds"].iloc[0], pd.Period):
+        # not read as dates below: say how to make them dates
         raise ValueError(f"ds in {source or 'the frame'} holds pandas Periods ({frame['ds'].iloc[0]}, ...), not time "
                          "stamps: convert them first, e.g. df['ds'] = df['ds'].dt.to_timestamp()")
     if freq is None or frame["ds"].dtype.kind not in "iu":
@@ -286,7 +287,7 @@ def _check_stamps(frame, rows, uid, source, freq, inferred):
             k = rows[off[0]]
             raise ValueError(f"series {shown(uid)}: the stamps are not evenly spaced: ds {frame['ds'].iloc[k]} at "
                              f"{_describe_row(frame, k, source)}, where steps of {frequency_name(start)} from the "
-                             f"first stamps lead to {off[1]}; fill the gaps or pass --freq")
+                             f"first stamps lead to {off[1]}; fill the gaps")
     if seen is None:
         gaps = order
         typical = np.median(gaps)
