@@ -9,7 +9,7 @@ pd = pytest.importorskip("pandas")
 from lstmlab.forecast.api import LSTMForecaster  # noqa: E402
 from lstmlab.forecast.datasets import AIRPASSENGERS, Series  # noqa: E402
 from lstmlab.forecast.evaluate import summarize  # noqa: E402
-from lstmlab.forecast.hybrid import ESLSTM, QUANTILES, HybridConfig, default_lookbacks  # noqa: E402
+from lstmlab.forecast.hybrid import ESLSTM, QUANTILES, HybridConfig  # noqa: E402
 from lstmlab.forecast.pipeline import ForecastConfig, Forecaster  # noqa: E402
 from lstmlab.forecast.smoothing import Smoothing, choose_mode, fit_smoothing, smoothing_forecast  # noqa: E402
 
@@ -271,16 +271,6 @@ def test_network_size_by_default_and_given():
     assert given.lstm_part.encoder.hidden_size == 8 and given.lstm_part.decoder[0].out_features == 24
     with pytest.raises(ValueError, match="hidden_size must be a positive integer, got 0"):
         HybridConfig(horizon=3, hidden_size=0).validate()
-
-
-def test_the_hybrids_members_read_2h_and_3h_and_the_pure_lstms_h_2h_3h():
-    """The hybrid's default lookbacks (development panel: members reading h forecast worse, see
-    HybridConfig.factors); the pure LSTM keeps h, 2h, 3h, raised to two seasons."""
-    assert HybridConfig(horizon=12).factors == (2.0, 3.0)
-    assert default_lookbacks(12, 12, "es", HybridConfig(horizon=12).factors) == (24, 36)
-    pure = HybridConfig(horizon=8, period=4, normalize="last")
-    assert default_lookbacks(8, 4, "last", pure.factors) == (8, 16, 24)
-    assert HybridConfig(horizon=12, lookback_factors=[1, 2]).factors == (1, 2)
 
 
 def test_members_can_look_back_different_lengths():

@@ -17,7 +17,7 @@
    half of every batch is turned upside down (−window -> −correction), so a constant bias that the
    window does not show is not learnt; training stops at the checkpoint that best forecasts each
    series' last window, which is held out of training.
-6. The members of the ensemble (15 by default) differ in seed and in lookback (2h and 3h, in turn: N-BEATS'
+6. The members of the ensemble (15 by default) differ in seed and in lookback (h, 2h, 3h: N-BEATS'
    ensembling); the forecast takes the median of their quantiles.
 
 With normalize="last" the same network gets no smoothing (α = 1, no trend or season: windows and
@@ -48,7 +48,7 @@ class HybridConfig:
     seasonality: str = "auto"                 # "auto", "additive" or "multiplicative"
     lookback: Optional[int] = None            # one lookback for every member (default: default_lookbacks)
     lookbacks: Optional[Tuple[int, ...]] = None   # or one per member, in turn
-    lookback_factors: Optional[Tuple[float, ...]] = None  # the default lookbacks: these multiples of h (see factors)
+    lookback_factors: Tuple[float, ...] = (1.0, 2.0, 3.0)  # the default lookbacks: these multiples of h
     hidden_size: Optional[int] = None         # LSTM units; None: see sizes
     mlp_size: Optional[int] = None            # the decoder's hidden layer; None: see sizes
     quantiles: Tuple[float, ...] = QUANTILES
@@ -70,25 +70,13 @@ class HybridConfig:
     @property
     def members(self):
         """How many networks the ensemble has: ``ensemble``, else 15 for the hybrid and 5 for the pure LSTM. The
-        hybrid's members are cheap (windows of 2h or 3h steps) and more of them forecast better on the development
+        hybrid's members are cheap (windows of h..3h steps) and more of them forecast better on the development
         panel: 5 -> 10 members 1.052 / 1.112 -> 1.039 / 1.105 (holdout / rolling); 10 -> 15 (16 / 32 units)
         1.020 / 1.088 -> 1.013 / 1.079 with seed 0 and 1.040 / 1.081 -> 1.016 / 1.075 with seed 1. The pure
         LSTM reads two whole seasons per window (on taylor, 10 members would take over an hour)."""
         if self.ensemble is not None:
             return self.ensemble
         return 15 if self.normalize == "es" else 5
-
-    @property
-    def factors(self):
-        """The default lookbacks as multiples of h: ``lookback_factors``, else 2h and 3h for the hybrid and h, 2h,
-        3h for the pure LSTM. The hybrid's members that read h steps forecast worse than those that read 2h or
-        3h on the development panel (medians of their 5 members, seed 0: 1.105 / 1.112 against 0.996 / 1.073 and
-        0.995 / 1.069, holdout / rolling); 15 members over 2h and 3h instead of h, 2h, 3h: 0.999 / 1.066 against
-        1.013 / 1.079 with seed 0, 0.987 / 1.062 against 1.016 / 1.075 with seed 1. (The pure LSTM reads at least
-        two seasons anyway.)"""
-        if self.lookback_factors is not None:
-            return tuple(self.lookback_factors)
-        return (2.0, 3.0) if self.normalize == "es" else (1.0, 2.0, 3.0)
 
     @property
     def sizes(self):
@@ -281,7 +269,7 @@ class ESLSTM:
         self.series = {name: self._prepare(name, y, exogenous) for name, y, exogenous in panel}
         shortest = min(len(p.z) for p in self.series.values())
         wanted = c.lookbacks or ((c.lookback,) if c.lookback else
-                                 default_lookbacks(c.horizon, c.period, c.normalize, c.factors))
+                                 default_lookbacks(c.horizon, c.period, c.normalize, c.lookback_factors))
         # keep at least a few windows per series: shorten a lookback before refusing
         self.lookbacks = sorted({max(1, min(L, shortest - c.horizon - 4)) for L in wanted})
         datasets = {L: self._windows(L) for L in self.lookbacks}
