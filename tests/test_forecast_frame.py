@@ -252,6 +252,16 @@ def test_a_gap_in_mid_month_stamps_from_july_is_found_where_it_is():
         prepare(frame)
 
 
+def test_monthly_stamps_on_moving_days_are_refused_as_such():
+    """The 30th of each month, and Feb 29: one a month, nothing missing; it was reported as a gap in a grid
+    of "30D" steps (found in review)."""
+    stamps = [pd.Timestamp(2020, m, 29 if m == 2 else 30) for m in range(1, 13)]
+    frame = pd.DataFrame({"unique_id": "s", "ds": stamps, "y": np.arange(12.0)})
+    with pytest.raises(ValueError, match=r"one a month but not on one day of the month \(ds 2020-01-30 00:00:00, "
+                                         r"then 2020-02-29 00:00:00 at row 1\)"):
+        prepare(frame)
+
+
 def test_a_month_alias_on_mid_month_stamps_says_to_leave_it_out():
     frame = pd.DataFrame({"unique_id": "s", "ds": pd.date_range("2016-01-01", periods=30, freq="MS")
                           + pd.Timedelta(days=14), "y": np.arange(30.0)})

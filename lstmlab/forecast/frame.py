@@ -275,6 +275,14 @@ def _check_stamps(frame, rows, uid, source, freq, inferred):
                              "duplicates first")
     # one day of every month first: pandas takes Jul 15, Aug 15, Sep 15 for steps of 31 days
     seen = (monthly_on_one_day(stamps) or frequency_of(stamps)) if freq is None else freq
+    index = pd.DatetimeIndex(stamps) if seen is None else None         # (seen: stamps with several UTC offsets)
+    if seen is None and len(rows) > 2 and (np.diff(index.year * 12 + index.month) == 1).all():
+        # one a month, on days that move (the 30th, then Feb 29): no grid of equal steps holds them
+        k = rows[int(np.argmax(index.day != index.day[0]))]
+        raise ValueError(f"series {shown(uid)}: the stamps are one a month but not on one day of the month "
+                         f"(ds {frame['ds'].iloc[rows[0]]}, then {frame['ds'].iloc[k]} at "
+                         f"{_describe_row(frame, k, source)}); put them on the 1st (MS), the last day (ME) or one "
+                         "day from the 2nd to the 28th")
     start = None
     if seen is None and len(rows) > 3:
         start = monthly_on_one_day(stamps.iloc[:3]) or frequency_of(stamps.iloc[:3])

@@ -39,7 +39,10 @@ def monthly_on_one_day(stamps):
     the last day). None otherwise."""
     import numpy as np
     import pandas as pd
-    index = pd.DatetimeIndex(stamps)
+    try:
+        index = pd.DatetimeIndex(stamps)
+    except (TypeError, ValueError):           # several UTC offsets: not one time of day anyway
+        return None
     if len(index) < 2 or len(set(index.day)) != 1 or not 1 < index.day[0] <= 28 \
             or len(set(index - index.normalize())) != 1:
         return None
