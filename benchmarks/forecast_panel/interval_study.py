@@ -63,7 +63,8 @@ def combine(method, draws, band, held_out, held_out_target):
         return now
     if method == "at least the smoothing's error band":
         offsets = now - median
-        offsets[:, :2], offsets[:, 3:] = np.minimum(offsets[:, :2], band[:, :2]), np.maximum(offsets[:, 3:], band[:, 3:])
+        offsets[:, :2] = np.minimum(offsets[:, :2], band[:, :2])                # lower quantiles: at least as low
+        offsets[:, 3:] = np.maximum(offsets[:, 3:], band[:, 3:])                # upper: at least as high
         return median + offsets
     if method == "3/4 the network's band + 1/4 the smoothing's":
         return median + 0.75 * (now - median) + 0.25 * band

@@ -36,7 +36,8 @@ def add_forecast_arguments(forecast):
     forecast.add_argument("--horizon", type=int, required=True, help="steps to forecast at once")
     forecast.add_argument("--folds", type=int, default=None,
                           help="hybrid/lstm: rolling-origin folds (default: 1, the last horizon)")
-    forecast.add_argument("--step", type=int, default=None, help="hybrid/lstm: steps between fold cutoffs (default: horizon)")
+    forecast.add_argument("--step", type=int, default=None,
+                          help="hybrid/lstm: steps between fold cutoffs (default: horizon)")
     forecast.add_argument("--holdout", type=int, default=None,
                           help="older models only: steps held out for testing (default: horizon)")
     forecast.add_argument("--model", choices=NEW_MODELS + LEGACY_MODELS, default="hybrid",

@@ -96,8 +96,8 @@ def evaluate(df, h, folds=1, step=None, models=("hybrid", "lstm"), freq=None, se
             row["relative_mae"] = {name: (s["mae"] / best if s["mae"] is not None and best > 0 else None)
                                    for name, s in scores.items()}
         rows.append(row)
-    return {"horizon": h, "folds": folds, "step": step, "freq": frequency_name(frame.attrs["freq"]), "season_lengths": lengths,
-            "rows": rows, "summary": summarize(rows), "seconds": timings}
+    return {"horizon": h, "folds": folds, "step": step, "freq": frequency_name(frame.attrs["freq"]),
+            "season_lengths": lengths, "rows": rows, "summary": summarize(rows), "seconds": timings}
 
 
 def _stamp(value):
