@@ -3,6 +3,7 @@ import json
 import pickle
 import subprocess
 import sys
+import warnings
 from dataclasses import replace
 
 import numpy as np
@@ -293,11 +294,26 @@ def test_mixed_utc_offsets_with_a_frequency_read_without_a_warning(tmp_path):
     stamps = pd.date_range("2021-03-26", periods=96, freq="h", tz="Europe/Berlin")
     path = tmp_path / "dst.csv"
     path.write_text("ds,y\n" + "".join(f"{d.isoformat()},{k % 24}\n" for k, d in enumerate(stamps)))
-    import warnings
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         frame = read_csv(path, freq="h")
     assert len(frame) == 96
+
+
+def test_stamps_pandas_will_not_read_together_are_read_one_by_one(monkeypatch):
+    """pandas 3 raises where pandas 2 warns (several UTC offsets in one column): _parse_stamps then reads
+    the stamps one at a time, and a stamp that is no date is still NaT."""
+    from lstmlab.forecast import frame as frame_module
+    real = pd.to_datetime
+
+    def like_pandas_3(arg, *args, **kwargs):
+        if isinstance(arg, pd.Series):
+            raise ValueError("Mixed timezones detected. Pass utc=True in to_datetime")
+        return real(arg, *args, **kwargs)
+    monkeypatch.setattr(pd, "to_datetime", like_pandas_3)
+    parsed = frame_module._parse_stamps(pd.Series(["2021-03-28 01:00+01:00", "2021-03-28 03:00+02:00", "May"]))
+    assert parsed[0] == pd.Timestamp("2021-03-28 00:00", tz="UTC") == parsed[1] - pd.Timedelta(hours=1)
+    assert pd.isna(parsed[2])
 
 
 def test_integer_steps_need_a_frequency():

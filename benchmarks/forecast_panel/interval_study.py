@@ -13,7 +13,6 @@ values (results/interval_draws/<series>.npz). Every method works on the same mem
 coverage of the 80% and 90% intervals (the share of actual values inside, averaged over the forecasts),
 and the interval score of both, (u − l) + (2/α)·(how far outside), a proper score: lower is better.
 """
-import argparse
 import sys
 from pathlib import Path
 
@@ -21,13 +20,17 @@ import numpy as np
 
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
-from run_panel import geomean, horizon_for  # noqa: E402
+from run_panel import geomean, horizon_for, save_table, store_then_summarize  # noqa: E402
 
 INTERVALS = ((1, 3, 0.2), (0, 4, 0.1))        # (lower, upper) quantile columns and α: 80%, 90%
 FOLDS = 3
+OUT = HERE / "results" / "interval_draws"
+METHODS = ("median of their quantiles (now)", "mixture of their distributions (linear pool)",
+           "widened by the held-out last window's errors (conformal)", "at least the smoothing's error band",
+           "3/4 the network's band + 1/4 the smoothing's")
 
 
-def store_forecasts(stem, out):
+def store_forecasts(stem, out=OUT):
     """Fit the default ES-LSTM before each origin of one series; save every method's quantiles and the actuals."""
     from lstmlab.forecast.api import LSTMForecaster
     from lstmlab.forecast.frame import read_csv
@@ -36,7 +39,8 @@ def store_forecasts(stem, out):
     h = horizon_for(frame.attrs["freq"])
     arrays = {}
     for fold in range(FOLDS):
-        back = h * (FOLDS - fold)                                  # steps after the cutoff, as run_panel's folds
+        # run_panel's folds, as cross_validation cuts them (which keeps its fitted networks to itself)
+        back = h * (FOLDS - fold)                                  # steps after the cutoff
         train = frame.iloc[:len(frame) - back].copy()
         train.attrs.update(frame.attrs)
         network = LSTMForecaster(h, frame.attrs["freq"]).fit(train).network
@@ -53,6 +57,7 @@ def store_forecasts(stem, out):
         arrays[f"fold{fold}_actual"] = frame["y"].to_numpy()[len(frame) - back:][:h]
     out.mkdir(parents=True, exist_ok=True)
     np.savez(out / f"{stem}.npz", **arrays)
+    print(f"{stem} stored", flush=True)
 
 
 def combine(method, draws, band, held_out, held_out_target):
@@ -99,19 +104,15 @@ def linear_pool(draws, levels=(0.05, 0.1, 0.5, 0.9, 0.95)):
     return out
 
 
-METHODS = ("median of their quantiles (now)", "mixture of their distributions (linear pool)",
-           "widened by the held-out last window's errors (conformal)", "at least the smoothing's error band",
-           "3/4 the network's band + 1/4 the smoothing's")
 
-
-def summarize(out):
+def summarize(out=OUT):
     rows = {method: {"covers": [], "score": []} for method in METHODS}
     for path in sorted(out.glob("*.npz")):
         stored = np.load(path)
         for fold in range(FOLDS):
             actual = stored[f"fold{fold}_actual"]
-            for method in METHODS:
-                q = stored[f"fold{fold}_method{METHODS.index(method)}"]
+            for k, method in enumerate(METHODS):
+                q = stored[f"fold{fold}_method{k}"]
                 covers, score = [], 0.0
                 for low, high, alpha in INTERVALS:
                     lo, hi = q[:, low], q[:, high]
@@ -126,26 +127,12 @@ def summarize(out):
         covers, score = np.mean(row["covers"], axis=0), np.array(row["score"])
         lines.append(f"| {method} | {100 * covers[0]:.1f}% / {100 * covers[1]:.1f}% | {geomean(score / now):.3f} | "
                      f"{int(np.sum(score > now * (1 + 1e-9)))} |")
-    table = "\n".join(lines) + "\n"
-    (out.parent / "intervals.md").write_text(table)
-    print(table)
+    save_table("\n".join(lines) + "\n", out.parent / "intervals.md")
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", default=None, help="comma-separated series names (default: all)")
-    parser.add_argument("--summarize", action="store_true", help="only score the stored draws")
-    args = parser.parse_args(argv)
-    out = HERE / "results" / "interval_draws"
-    if not args.summarize:
-        stems = args.only.split(",") if args.only else [p.stem for p in sorted((HERE / "data").glob("*.csv"))]
-        for stem in stems:
-            store_forecasts(stem, out)
-            print(f"{stem} stored", flush=True)
-        if args.only:
-            return 0
-    summarize(out)
-    return 0
+    stems = [path.stem for path in sorted((HERE / "data").glob("*.csv"))]
+    return store_then_summarize(argv, __doc__.splitlines()[0], stems, store_forecasts, summarize)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,6 @@ The series ship with statsmodels (statsmodels.datasets; no network): El Niño se
 (1959–2009): real GDP, the consumer price index and real investment. Horizons as the panel's: monthly 12,
 quarterly 8, yearly 6. Reports go to results/outside/<series>.json.
 """
-import argparse
 import json
 import sys
 import time
@@ -23,7 +22,7 @@ import numpy as np
 
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
-from run_panel import PEERS, geomean  # noqa: E402
+from run_panel import GEOMEAN_ROWS, PEERS, _relative, geomean, save_table, store_then_summarize  # noqa: E402
 
 SHOWN = ("ES-LSTM", "smoothing") + PEERS
 
@@ -44,46 +43,33 @@ def series():
     return {name: (pd.DataFrame({"unique_id": name, "ds": ds, "y": y}), h) for name, (ds, y, h) in out.items()}
 
 
-def summarize(out):
+def store(name, out=HERE / "results" / "outside"):
+    """Evaluate one series (three origins, peers included) and save its report."""
+    from lstmlab.forecast.evaluate import evaluate
+    frame, h = series()[name]
+    start = time.perf_counter()
+    report = evaluate(frame, h, folds=3, models=("hybrid",))
+    report["series"], report["wall_seconds"] = name, time.perf_counter() - start
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{name}.json").write_text(json.dumps(report, indent=1, default=str))
+    print(f"{name}: ES-LSTM relative MAE per origin "
+          f"{[round(row['relative_mae']['ES-LSTM'], 3) for row in report['rows']]}", flush=True)
+
+
+def summarize(out=HERE / "results" / "outside"):
     reports = [json.loads(path.read_text()) for path in sorted(out.glob("*.json"))]
     lines = ["| series | h | " + " | ".join(SHOWN) + " |", "|---|---:|" + "---:|" * len(SHOWN)]
     for report in reports:
         lines.append(f"| {report['series']} | {report['horizon']} | " + " | ".join(
             " / ".join(f"{row['relative_mae'][name]:.2f}" for row in report["rows"]) for name in SHOWN) + " |")
-    for label, fold in (("geometric mean, last-horizon holdout", -1), ("geometric mean, all rolling origins", None)):
-        cells = []
-        for name in SHOWN:
-            values = [row["relative_mae"][name] for report in reports
-                      for row in (report["rows"] if fold is None else [report["rows"][fold]])]
-            cells.append(f"**{geomean(values):.2f}**")
-        lines.append(f"| **{label}** | | " + " | ".join(cells) + " |")
-    table = "\n".join(lines) + "\n"
-    (out.parent / "outside_panel.md").write_text(table)
-    print(table)
+    for label, fold in GEOMEAN_ROWS:
+        lines.append(f"| **{label}** | | " + " | ".join(f"**{geomean(_relative(reports, name, fold)):.2f}**"
+                                                     for name in SHOWN) + " |")
+    save_table("\n".join(lines) + "\n", out.parent / "outside_panel.md")
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", default=None, help="comma-separated series names (default: all five)")
-    parser.add_argument("--summarize", action="store_true", help="only rebuild the table from results/outside/")
-    args = parser.parse_args(argv)
-    out = HERE / "results" / "outside"
-    out.mkdir(parents=True, exist_ok=True)
-    if not args.summarize:
-        from lstmlab.forecast.evaluate import evaluate
-        chosen = series()
-        for name in (args.only.split(",") if args.only else chosen):
-            frame, h = chosen[name]
-            start = time.perf_counter()
-            report = evaluate(frame, h, folds=3, models=("hybrid",))
-            report["series"], report["wall_seconds"] = name, time.perf_counter() - start
-            (out / f"{name}.json").write_text(json.dumps(report, indent=1, default=str))
-            print(f"{name}: ES-LSTM relative MAE per origin "
-                  f"{[round(row['relative_mae']['ES-LSTM'], 3) for row in report['rows']]}", flush=True)
-        if args.only:
-            return 0
-    summarize(out)
-    return 0
+    return store_then_summarize(argv, __doc__.splitlines()[0], list(series()), store, summarize)
 
 
 if __name__ == "__main__":

@@ -28,6 +28,8 @@ HERE = Path(__file__).parent
 HORIZON = {"M": 12, "Q": 8, "W": 13, "Y": 6, "A": 6, "30min": 48}
 COMPARED = ("ES-LSTM", "LSTM", "smoothing", "naive", "seasonal_naive", "ets", "autoarima", "theta")
 PEERS = ("ets", "autoarima", "theta")           # the statistical peers the target is measured against
+# the summary rows: (label, fold) — the last fold is the last-horizon holdout, None takes every origin
+GEOMEAN_ROWS = (("geometric mean, last-horizon holdout", -1), ("geometric mean, all rolling origins", None))
 
 
 def horizon_for(freq):
@@ -104,10 +106,30 @@ def refresh(stored_path, frame, h, args):
 def write_summary(out):
     """Table and figure from every results/series/*.json (series may be run in separate processes)."""
     results = [json.loads(path.read_text()) for path in sorted((out / "series").glob("*.json"))]
-    table = summary_table(results)
-    (out / "panel.md").write_text(table)
-    print(table)
+    save_table(summary_table(results), out / "panel.md")
     figure(results, out / "panel.png")
+
+
+def save_table(table, path):
+    path.write_text(table)
+    print(table)
+
+
+def store_then_summarize(argv, description, names, store, summarize):
+    """The entry of the panel's side studies (interval_study.py, outside_panel.py): ``store(name)`` for each
+    series (--only NAMES: a share, one process per core), then ``summarize()`` over everything stored;
+    --summarize only rebuilds the table."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--only", default=None, help="comma-separated series names (default: all)")
+    parser.add_argument("--summarize", action="store_true", help="only rebuild the table from what is stored")
+    args = parser.parse_args(argv)
+    if not args.summarize:
+        for name in (args.only.split(",") if args.only else names):
+            store(name)
+        if args.only:
+            return 0
+    summarize()
+    return 0
 
 
 def _relative(results, model, fold=None):
@@ -133,9 +155,9 @@ def summary_table(results):
         holdout = report["rows"][-1]["relative_mae"]
         lines.append(f"| {report['series']} | {report['freq']} | {report['horizon']} | {report['rows'][-1]['period']} | "
                      + " | ".join(f"{holdout[k]:.2f}" for k in COMPARED) + " |")
-    for label, fold in (("**geometric mean, last-horizon holdout**", -1), ("**geometric mean, all rolling origins**", None)):
-        lines.append(f"| {label} | | | | " + " | ".join(f"**{geomean(_relative(results, k, fold)):.2f}**"
-                                                         for k in COMPARED) + " |")
+    for label, fold in GEOMEAN_ROWS:
+        lines.append(f"| **{label}** | | | | " + " | ".join(f"**{geomean(_relative(results, k, fold)):.2f}**"
+                                                             for k in COMPARED) + " |")
     lines.append("| geometric mean over series, MAE averaged over the rolling origins, against one peer per series | | | | "
                  + " | ".join(f"{geomean(_relative_per_series(results, k)):.2f}" for k in COMPARED) + " |")
     return "\n".join(lines) + "\n"

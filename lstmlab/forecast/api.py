@@ -35,14 +35,14 @@ def check_series(series: PanelSeries, horizon, period, explicit_season):
     """One-line refusals for series the model cannot learn from."""
     name = series.unique_id
     if np.ptp(series.y) == 0:
-        raise SeriesError(f"series {name!r} is constant ({series.y[0]:g} at all {len(series)} points): there is "
+        raise SeriesError(f"series {shown(name)} is constant ({series.y[0]:g} at all {len(series)} points): there is "
                          "nothing for a model to learn; forecast it as that constant")
     if explicit_season and len(series) < 2 * period:
-        raise SeriesError(f"series {name!r} has {len(series)} points, too short for season length {period}: "
+        raise SeriesError(f"series {shown(name)} has {len(series)} points, too short for season length {period}: "
                          f"two full seasons ({2 * period} points) are needed")
     needed = horizon + max(horizon, 4) + max(period, 1)
     if len(series) < needed:
-        raise SeriesError(f"series {name!r} has {len(series)} points: too short to learn horizon {horizon} with "
+        raise SeriesError(f"series {shown(name)} has {len(series)} points: too short to learn horizon {horizon} with "
                          f"season length {period} (needs at least {needed})")
 
 
@@ -144,7 +144,8 @@ class LSTMForecaster:
         for series in self.series_:
             rows = X_df[X_df["unique_id"] == series.unique_id]
             if len(rows) != self.h:
-                raise ValueError(f"series {series.unique_id!r}: X_df has {len(rows)} future rows, expected {self.h}")
+                raise ValueError(f"series {shown(series.unique_id)}: X_df has {len(rows)} future rows, "
+                                 f"expected {self.h}")
             missing = [name for name in self.exogenous_ if name not in rows.columns]
             if missing:
                 raise ValueError(f"X_df lacks exogenous column(s) {', '.join(missing)}")
@@ -155,8 +156,8 @@ class LSTMForecaster:
                     given = pd.to_datetime(rows["ds"], errors="coerce").to_numpy()
                 order = np.argsort(given, kind="stable")
                 if not np.array_equal(given[order], np.asarray(expected)):
-                    raise ValueError(f"series {series.unique_id!r}: X_df's ds must be the {self.h} stamps after the "
-                                     f"fitted data ({expected[0]} .. {expected[-1]}), got {given[order][0]} .. "
+                    raise ValueError(f"series {shown(series.unique_id)}: X_df's ds must be the {self.h} stamps "
+                                     f"after the fitted data ({expected[0]} .. {expected[-1]}), got {given[order][0]} .. "
                                      f"{given[order][-1]}")
                 rows = rows.iloc[order]
             values = pd.DataFrame({name: pd.to_numeric(rows[name], errors="coerce") for name in self.exogenous_})
@@ -164,7 +165,7 @@ class LSTMForecaster:
             if bad.any():
                 k, column = np.argwhere(bad)[0]
                 name = self.exogenous_[column]
-                raise ValueError(f"series {series.unique_id!r}: X_df's {name!r} is {shown(rows[name].iloc[k])} at "
+                raise ValueError(f"series {shown(series.unique_id)}: X_df's {name!r} is {shown(rows[name].iloc[k])} at "
                                  f"future step {k + 1}, not a finite number")
             scenario[series.unique_id] = values.to_numpy(np.float64)                          # (h, E)
         return scenario

@@ -51,7 +51,7 @@ def add_forecast_arguments(forecast):
                                "(default: 15 for the hybrid, 5 for the pure LSTM)")
     forecast.add_argument("--train-steps", type=int, default=None,
                           help="hybrid/lstm: Adam steps per ensemble member (default: 300)")
-    forecast.add_argument("--no-peers", action="store_true",
+    forecast.add_argument("--no-peers", action="store_true", default=None,      # None: not given
                           help="hybrid/lstm: skip ETS, AutoARIMA and Theta (statsforecast)")
     forecast.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     forecast.add_argument("--out", help="folder for the forecast CSV and PNG")
@@ -167,9 +167,9 @@ def _run_new(args, frame):
 
 
 def _config(args):
-    """The HybridConfig keywords the command line sets (None: the model's default)."""
-    return {"seasonality": args.seasonality or "auto", "ensemble": args.ensemble,
-            "steps": 300 if args.train_steps is None else args.train_steps, "seed": args.seed}
+    """The HybridConfig keywords the command line sets; an option not given keeps HybridConfig's default."""
+    given = {"seasonality": args.seasonality, "ensemble": args.ensemble, "steps": args.train_steps, "seed": args.seed}
+    return {name: value for name, value in given.items() if value is not None}
 
 
 def _write_new_outputs(args, frame, report):
@@ -187,8 +187,7 @@ def _write_new_outputs(args, frame, report):
 
 def _run_legacy(args, frame):
     """The older single-series models, through pipeline.py (holdout, --save/--load)."""
-    given = [flag for name, flag in NEW_MODEL_OPTIONS.items()
-             if getattr(args, name) is not None and getattr(args, name) is not False]     # 0 is given too
+    given = [flag for name, flag in NEW_MODEL_OPTIONS.items() if getattr(args, name) is not None]   # 0 is given too
     if given:
         raise ValueError(f"{', '.join(given)} {'is' if len(given) == 1 else 'are'} for --model hybrid or lstm; "
                          f"--model {args.model} is trained once and scored on the last --holdout steps")

@@ -15,7 +15,7 @@ from typing import Dict, List, Optional
 
 import numpy as np
 
-from .seasonality import frequency_name, frequency_of, monthly_on_one_day, season_lengths_for
+from .seasonality import frequency_name, frequency_of, month_steps, monthly_on_one_day, season_lengths_for
 
 REQUIRED = ("unique_id", "ds", "y")
 
@@ -275,8 +275,8 @@ def _check_stamps(frame, rows, uid, source, freq, inferred):
                              "duplicates first")
     # one day of every month first: pandas takes Jul 15, Aug 15, Sep 15 for steps of 31 days
     seen = (monthly_on_one_day(stamps) or frequency_of(stamps)) if freq is None else freq
-    index = pd.DatetimeIndex(stamps) if seen is None else None         # (seen: stamps with several UTC offsets)
-    if seen is None and len(rows) > 2 and (np.diff(index.year * 12 + index.month) == 1).all():
+    index = pd.DatetimeIndex(stamps) if seen is None else None     # (not for several UTC offsets: freq is given)
+    if seen is None and len(rows) > 2 and (month_steps(index) == 1).all():
         # one a month, on days that move (the 30th, then Feb 29): no grid of equal steps holds them
         k = rows[int(np.argmax(index.day != index.day[0]))]
         raise ValueError(f"series {shown(uid)}: the stamps are one a month but not on one day of the month "

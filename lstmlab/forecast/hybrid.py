@@ -162,7 +162,7 @@ def error_spread(targets, quantiles, mirror):
 
     A member that early stopping keeps at step 0 has learnt nothing: every quantile it outputs is 0, an
     interval of width 0. It forecasts the smoothing, so it gets the smoothing's own error band instead
-    (ESLSTM.predict); the point forecast does not change. Measured on the development panel (33 forecasts,
+    (ESLSTM.member_draws); the point forecast does not change. Measured on the development panel (33 forecasts,
     seed 0), the 80% / 90% intervals covered 69.5% / 75.4% of the actual values, and austres' holdout
     (every member at step 0) had an interval of width 0. With this band they cover 72.5% / 78.5%, and no
     interval has width 0. Starting every member's training at this band instead of at 0 covered 75.9% /
@@ -338,7 +338,7 @@ class ESLSTM:
                     best = (loss, step, copy.deepcopy(model.state_dict()))
         model.stopped_at = best[1] if c.early_stopping else c.steps       # 0: the network was left at zero
         model.validation_loss = best[0] if c.early_stopping else None     # its pinball loss on the last windows
-        # (h, Q) or None: a member early stopping left at zero forecasts with the smoothing's band (predict)
+        # (h, Q) or None: a member early stopping left at zero forecasts with the smoothing's band (member_draws)
         left_at_zero = c.zero_init and model.stopped_at == 0
         model.untrained_band = error_spread(targets[train], c.quantiles, mirror).numpy() if left_at_zero else None
         if c.early_stopping:

@@ -16,6 +16,8 @@ A step's length says which cycles a series can have: twelve months make a year, 
 """
 import re
 
+import numpy as np
+
 # the leading letters of a pandas offset alias -> seasonal periods, longest cycle last
 _BY_UNIT = {"Y": [], "A": [], "Q": [4], "M": [12], "W": [52], "D": [7], "B": [5]}
 _PER_DAY = {"h": 24, "H": 24, "min": 1440, "T": 1440, "s": 86400, "S": 86400}
@@ -33,11 +35,15 @@ def frequency_of(stamps):
         return None
 
 
+def month_steps(index):
+    """Months from each stamp of a DatetimeIndex to the next, whatever the days: Jan 30 -> Feb 29 is 1."""
+    return np.diff(index.year * 12 + index.month)
+
+
 def monthly_on_one_day(stamps):
     """pd.DateOffset(months=k) for stamps on one day of the month (the 2nd to the 28th, at one time of
     day), k months apart: e.g. the 15th of every month, which no pandas alias names (MS is the 1st, ME
     the last day). None otherwise."""
-    import numpy as np
     import pandas as pd
     try:
         index = pd.DatetimeIndex(stamps)
@@ -46,7 +52,7 @@ def monthly_on_one_day(stamps):
     if len(index) < 2 or len(set(index.day)) != 1 or not 1 < index.day[0] <= 28 \
             or len(set(index - index.normalize())) != 1:
         return None
-    steps = np.diff(index.year * 12 + index.month)
+    steps = month_steps(index)
     return pd.DateOffset(months=int(steps[0])) if steps[0] >= 1 and (steps == steps[0]).all() else None
 
 
