@@ -136,6 +136,21 @@ def test_packed_weights_follow_every_weight_change():
                                    rollout(lstm, x0, 10, head, fused=False)[0], rtol=1e-12, atol=1e-12)
 
 
+def test_packed_weights_follow_an_update_through_data():
+    """p.data.mul_(...) — how hand-written SGD loops update weights — bumps no version counter, changes
+    no storage: the packing must still be redone (the fused path returned the old weights' rollout)."""
+    lstm, head = make(input_size=1, hidden=12, layers=2)
+    x = torch.randn(5, 2, 1, dtype=F64)
+    with torch.no_grad():
+        before = rollout(lstm, x, 6, head, fused=True)[0]
+        for tensor in (lstm.weight_hh_l0, lstm.bias_ih_l1, head.weight):
+            tensor.data.mul_(0.5)
+            after = rollout(lstm, x, 6, head, fused=True)[0]
+            assert not torch.equal(before, after)
+            torch.testing.assert_close(after, rollout(lstm, x, 6, head, fused=False)[0], rtol=1e-12, atol=1e-12)
+            before = after
+
+
 def test_float32_needs_twice_the_arithmetic_for_a_second_thread():
     """The sine model (B = 3, 2 layers of H = 51): enough float64 work for two threads, not enough float32."""
     before = torch.get_num_threads()
