@@ -130,6 +130,36 @@ def test_cpp_inference_in_chunks_matches_torch(partition, threads, options, monk
         torch.testing.assert_close(a, b, rtol=0, atol=0)
 
 
+@pytest.mark.parametrize("threads", [1, 2], ids=["1-thread", "2-threads"])
+@pytest.mark.parametrize("partition", ["tiles", "tile-rows", "units", "rows"])
+def test_cpp_inference_in_float32_lays_the_weights_out_right(partition, threads, monkeypatch):
+    """Each thread lays its weights out block by block, a whole U × U block (16 floats) transposed in
+    registers and the edges value by value (lstm_cpu_tiles.h's transpose_block). The float64 tests above
+    only meet 8 × 8 blocks; here H = 40 = 16 + 16 + 8 units and I = 37 = 16 + 16 + 5 inputs in float32, on
+    every split. A misplaced weight errs by O(0.1); float32 rounding by ~1e-6 — the error is held to
+    4× torch's own float32 error against float64, as test_cpu_loops does."""
+    from lstmlab.kernels import lstm_cpu
+    monkeypatch.setenv(bptt.LOOPS_VARIABLE, "cpp")
+    monkeypatch.setattr(lstm_cpu, "PARTITION", partition)
+    torch.manual_seed(0)
+    reference = torch.nn.LSTM(37, 40, dtype=F64)
+    torch32 = torch.nn.LSTM(37, 40)
+    ours32 = lstmlab.LSTM(37, 40, backend="bptt")
+    for module in (torch32, ours32):
+        module.load_state_dict(reference.state_dict())
+    x = torch.randn(12, 9, 37, dtype=F64)
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        with torch.no_grad():
+            expected = reference(x)[0]
+            torch_error = (torch32(x.float())[0].double() - expected).abs().max().item()
+            ours_error = (ours32(x.float())[0].double() - expected).abs().max().item()
+    finally:
+        torch.set_num_threads(previous)
+    assert ours_error <= 4 * torch_error, (ours_error, torch_error)
+
+
 def test_variable_lengths_and_gradients_take_the_full_path():
     """A PackedSequence needs each row's own last cell state: the full run_direction runs (and agrees)."""
     ours, reference = pair("bptt", dict(num_layers=2))
