@@ -118,7 +118,10 @@ void forward_inference(const at::Tensor& x, const at::Tensor& w_ih, const at::Te
                              : out_data + (t * batch + r0 + r) * out_size + j0;
           };
           if (on_tiles) {                                               // W_hh h_{t−1} in registers, tile by tile
-            for (int64_t u0 = 0; u0 < n; u0 += U) {
+            const int64_t my_tiles = (n + U - 1) / U;
+            const bool backwards = walk_backwards(t, my_tiles * out_size * 4 * U * sizeof(scalar_t));
+            for (int64_t i = 0; i < my_tiles; ++i) {
+              const int64_t u0 = tile_in_order(backwards, 0, my_tiles, i) * U;
               const int64_t units = std::min<int64_t>(U, n - u0);
               for (int64_t rb = 0; rb < rows; rb += MAX_ROWS) {
                 const int count = static_cast<int>(std::min<int64_t>(MAX_ROWS, rows - rb));

@@ -97,7 +97,9 @@ void forward_on_tiles(at::Tensor& gates, const at::Tensor& bias, const at::Tenso
       scalar_t* gates_t = gates_data + t * batch * 4 * hidden;
       scalar_t* c_t = c_data + t * batch * hidden;
       scalar_t* h_t = out_data + t * batch * out_size;
-      for (int64_t tile = a; tile < b; ++tile) {
+      const bool backwards = walk_backwards(t, (b - a) * out_size * 4 * U * sizeof(scalar_t));
+      for (int64_t i = 0; i < b - a; ++i) {
+        const int64_t tile = tile_in_order(backwards, a, b, i);
         const int64_t j0 = tile * U, units = std::min<int64_t>(U, hidden - j0);
         for (int64_t r0 = first_row; r0 < last_row; r0 += MAX_ROWS) {
           const int rows = static_cast<int>(std::min<int64_t>(MAX_ROWS, last_row - r0));
@@ -168,7 +170,9 @@ void backward_on_tiles(const at::Tensor& acts, const at::Tensor& cell_states, co
       // dh_{t−1} = grad_out_{t−1} + W_hhᵀ d_gates_t, my feature tiles   (the last one: grad_h0)
       scalar_t* target = t > 0 ? dh_data : grad_h0_data;
       const scalar_t* grad_out = t > 0 ? grad_out_data + (t - 1) * batch * out_size : nullptr;
-      for (int64_t tile = pa; tile < pb; ++tile) {
+      const bool feature_tiles_backwards = walk_backwards(t, (pb - pa) * 4 * hidden * 4 * U * sizeof(scalar_t));
+      for (int64_t i = 0; i < pb - pa; ++i) {
+        const int64_t tile = tile_in_order(feature_tiles_backwards, pa, pb, i);
         const int64_t p0 = tile * 4 * U, n = std::min<int64_t>(4 * U, out_size - p0);
         for (int64_t r0 = first_row; r0 < last_row; r0 += MAX_ROWS) {
           const int rows = static_cast<int>(std::min<int64_t>(MAX_ROWS, last_row - r0));

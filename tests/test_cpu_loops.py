@@ -303,6 +303,25 @@ def test_forward_on_packed_tiles_matches_torch_with_two_threads(hidden, batch, p
                        run_and_backward(ref, leaf(x), (leaf(hx[0]), leaf(hx[1]))))
 
 
+@pytest.mark.parametrize("threads", [1, 2], ids=["1-thread", "2-threads"])
+def test_tiles_walked_back_to_front_on_odd_steps_when_they_outgrow_the_cache(threads, monkeypatch):
+    """B = 1, H = 512 in float64: each thread's tiles of W_hh (and of W_hhᵀ in backward) are 4-8 MiB,
+    above ZIGZAG_ABOVE_BYTES, so odd steps walk them back to front (lstm_cpu_tiles.h's walk_backwards) —
+    in the training loops and in the inference path. T = 5: steps walked both ways, forward and back."""
+    monkeypatch.setenv(bptt.LOOPS_VARIABLE, "cpp")
+    monkeypatch.setattr(lstm_cpu, "PARTITION", "auto")
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        ref, ours = twins("bptt", 3, 512)
+        x = torch.randn(5, 1, 3, dtype=torch.float64)
+        assert_twins_equal(run_and_backward(ours, leaf(x), None), run_and_backward(ref, leaf(x), None))
+        with torch.no_grad():
+            torch.testing.assert_close(ours(x)[0], ref(x)[0], rtol=1e-12, atol=1e-12)
+    finally:
+        torch.set_num_threads(previous)
+
+
 @pytest.mark.parametrize("asked, environment", [
     pytest.param(2, {"OMP_THREAD_LIMIT": "1"}, id="limit-1-ask-2"),
     pytest.param(4, {"OMP_THREAD_LIMIT": "3"}, id="limit-3-ask-4"),
