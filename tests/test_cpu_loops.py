@@ -303,13 +303,15 @@ def test_forward_on_packed_tiles_matches_torch_with_two_threads(hidden, batch, p
                        run_and_backward(ref, leaf(x), (leaf(hx[0]), leaf(hx[1]))))
 
 
+@pytest.mark.parametrize("partition", ["tiles", "tile-rows"])
 @pytest.mark.parametrize("threads", [1, 2], ids=["1-thread", "2-threads"])
-def test_tiles_walked_back_to_front_on_odd_steps_when_they_outgrow_the_cache(threads, monkeypatch):
+def test_tiles_walked_back_to_front_on_odd_steps_when_they_outgrow_the_cache(partition, threads, monkeypatch):
     """B = 1, H = 512 in float64: each thread's tiles of W_hh (and of W_hhᵀ in backward) are 4-8 MiB,
     above ZIGZAG_ABOVE_BYTES, so odd steps walk them back to front (lstm_cpu_tiles.h's walk_backwards) —
-    in the training loops and in the inference path. T = 5: steps walked both ways, forward and back."""
+    in the training loops and in the inference path (the tiles forced: the automatic choice sits right at
+    its thresholds here). T = 5: steps walked both ways, forward and back."""
     monkeypatch.setenv(bptt.LOOPS_VARIABLE, "cpp")
-    monkeypatch.setattr(lstm_cpu, "PARTITION", "auto")
+    monkeypatch.setattr(lstm_cpu, "PARTITION", partition)
     previous = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
