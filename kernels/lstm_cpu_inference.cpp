@@ -75,7 +75,7 @@ void forward_inference(const at::Tensor& x, const at::Tensor& w_ih, const at::Te
       b_mine = bias.view({4, hidden}).narrow(1, j0, n).contiguous().view({4 * n});   // (4n)
       if (on_tiles) {
         packed = at::empty({(n + U - 1) / U, out_size, 4, U}, x.options());         // this thread's units of W_hh
-        pack_tiles(w_hh.data_ptr<scalar_t>() + j0 * out_size, out_size, 1, 4, n, hidden, out_size,
+        pack_tiles(w_hh.data_ptr<scalar_t>() + j0 * out_size, out_size, 4, n, hidden, out_size,
                    packed.data_ptr<scalar_t>());
       } else {
         w_rec = gate_rows_transposed(w_hh, hidden, j0, n);                          // (P, 4n)

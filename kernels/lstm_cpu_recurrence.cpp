@@ -77,8 +77,7 @@ void forward_on_tiles(at::Tensor& gates, const at::Tensor& bias, const at::Tenso
   const int64_t steps = gates.size(0), batch = gates.size(1), hidden = gates.size(2) / 4, out_size = w_hh.size(1);
   const int64_t tiles = (hidden + U - 1) / U;
   at::Tensor packed = at::empty({tiles, out_size, 4, U}, gates.options());          // W_hh, packed once
-  pack_tiles(w_hh.data_ptr<scalar_t>(), w_hh.stride(0), w_hh.stride(1), 4, hidden, hidden, out_size,
-             packed.data_ptr<scalar_t>());
+  pack_tiles(w_hh.data_ptr<scalar_t>(), out_size, 4, hidden, hidden, out_size, packed.data_ptr<scalar_t>());
   const scalar_t* packed_data = packed.data_ptr<scalar_t>();
   scalar_t* gates_data = gates.data_ptr<scalar_t>();
   const scalar_t* bias_data = bias.data_ptr<scalar_t>();

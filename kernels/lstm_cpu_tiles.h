@@ -111,16 +111,16 @@ LSTMLAB_INLINE void affine_rows(int rows, const scalar_t* z, int64_t ldz, int64_
 // thread, medians of 50, 2026-12-02).
 
 #if defined(__GNUC__) && !defined(__clang__)
-template <typename scalar_t> struct Lanes;     // the index vector __builtin_shuffle takes for vec_t
-template <> struct Lanes<float> { typedef int32_t type __attribute__((vector_size(VECTOR_BYTES))); };
-template <> struct Lanes<double> { typedef int64_t type __attribute__((vector_size(VECTOR_BYTES))); };
+template <typename scalar_t> struct ShuffleIndex;     // the index vector __builtin_shuffle takes for vec_t
+template <> struct ShuffleIndex<float> { typedef int32_t type __attribute__((vector_size(VECTOR_BYTES))); };
+template <> struct ShuffleIndex<double> { typedef int64_t type __attribute__((vector_size(VECTOR_BYTES))); };
 
 // Rows i and i + D (i & D = 0) swap their off-diagonal D-wide blocks. After D = U/2, …, 2, 1, row k
 // holds what was column k: the transpose, in log2(U) rounds of U two-register shuffles.
 template <typename scalar_t, int D>
 LSTMLAB_INLINE void swap_blocks(vec_t<scalar_t>* rows) {
   constexpr int U = lanes<scalar_t>();
-  typename Lanes<scalar_t>::type upper, lower;                     // indices: 0..U−1 row i, U..2U−1 row i+D
+  typename ShuffleIndex<scalar_t>::type upper, lower;                     // indices: 0..U−1 row i, U..2U−1 row i+D
   for (int c = 0; c < U; ++c) {
     upper[c] = (c & D) ? U + c - D : c;                              // row i:     its left, then row i+D's left
     lower[c] = (c & D) ? U + c : c + D;                              // row i + D: row i's right, then its right
@@ -158,35 +158,24 @@ LSTMLAB_INLINE void transpose_block(const scalar_t* __restrict src, int64_t src_
   }
 }
 
-// W's rows in G groups of N outputs — output n of group g is row g · group_stride + n (group_stride is
-// N for a whole W; a thread's units [j0, j0 + N) of the 4 gates are w + j0 · row_stride with
-// group_stride H) — element (row, k) at w[row · row_stride + k · k_stride] (row-major: K, 1; stored
-// transposed: 1, rows) -> packed (tiles, K, G, U), zero-padded: the layout above, made in one pass.
+// W's rows in G groups of N outputs, row-major (row r at w + r · row_stride) — output n of group g is
+// row g · group_stride + n (group_stride is N for a whole W; a thread's units [j0, j0 + N) of the 4
+// gates are w + j0 · row_stride with group_stride H) -> packed (tiles, K, G, U), zero-padded: the layout
+// above, U rows × U values of k at a time, transposed in registers.
 template <typename scalar_t>
-void pack_tiles(const scalar_t* __restrict w, int64_t row_stride, int64_t k_stride, int64_t groups,
-                int64_t per_group, int64_t group_stride, int64_t K, scalar_t* __restrict packed) {
+void pack_tiles(const scalar_t* __restrict w, int64_t row_stride, int64_t groups, int64_t per_group,
+                int64_t group_stride, int64_t K, scalar_t* __restrict packed) {
   constexpr int U = lanes<scalar_t>();
   const int64_t tiles = (per_group + U - 1) / U;
-  if (k_stride == 1) {                 // row-major: U rows × U values of k at a time, transposed in registers
-    for (int64_t tile = 0; tile < tiles; ++tile) {
-      const int64_t units = std::min<int64_t>(U, per_group - tile * U);
-      for (int64_t g = 0; g < groups; ++g) {
-        const scalar_t* rows = w + (g * group_stride + tile * U) * row_stride;
-        for (int64_t k0 = 0; k0 < K; k0 += U) {
-          transpose_block(rows + k0, row_stride, units, std::min<int64_t>(U, K - k0),
-                          packed + ((tile * K + k0) * groups + g) * U, groups * U, true);
-        }
+  for (int64_t tile = 0; tile < tiles; ++tile) {
+    const int64_t units = std::min<int64_t>(U, per_group - tile * U);
+    for (int64_t g = 0; g < groups; ++g) {
+      const scalar_t* rows = w + (g * group_stride + tile * U) * row_stride;
+      for (int64_t k0 = 0; k0 < K; k0 += U) {
+        transpose_block(rows + k0, row_stride, units, std::min<int64_t>(U, K - k0),
+                        packed + ((tile * K + k0) * groups + g) * U, groups * U, true);
       }
     }
-  } else {                             // stored transposed: already contiguous along the units
-    for (int64_t tile = 0; tile < tiles; ++tile)
-      for (int64_t k = 0; k < K; ++k)
-        for (int64_t g = 0; g < groups; ++g)
-          for (int64_t u = 0; u < U; ++u) {
-            const int64_t n = tile * U + u;
-            packed[((tile * K + k) * groups + g) * U + u] =
-                n < per_group ? w[(g * group_stride + n) * row_stride + k * k_stride] : scalar_t(0);
-          }
   }
 }
 
