@@ -38,9 +38,22 @@ QUICK = ["--no-peers", "--ensemble", "1", "--train-steps", "5"]
 @pytest.mark.parametrize("freq, expected", [
     ("MS", [12]), ("ME", [12]), ("QS-OCT", [4]), ("QE-DEC", [4]), ("W-SUN", [52]), ("D", [7]), ("h", [24, 168]),
     ("30min", [48, 336]), ("15min", [96, 672]), ("YS-JAN", []), ("12", [12]), ("1", []),
+    # business and month-end variants are their calendar unit (BME once read as business-daily, [5])
+    ("BME", [12]), ("BMS", [12]), ("BQE-DEC", [4]), ("BYE-DEC", []), ("B", [5]), ("SMS", [24]),
+    ("3ME", [4]), ("2QS-JAN", [2]), ("2W-SUN", [26]), ("4h", [6, 42]), ("M", [12]), ("H", [24, 168]),
 ], ids=lambda v: str(v))
 def test_season_lengths_from_the_frequency(freq, expected):
     assert season_lengths_for(freq) == expected
+
+
+def test_business_month_end_stamps_are_monthly_end_to_end(tmp_path):
+    """The last business day of each month (closing prices): season 12 — it was read as business-daily,
+    5 — and the seasonal smoothing then forecasts a pure yearly cycle exactly."""
+    path = monthly_csv(tmp_path / "close.csv", np.round(100 + np.sin(np.arange(60) * np.pi / 6), 3), freq="BME")
+    result = cli("--csv", str(path), "--horizon", "3", "--json", *QUICK)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["freq"] == "BME" and report["season_lengths"] == [12], {k: report[k] for k in ("freq", "season_lengths")}
 
 
 def test_a_frequency_of_zero_steps_is_refused():

@@ -4,18 +4,20 @@ A step's length says which cycles a series can have: twelve months make a year, 
 48 half-hours a day and 336 a week. A user who knows better passes --season-length N (repeatable).
 
     frequency         season lengths     (pandas aliases)
-    yearly            none               YS, YE, A, AS …
-    quarterly         4                  QS, QE, Q …
-    monthly           12                 MS, ME, M …  (or pd.DateOffset(months=1): the 15th of each month)
+    yearly            none               YS, YE, BYE, A, AS …
+    quarterly         4                  QS, QE, BQE, Q …
+    monthly           12                 MS, ME, BME, BMS, M …  (or pd.DateOffset(months=1): the 15th)
+    twice a month     24                 SMS, SME
     weekly            52                 W-SUN, W-MON …
-    daily             7                  D, B
+    daily             7                  D
+    business days     5                  B
     hourly            24 and 168         h, H
     half-hourly       48 and 336         30min
     quarter-hourly    96 and 672         15min
-    minutely          60 and 1440        min, T
+    minutely          1440 and 10080     min, T
+    every k months    12 / k             2MS, 3ME … (k dividing 12); likewise k quarters, k weeks
+    every k hours …   a day and a week   2h, 5min … (when k steps divide a day)
 """
-import re
-
 import numpy as np
 
 # the leading letters of a pandas offset alias -> seasonal periods, longest cycle last
@@ -75,36 +77,71 @@ def frequency_name(freq):
 
 
 def season_lengths_for(freq):
-    """Seasonal periods for a frequency alias ("MS", "QS-OCT", "30min", "W-SUN", "12" …) or a
-    pd.DateOffset(months=k); [] if none."""
+    """Seasonal periods for a frequency alias ("MS", "BME", "QS-OCT", "30min", "W-SUN", "12" …) or a
+    pd.DateOffset(months=k); [] if none.
+
+    The alias is read by pandas itself (its offset classes), so business and month-end variants land on
+    their calendar unit: "BME" (last business day of each month) is monthly, not business-daily."""
     if freq is None:
         return []
     months = months_apart(freq)
     if months is not None:
-        return [12 // months] if months < 12 and 12 % months == 0 else []
+        return _whole_cycles(12, months)
     text = str(freq)
     if text.isdigit():                           # --freq 12 for a file without dates: the period itself
         if int(text) < 1:
             raise ValueError(f"a frequency in steps per season must be at least 1 (1: no season), got {freq!r}")
         return [int(text)] if int(text) > 1 else []
-    match = re.fullmatch(r"(\d*)([A-Za-z]+)(?:-[A-Za-z]+)?", text)
-    if not match:
+    offset = _offset_of(freq)
+    n = abs(offset.n)
+    names = {cls.__name__ for cls in type(offset).__mro__}      # BusinessMonthEnd, MonthOffset, …
+    if names & {"YearBegin", "YearEnd", "BYearBegin", "BYearEnd"}:
+        return []
+    if names & {"QuarterBegin", "QuarterEnd", "BQuarterBegin", "BQuarterEnd"}:
+        return _whole_cycles(4, n)
+    if names & {"SemiMonthBegin", "SemiMonthEnd"}:
+        return _whole_cycles(24, n)
+    if names & {"MonthBegin", "MonthEnd", "BusinessMonthBegin", "BusinessMonthEnd",
+                "CustomBusinessMonthBegin", "CustomBusinessMonthEnd"}:
+        return _whole_cycles(12, n)
+    if "Week" in names:
+        return _whole_cycles(52, n)
+    if names & {"BusinessDay", "CustomBusinessDay"}:
+        return [5] if n == 1 else []
+    nanos = _fixed_nanos(offset)
+    if nanos:                                    # D, h, min, s …: cycles of a day and of a week
+        day = 86_400 * 10**9
+        if nanos == day:
+            return [7]
+        steps_per_day = day // nanos if day % nanos == 0 else 0
+        return [steps_per_day, 7 * steps_per_day] if steps_per_day > 1 else []
+    return []                                    # an offset pandas knows but no calendar cycle fits (Easter …)
+
+
+def _whole_cycles(period, every):
+    """[period // every] when ``every`` steps divide the cycle into at least two: 12 months every 3 -> [4]."""
+    return [period // every] if 0 < every < period and period % every == 0 else []
+
+
+def _offset_of(freq):
+    """pandas' offset for an alias; deprecated spellings (M, H, T …) are read without pandas' warning."""
+    import warnings
+    from pandas.tseries.frequencies import to_offset
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)
+            return to_offset(freq)
+    except (TypeError, ValueError):
         raise ValueError(f"unknown frequency {freq!r}: expected a pandas alias such as MS, QS, W, D, h, 30min, "
-                         "or a number of steps per season")
-    count, unit = int(match.group(1) or 1), match.group(2)
-    for name, per_day in _PER_DAY.items():
-        if unit == name or unit.lower() == name.lower():
-            steps_per_day = per_day // count if per_day % count == 0 else 0
-            return [steps_per_day, 7 * steps_per_day] if steps_per_day > 1 else ([7] if steps_per_day == 1 else [])
-    letter = unit[0].upper()
-    if letter in _BY_UNIT:
-        lengths = _BY_UNIT[letter]
-        if letter == "M" and count in (2, 3, 4, 6):
-            return [12 // count]
-        if letter == "Q" and count == 2:
-            return [2]
-        return list(lengths) if count == 1 else []
-    raise ValueError(f"unknown frequency {freq!r}: expected a pandas alias such as MS, QS, W, D, h, 30min")
+                         "or a number of steps per season") from None
+
+
+def _fixed_nanos(offset):
+    """The length of a fixed-length offset (D, h, min, s …) in nanoseconds; None for calendar offsets."""
+    try:
+        return int(offset.nanos)
+    except ValueError:                           # "… is a non-fixed frequency"
+        return None
 
 
 def usable_season(lengths, length, cycles=2):
