@@ -31,7 +31,7 @@ from typing import Dict, List, Optional, Tuple
 import numpy as np
 import torch
 from torch import nn
-from tqdm.auto import tqdm
+from tqdm import tqdm          # plain text bars: no widget (and no IProgress warning) in notebooks
 
 from .models import MultiHorizonLSTM, quantile_loss
 from .smoothing import Smoothing, choose_mode, fit_smoothing

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from typing import List, Optional
 
 import torch
-from tqdm.auto import tqdm
+from tqdm import tqdm          # plain text bars: no widget (and no IProgress warning) in notebooks
 
 
 @dataclass

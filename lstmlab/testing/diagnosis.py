@@ -60,7 +60,7 @@ class Diagnosis:
             if frame:
                 lines.append(f"  at {frame}")
         if self.first is not None:
-            lines.append(f"  first difference: {self.first.describe()}")
+            lines.append(f"  largest difference: {self.first.describe()}")   # in the first quantity out of tolerance
         if self.where():
             lines.append(f"  first goes wrong at: {self.where()}")
         if self.step_values:
