@@ -59,3 +59,14 @@ def test_ngram_baseline_is_exact_on_a_tiny_case():
     # add-1 bigram: p(1|0) = (2+1)/(2+2), p(1|1) = (0+1)/(2+2)
     expected = (3 / 4 * 1 / 4) ** -0.5
     assert ngram_perplexity(train, test, 2, order=2, k=1.0) == pytest.approx(expected, rel=1e-12)
+
+
+@pytest.mark.parametrize("naive", [
+    pytest.param(lambda x: 1 / (1 + torch.exp(-x)), id="naive-formula"),
+    pytest.param(lambda x: torch.where(x >= 0, 1 / (1 + torch.exp(-x)), torch.exp(x) / (1 + torch.exp(x))),
+                 id="where-both-branches"),
+])
+def test_naive_sigmoid_is_rejected(naive):
+    # Right values in float32, but exp overflows to inf at |x| = 1e4 and backward gives 0·inf = NaN.
+    with pytest.raises(AssertionError, match="gradient"):
+        exercises.check_stable_sigmoid(naive)

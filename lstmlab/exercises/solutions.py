@@ -116,12 +116,14 @@ def rollout(model, observed, steps):
     return torch.cat(values, dim=1)
 
 
-def phase_drift_mse(relative_frequency_error, period, steps):
-    """Mean over t = 1…steps of (sin(t/period) − sin((1 + ε) t/period))²: a rollout that is a perfect sine
-    of a slightly wrong frequency. Closed form per step: 1 − cos φ_t (averaged over the phase), φ_t = ε t/period."""
+def phase_drift_mse(relative_frequency_error, time_scale, steps):
+    """Mean over t = 1…steps of (sin(t/τ) − sin((1 + ε) t/τ))²: the squared error of a rollout that is a
+    perfect sine of angular frequency (1 + ε)/τ instead of 1/τ. Its phase error φ_t = ε t/τ grows with t;
+    averaged over the wave's phase, step t costs 1 − cos φ_t."""
     t = torch.arange(1, steps + 1, dtype=torch.float64)
-    phase = relative_frequency_error * t / period
-    return float((1 - torch.cos(phase)).mean())
+    truth = torch.sin(t / time_scale)                                   # (steps,)
+    rollout = torch.sin((1 + relative_frequency_error) * t / time_scale)
+    return float((truth - rollout).pow(2).mean())
 
 
 # --- 07 character-level language model ----------------------------------------------------------
@@ -132,7 +134,7 @@ def softmax_with_temperature(logits, temperature):
     return torch.softmax(logits / temperature, dim=-1)
 
 
-def perplexity(mean_nll):
+def perplexity_from_nll(mean_nll):
     """Perplexity = exp(mean negative log-likelihood per character, in nats)."""
     return math.exp(mean_nll)
 

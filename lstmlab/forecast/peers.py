@@ -11,6 +11,8 @@ fit of the same two models prefers M,A,M by 4. Its 12-month forecast misses the 
 statsforecast's M,A,M would give 19.7, statsmodels' additive-trend Holt-Winters 10.3). We do not pick
 the form for it.
 """
+import warnings
+
 import numpy as np
 
 STATISTICAL = ("ets", "autoarima", "theta")
@@ -32,7 +34,9 @@ def seasonal_naive(history, horizon, period):
 
 def statsforecast_available():
     try:
-        import statsforecast  # noqa: F401
+        with warnings.catch_warnings():          # statsforecast imports tqdm.auto: in a notebook without
+            warnings.filterwarnings("ignore", message="IProgress not found")    # ipywidgets that warns
+            import statsforecast  # noqa: F401
     except ImportError:
         return False
     return True
