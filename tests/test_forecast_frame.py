@@ -410,3 +410,78 @@ def test_a_refused_pickle_never_suggests_weights_only_false(saved):
     with pytest.raises(ValueError) as caught:
         Forecaster.load(saved)
     assert "weights_only" not in str(caught.value)
+
+
+# --- found by a new user's audit (2026-12-02) ----------------------------------------------------
+def test_whole_number_float_steps_are_steps_and_fractions_are_refused():
+    """An integer column that passed through a NaN arrives as 0.0, 1.0, …: it was read as nanoseconds
+    since 1970 (frequency ns, forecasts stamped 1970-01-01 00:00:00.000000144)."""
+    frame = pd.DataFrame({"unique_id": "s", "ds": np.arange(40.0), "y": np.arange(40.0) % 7})
+    prepared = prepare(frame, freq="7")
+    assert prepared["ds"].dtype.kind == "i" and prepared.attrs["freq"] == "7"
+    with pytest.raises(ValueError, match=r"ds is 2.5 at row 2: expected dates, or whole numbers"):
+        prepare(frame.assign(ds=[0.0, 1.0, 2.5] + list(np.arange(3.0, 40.0))), freq="7")
+
+
+def test_dates_or_durations_as_y_are_refused():
+    stamps = pd.date_range("2000-01-01", periods=30, freq="MS")
+    for y, what in ((stamps, "dates"), (pd.to_timedelta(np.arange(30), unit="D"), "durations")):
+        with pytest.raises(ValueError, match=f"y in the frame holds {what}"):
+            prepare(pd.DataFrame({"unique_id": "s", "ds": stamps, "y": y}))
+
+
+def test_ids_keep_their_leading_zeros(tmp_path):
+    months = pd.date_range("2000-01-01", periods=30, freq="MS")
+    rows = [f"{store},{d:%Y-%m-%d},{k}" for store in ("007", "010") for k, d in enumerate(months)]
+    path = tmp_path / "stores.csv"
+    path.write_text("store,ds,y\n" + "\n".join(rows) + "\n")
+    assert list(read_csv(path, id_column="store")["unique_id"].unique()) == ["007", "010"]
+
+
+def test_line_numbers_count_the_blank_lines_pandas_skips(tmp_path):
+    months = pd.date_range("2000-01-01", periods=30, freq="MS")
+    lines = [f"{d:%Y-%m-%d},{k}" for k, d in enumerate(months)]
+    lines[20] = f"{months[20]:%Y-%m-%d},"                      # y missing on the 21st data row …
+    path = tmp_path / "gaps.csv"
+    path.write_text("ds,y\n" + "\n".join(lines[:9]) + "\n\n\n" + "\n".join(lines[9:]) + "\n")
+    with pytest.raises(ValueError, match=r"gaps.csv, line 24 \(ds 2001-09-01\)"):    # … after two blank lines
+        read_csv(path)
+
+
+def test_semicolon_files_read_decimal_commas_and_a_thousands_separator_is_named(tmp_path):
+    months = pd.date_range("2000-01-01", periods=30, freq="MS")
+    path = tmp_path / "excel.csv"
+    path.write_text("ds;y\n" + "".join(f"{d:%d.%m.%Y};{k},25\n" for k, d in enumerate(months)))
+    assert read_csv(path)["y"].iloc[3] == 3.25
+    path = tmp_path / "thousands.csv"
+    path.write_text("ds,y\n" + "".join(f'{d:%Y-%m-%d},"1,{k:03d}"\n' for k, d in enumerate(months)))
+    with pytest.raises(ValueError, match=r"y is '1,000', not a finite number at .*line 2 .*a thousands separator or "
+                                         r"a decimal comma\? write numbers as 1234.5"):
+        read_csv(path)
+
+
+def test_a_column_without_a_name_is_refused_and_exogenous_columns_are_chosen(tmp_path):
+    """df.to_csv(path) writes the index as a column with an empty name: it used to become an exogenous
+    input without a word (and change the forecast)."""
+    months = pd.date_range("2000-01-01", periods=40, freq="MS")
+    frame = pd.DataFrame({"ds": months, "y": np.arange(40.0) % 12, "promo": np.arange(40) % 2})
+    frame.to_csv(tmp_path / "saved.csv")
+    with pytest.raises(ValueError, match=r"column 'Unnamed: 0' of .*saved.csv has no name in the header"):
+        read_csv(tmp_path / "saved.csv")
+    assert list(read_csv(tmp_path / "saved.csv", exogenous=["promo"]).columns) == ["unique_id", "ds", "y", "promo"]
+    assert list(read_csv(tmp_path / "saved.csv", exogenous=[]).columns) == ["unique_id", "ds", "y"]
+    with pytest.raises(ValueError, match=r"--exogenous 'price': not a column .*; those are: Unnamed: 0, promo"):
+        read_csv(tmp_path / "saved.csv", exogenous=["price"])
+    result = cli("--csv", str(tmp_path / "saved.csv"), "--horizon", "3", "--exogenous", "promo", "--json", *QUICK)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["exogenous"] == ["promo"]
+
+
+def test_business_days_with_holidays_name_the_missing_day(tmp_path):
+    days = pd.bdate_range("2021-01-04", periods=60)
+    days = days[days != pd.Timestamp("2021-01-18")]                 # Martin Luther King Day
+    path = tmp_path / "close.csv"
+    path.write_text("ds,y\n" + "".join(f"{d:%Y-%m-%d},{100 + k % 5}\n" for k, d in enumerate(days)))
+    with pytest.raises(ValueError, match=r"business days \(Monday to Friday\) with some left out: 2021-01-18 is "
+                                         r"missing before ds 2021-01-19.* line 12 \(a holiday\?\)"):
+        read_csv(path)

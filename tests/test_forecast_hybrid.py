@@ -305,6 +305,21 @@ def test_fit_predict_in_long_format():
     assert (out["ES-LSTM-lo-90"] <= out["ES-LSTM"]).all() and (out["ES-LSTM"] <= out["ES-LSTM-hi-90"]).all()
 
 
+def test_each_series_keeps_the_seasons_its_own_length_allows():
+    """A 30-month newcomer beside AirPassengers: the newcomer has no two whole years before its last h
+    points, so its smoothing has no season — and AirPassengers' keeps its 12 (the whole panel used to
+    fall to the shortest series' season, 1, and AirPassengers' MAE from ~10 to ~25)."""
+    short = air_frame(30).assign(unique_id="new", ds=pd.date_range("1958-07-01", periods=30, freq="MS"))
+    forecaster = LSTMForecaster(h=12, **TINY).fit(pd.concat([air_frame(132), short]))
+    assert forecaster.seasons_ == {"air": (12,), "new": ()}
+    assert forecaster.network.series["air"].smoothing.periods == (12,)
+    assert forecaster.network.series["new"].smoothing.periods == ()
+    assert forecaster.period_ == 12 and forecaster.season_lengths_ == (12,)
+    alone = LSTMForecaster(h=12, **TINY).fit(air_frame(132)).network.series["air"].smoothing
+    assert forecaster.network.series["air"].smoothing == alone          # the same smoothing as fitted alone
+    assert forecaster.predict().groupby("unique_id").size().to_dict() == {"air": 12, "new": 12}
+
+
 def test_cross_validation_trains_only_before_each_cutoff():
     frame = air_frame()
     changed = frame.copy()
@@ -321,7 +336,7 @@ def test_cross_validation_trains_only_before_each_cutoff():
      r"series 'flat' is constant \(3 at all 60 points\)"),
     (air_frame(20), {"season_length": 12}, r"series 'air' has 20 points, too short for season length 12"),
     (air_frame(60).assign(y=lambda d: d.y - 200), {"seasonality": "multiplicative"},
-     r"series 'air': multiplicative seasonality needs positive values"),
+     r"series 'air': multiplicative seasonality needs positive values; y is -88 at ds 1949-01-01"),
     (air_frame(10), {}, r"series 'air' has 10 points: too short to learn horizon 6"),
 ], ids=["constant", "short-for-season", "multiplicative-negative", "too-short"])
 def test_bad_series_are_refused_in_one_line_naming_the_series(frame, kwargs, message):
@@ -413,6 +428,34 @@ def test_future_exogenous_values_are_matched_on_their_stamps_and_checked():
 def test_the_api_refuses_what_it_would_coerce(call, error, message):
     with pytest.raises(error, match=message):
         call()
+
+
+def test_options_are_checked_when_the_forecaster_is_made():
+    """A misspelt keyword used to pass the constructor and fail at fit with HybridConfig's TypeError."""
+    with pytest.raises(TypeError, match=r"unknown keyword 'ensemle'; the model's options are .*ensemble"):
+        LSTMForecaster(h=6, ensemle=3)
+    with pytest.raises(ValueError, match=r"seasonality must be auto, additive or multiplicative; got 'mult'"):
+        LSTMForecaster(h=6, seasonality="mult")
+
+
+def test_one_series_needs_no_unique_id_in_x_df_and_level_may_be_one_int():
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal(60)
+    frame = pd.DataFrame({"unique_id": "s", "ds": pd.date_range("2010-01-01", periods=60, freq="MS"),
+                          "y": 100 + 5 * x, "x": x})
+    forecaster = LSTMForecaster(h=4, **TINY).fit(frame)
+    future = pd.DataFrame({"unique_id": "s", "ds": pd.date_range("2015-01-01", periods=4, freq="MS"),
+                           "x": [0.5, -1.0, 2.0, 0.0]})
+    full = forecaster.predict(X_df=future)
+    without_id = forecaster.predict(X_df=future.drop(columns="unique_id"), level=90)
+    assert list(without_id.columns) == ["unique_id", "ds", "ES-LSTM", "ES-LSTM-lo-90", "ES-LSTM-hi-90"]
+    np.testing.assert_array_equal(without_id["ES-LSTM-hi-90"], full["ES-LSTM-hi-90"])
+    with pytest.raises(TypeError, match=r"X_df must be a pandas DataFrame .* got Series"):
+        forecaster.predict(X_df=future["x"])
+    panel = pd.concat([frame, frame.assign(unique_id="t")])
+    two = LSTMForecaster(h=4, **TINY).fit(panel)
+    with pytest.raises(ValueError, match=r"X_df needs a unique_id column: the model was fitted on 2 series"):
+        two.predict(X_df=future.drop(columns="unique_id"))
 
 
 def test_future_values_for_a_model_without_exogenous_columns_are_refused():

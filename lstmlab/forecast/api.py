@@ -14,7 +14,6 @@ import numpy as np
 
 from .frame import PanelSeries, exogenous_columns, future_stamps, prepare, season_lengths, shown, split_series
 from .hybrid import ESLSTM, HybridConfig
-from .seasonality import usable_season
 from .smoothing import usable_periods
 
 MODEL_NAMES = {"es": "ES-LSTM", "last": "LSTM"}
@@ -64,8 +63,23 @@ class LSTMForecaster:
             if not _is_count(m):
                 raise ValueError(f"season_length must be a positive integer or a list of them, got {m!r}")
         self.season_length = season_length
+        self._check_config(config)
         self.config = config
         self.network = None
+
+    @staticmethod
+    def _check_config(config):
+        """A misspelt keyword (ensemle=3) or a bad value is refused here, not at fit."""
+        from dataclasses import fields
+        settable = sorted(f.name for f in fields(HybridConfig) if f.name not in ("horizon", "period", "season_lengths",
+                                                                                  "normalize"))
+        unknown = [name for name in config if name not in settable]
+        if unknown:
+            raise TypeError(f"LSTMForecaster got an unknown keyword {unknown[0]!r}; the model's options are "
+                            f"{', '.join(settable)}")
+        if config.get("seasonality", "auto") not in ("auto", "additive", "multiplicative"):
+            raise ValueError(f"seasonality must be auto, additive or multiplicative; got {config['seasonality']!r}")
+        HybridConfig(horizon=1, **config).validate()
 
     @property
     def alias(self):
@@ -78,23 +92,32 @@ class LSTMForecaster:
         return df if df.attrs.get("prepared") else prepare(df, freq=self.freq)
 
     def fit(self, df, progress=False):
+        """Fit one network on every series of ``df``. Each series' smoothing models the seasons its own
+        length allows (two whole cycles before its last h points): a short new series in a panel does not
+        take the season away from the long ones. ``seasons_`` maps each id to them; ``period_`` and
+        ``season_lengths_`` are the longest and all of them over the panel."""
         frame = self._panel(df)
         self.freq_ = frame.attrs.get("freq")
         lengths = season_lengths(frame, self.season_length)
         self.series_ = split_series(frame)
-        shortest = min(len(s) for s in self.series_)
-        self.period_ = usable_season(lengths, shortest - self.h)
-        self.season_lengths_ = usable_periods(lengths, shortest - self.h)      # every season with two cycles
-        if self.season_length and self.period_ < max(self.season_length):
-            too_short = min(self.series_, key=len)
-            check_series(too_short, self.h, max(self.season_length), explicit_season=True)
+        self.seasons_ = {s.unique_id: usable_periods(lengths, len(s) - self.h) for s in self.series_}
         for series in self.series_:
-            check_series(series, self.h, self.period_, explicit_season=bool(self.season_length))
+            if self.config.get("seasonality") == "multiplicative" and (series.y <= 0).any():
+                k = int(np.argmax(series.y <= 0))
+                stamp = series.ds.iloc[k] if hasattr(series.ds, "iloc") else series.ds[k]
+                raise SeriesError(f"series {shown(series.unique_id)}: multiplicative seasonality needs positive values; "
+                                  f"y is {series.y[k]:g} at ds {stamp}; use additive seasonality (or auto)")
+            period = max(self.seasons_[series.unique_id], default=1)
+            if self.season_length and period < max(self.season_length):      # a season the user asked for
+                check_series(series, self.h, max(self.season_length), explicit_season=True)
+            check_series(series, self.h, period, explicit_season=bool(self.season_length))
+        self.period_ = max((max(m, default=1) for m in self.seasons_.values()), default=1)
+        self.season_lengths_ = tuple(sorted(set().union(*self.seasons_.values())))
         self.exogenous_ = exogenous_columns(frame)
         config = HybridConfig(horizon=self.h, period=self.period_, season_lengths=self.season_lengths_,
                               normalize="es" if self.model == "hybrid" else "last", **self.config)
         panel = [(s.unique_id, s.y, np.stack([s.exogenous[n] for n in self.exogenous_], axis=1)
-                  if self.exogenous_ else None) for s in self.series_]
+                  if self.exogenous_ else None, self.seasons_[s.unique_id]) for s in self.series_]
         self.network = ESLSTM(config).fit(panel, progress=progress)
         return self
 
@@ -106,6 +129,10 @@ class LSTMForecaster:
         if h is not None and h != self.h:
             raise ValueError(f"this forecaster was fitted for h={self.h}, not h={h}")
         import pandas as pd
+        if isinstance(level, (int, np.integer)) and not isinstance(level, bool):
+            level = (level,)                                   # level=90, as statsforecast takes it too
+        if not isinstance(level, (list, tuple)):
+            raise TypeError(f"level must be an int or a list of them (80, 90), got {type(level).__name__}")
         unknown = [lv for lv in level if lv not in LEVELS]
         if unknown:
             raise ValueError(f"level must be among {sorted(LEVELS)} (the quantiles the model learns), got {unknown}")
@@ -140,6 +167,13 @@ class LSTMForecaster:
             raise ValueError(f"the model was fitted with exogenous columns {', '.join(self.exogenous_)}: pass "
                              f"X_df with their values for the next {self.h} steps of every series")
         import pandas as pd
+        if not hasattr(X_df, "columns"):
+            raise TypeError(f"X_df must be a pandas DataFrame (unique_id, ds, {', '.join(self.exogenous_)}), "
+                            f"got {type(X_df).__name__}")
+        if "unique_id" not in X_df.columns:
+            if len(self.series_) > 1:
+                raise ValueError(f"X_df needs a unique_id column: the model was fitted on {len(self.series_)} series")
+            X_df = X_df.assign(unique_id=self.series_[0].unique_id)      # one series: its rows are all X_df's
         scenario = {}
         for series in self.series_:
             rows = X_df[X_df["unique_id"] == series.unique_id]

@@ -27,6 +27,11 @@ def add_forecast_arguments(forecast):
     forecast.add_argument("--time-column", default=None, help="the date column (default: ds when there is one)")
     forecast.add_argument("--id-column", default=None,
                           help="a column naming the series, for many series in one file (one global model)")
+    exogenous = forecast.add_mutually_exclusive_group()
+    exogenous.add_argument("--exogenous", action="append", default=None, metavar="NAME",
+                           help="a column to feed the model as an exogenous input (repeatable); default: every "
+                                "column besides the id, time and target columns")
+    exogenous.add_argument("--no-exogenous", action="store_true", help="use no column besides id, time and target")
     forecast.add_argument("--freq", default=None,
                           help="the step, as a pandas alias (MS, QS, W, D, h, 30min) or a season length in steps; "
                                "needed for a file without dates, read from the dates otherwise")
@@ -117,10 +122,16 @@ def _read(args):
             frame["ds"] = frame.groupby("unique_id").cumcount()
         else:
             frame.insert(0, "unique_id", __import__("pathlib").Path(args.csv).stem)
-        frame.attrs["lines"] = np.arange(len(frame)) + 2
-        return prepare(frame, freq=args.freq, source=args.csv)
+        from .frame import data_lines, select_exogenous
+        frame.attrs["lines"] = data_lines(args.csv, len(frame))
+        return prepare(select_exogenous(frame, _exogenous(args), args.csv), freq=args.freq, source=args.csv)
     return read_csv(args.csv, id_column=args.id_column, time_column=time_column, target_column=args.column or "y",
-                    freq=args.freq)
+                    freq=args.freq, exogenous=_exogenous(args))
+
+
+def _exogenous(args):
+    """The exogenous columns chosen on the command line: None (every other column), [] or a list."""
+    return [] if args.no_exogenous else args.exogenous
 
 
 def run_cli(args):
@@ -148,7 +159,7 @@ def _run_new(args, frame):
     if args.out and exogenous:                 # found out only after the whole evaluation otherwise
         raise ValueError(f"--out forecasts past the end of the file, which needs the future values of the "
                          f"exogenous column(s) {', '.join(exogenous)}; the command line cannot take them: use "
-                         "LSTMForecaster.predict(X_df=...) in Python, or drop --out")
+                         "LSTMForecaster.predict(X_df=...) in Python, pass --no-exogenous, or drop --out")
     models = ("hybrid", "lstm") if args.model == "hybrid" else ("lstm",)
     folds = 1 if args.folds is None else args.folds             # 0 is refused by cross_validation
     report = evaluate(frame, args.horizon, folds=folds, step=args.step, models=models, freq=args.freq,

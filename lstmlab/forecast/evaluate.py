@@ -15,7 +15,7 @@ import time
 import numpy as np
 
 from .api import LSTMForecaster
-from .frame import prepare, season_lengths, split_series
+from .frame import exogenous_columns, prepare, season_lengths, split_series
 from .metrics import mae, mase, rmse, smape
 from .peers import STATISTICAL, all_peers, peer_season, statsforecast_available
 from .seasonality import frequency_name, usable_season
@@ -97,7 +97,8 @@ def evaluate(df, h, folds=1, step=None, models=("hybrid", "lstm"), freq=None, se
                                    for name, s in scores.items()}
         rows.append(row)
     return {"horizon": h, "folds": folds, "step": step, "freq": frequency_name(frame.attrs["freq"]),
-            "season_lengths": lengths, "rows": rows, "summary": summarize(rows), "seconds": timings}
+            "season_lengths": lengths, "exogenous": exogenous_columns(frame), "rows": rows,
+            "summary": summarize(rows), "seconds": timings}
 
 
 def _stamp(value):
@@ -126,7 +127,8 @@ def format_report(report):
         return f"{'—':>{width}}" if value is None else f"{value:>{width}.{digits}f}"
 
     lines = [f"horizon {report['horizon']}, {report['folds']} fold(s) {report['step']} steps apart, frequency "
-             f"{report['freq']}, season lengths {report['season_lengths'] or 'none'}"]
+             f"{report['freq']}, season lengths {report['season_lengths'] or 'none'}"
+             + (f", exogenous inputs: {', '.join(map(str, report['exogenous']))}" if report.get("exogenous") else "")]
     header = f"{'model':<16}{'MAE':>12}{'RMSE':>12}{'sMAPE %':>10}{'MASE':>8}{'rel. MAE':>10}"
     for uid in dict.fromkeys(row["unique_id"] for row in report["rows"]):
         lines.append(f"\nseries {uid!s}")
@@ -134,8 +136,10 @@ def format_report(report):
             seasons = row.get("peer_seasons", {})
             differ = "" if set(seasons.values()) <= {row["period"]} else \
                 "; the peers': " + ", ".join(f"{name} {m}" for name, m in seasons.items())
-            several = row.get("smoothing_seasons", [])
-            smoothing = f"; the smoothing's: {', '.join(map(str, several))}" if len(several) > 1 else ""
+            several = list(row.get("smoothing_seasons", []))
+            # the ES-LSTM's smoothing needs two cycles before the last h points: it may model fewer seasons
+            smoothing = "" if several == [row["period"]] or (not several and row["period"] == 1) else \
+                f"; the smoothing's: {', '.join(map(str, several)) or 'none'}"
             lines.append(f"  cutoff {row['cutoff']} (season length {row['period']}{smoothing}{differ})")
             lines.append("  " + header)
             for name, m in row["metrics"].items():

@@ -8,6 +8,7 @@
 This is the convention of statsforecast and neuralforecast, so a frame moves between them and lstmlab
 unchanged. Everything here refuses bad input with one line that names the series and the row.
 """
+import re
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,17 +41,22 @@ class PanelSeries:
         return len(self.y)
 
 
-def read_table(path):
+def read_table(path, text_columns=()):
     """A CSV file as pandas reads it, with what pandas would hide refused: a UTF-8 byte-order mark (Excel) is
     dropped, a header with semicolons or tabs and no comma sets the separator, and a column name repeated
-    in the header is refused (pandas would rename the second y to y.1 and carry on)."""
+    in the header is refused (pandas would rename the second y to y.1 and carry on). A semicolon file is
+    read with decimal commas (2710,349), as European spreadsheets write it; numbers with a decimal point
+    still read. ``text_columns`` are kept as written (ids such as 007 stay 007)."""
     pd = _pandas()
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"CSV file not found: {path}")
     header, separator = _header(path)
+    options = {"decimal": ","} if separator == ";" else {}
+    dtype = {name: str for name in text_columns if name in header}
     try:
-        frame = pd.read_csv(path, encoding="utf-8-sig", skip_blank_lines=True, sep=separator)
+        frame = pd.read_csv(path, encoding="utf-8-sig", skip_blank_lines=True, sep=separator, dtype=dtype or None,
+                            **options)
     except pd.errors.EmptyDataError:
         raise ValueError(f"{path} is empty") from None
     except (pd.errors.ParserError, UnicodeDecodeError) as error:
@@ -63,14 +69,15 @@ def read_table(path):
     return frame
 
 
-def read_csv(path, id_column=None, time_column="ds", target_column="y", freq=None):
+def read_csv(path, id_column=None, time_column="ds", target_column="y", freq=None, exogenous=None):
     """A long-format frame from a CSV file: a UTF-8 byte-order mark (Excel) and quoted fields are
     read as such; ``time_column`` is parsed as dates unless ``freq`` says the steps are plain integers.
 
-    Without ``id_column`` the file holds one series, named after the file.
+    Without ``id_column`` the file holds one series, named after the file. ``exogenous``: the columns to
+    use as exogenous inputs (None: every other column; []: none).
     """
     path = Path(path)
-    frame = read_table(path)
+    frame = read_table(path, text_columns=[id_column] if id_column else [])
     roles = {"--id-column": id_column, "--time-column": time_column, "--column": target_column}
     named = [(option, name) for option, name in roles.items() if name]
     for k, (option, name) in enumerate(named):
@@ -87,8 +94,18 @@ def read_csv(path, id_column=None, time_column="ds", target_column="y", freq=Non
         frame = frame.rename(columns={id_column: "unique_id"})
     frame = frame.rename(columns={time_column: "ds", target_column: "y"})
     frame.attrs["source"] = str(path)
-    frame.attrs["lines"] = np.arange(len(frame)) + 2          # line numbers in the file (the header is 1)
-    return prepare(frame, freq=freq, source=str(path))
+    frame.attrs["lines"] = data_lines(path, len(frame))
+    return prepare(select_exogenous(frame, exogenous, str(path)), freq=freq, source=str(path))
+
+
+def data_lines(path, rows):
+    """The line number in the file of each of ``rows`` data rows: pandas skips blank lines, so row k is
+    the k-th non-blank line after the header. (A quoted field across lines would shift this count: then
+    the rows are numbered as if every line held one.)"""
+    with open(path, encoding="utf-8-sig", errors="replace", newline="") as handle:
+        numbers = [k for k, line in enumerate(handle, start=1) if line.strip()]
+    numbers = np.array(numbers[1:])                  # after the header
+    return numbers if len(numbers) == rows else np.arange(rows) + 2
 
 
 def _header(path):
@@ -137,6 +154,15 @@ def prepare(frame, freq=None, source=None):
     if frame["y"].dtype == bool:
         raise ValueError(f"y in {source or 'the frame'} holds True/False, not numbers; convert it first if "
                          "that is meant")
+    if frame["y"].dtype.kind in "mM":             # pandas would turn them into nanoseconds
+        raise ValueError(f"y in {source or 'the frame'} holds {'durations' if frame['y'].dtype.kind == 'm' else 'dates'} "
+                         f"({frame['y'].iloc[0]}, ...), not numbers; convert them to the number to forecast first")
+    unnamed = [name for name in frame.columns if str(name).startswith("Unnamed: ")]
+    if unnamed:                                   # an empty header cell: pandas' saved index, most often
+        raise ValueError(f"column {unnamed[0]!r} of {source or 'the frame'} has no name in the header (a saved "
+                         "pandas index?); every column besides unique_id, ds and y is an exogenous input, so name "
+                         "it or drop it (on the command line: --exogenous NAME chooses them, --no-exogenous "
+                         "uses none)")
     no_id = frame["unique_id"].isna().to_numpy()
     if no_id.any():                               # groupby would drop these rows without a word
         k = int(np.argmax(no_id))
@@ -148,10 +174,21 @@ def prepare(frame, freq=None, source=None):
         k = int(np.argmax(bad.to_numpy()))
         raw = frame["y"].iloc[k]
         what = "missing (empty or NaN)" if pd.isna(raw) else f"{str(raw)!r}, not a finite number"
+        advice = "fill or drop missing values before forecasting"
+        if isinstance(raw, str) and re.fullmatch(r"\s*[-+]?[\d.,\s']*\d[\d.,\s']*", raw) and re.search(r"[,\s']", raw.strip()):
+            advice = ("a thousands separator or a decimal comma? write numbers as 1234.5 (a semicolon-separated "
+                      "file is read with decimal commas: 1234,5)")
         raise ValueError(f"series {shown(frame['unique_id'].iloc[k])}: y is {what} at "
-                         f"{_describe_row(frame, k, source)} (ds {frame['ds'].iloc[k]}); fill or drop missing "
-                         "values before forecasting")
+                         f"{_describe_row(frame, k, source)} (ds {frame['ds'].iloc[k]}); {advice}")
     frame["y"] = values.astype(np.float64)
+    if frame["ds"].dtype.kind == "f":             # integer steps, after a NaN went through pandas: 0.0, 1.0, …
+        stamps = frame["ds"].to_numpy()
+        broken = ~np.isfinite(stamps) | (stamps != np.round(stamps))
+        if broken.any():
+            k = int(np.argmax(broken))
+            raise ValueError(f"ds is {shown(frame['ds'].iloc[k])} at {_describe_row(frame, k, source)}: expected "
+                             "dates, or whole numbers counting the steps (0, 1, 2, …)")
+        frame["ds"] = stamps.astype(np.int64)
     if isinstance(frame["ds"].dtype, pd.PeriodDtype) or isinstance(frame["ds"].iloc[0], pd.Period):
         # not read as dates below: say how to make them dates
         raise ValueError(f"ds in {source or 'the frame'} holds pandas Periods ({frame['ds'].iloc[0]}, ...), not time "
@@ -251,6 +288,15 @@ def _first_off_grid(stamps, freq):
     return (int(np.argmax(off)), grid[int(np.argmax(off))]) if off.any() else None
 
 
+def _weekdays_with_days_left_out(index):
+    """True for daily stamps at midnight, Monday to Friday only over at least two weeks, with weekdays
+    missing: business days less holidays, which no pandas frequency describes."""
+    if index is None or len(index) < 10 or not (index == index.normalize()).all() or (index.dayofweek >= 5).any():
+        return False
+    steps = np.diff(index.asi8) // (86_400 * 10**9)
+    return (index[-1] - index[0]).days >= 14 and steps.max() <= 7 and _first_off_grid(index.to_series(), "B") is not None
+
+
 def _check_stamps(frame, rows, uid, source, freq, inferred):
     """Stamps of one series must increase by one constant step; returns the frequency seen."""
     pd = _pandas()
@@ -283,6 +329,14 @@ def _check_stamps(frame, rows, uid, source, freq, inferred):
                          f"(ds {frame['ds'].iloc[rows[0]]}, then {frame['ds'].iloc[k]} at "
                          f"{_describe_row(frame, k, source)}); put them on the 1st (MS), the last day (ME) or one "
                          "day from the 2nd to the 28th")
+    if seen is None and _weekdays_with_days_left_out(index):
+        # trading days: every stamp Monday to Friday, some weekdays (holidays) absent
+        k, missing = _first_off_grid(stamps, "B")
+        raise ValueError(f"series {shown(uid)}: the stamps are business days (Monday to Friday) with some left out: "
+                         f"{missing:%Y-%m-%d} is missing before ds {frame['ds'].iloc[rows[k]]} at "
+                         f"{_describe_row(frame, rows[k], source)} (a holiday?); the steps must be evenly spaced: "
+                         "fill the missing days (e.g. with the day before's value), or number the rows 0, 1, 2, … "
+                         "instead of dates and pass --freq 5 (freq='5': a 5-day week)")
     start = None
     if seen is None and len(rows) > 3:
         start = monthly_on_one_day(stamps.iloc[:3]) or frequency_of(stamps.iloc[:3])
@@ -315,6 +369,22 @@ def _check_stamps(frame, rows, uid, source, freq, inferred):
         raise ValueError(f"series {shown(uid)} has frequency {frequency_name(seen)}, another series has "
                          f"{frequency_name(inferred)}; one frame holds series of one frequency")
     return seen
+
+
+def select_exogenous(frame, exogenous, source=None):
+    """The frame with only the chosen exogenous columns: None keeps every column besides unique_id, ds and y,
+    [] none of them."""
+    if exogenous is None:
+        return frame
+    names = list(dict.fromkeys(exogenous))
+    for name in names:
+        if name in REQUIRED or name not in frame.columns:
+            others = [c for c in frame.columns if c not in REQUIRED]
+            raise ValueError(f"--exogenous {name!r}: not a column of {source or 'the frame'} besides the id, time and "
+                             f"target columns; those are: {', '.join(map(str, others)) or 'none'}")
+    selected = frame[[c for c in frame.columns if c in REQUIRED] + names]
+    selected.attrs.update(frame.attrs)
+    return selected
 
 
 def split_series(frame) -> List[PanelSeries]:

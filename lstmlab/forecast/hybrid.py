@@ -196,11 +196,13 @@ class ESLSTM:
         self.lookbacks = None
 
     # --- normalisation ---------------------------------------------------------------------
-    def _prepare(self, name, y, exogenous):
+    def _prepare(self, name, y, exogenous, seasons=None):
+        """seasons: this series' season lengths (None: the config's, as for every series)."""
         c = self.config
-        mode = choose_mode(y, c.period, c.seasonality, name)
+        seasons = (c.season_lengths or (c.period,)) if seasons is None else tuple(seasons)
+        mode = choose_mode(y, max(seasons, default=1), c.seasonality, name)
         if c.normalize == "es":
-            smoothing = fit_smoothing(y, c.season_lengths or c.period, mode, trend=c.trend,
+            smoothing = fit_smoothing(y, seasons or 1, mode, trend=c.trend,
                                       horizon=c.horizon if c.smoothing_fit == "horizon" else 1)
         else:
             smoothing = Smoothing(mode, (), 1.0, (), 1.0)          # α = 1: the level is the last value
@@ -240,10 +242,9 @@ class ESLSTM:
         """Every training window of every series: inputs (W, L, 1 + E), futures (W, h, E), targets (W, h),
         and two masks (W,): each series' last window, and the windows whose targets overlap the last one's."""
         c = self.config
-        first = max(p.smoothing.period for p in self.series.values()) - 1          # season indices known
         inputs, futures, targets, last, overlaps = [], [], [], [], []
         for name, p in self.series.items():
-            start = max(lookback - 1, first)
+            start = max(lookback - 1, p.smoothing.period - 1)                     # its season indices known
             ends = np.arange(start, len(p.z) - c.horizon)
             if len(ends) < 1:
                 raise ValueError(f"series {name!r} has {len(p.z)} points: too few for horizon {c.horizon} and "
@@ -264,9 +265,9 @@ class ESLSTM:
                 torch.as_tensor(np.concatenate(last)), torch.as_tensor(np.concatenate(overlaps)))
 
     def fit(self, panel, progress=False):
-        """panel: list of (name, y (N,), exogenous (N, E) or None), the training data only."""
+        """panel: list of (name, y (N,), exogenous (N, E) or None[, season lengths]), the training data only."""
         c = self.config
-        self.series = {name: self._prepare(name, y, exogenous) for name, y, exogenous in panel}
+        self.series = {item[0]: self._prepare(*item) for item in panel}
         shortest = min(len(p.z) for p in self.series.values())
         wanted = c.lookbacks or ((c.lookback,) if c.lookback else
                                  default_lookbacks(c.horizon, c.period, c.normalize, c.lookback_factors))
