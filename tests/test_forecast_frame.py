@@ -485,3 +485,46 @@ def test_business_days_with_holidays_name_the_missing_day(tmp_path):
     with pytest.raises(ValueError, match=r"business days \(Monday to Friday\) with some left out: 2021-01-18 is "
                                          r"missing before ds 2021-01-19.* line 12 \(a holiday\?\)"):
         read_csv(path)
+
+
+def test_notes_above_the_header_are_passed_over_and_lines_still_count(tmp_path):
+    months = pd.date_range("2000-01-01", periods=30, freq="MS")
+    rows = [f"{d:%Y-%m-%d},{k}" for k, d in enumerate(months)]
+    rows[4] = f"{months[4]:%Y-%m-%d},"
+    path = tmp_path / "noted.csv"
+    path.write_text("# AirPassengers-like, source: a book\n\nds,y\n" + "\n".join(rows) + "\n")
+    with pytest.raises(ValueError, match=r"noted.csv, line 8 \(ds 2000-05-01\)"):
+        read_csv(path)
+    path.write_text("# a note\nds,y\n" + "\n".join(rows[:4] + rows[5:]) + "\n")
+    with pytest.raises(ValueError, match=r"not evenly spaced: ds 2000-06-01 00:00:00 at .*noted.csv, line 7,"):
+        read_csv(path)
+
+
+@pytest.mark.parametrize("frame, message", [
+    (pd.DataFrame({"unique_id": "s", "ds": [19490131, 19490228, 19490331], "y": [1.0, 2.0, 3.0]}),
+     r"integers such as 19490131, not dates: if they are dates written YYYYMMDD, convert them first"),
+    (pd.DataFrame({"unique_id": "s", "ds": pd.date_range("2000-01-01", periods=4, freq="QS").tolist() * 2,
+                   "y": np.arange(8.0), "series": ["gdp"] * 4 + ["cpi"] * 4}),
+     r"exogenous column 'series' is 'gdp' .* not a number; if 'series' names the series, it is the id column "
+     r"\(--id-column series\)"),
+], ids=["yyyymmdd", "panel-without-id"])
+def test_likely_mistakes_get_the_way_out_in_the_message(frame, message):
+    with pytest.raises(ValueError, match=message):
+        prepare(frame)
+
+
+def test_a_horizon_longer_than_the_series_says_what_is_held_out():
+    frame = pd.DataFrame({"unique_id": "s", "ds": pd.date_range("2000-01-01", periods=30, freq="MS"),
+                          "y": np.arange(30.0)})
+    from lstmlab.forecast.api import LSTMForecaster
+    with pytest.raises(ValueError, match=r"series 's' has 30 points: too short for horizon 100 \(the last 100 points "
+                                         r"are held out"):
+        LSTMForecaster(h=100).cross_validation(frame, n_windows=1)
+
+
+def test_the_shipped_quarterly_dataset_reads_without_a_warning():
+    from lstmlab.forecast.cli import _frame_from_dataset
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        frame, _ = _frame_from_dataset("us_macro")
+    assert frame["ds"].iloc[1] == pd.Timestamp("1959-04-01")

@@ -221,8 +221,10 @@ class LSTMForecaster:
             train_rows, test_rows = [], []
             for uid, rows in groups.items():
                 if len(rows) - back < 2:
-                    raise ValueError(f"series {uid!r} has {len(rows)} points: too short for {n_windows} windows "
-                                     f"of step {step_size} and horizon {self.h}")
+                    folds = "" if n_windows == 1 else f"{n_windows} folds {step_size} steps apart and "
+                    raise ValueError(f"series {shown(uid)} has {len(rows)} points: too short for {folds}horizon "
+                                     f"{self.h} (the last {back} points are held out, and the model trains on the "
+                                     "points before them)")
                 train_rows.extend(rows[:len(rows) - back])
                 test_rows.extend(rows[len(rows) - back:len(rows) - back + self.h])
             train = frame.iloc[train_rows].copy()

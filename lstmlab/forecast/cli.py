@@ -82,7 +82,11 @@ def _frame_from_dataset(name):
     import pandas as pd
     series = load_dataset(name)
     if series.labels:
-        ds = pd.to_datetime(pd.Series(series.labels).str.replace(r"^(\d{4})Q(\d)$", r"\1-Q\2", regex=True))
+        labels = pd.Series(series.labels)
+        if labels.str.fullmatch(r"\d{4}Q\d").all():       # 1959Q1: quarters, read as such (no format guessing)
+            ds = pd.Series(pd.PeriodIndex(labels, freq="Q").to_timestamp())
+        else:
+            ds = pd.to_datetime(labels, format="%Y-%m")
         freq = None
     else:
         ds, freq = np.arange(len(series)), str(max(series.period, 1))

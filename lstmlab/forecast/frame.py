@@ -51,8 +51,9 @@ def read_table(path, text_columns=()):
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"CSV file not found: {path}")
-    header, separator = _header(path)
+    header, separator, header_line = _header(path)
     options = {"decimal": ","} if separator == ";" else {}
+    options["skiprows"] = header_line - 1                 # notes above the header
     dtype = {name: str for name in text_columns if name in header}
     try:
         frame = pd.read_csv(path, encoding="utf-8-sig", skip_blank_lines=True, sep=separator, dtype=dtype or None,
@@ -101,21 +102,26 @@ def read_csv(path, id_column=None, time_column="ds", target_column="y", freq=Non
 def data_lines(path, rows):
     """The line number in the file of each of ``rows`` data rows: pandas skips blank lines, so row k is
     the k-th non-blank line after the header. (A quoted field across lines would shift this count: then
-    the rows are numbered as if every line held one.)"""
+    the rows are numbered as if every line after the header held one.)"""
+    header_line = _header(path)[2]
     with open(path, encoding="utf-8-sig", errors="replace", newline="") as handle:
-        numbers = [k for k, line in enumerate(handle, start=1) if line.strip()]
-    numbers = np.array(numbers[1:])                  # after the header
-    return numbers if len(numbers) == rows else np.arange(rows) + 2
+        numbers = [k for k, line in enumerate(handle, start=1) if line.strip() and k > header_line]
+    numbers = np.array(numbers)
+    return numbers if len(numbers) == rows else np.arange(rows) + header_line + 1
 
 
 def _header(path):
-    """The column names as the file's first line spells them (pandas renames a repeated name to name.1),
-    and the separator: a comma, or a semicolon or tab when the line has no comma."""
+    """The column names as the header spells them (pandas renames a repeated name to name.1), the
+    separator (a comma, or a semicolon or tab when the header has no comma), and the header's line number:
+    blank lines and lines starting with # above it (a source note) are passed over."""
     import csv
+    number, line = 0, ""
     with open(path, newline="", encoding="utf-8-sig", errors="replace") as handle:
-        line = handle.readline()
+        for number, line in enumerate(handle, start=1):
+            if line.strip() and not line.lstrip().startswith("#"):
+                break
     separator = "," if "," in line else next((mark for mark in (";", "\t") if mark in line), ",")
-    return [name.strip() for name in next(csv.reader([line], delimiter=separator), [])], separator
+    return [name.strip() for name in next(csv.reader([line], delimiter=separator), [])], separator, number
 
 
 def shown(value):
@@ -195,6 +201,12 @@ def prepare(frame, freq=None, source=None):
                          "stamps: convert them first, e.g. df['ds'] = df['ds'].dt.to_timestamp()")
     if freq is None or frame["ds"].dtype.kind not in "iu":
         if frame["ds"].dtype.kind in "iu" and freq is None:
+            first = int(frame["ds"].iloc[0])
+            if 10_000_101 <= first <= 99_991_231 and not pd.isna(pd.to_datetime(str(first), format="%Y%m%d",
+                                                                                 errors="coerce")):
+                raise ValueError(f"column ds holds integers such as {first}, not dates: if they are dates written "
+                                 "YYYYMMDD, convert them first, e.g. df['ds'] = pd.to_datetime(df['ds'].astype(str), "
+                                 "format='%Y%m%d'); if they count steps, pass freq")
             raise ValueError("column ds holds integers, not dates: pass freq (e.g. --freq 12 or --freq MS) "
                              "to say what one step is")
         if frame["ds"].dtype.kind != "M":
@@ -217,8 +229,12 @@ def prepare(frame, freq=None, source=None):
         numeric = pd.to_numeric(frame[name], errors="coerce")
         if numeric.isna().any():
             k = int(np.argmax(numeric.isna().to_numpy()))
+            hint = ""
+            if numeric.isna().all():                  # a column of names: the series' id, most likely
+                hint = (f"; if {name!r} names the series, it is the id column (--id-column {name}); otherwise "
+                        "leave it out (--exogenous, --no-exogenous)")
             raise ValueError(f"series {shown(frame['unique_id'].iloc[k])}: exogenous column {name!r} is "
-                             f"{shown(frame[name].iloc[k])} at {_describe_row(frame, k, source)}, not a number")
+                             f"{shown(frame[name].iloc[k])} at {_describe_row(frame, k, source)}, not a number{hint}")
         frame[name] = numeric.astype(np.float64)
     inferred = None
     if freq is not None and frame["ds"].dtype.kind == "M":
