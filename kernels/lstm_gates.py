@@ -273,7 +273,7 @@ class TritonLSTMDirection(torch.autograd.Function):
 
 def run_direction(x, h0, c0, weights):
     """x: (T, B, I), h0: (B, P), c0: (B, H) -> outputs (T, B, P), cell_states (T, B, H) in x's dtype."""
-    outputs, cell_states = TritonLSTMDirection.apply(x.contiguous(), h0.contiguous(), c0, *weights)
+    outputs, cell_states = TritonLSTMDirection.apply(x.contiguous(), h0.contiguous(), c0.contiguous(), *weights)
     return outputs, cell_states.to(x.dtype)
 
 

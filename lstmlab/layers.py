@@ -21,7 +21,7 @@ from typing import NamedTuple, Optional
 import torch
 import torch.nn.functional as F
 
-from .sequences import last_step, reverse_time
+from .sequences import dropout_packed, last_step, reverse_time
 
 
 class DirectionWeights(NamedTuple):
@@ -91,6 +91,7 @@ def run_layers(run_direction, x, h0, c0, weights, num_directions, dropout=0.0, t
         is_last = layer == num_layers - 1
         if dropout > 0 and training and not is_last:
             # Same call, same place and same shape as torch's native LSTM: seeded masks agree.
-            layer_output = F.dropout(layer_output, dropout, training=True)
+            layer_output = F.dropout(layer_output, dropout, training=True) if lengths is None else \
+                dropout_packed(layer_output, lengths, dropout)              # torch drops the packed (N, F) rows
         layer_input = layer_output                                         # (T, B, D·P)
     return layer_input, torch.stack(final_h), torch.stack(final_c)

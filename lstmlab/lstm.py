@@ -45,6 +45,7 @@ class LSTM(nn.Module):
         self.bidirectional = bidirectional
         self.proj_size = proj_size
         self.backend = backend
+        self.mode = "LSTM"                                                  # torch.nn.RNNBase's attribute
 
         num_directions = 2 if bidirectional else 1
         gate_size = 4 * hidden_size
@@ -151,7 +152,7 @@ class LSTM(nn.Module):
         c_size = (layers, batch, self.hidden_size)
         if hx is None:
             return x.new_zeros(h_size), x.new_zeros(c_size)
-        check_lstm_state(self, hx, h_size, c_size)
+        check_lstm_state(self, hx, h_size, c_size, x.device)
         if sorted_indices is not None:           # the user's row order -> the packed order
             hx = (hx[0].index_select(1, sorted_indices), hx[1].index_select(1, sorted_indices))
         return hx
@@ -180,11 +181,20 @@ class LSTM(nn.Module):
     def step(self, x, hx):
         """One time step through every layer with the from-scratch cell, on this LSTM's weights.
 
-        For autoregressive generation: x (B, I), hx = (h (L, B, P), c (L, B, H)) -> output (B, P),
-        (h', c'). Unidirectional only — a backward direction needs the whole future.
+        For autoregressive generation: x (B, I), hx = (h (L, B, P), c (L, B, H)), or None for zeros ->
+        output (B, P), (h', c'). Unidirectional only — a backward direction needs the whole future.
         """
         if self.bidirectional:
             raise RuntimeError("LSTM.step runs one step forward in time; a bidirectional LSTM needs the whole sequence")
+        _check_is_tensor("x", x)
+        if x.dim() != 2 or x.size(1) != self.input_size:
+            raise RuntimeError(f"LSTM.step: x must be (batch, {self.input_size}), got {tuple(x.shape)}")
+        check_lstm_input(self, x[None], None)                                 # dtype and device, as forward
+        expected = [(self.num_layers, x.size(0), self.real_hidden_size), (self.num_layers, x.size(0), self.hidden_size)]
+        if hx is None:
+            hx = (x.new_zeros(expected[0]), x.new_zeros(expected[1]))
+        _check_state_pair(hx)
+        check_lstm_state(self, hx, expected[0], expected[1], x.device)       # no silent broadcast, no extra layers
         layer_input = x                                                       # (B, I)
         new_h, new_c = [], []
         for layer in range(self.num_layers):

@@ -27,7 +27,7 @@ class AutoregressiveLSTM(nn.Module):
         fused: lstmlab.rollout's choice for the generated steps ("auto", True or False)."""
         if x.dim() != 2:
             raise ValueError(f"AutoregressiveLSTM expects x of shape (batch, time), got {tuple(x.shape)}")
-        if future_preds < 0:
-            raise ValueError(f"future_preds must be >= 0, got {future_preds}")
+        if isinstance(future_preds, bool) or not isinstance(future_preds, int) or future_preds < 0:
+            raise ValueError(f"future_preds must be an integer >= 0, got {future_preds!r}")
         predictions, _ = rollout(self.lstm, x.T.unsqueeze(-1), future_preds, self.head, fused=fused)  # (T + F, B, 1)
         return predictions.squeeze(-1).T                          # (B, T + future_preds)

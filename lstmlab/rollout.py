@@ -54,8 +54,9 @@ def affine_parts(feedback, in_features, out_features):
                              f"{None if bias is None else tuple(bias.shape)}")
         return weight, bias
     if isinstance(feedback, nn.Identity):
-        if in_features != out_features:
-            return f"nn.Identity feeds {in_features} features back into an input of {out_features}"
+        if in_features != out_features:                      # no path can run it: refused, not fallen back from
+            raise ValueError(f"feedback nn.Identity feeds the top layer's {in_features} features back into an "
+                             f"input of {out_features}")
         return None, None                                    # identity: pack_weights makes the matrix
     if isinstance(feedback, nn.Linear):
         if (feedback.in_features, feedback.out_features) != (in_features, out_features):
@@ -69,6 +70,10 @@ def affine_parts(feedback, in_features, out_features):
                 return f"nn.Sequential holds {type(module).__name__}, not only nn.Linear / nn.Identity"
             if isinstance(module, nn.Identity):
                 continue
+            width = in_features if weight is None else weight.size(0)
+            if module.in_features != width:
+                raise ValueError(f"feedback nn.Sequential: its {type(module).__name__}({module.in_features}, "
+                                 f"{module.out_features}) is given {width} features by what comes before it")
             weight = module.weight if weight is None else module.weight @ weight
             step_bias = module.bias if module.bias is not None else None
             bias = step_bias if bias is None else (module.weight @ bias + (step_bias if step_bias is not None else 0))
@@ -141,12 +146,41 @@ def fused_reason(lstm, given, state, feedback):
     return None
 
 
-def apply_feedback(feedback, top):
-    """feedback(top): a module / callable, or a (weight, bias) pair."""
+def check_feedback(lstm, feedback):
+    """Refuse what no path can run, in one line: no feedback, a pair that is not (weight, bias), weights of
+    another dtype, an affine map of the wrong shape."""
+    if isinstance(feedback, tuple):
+        if len(feedback) != 2 or not isinstance(feedback[0], torch.Tensor) or not (
+                feedback[1] is None or isinstance(feedback[1], torch.Tensor)):
+            raise ValueError(f"rollout: a feedback tuple must be (weight, bias): a tensor ({lstm.input_size}, "
+                             f"{lstm.real_hidden_size}) and a tensor ({lstm.input_size},) or None; got a tuple of "
+                             f"{', '.join(type(t).__name__ for t in feedback)}")
+    elif not callable(feedback):
+        raise TypeError(f"rollout: feedback must map the top layer's output (B, {lstm.real_hidden_size}) to the next "
+                        f"input (B, {lstm.input_size}): an nn.Module, a callable or a (weight, bias) pair; got "
+                        f"{type(feedback).__name__}")
+    tensors = [t for t in feedback if t is not None] if isinstance(feedback, tuple) else \
+        list(feedback.parameters()) if isinstance(feedback, nn.Module) else []
+    dtype = lstm.weight_ih_l0.dtype
+    for tensor in tensors:
+        if tensor.dtype != dtype:
+            raise ValueError(f"rollout: the feedback's weights are {tensor.dtype}, the LSTM's {dtype}: convert one, "
+                             f"e.g. feedback.to({dtype})")
+    affine_parts(feedback, lstm.real_hidden_size, lstm.input_size)     # raises for an affine map of the wrong shape
+
+
+def apply_feedback(feedback, top, expected):
+    """feedback(top): a module / callable, or a (weight, bias) pair; its output must have shape ``expected``."""
     if callable(feedback):
-        return feedback(top)
-    weight, bias = feedback
-    return top @ weight.T + (bias if bias is not None else 0)
+        value = feedback(top)
+    else:
+        weight, bias = feedback
+        value = top @ weight.T + (bias if bias is not None else 0)
+    if not isinstance(value, torch.Tensor) or value.shape != expected:
+        got = tuple(value.shape) if isinstance(value, torch.Tensor) else type(value).__name__
+        raise ValueError(f"rollout: the feedback turned the top layer's output {tuple(top.shape)} into {got}; the "
+                         f"next input must be {tuple(expected)}")
+    return value
 
 
 def rollout_steps(lstm, given, state, total, feedback):
@@ -157,12 +191,15 @@ def rollout_steps(lstm, given, state, total, feedback):
     one step at a time, each output fed back as the next input."""
     if total == 0:
         return given.new_empty(0, *given.shape[1:]), state
-    observed, state = lstm(given[:total], state)                # (n, B, P), n = min(T_in, total)
-    outputs = [apply_feedback(feedback, observed)]              # (n, B, I)
+    read = given[:total]                                        # (n, B, I), n = min(T_in, total)
+    observed, state = lstm(read.transpose(0, 1) if lstm.batch_first else read, state)
+    if lstm.batch_first:
+        observed = observed.transpose(0, 1)                     # (n, B, P) time-major, as the rest of the loop
+    outputs = [apply_feedback(feedback, observed, read.shape)]  # (n, B, I)
     value = outputs[0][-1]                                      # (B, I) the first value not given
     for _ in range(total - observed.size(0)):
         top, state = lstm.step(value, state)                    # (B, P)
-        value = apply_feedback(feedback, top)                   # (B, I)
+        value = apply_feedback(feedback, top, value.shape)      # (B, I)
         outputs.append(value[None])
     return torch.cat(outputs), state
 
@@ -223,7 +260,7 @@ def rollout_fused(lstm, given, state, total, feedback, threads=None):
     if threads is None:                                                     # enough arithmetic per thread?
         min_macs = THREAD_MIN_MACS * 8 // given.element_size()
         threads = max(1, min(torch.get_num_threads(), batch * macs // min_macs))
-    outputs, h_n, c_n = lstm_cpu.rollout(given, state[0], state[1], weights, biases, projections,
+    outputs, h_n, c_n = lstm_cpu.rollout(given.contiguous(), state[0], state[1], weights, biases, projections,
                                          feedback_weight, feedback_bias, total, threads)
     return outputs, (h_n, c_n), threads
 
@@ -234,7 +271,8 @@ def rollout(lstm, inputs, steps, feedback, state=None, fused="auto"):
     lstm: a unidirectional lstmlab.LSTM (any backend: the weights are what count);
     inputs: (B, I), the first input — then ``steps`` counts every step, the one reading it included,
     and outputs is (steps, B, I); or (T, B, I), an observed sequence read teacher-forced before
-    ``steps`` generated steps — outputs is (T + steps, B, I), the prediction after every step;
+    ``steps`` generated steps — outputs is (T + steps, B, I), the prediction after every step
+    (with ``lstm.batch_first``: (B, T, I) in, (B, T + steps, I) or (B, steps, I) out);
     feedback: maps the top layer's output (B, P) to the next input (B, I) — see the module docstring;
     state: (h (L, B, P), c (L, B, H)) or None for zeros; fused: "auto" (fuse when possible), True
     (fuse or raise ValueError saying why not) or False (the step-by-step path).
@@ -243,13 +281,19 @@ def rollout(lstm, inputs, steps, feedback, state=None, fused="auto"):
     global last_path
     if lstm.bidirectional:
         raise RuntimeError("rollout runs forward in time; a bidirectional LSTM needs the whole sequence")
-    if inputs.dim() not in (2, 3) or inputs.size(-1) != lstm.input_size or inputs.dim() == 3 and inputs.size(0) == 0:
-        raise ValueError(f"rollout: inputs must be (batch, {lstm.input_size}) or (time ≥ 1, batch, {lstm.input_size}), "
-                         f"got {tuple(inputs.shape)}")
-    if not isinstance(steps, int) or steps < 0:
+    if not isinstance(inputs, torch.Tensor):
+        raise TypeError(f"rollout: inputs must be a tensor, got {type(inputs).__name__}")
+    layout = f"(batch, time ≥ 1, {lstm.input_size})" if lstm.batch_first else f"(time ≥ 1, batch, {lstm.input_size})"
+    time_dim = 1 if lstm.batch_first else 0
+    if inputs.dim() not in (2, 3) or inputs.size(-1) != lstm.input_size or inputs.dim() == 3 and inputs.size(time_dim) == 0:
+        raise ValueError(f"rollout: inputs must be (batch, {lstm.input_size}) or {layout}, got {tuple(inputs.shape)}")
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
         raise ValueError(f"rollout: steps must be an integer >= 0, got {steps!r}")
-    if fused not in ("auto", True, False):
+    if not (isinstance(fused, str) and fused == "auto" or fused is True or fused is False):
         raise ValueError(f"rollout: fused must be 'auto', True or False, got {fused!r}")
+    check_feedback(lstm, feedback)
+    if inputs.dim() == 3 and lstm.batch_first:
+        inputs = inputs.transpose(0, 1)                                     # (T, B, I): time-major inside
     given, total = (inputs[None], steps) if inputs.dim() == 2 else (inputs, inputs.size(0) + steps)
     batch = given.size(1)
     layers = lstm.num_layers
@@ -258,14 +302,16 @@ def rollout(lstm, inputs, steps, feedback, state=None, fused="auto"):
     expected = [(layers, batch, lstm.real_hidden_size), (layers, batch, lstm.hidden_size)]
     if (not isinstance(state, (tuple, list)) or len(state) != 2
             or [tuple(getattr(t, "shape", ())) for t in state] != expected):
-        given_shapes = [tuple(getattr(t, "shape", ())) for t in state] if isinstance(state, (tuple, list)) else state
+        given_shapes = [tuple(getattr(t, "shape", ())) for t in state] if isinstance(state, (tuple, list)) else \
+            f"a {type(state).__name__}" + (f" of shape {tuple(state.shape)}" if isinstance(state, torch.Tensor) else "")
         raise ValueError(f"rollout: state must be (h, c) of shapes {expected[0]} and {expected[1]}, got {given_shapes}")
     reason = "fused=False" if fused is False else fused_reason(lstm, given, state, feedback)
     if reason is None:
         outputs, state, threads = rollout_fused(lstm, given, state, total, feedback)
         last_path = RolloutPath("fused", None, threads)
-        return outputs, state
-    if fused is True:
+    elif fused is True:
         raise ValueError(f"rollout: the fused path cannot run this: {reason}")
-    last_path = RolloutPath("steps", reason)
-    return rollout_steps(lstm, given, state, total, feedback)
+    else:
+        last_path = RolloutPath("steps", reason)
+        outputs, state = rollout_steps(lstm, given, state, total, feedback)
+    return (outputs.transpose(0, 1) if lstm.batch_first else outputs), state

@@ -52,3 +52,14 @@ def last_step(x, lengths=None):
     if lengths is None:
         return x[-1]
     return x[lengths - 1, torch.arange(x.size(1), device=x.device)]
+
+
+def dropout_packed(x, lengths, p):
+    """Dropout on a padded (T, B, F) layer output that came from a PackedSequence, drawn as torch's packed
+    LSTM draws it: one (N, F) mask over the N rows the PackedSequence holds, in its order — a (T, B, F)
+    mask would use other random numbers, and seeded runs would differ from torch's. Steps past a row's
+    length keep their values (nobody reads them)."""
+    running = torch.arange(x.size(0), device=x.device)[:, None] < lengths[None, :]    # (T, B)
+    time_index, batch_index = running.nonzero(as_tuple=True)                          # packed order
+    dropped = torch.nn.functional.dropout(x[time_index, batch_index], p, training=True)   # (N, F)
+    return x.index_put((time_index, batch_index), dropped)

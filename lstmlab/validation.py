@@ -102,12 +102,17 @@ def check_lstm_input(lstm, input, batch_sizes):
         raise RuntimeError(
             f"input.size(-1) must be equal to input_size. Expected {lstm.input_size}, got {input.size(-1)}"
         )
+    weight = lstm.weight_ih_l0
+    if input.device != weight.device:                     # torch's op, word for word
+        raise RuntimeError(f"Input and parameter tensors are not at the same device, found input tensor at "
+                           f"{input.device} and parameter tensor at {weight.device}")
     if batch_sizes is None and input.size(0) == 0:       # input is time-major here: (T, B, I)
         raise RuntimeError("Expected sequence length to be larger than 0 in RNN")    # torch's op, word for word
 
 
-def check_lstm_state(lstm, hx, expected_h_size, expected_c_size):
-    """torch.nn.LSTM.check_forward_args, hidden part: h0 (L·D, B, P), c0 (L·D, B, H)."""
+def check_lstm_state(lstm, hx, expected_h_size, expected_c_size, input_device=None):
+    """torch.nn.LSTM.check_forward_args, hidden part: h0 (L·D, B, P), c0 (L·D, B, H); then the op's
+    device check."""
     h0, c0 = hx
     if h0.size() != expected_h_size:
         raise RuntimeError(f"Expected hidden[0] size {expected_h_size}, got {list(h0.size())}")
@@ -115,6 +120,9 @@ def check_lstm_state(lstm, hx, expected_h_size, expected_c_size):
         raise RuntimeError(f"Expected hidden[1] size {expected_c_size}, got {list(c0.size())}")
     for idx, value in enumerate(hx):
         _check_dtype(f"LSTM hx[{idx}]", value, lstm.weight_ih_l0.dtype)
+        if input_device is not None and value.device != input_device:
+            raise RuntimeError(f"Input and hidden tensors are not at the same device, found input tensor at "
+                               f"{input_device} and hidden tensor at {value.device}")
 
 
 def _check_is_tensor(name, value):

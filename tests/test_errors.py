@@ -140,3 +140,16 @@ def test_cell_errors_clearer_than_torch():
     assert raised(lambda: lstmlab.LSTMCell(0, 7)) == (ValueError, "input_size must be greater than zero")
     assert raised(lambda: lstmlab.LSTMCell(5, -1)) == (ValueError, "hidden_size must be greater than zero")
     assert raised(lambda: lstmlab.LSTMCell(5, 7, bias=1)) == (TypeError, "bias should be of type bool, got: int")
+
+
+@pytest.mark.parametrize("backend", ["cell", "bptt", "torch"])
+def test_tensors_on_another_device_get_torchs_error(backend):
+    """A meta input used to return meta outputs from "bptt" (and a meta state failed deep in the C++
+    op's dispatcher); torch's op checks the devices first."""
+    ours, ref = lstmlab.LSTM(3, 4, backend=backend), torch.nn.LSTM(3, 4)
+    on_meta = torch.zeros(2, 2, 3, device="meta")
+    state_on_meta = (torch.zeros(1, 2, 4, device="meta"),) * 2
+    assert raised(lambda: ours(on_meta)) == raised(lambda: ref(on_meta))
+    x = torch.zeros(2, 2, 3)
+    assert raised(lambda: ours(x, state_on_meta)) == raised(lambda: ref(x, state_on_meta))
+    assert ours.mode == ref.mode == "LSTM"

@@ -91,6 +91,42 @@ def test_training_dropout_uses_the_same_masks_as_torch(backend, options):
     assert not torch.allclose(eval_out, ours_result[0][0])
 
 
+@pytest.mark.parametrize("bidirectional", [False, True], ids=["uni", "bi"])
+def test_training_dropout_on_a_packed_sequence_uses_torch_masks(backend, bidirectional):
+    """torch drops the packed (N, F) rows between layers, not a padded (T, B, F) tensor: other random
+    numbers. Masks drawn on the padded tensor differed from torch's by 0.016 (found by an audit)."""
+    ref, ours = twins(backend, INPUT, HIDDEN, num_layers=3, dropout=0.5, bidirectional=bidirectional)
+    ref.train(), ours.train()
+    x = [torch.randn(n, INPUT, dtype=torch.float64) for n in (2, 5, 3)]
+    results = []
+    for module in (ours, ref):
+        packed = pack_sequence([t.clone() for t in x], enforce_sorted=False)
+        packed.data.requires_grad_(True)
+        torch.manual_seed(11)
+        results.append(run_and_backward(module, packed, None))
+        results[-1] += (torch.rand(4),)                       # both drew the same count of random numbers
+    assert_twins_equal(results[0][:2], results[1][:2])
+    assert torch.equal(results[0][2], results[1][2])
+
+
+def test_a_learned_initial_state_expanded_over_the_batch(backend):
+    """h0, c0 = one learned row expanded to B rows (stride 0 along the batch): every backend takes the
+    non-contiguous state, and its gradient sums over the batch as torch's does (the Triton backend
+    refused the expanded c0 in training mode, found by an audit)."""
+    ref, ours = twins(backend, INPUT, HIDDEN, num_layers=2)
+    x = torch.randn(T, B, INPUT, dtype=torch.float64)
+    results = []
+    for module in (ours, ref):
+        h_row = torch.randn(2, 1, HIDDEN, dtype=torch.float64, generator=torch.Generator().manual_seed(3))
+        c_row = (h_row * 0.5).clone()
+        h_row.requires_grad_(True), c_row.requires_grad_(True)
+        output, (h_n, c_n) = module(x, (h_row.expand(2, B, HIDDEN), c_row.expand(2, B, HIDDEN)))
+        (output.sum() + (h_n * c_n).sum()).backward()
+        results.append((output, h_n, c_n, h_row.grad, c_row.grad))
+    for a, b in zip(*results):
+        torch.testing.assert_close(a, b)
+
+
 def test_dropout_is_off_in_eval_mode(backend):
     _, ours = twins(backend, INPUT, HIDDEN, num_layers=2, dropout=0.9)
     ours.eval()

@@ -235,6 +235,53 @@ def test_bad_arguments_are_named():
         rollout(lstmlab.LSTM(2, 8, bidirectional=True, dtype=F64), torch.zeros(3, 2, dtype=F64), 5, head)
 
 
+@pytest.mark.parametrize("feedback, error, message", [
+    (None, TypeError, r"feedback must map the top layer's output \(B, 8\) to the next input \(B, 2\)"),
+    ((1, 2, 3), ValueError, r"a feedback tuple must be \(weight, bias\).*got a tuple of int, int, int"),
+    (nn.Identity(), ValueError, r"nn.Identity feeds the top layer's 8 features back into an input of 2"),
+    (nn.Sequential(nn.Linear(8, 4, dtype=F64), nn.Linear(5, 2, dtype=F64)), ValueError,
+     r"its Linear\(5, 2\) is given 4 features by what comes before it"),
+    (nn.Linear(8, 2), ValueError, r"the feedback's weights are torch.float32, the LSTM's torch.float64"),
+    (lambda top: top[..., :3], ValueError, r"the feedback turned the top layer's output \(4, 3, 8\) into \(4, 3, 3\)"),
+], ids=["none", "three-tuple", "identity", "sequential", "dtype", "callable-width"])
+def test_a_feedback_no_path_can_run_is_refused_in_one_line(feedback, error, message):
+    """Each used to fail inside a matrix product (or with 'cannot unpack', or an AttributeError)."""
+    lstm, _ = make(input_size=2, hidden=8, layers=1)
+    with pytest.raises(error, match=message):
+        rollout(lstm, torch.zeros(4, 3, 2, dtype=F64), 2, feedback)
+
+
+def test_batch_first_is_followed_by_both_paths():
+    """The fused path read (B, T, I) as (T, B, I), the step path as (B, T, I): they differed by 0.067
+    (and the step path failed when T != B). Both now take and give the LSTM's own layout."""
+    lstm, head = make(input_size=2, hidden=6, layers=2)
+    first = lstmlab.LSTM(2, 6, num_layers=2, batch_first=True, dtype=F64)
+    first.load_state_dict(lstm.state_dict())
+    observed = torch.randn(3, 4, 2, dtype=F64)                          # (B, T, I)
+    with torch.no_grad():
+        fused, fused_state = rollout(first, observed, 5, head)
+        assert rollout_module.last_path.kind == "fused"
+        time_major, _ = rollout(lstm, observed.transpose(0, 1), 5, head)
+    steps, steps_state = rollout(first, observed, 5, head)               # with gradients: the step path
+    assert rollout_module.last_path.kind == "steps" and fused.shape == (3, 9, 2)
+    torch.testing.assert_close(fused, time_major.transpose(0, 1), rtol=0, atol=1e-12)
+    torch.testing.assert_close(steps, fused, rtol=0, atol=1e-12)
+    torch.testing.assert_close(steps_state, fused_state, rtol=0, atol=1e-12)
+
+
+def test_step_checks_its_input_and_state_like_forward():
+    """LSTM.step broadcast a state of batch 1 over a batch of 3 and ignored extra layers without a word."""
+    lstm, _ = make(input_size=2, hidden=6, layers=1)
+    x = torch.zeros(3, 2, dtype=F64)
+    output, (h, c) = lstm.step(x, None)                                  # None: zeros, as forward takes it
+    assert output.shape == (3, 6) and h.shape == c.shape == (1, 3, 6)
+    for bad in [(torch.zeros(2, 3, 6, dtype=F64),) * 2, (torch.zeros(1, 1, 6, dtype=F64),) * 2]:
+        with pytest.raises(RuntimeError, match=r"Expected hidden\[0\] size \(1, 3, 6\), got \[" + str(bad[0].size(0))):
+            lstm.step(x, bad)
+    with pytest.raises(RuntimeError, match=r"x must be \(batch, 2\), got \(3,\)"):
+        lstm.step(torch.zeros(3, dtype=F64), None)
+
+
 def test_zero_steps_and_an_empty_batch():
     lstm, head = make(hidden=8, layers=2)
     with torch.no_grad():
