@@ -8,6 +8,9 @@ from dataclasses import dataclass, field, replace
 
 import torch
 
+# inputs this many times N(0, 1): pre-activations of thousands, past where exp overflows in float64 (709):
+# a naive sigmoid or tanh, exp(t) / (1 + exp(t)), gives inf / inf = NaN there; torch's never does
+SATURATING = 1000.0
 DTYPES = {"float64": torch.float64, "float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 FORMS = ("batched", "unbatched", "packed")
 
@@ -62,6 +65,8 @@ class Case:
     batch_first: bool = False
     form: str = "batched"                # batched, unbatched or packed (unsorted lengths)
     dropout_arg: bool = False            # pass dropout=0.0 and run in training mode
+    dropout_eval: bool = False           # pass dropout=0.5 and run in eval mode: no dropout may act
+    saturated: bool = False              # inputs ×SATURATING: every gate at 0 or 1, exp(±t) overflows
     zero_state: bool = False             # no initial state given: zeros
     dtype: str = "float64"
     device: str = "cpu"
@@ -101,6 +106,8 @@ class Case:
                 options["batch_first"] = True
             if self.dropout_arg:
                 options["dropout"] = 0.0
+            if self.dropout_eval:
+                options["dropout"] = 0.5
             if self.bidirectional:
                 options["bidirectional"] = True
             if self.proj_size:
@@ -115,7 +122,8 @@ class Case:
             parts.append(f"layers{self.num_layers}")
         parts += [name for name, on in [("bi", self.bidirectional), ("nobias", not self.bias),
                                         ("batch_first", self.batch_first), ("dropout0", self.dropout_arg),
-                                        ("zero-state", self.zero_state)] if on]
+                                        ("dropout-eval", self.dropout_eval), ("zero-state", self.zero_state),
+                                        ("saturated", self.saturated)] if on]
         if self.proj_size:
             parts.append(f"proj{self.proj_size}")
         if self.form != "batched":
@@ -132,7 +140,9 @@ class Case:
             return f"init [{self.id}]: the module's own initial parameters (I={self.input_size}, H={self.hidden_size})"
         options = ", ".join(f"{k}={v}" for k, v in self.constructor_options().items()) or "default options"
         state = "no initial state" if self.zero_state else "initial state given"
-        return (f"{self.kind} [{self.id}]: {options}; {self.form} input; {state}; {self.dtype} on {self.device}; "
+        mode = "; eval mode" if self.dropout_eval else ""
+        scale = f" ×{SATURATING:g} (every gate saturated)" if self.saturated else ""
+        return (f"{self.kind} [{self.id}]: {options}{mode}; {self.form} input{scale}; {state}; {self.dtype} on {self.device}; "
                 f"I={self.input_size}, H={self.hidden_size}, T={self.steps}, B={self.batch}")
 
 
@@ -151,6 +161,7 @@ def option_sets(kind, supports):
             sets.append(replace(base, bias=False))
         if supports.unbatched:
             sets.append(replace(base, form="unbatched"))
+        sets.append(replace(base, saturated=True))
         return sets
     if kind != "lstm":
         raise ValueError(f"kind: expected 'step', 'cell' or 'lstm', got {kind!r}")
@@ -175,6 +186,8 @@ def option_sets(kind, supports):
         sets.append(replace(base, form="packed", bidirectional=supports.bidirectional))
     if supports.dropout_arg and supports.num_layers >= 2:
         sets.append(replace(base, num_layers=2, dropout_arg=True))
+        sets.append(replace(base, num_layers=2, dropout_eval=True))
+    sets.append(replace(base, saturated=True))
     return sets
 
 

@@ -93,3 +93,13 @@ def compare(result, reference, tols):
         if mismatch is not None:
             mismatches.append(mismatch)
     return mismatches
+
+
+DTYPE_NOTE = "returned in {got}, not in {expected}, the dtype of the input and weights"
+
+
+def wrong_dtypes(result, dtype):
+    """A Mismatch for each value that came back in another dtype than the case's (an upcast for accuracy
+    that was never cast back): torch returns the input's dtype."""
+    return [Mismatch(name, note=DTYPE_NOTE.format(got=got, expected=dtype))
+            for name, got in result.dtypes.items() if got != dtype]

@@ -9,6 +9,7 @@
    i = c' − f·c with the g block's bias pushed to saturation (g = 1), g = (c' − f·c) / i,
    o = h' / tanh(c'), each compared with torch's — the first of i, f, g, o to differ is named.
 """
+import os
 import traceback
 from dataclasses import dataclass, field, replace
 from typing import Optional
@@ -73,9 +74,14 @@ class Diagnosis:
         return "\n".join(lines)
 
 
+_NOT_THE_USERS = (os.path.dirname(torch.__file__) + os.sep, os.path.dirname(__file__) + os.sep)
+
+
 def _user_frame(error):
+    """The innermost traceback line outside torch and lstmlab.testing (by install path: a learner's own
+    ~/code/torch/ folder is the learner's)."""
     frames = [f for f in traceback.extract_tb(error.__traceback__)
-              if "/torch/" not in f.filename and "/lstmlab/testing/" not in f.filename]
+              if not os.path.abspath(f.filename).startswith(_NOT_THE_USERS)]
     return f"{frames[-1].filename}:{frames[-1].lineno}: {frames[-1].line}" if frames else None
 
 
@@ -93,6 +99,10 @@ def diagnose(subject, outcome, inputs, reference, tols):
             d.cause, d.cause_text = "exception", "the subject raised instead of returning a result"
         return d
     d.first = outcome.mismatches[0]
+    if d.first.note and d.first.note.startswith("returned in"):
+        d.cause, d.cause_text = "dtype", ("the result is not in the input's dtype: computing in a wider dtype is fine, "
+                                          "but cast h and c back (h.to(x.dtype)), as torch returns the input's dtype")
+        return d
     value_names = set(reference.values)
     value_mismatches = [m for m in outcome.mismatches if m.quantity in value_names]
     if not value_mismatches:

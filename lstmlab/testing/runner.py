@@ -14,6 +14,8 @@ import torch
 from torch.func import functional_call
 from torch.nn.utils.rnn import PackedSequence, pack_sequence
 
+from .cases import SATURATING
+
 CELL_NAMES = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
 
 
@@ -29,6 +31,7 @@ class Inputs(NamedTuple):
 class Result(NamedTuple):
     values: dict          # name -> float64 CPU tensor
     grads: dict           # name -> float64 CPU tensor, or None where no gradient arrived
+    dtypes: dict = {}     # name -> the dtype each value came back in
 
 
 def torch_names_and_shapes(case):
@@ -52,10 +55,12 @@ def make_inputs(case):
     params = {name: _rounded(torch.rand(shape, generator=g, dtype=torch.float64) * 2 * bound - bound, dtype)
               for name, shape in torch_names_and_shapes(case).items()}
     batch = [] if case.form == "unbatched" else [case.batch]
+    scale = SATURATING if case.saturated else 1.0
     if case.kind == "lstm" and case.form == "packed":
-        x = [_rounded(torch.randn(n, case.input_size, generator=g, dtype=torch.float64), dtype) for n in case.lengths]
+        x = [_rounded(scale * torch.randn(n, case.input_size, generator=g, dtype=torch.float64), dtype)
+             for n in case.lengths]
     else:
-        x = _rounded(torch.randn(case.steps, *batch, case.input_size, generator=g, dtype=torch.float64), dtype)
+        x = _rounded(scale * torch.randn(case.steps, *batch, case.input_size, generator=g, dtype=torch.float64), dtype)
     h0 = c0 = None
     if not case.zero_state:
         layers = [case.num_layers * case.num_directions] if case.kind == "lstm" else []
@@ -104,8 +109,9 @@ def _collect(values, leaves, loss_seed, dtype, device):
         loss.backward()
     grads = {name: (leaf.grad.detach().to("cpu", torch.float64) if leaf.grad is not None else None)
              for name, leaf in leaves.items()}
+    dtypes = {name: v.dtype for name, v in values.items()}
     values = {name: v.detach().to("cpu", torch.float64) for name, v in values.items()}
-    return Result(values, grads)
+    return Result(values, grads, dtypes)
 
 
 def run_stepper(stepper, case, inputs, dtype, device):
@@ -164,7 +170,7 @@ def lstm_input(case, inputs, dtype, device):
 
 def run_lstm(module, layout, case, inputs, dtype, device, x_transform=None):
     """An LSTM-like module on the case's input: values output, h_n, c_n and every gradient."""
-    module.train(case.dropout_arg)
+    module.train(case.dropout_arg)                # dropout_eval: eval mode, where dropout=0.5 must not act
     params = {name: _leaf(t, dtype, device) for name, t in inputs.params.items()}
     x, x_leaf = lstm_input(case, inputs, dtype, device)
     if x_transform is not None:

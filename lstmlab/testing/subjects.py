@@ -50,6 +50,7 @@ class Subject:
         self.kind = kind or self._find_kind()
         if self.kind not in ("step", "cell", "lstm"):
             raise ValueError(f"kind: expected 'step', 'cell' or 'lstm', got {self.kind!r}")
+        self._check_kind_matches(kind)
         claims = supports if supports is not None else getattr(obj, "lstm_supports", None)
         if isinstance(claims, dict):
             claims = (Supports.for_step(**claims) if self.kind == "step" else Supports(**claims))
@@ -58,12 +59,30 @@ class Subject:
             raise TypeError(f"supports: expected a lstmlab.testing.Supports or a dict of its fields, "
                             f"got {type(self.supports).__name__}")
 
+    def _check_kind_matches(self, kind):
+        """A module given where a step function is asked for, or a cell for an LSTM: say so, not a
+        parameter-name mismatch or an error from deep inside."""
+        is_module = self.instance is not None or _is_module_class(self.obj)
+        if kind == "step" and is_module:
+            raise TypeError(f"check_step takes a step function step(x, (h, c), weights) -> (h, c); {self.name} is a "
+                            "torch.nn.Module: use check_cell (an LSTMCell-like module) or check_lstm")
+        if kind in ("cell", "lstm") and is_module:
+            found = self._find_kind()
+            if found != kind:
+                names = {"cell": "an LSTMCell-like module (no num_layers)", "lstm": "an LSTM-like module (num_layers)"}
+                raise TypeError(f"check_{kind} expects {names[kind]}; {self.name} is {names[found]}: use check_{found}")
+
     def _find_kind(self):
         if self.instance is not None:
             return _module_kind(self.instance)
         if not _is_module_class(self.obj) and _positional_count(self.obj) == 3:
             return "step"
-        probe = self.obj(5, 4)
+        try:
+            probe = self.obj(5, 4)
+        except Exception as error:
+            raise TypeError(f"{self.name}: could not tell what it is. A step function takes (x, (h, c), weights) "
+                            f"and a module factory (input_size, hidden_size), but {self.name}(5, 4) raised "
+                            f"{type(error).__name__}: {error}; pass kind='step', 'cell' or 'lstm'") from error
         if not isinstance(probe, torch.nn.Module):
             raise TypeError(f"{self.name}: expected a factory returning a torch.nn.Module (or a step function "
                             f"step(x, (h, c), weights)), but {self.name}(5, 4) returned {type(probe).__name__}")
