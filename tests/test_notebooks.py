@@ -41,8 +41,8 @@ def test_notebook_runs(path, monkeypatch):
                 assert noise not in text, f"{path.name}: {noise!r} in the output of\n{cell.source}"
 
 
-# Notebooks that end in a worked application instead of exercises (forecasting, and checking your own LSTM).
-NO_EXERCISES = ("04_", "05_", "12_")
+# Notebooks that end in a worked application instead of exercises (checking your own LSTM).
+NO_EXERCISES = ("12_",)
 
 # What a learner should never have to read: a widget warning, an object's repr instead of a result.
 NOISE = ["IProgress", "torch._C.Generator", "<torch.", "TqdmWarning", "grad_fn="]

@@ -5,6 +5,7 @@ and tests/test_exercises.py checks that every solution here passes.
 """
 import math
 
+import numpy as np
 import torch
 
 # --- 00 the cell --------------------------------------------------------------------------------
@@ -98,6 +99,70 @@ def forget_bias_to_keep(fraction, steps):
     """The forget-gate bias b with σ(b)^steps = fraction (the cell path keeps ``fraction`` over ``steps``)."""
     f = fraction ** (1 / steps)
     return math.log(f / (1 - f))
+
+
+# --- 04 forecasting AirPassengers --------------------------------------------------------------
+
+
+def lookback_windows(values, lookback, horizon):
+    """values: (N,) -> inputs (W, lookback, 1), targets (W, horizon), W = N − lookback − horizon + 1.
+    Window w reads values[w : w + lookback]; its targets are the NEXT horizon values,
+    values[w + lookback : w + lookback + horizon] (as lstmlab.forecast.windows.make_windows)."""
+    values = np.asarray(values, dtype=np.float64)
+    count = len(values) - lookback - horizon + 1
+    starts = np.arange(count)[:, None]                                  # (W, 1)
+    inputs = values[starts + np.arange(lookback)]                       # (W, lookback)
+    targets = values[starts + lookback + np.arange(horizon)]            # (W, horizon): after the window
+    return inputs[..., None], targets
+
+
+def minmax_scale_train_only(values, train_length):
+    """values: (N,) -> (N,) scaled by the training part's range: (v − min) / (max − min), min and max of
+    values[:train_length] only (test values may leave [0, 1]: that is the honest result)."""
+    values = np.asarray(values, dtype=np.float64)
+    train = values[:train_length]
+    return (values - train.min()) / (train.max() - train.min())
+
+
+def mase(actual, forecast, history, period):
+    """MAE of the forecast / in-sample MAE of the seasonal naive one-step forecast on the history:
+    mean |actual − forecast| / mean over t = period … N−1 of |history[t] − history[t − period]|
+    (as lstmlab.forecast.metrics.mase, for len(history) > period)."""
+    actual, forecast, history = (np.asarray(a, dtype=np.float64) for a in (actual, forecast, history))
+    scale = np.mean(np.abs(history[period:] - history[:-period]))
+    return float(np.mean(np.abs(actual - forecast)) / scale)
+
+
+# --- 05 multivariate seq2seq --------------------------------------------------------------------
+
+
+def seq2seq_rows(target, exogenous):
+    """target: (N,), exogenous: (N, E) -> inputs (N − 2, 1 + E), targets (N − 2,).
+    Row k predicts the change into step k + 2 and carries that step's own exogenous change:
+    inputs[k] = [y[k+1] − y[k], x[k+2] − x[k+1]], targets[k] = y[k+2] − y[k+1]."""
+    y, x = np.asarray(target, dtype=np.float64), np.asarray(exogenous, dtype=np.float64)
+    steps = np.diff(y)                                                  # (N−1,) steps[j] = y[j+1] − y[j]
+    ahead = np.diff(x, axis=0)[1:]                                      # (N−2, E) x[k+2] − x[k+1]
+    inputs = np.concatenate([steps[:-1, None], ahead], axis=1)          # (N−2, 1 + E)
+    return inputs, steps[1:]
+
+
+def batch_norm_features(continuous):
+    """continuous: (B, T, C) -> (B, T, C), each feature c normalised over batch and time:
+    (x − mean) / sqrt(var + 1e-5), mean and biased variance over all B·T values of feature c
+    (BatchNorm1d in training mode, weight 1 and bias 0, on the permuted (B, C, T))."""
+    mean = continuous.mean(dim=(0, 1), keepdim=True)                                 # (1, 1, C)
+    variance = continuous.var(dim=(0, 1), correction=0, keepdim=True)                # (1, 1, C) biased
+    return (continuous - mean) / torch.sqrt(variance + 1e-5)
+
+
+def forecast_from_changes(last_value, changes, center, scale):
+    """The model works on z = (log y − center) / scale and predicts changes Δz (h,); the forecast
+    starts at the last observed value y_N: z_{N+k} = z_N + Δz_1 + … + Δz_k,
+    y_{N+k} = exp(center + scale · z_{N+k})."""
+    last = (math.log(last_value) - center) / scale
+    path = last + np.cumsum(np.asarray(changes, dtype=np.float64))       # (h,) running sum from z_N
+    return np.exp(center + scale * path)
 
 
 # --- 06 sine waves ------------------------------------------------------------------------------
