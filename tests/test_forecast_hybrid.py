@@ -305,6 +305,19 @@ def test_fit_predict_in_long_format():
     assert (out["ES-LSTM-lo-90"] <= out["ES-LSTM"]).all() and (out["ES-LSTM"] <= out["ES-LSTM-hi-90"]).all()
 
 
+def test_quantile_heads_that_have_not_spread_out_take_the_smoothings_band():
+    """3 members of 30 Adam steps stop after a few steps, their quantiles still next to their median: the
+    80% and 90% intervals were 2.5 wide and covered none of the 12 held-out months. Each such member now
+    takes the smoothing's band about its median (the point forecast is the same)."""
+    forecaster = LSTMForecaster(h=12, ensemble=3, steps=30).fit(air_frame(132))
+    assert all(member.untrained_band is not None for _, member in forecaster.network.members)
+    out, actual = forecaster.predict(), np.array(AIRPASSENGERS[132:], dtype=np.float64)
+    width80 = (out["ES-LSTM-hi-80"] - out["ES-LSTM-lo-80"]).to_numpy()
+    width90 = (out["ES-LSTM-hi-90"] - out["ES-LSTM-lo-90"]).to_numpy()
+    assert (width90 > width80).all() and width80.mean() > 40
+    assert ((out["ES-LSTM-lo-90"] <= actual) & (actual <= out["ES-LSTM-hi-90"])).mean() >= 0.75
+
+
 def test_each_series_keeps_the_seasons_its_own_length_allows():
     """A 30-month newcomer beside AirPassengers: the newcomer has no two whole years before its last h
     points, so its smoothing has no season — and AirPassengers' keeps its 12 (the whole panel used to
