@@ -9,8 +9,11 @@ from dataclasses import dataclass, field, replace
 import torch
 
 # inputs this many times N(0, 1): pre-activations of thousands, past where exp overflows in float64 (709):
-# a naive sigmoid or tanh, exp(t) / (1 + exp(t)), gives inf / inf = NaN there; torch's never does
+# a naive sigmoid or tanh, exp(t) / (1 + exp(t)), gives inf / inf = NaN there; torch's never does.
+# Checked in float64 and float32 (bfloat16 overflows where float32 does, and its rounding at this scale
+# would leave the tolerance no edge)
 SATURATING = 1000.0
+SATURATED_DTYPES = ("float64", "float32")
 DTYPES = {"float64": torch.float64, "float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 FORMS = ("batched", "unbatched", "packed")
 
@@ -197,7 +200,7 @@ def battery(kind, supports=None):
     cases = [replace(case, dtype=dtype, device=device)
              for device in _devices(supports)
              for dtype in supports.dtypes
-             for case in option_sets(kind, supports)]
+             for case in option_sets(kind, supports) if not case.saturated or dtype in SATURATED_DTYPES]
     if kind != "step" and (supports.torch_init or supports.same_init_as_torch):
         cases.append(Case(kind="init", label=kind, bias=True))
     return cases

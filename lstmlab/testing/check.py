@@ -74,7 +74,7 @@ def reference_and_tolerances(case, inputs):
         twins = [textbook_subject(kind).run(case, inputs)]
     else:
         twins = [torch_subject(kind).run(case, inputs), textbook_subject(kind).run(case, inputs)]
-    return reference, cmp.tolerances(reference, twins, case.torch_dtype)
+    return reference, cmp.tolerances(reference, twins, case.torch_dtype, saturated=case.saturated)
 
 
 @contextlib.contextmanager
