@@ -51,7 +51,18 @@ def _require_backend(name):
                            USAGE) from error
 
 
+def _counted(option, value, lowest, highest=None):
+    """A count option within its range, or a usage error naming the range (before any training)."""
+    if value < lowest or (highest is not None and value > highest):
+        span = f"from {lowest} to {highest}" if highest is not None else f"at least {lowest}"
+        raise CommandError(f"expected {option} {span}, given {value}", USAGE)
+
+
 def _demo(args):
+    _counted("--steps", args.steps, 0)
+    _counted("--train-waves", args.train_waves, 1, 97)              # the data holds 100 waves; 3 are the test
+    _counted("--train-length", args.train_length, 2, 999)           # a wave is 1000 steps: inputs and next values
+    _counted("--future", args.future, 1)
     _require_backend(args.backend)
     writable_folder(args.out, "--out")
     from .sine_demo import run_sine_demo
@@ -108,7 +119,12 @@ def _bench(args):
     try:
         preset = get_preset(args.preset, args.variants, args.modes)
     except ValueError as error:
-        raise CommandError(str(error)) from None
+        raise CommandError(str(error), USAGE) from None
+    if preset.device == "cuda":
+        import torch
+        if not torch.cuda.is_available():
+            raise CommandError(f"expected a CUDA GPU for preset {preset.name!r}, given a machine where "
+                               "torch.cuda.is_available() is False (the cpu-* presets run here)", USAGE)
     suite = Path(__file__).resolve().parent.parent / "benchmarks" / "bench_variants.py"
     if not suite.exists():
         raise CommandError(f"expected the benchmark suite at {suite}, given an installation without it "
@@ -128,7 +144,8 @@ def _bench(args):
                             "no:cacheprovider"])
     if code not in (0, pytest.ExitCode.OK):
         raise CommandError(f"expected the benchmark run to pass, given pytest exit code {int(code)}")
-    for path in write_report(json_path, args.out):
+    # a partial run's table and plots carry its name too: the full run's (which the README quotes) stay
+    for path in write_report(json_path, args.out, prefix=f"{preset.name}{part}-" if part else ""):
         print(path)
     print(json_path)
     return 0

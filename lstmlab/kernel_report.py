@@ -193,12 +193,24 @@ def format_report(result):
     return "\n".join(lines)
 
 
+def _size(text):
+    """A hidden or batch size: a positive integer (argparse names the option when this raises)."""
+    value = int(text)
+    if value < 1:
+        raise ValueError(text)
+    return value
+
+
+_size.__name__ = "positive integer"            # argparse: "invalid positive integer value: '0'"
+
+
 def add_arguments(parser):
-    parser.add_argument("--arch", default="sm_90", choices=list(PTXAS_NAMES), help="GPU architecture to compile for")
+    parser.add_argument("--arch", default="sm_90", choices=list(PTXAS_NAMES),
+                        help="GPU architecture to compile for (default: sm_90)")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument("--dtype", action="append", choices=list(DTYPES), help="only these dtypes (repeatable)")
-    parser.add_argument("--hidden", action="append", type=int, help="only these hidden sizes (repeatable)")
-    parser.add_argument("--batch", action="append", type=int, help="only these batch sizes (repeatable)")
+    parser.add_argument("--hidden", action="append", type=_size, help="only these hidden sizes (repeatable)")
+    parser.add_argument("--batch", action="append", type=_size, help="only these batch sizes (repeatable)")
     parser.add_argument("--backend", action="append", choices=["triton", "persistent"], help="only these backends")
 
 

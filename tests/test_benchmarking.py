@@ -120,6 +120,10 @@ def test_report_writes_its_files(tmp_path):
     written = write_report(path, tmp_path / "out")
     assert [p.rsplit("/", 1)[1] for p in written] == ["table.md", "time_per_step.png", "time_per_step_vs_batch.png",
                                                       "ratio.png"]
+    # a partial run (lstmlab bench --variants …) names its files after itself: the full run's stay
+    partial = write_report(path, tmp_path / "out", prefix="cpu-full-bptt-forward-")
+    assert [p.rsplit("/", 1)[1] for p in partial][0] == "cpu-full-bptt-forward-table.md"
+    assert len(list((tmp_path / "out").iterdir())) == 8
 
 
 def test_bench_command_smoke(tmp_path):

@@ -91,7 +91,7 @@ def test_check_with_a_backend_that_cannot_run_here_is_a_usage_error(monkeypatch,
 
 
 def test_bench_with_a_variant_the_preset_lacks_says_so(capsys):
-    assert main(["bench", "--preset", "cpu-quick", "--variants", "torch,persistent"]) == 1
+    assert main(["bench", "--preset", "cpu-quick", "--variants", "torch,persistent"]) == 2     # bad usage
     err = capsys.readouterr().err
     assert_one_line(err, "bench")
     assert "expected variants of preset 'cpu-quick' (torch, cell, bptt, bptt-python, compile, fused), " \
@@ -142,3 +142,39 @@ def test_installed_command_prints_no_traceback(tmp_path):
                             capture_output=True, text=True)
     assert result.returncode == 2
     assert_one_line(result.stderr, "check")
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["demo", "--train-waves", "0"], "expected --train-waves from 1 to 97, given 0"),
+    (["demo", "--train-length", "5000"], "expected --train-length from 2 to 999, given 5000"),
+    (["demo", "--future", "0"], "expected --future at least 1, given 0"),
+    (["demo", "--steps", "-1"], "expected --steps at least 0, given -1"),
+    (["kernels", "--hidden", "0"], "argument --hidden: invalid positive integer value: '0'"),
+    (["forecast", "--dataset", "airpassengers", "--horizon", "12", "--column", "foo"],
+     "--column describes the columns of a --csv file; --dataset airpassengers has its own"),
+], ids=["waves", "length", "future", "steps", "kernels-hidden", "dataset-column"])
+def test_counts_and_options_are_checked_before_any_work(argv, message, capsys):
+    """Found by a new user's audit: --train-waves 0 trained to a NaN loss, --future 0 printed a NaN MSE (and
+    invalid JSON), --train-length 5000 failed in a broadcast, kernels --hidden 0 divided by zero, and
+    --column with --dataset was ignored."""
+    try:
+        code = main(argv)
+    except SystemExit as exit_info:                    # argparse's own refusal (a type= check)
+        code = exit_info.code
+    assert code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_forecast_out_that_is_a_file_is_refused_before_the_evaluation(tmp_path, capsys, monkeypatch):
+    from lstmlab.forecast import evaluate
+    monkeypatch.setattr(evaluate, "evaluate", lambda *a, **k: pytest.fail("the evaluation ran"))
+    (tmp_path / "afile").write_text("")
+    argv = ["forecast", "--dataset", "airpassengers", "--horizon", "12", "--out", str(tmp_path / "afile")]
+    assert main(argv) == 2
+    assert "expected --out to be a folder lstmlab can write to" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="checks the refusal on a machine without CUDA")
+def test_a_gpu_preset_without_a_gpu_is_refused(tmp_path, capsys):
+    assert main(["bench", "--preset", "gpu-quick", "--out", str(tmp_path)]) == 2
+    assert "expected a CUDA GPU for preset 'gpu-quick'" in capsys.readouterr().err

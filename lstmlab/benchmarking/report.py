@@ -119,7 +119,7 @@ def _series(table, mode, dtype, fixed, against="hidden", environment=None):
     return series
 
 
-def plot_report(table, environment, out_dir):
+def plot_report(table, environment, out_dir, prefix=""):
     """time_per_step.png (µs per step against H, log scale, one line per variant, the floor dashed),
     time_per_step_vs_batch.png (the same against B) and ratio.png (variant time / torch time: the
     table's ratio, one convention everywhere — below 1 is faster than torch)."""
@@ -162,20 +162,21 @@ def plot_report(table, environment, out_dir):
                 ax.legend(fontsize=7)
         fig.suptitle(f"{environment.get('device_name')} — torch {environment.get('torch')}", fontsize=10)
         fig.tight_layout()
-        path = Path(out_dir) / f"{kind}.png"
+        path = Path(out_dir) / f"{prefix}{kind}.png"
         fig.savefig(path, dpi=90)
         plt.close(fig)
         paths.append(str(path))
     return paths
 
 
-def write_report(json_path, out_dir):
-    """Write table.md, time_per_step.png, time_per_step_vs_batch.png and ratio.png; returns their paths."""
+def write_report(json_path, out_dir, prefix=""):
+    """Write table.md, time_per_step.png, time_per_step_vs_batch.png and ratio.png, each name after
+    ``prefix`` (a partial run's, so that it does not overwrite the full run's); returns their paths."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     table, environment = load_results(json_path)
     if not table:
         raise ValueError(f"{json_path} holds no timed results (was it run with --benchmark-disable?)")
-    table_path = out_dir / "table.md"
+    table_path = out_dir / f"{prefix}table.md"
     table_path.write_text(markdown_table(table, environment) + "\n")
-    return [str(table_path)] + plot_report(table, environment, out_dir)
+    return [str(table_path)] + plot_report(table, environment, out_dir, prefix)

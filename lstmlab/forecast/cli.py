@@ -57,9 +57,9 @@ def add_forecast_arguments(forecast):
     forecast.add_argument("--train-steps", type=int, default=None,
                           help="hybrid/lstm: Adam steps per ensemble member (default: 300)")
     forecast.add_argument("--no-peers", action="store_true", default=None,      # None: not given
-                          help="hybrid/lstm: skip ETS, AutoARIMA and Theta (statsforecast)")
+                          help="hybrid/lstm: skip the peers (naive, seasonal naive, ETS, AutoARIMA, Theta)")
     forecast.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
-    forecast.add_argument("--out", help="folder for the forecast CSV and PNG")
+    forecast.add_argument("--out", help="folder for the forecast: forecast.csv (the older models also write a PNG)")
     forecast.add_argument("--save", help="older models: save the trained forecaster to this folder")
     forecast.add_argument("--load", help="older models: load a saved forecaster from this folder instead of training")
     forecast.add_argument("--json", action="store_true", help="print one JSON object (undefined metrics are null)")
@@ -138,9 +138,31 @@ def _exogenous(args):
     return [] if args.no_exogenous else args.exogenous
 
 
+def _refuse_ignored_options(args):
+    """Options that only describe a CSV file, given with --dataset: refused rather than ignored."""
+    if args.dataset:
+        given = [flag for flag, value in (("--column", args.column), ("--time-column", args.time_column),
+                                          ("--id-column", args.id_column), ("--exogenous", args.exogenous))
+                 if value is not None]
+        if given:
+            raise ValueError(f"{', '.join(given)} {'describes' if len(given) == 1 else 'describe'} the columns of a "
+                             f"--csv file; --dataset {args.dataset} has its own")
+
+
+def _check_out(args):
+    """--out must be a folder that can be written: found out before training, not after it."""
+    if args.out:
+        from ..cli import CommandError, writable_folder
+        try:
+            writable_folder(args.out, "--out")
+        except CommandError as error:
+            raise ValueError(str(error)) from None
+
+
 def run_cli(args):
     """Run `lstmlab forecast`; returns the exit code. Errors are one line on stderr."""
     try:
+        _refuse_ignored_options(args)
         frame = _read(args)
         if args.model in LEGACY_MODELS:
             return _run_legacy(args, frame)
@@ -164,6 +186,7 @@ def _run_new(args, frame):
         raise ValueError(f"--out forecasts past the end of the file, which needs the future values of the "
                          f"exogenous column(s) {', '.join(exogenous)}; the command line cannot take them: use "
                          "LSTMForecaster.predict(X_df=...) in Python, pass --no-exogenous, or drop --out")
+    _check_out(args)
     models = ("hybrid", "lstm") if args.model == "hybrid" else ("lstm",)
     folds = 1 if args.folds is None else args.folds             # 0 is refused by cross_validation
     report = evaluate(frame, args.horizon, folds=folds, step=args.step, models=models, freq=args.freq,
@@ -214,6 +237,7 @@ def _run_legacy(args, frame):
         raise ValueError(f"--model {args.model} forecasts one series; the file holds {len(panel)} "
                          "(use --model hybrid for a panel)")
     one = panel[0]
+    _check_out(args)
     period = usable_season(season_lengths(frame, args.season_length), len(one))
     labels = [str(stamp) for stamp in one.ds]
     name = args.dataset or str(one.unique_id)
