@@ -239,6 +239,10 @@ def main(argv=None):
             raise
         print(f"lstmlab {args.command}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:                         # lstmlab check | head: the reader has what it wanted
+        import os
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())     # no second error at exit
+        return 0
     except Exception as error:                      # anything else: one line, no traceback (unless --debug)
         if args.debug:
             raise

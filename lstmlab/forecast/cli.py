@@ -206,6 +206,9 @@ def _run_new(args, frame):
 
 def _config(args):
     """The HybridConfig keywords the command line sets; an option not given keeps HybridConfig's default."""
+    for flag, value in (("--ensemble", args.ensemble), ("--train-steps", args.train_steps)):
+        if value is not None and value < 1:                # named as the user typed it, not as HybridConfig's field
+            raise ValueError(f"{flag} must be a positive integer, got {value}")
     given = {"seasonality": args.seasonality, "ensemble": args.ensemble, "steps": args.train_steps, "seed": args.seed}
     return {name: value for name, value in given.items() if value is not None}
 

@@ -239,7 +239,9 @@ def prepare(frame, freq=None, source=None):
     inferred = None
     if freq is not None and frame["ds"].dtype.kind == "M":
         try:
-            pd.tseries.frequencies.to_offset(freq)
+            with warnings.catch_warnings():       # pandas' FutureWarning for old spellings (M, H): ours follows
+                warnings.simplefilter("ignore", FutureWarning)
+                pd.tseries.frequencies.to_offset(freq)
         except ValueError:
             raise ValueError(f"freq {freq!r} is not a pandas frequency alias (MS, QS, W, D, h, 30min, ...); "
                              "a file with dates needs one (a plain number is for files without dates)") from None
