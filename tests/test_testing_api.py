@@ -138,3 +138,15 @@ def test_the_wrong_kind_of_subject_is_named(call, message):
     """These used to end in a parameter-name mismatch advising layout=…, or the learner's own TypeError."""
     with pytest.raises(TypeError, match=message):
         call()
+
+
+def test_float32_arithmetic_in_a_float64_check_is_named_as_precision():
+    """Values equal to 7 digits used to be blamed on a gate ("no known pattern; gate i differs")."""
+    def in_float32(x, state, weights):
+        h, c = bugs.correct_step(x.float(), tuple(s.float() for s in state),
+                                 {name: w.float() for name, w in weights.items()})
+        return h.to(x.dtype), c.to(x.dtype)
+
+    report = check_step(in_float32, supports=Supports.for_step(dtypes=("float64",)), raise_on_failure=False)
+    diagnosis = report.first_failure.diagnosis
+    assert diagnosis.cause == "precision" and "float32's rounding" in diagnosis.cause_text, report.format()

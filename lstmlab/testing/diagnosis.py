@@ -9,6 +9,7 @@
    i = c' − f·c with the g block's bias pushed to saturation (g = 1), g = (c' − f·c) / i,
    o = h' / tanh(c'), each compared with torch's — the first of i, f, g, o to differ is named.
 """
+import math
 import os
 import traceback
 from dataclasses import dataclass, field, replace
@@ -77,6 +78,29 @@ class Diagnosis:
 _NOT_THE_USERS = (os.path.dirname(torch.__file__) + os.sep, os.path.dirname(__file__) + os.sep)
 
 
+def _relative_error(mismatch, reference):
+    """A mismatch's largest error over the largest value of its reference quantity."""
+    from .compare import quantities
+    expected = quantities(reference).get(mismatch.quantity)
+    largest = expected.abs().max().item() if expected is not None and expected.numel() else 0.0
+    return mismatch.max_error / largest if largest > 0 else math.inf
+
+
+def _coarser_precision(case, mismatches, reference):
+    """The name of a dtype coarser than the case's whose rounding every failing quantity's error matches
+    (relative error between its eps / 10 and 30 eps), or None: float32 arithmetic inside a float64 check
+    agrees to ~1e-7, which the gate readout would otherwise blame on a gate."""
+    if any(m.note for m in mismatches) or not mismatches:
+        return None
+    errors = [_relative_error(m, reference) for m in mismatches]
+    own = torch.finfo(case.torch_dtype).eps
+    for name, dtype in (("float32", torch.float32), ("bfloat16", torch.bfloat16)):
+        eps = torch.finfo(dtype).eps
+        if eps > own and all(eps / 10 <= e <= 30 * eps for e in errors):
+            return name
+    return None
+
+
 def _user_frame(error):
     """The innermost traceback line outside torch and lstmlab.testing (by install path: a learner's own
     ~/code/torch/ folder is the learner's)."""
@@ -102,6 +126,14 @@ def diagnose(subject, outcome, inputs, reference, tols):
     if d.first.note and d.first.note.startswith("returned in"):
         d.cause, d.cause_text = "dtype", ("the result is not in the input's dtype: computing in a wider dtype is fine, "
                                           "but cast h and c back (h.to(x.dtype)), as torch returns the input's dtype")
+        return d
+    coarser = _coarser_precision(case, outcome.mismatches, reference)
+    if coarser is not None:
+        d.cause, d.cause_text = "precision", (
+            f"every difference is at {coarser}'s rounding (largest relative error of a failing quantity "
+            f"{_relative_error(d.first, reference):.1e}): part of the computation runs in {coarser} in a "
+            f"{case.dtype} check — a .float() / .to(...), a constant tensor made in another dtype, or "
+            "torch.get_default_dtype()")
         return d
     value_names = set(reference.values)
     value_mismatches = [m for m in outcome.mismatches if m.quantity in value_names]
