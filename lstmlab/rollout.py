@@ -291,6 +291,8 @@ def rollout(lstm, inputs, steps, feedback, state=None, fused="auto"):
         raise ValueError(f"rollout: steps must be an integer >= 0, got {steps!r}")
     if not (isinstance(fused, str) and fused == "auto" or fused is True or fused is False):
         raise ValueError(f"rollout: fused must be 'auto', True or False, got {fused!r}")
+    if isinstance(feedback, list):
+        feedback = tuple(feedback)                                          # [weight, bias] is a pair too
     check_feedback(lstm, feedback)
     if inputs.dim() == 3 and lstm.batch_first:
         inputs = inputs.transpose(0, 1)                                     # (T, B, I): time-major inside

@@ -532,3 +532,17 @@ def test_the_shipped_quarterly_dataset_reads_without_a_warning():
         warnings.simplefilter("error")
         frame, _ = _frame_from_dataset("us_macro")
     assert frame["ds"].iloc[1] == pd.Timestamp("1959-04-01")
+
+
+def test_a_weekly_schedule_is_not_taken_for_trading_days_and_spaced_headers_keep_text_ids(tmp_path):
+    """From review: Monday, Wednesday, Friday every week was called 'business days with some left out'; an
+    id column named 'id ' (a space in the header) lost its leading zeros."""
+    days = pd.date_range("2024-01-01", periods=60, freq="D")
+    days = days[days.dayofweek.isin([0, 2, 4])]
+    with pytest.raises(ValueError, match="not evenly spaced") as caught:
+        prepare(pd.DataFrame({"unique_id": "s", "ds": days, "y": np.arange(len(days), dtype=float)}))
+    assert "holiday" not in str(caught.value)
+    months = pd.date_range("2000-01-01", periods=30, freq="MS")
+    path = tmp_path / "spaced.csv"
+    path.write_text("id , ds,y\n" + "".join(f"007,{d:%Y-%m-%d},{k}\n" for k, d in enumerate(months)))
+    assert read_csv(path, id_column="id")["unique_id"].iloc[0] == "007"

@@ -318,3 +318,11 @@ def test_future_preds_is_fused_under_no_grad_and_differentiable_with_grad():
     torch.testing.assert_close(fused, stepped.detach(), rtol=1e-12, atol=1e-12)
     stepped[:, -1].sum().backward()
     assert model.lstm.weight_hh_l0.grad is not None and model.lstm.weight_hh_l0.grad.abs().sum() > 0
+
+
+def test_a_feedback_pair_may_be_a_list():
+    lstm, head = make(input_size=1, hidden=6, layers=1)
+    as_list = [head.weight.detach(), head.bias.detach()]
+    with torch.no_grad():
+        torch.testing.assert_close(rollout(lstm, torch.zeros(2, 1, dtype=F64), 4, as_list)[0],
+                                   rollout(lstm, torch.zeros(2, 1, dtype=F64), 4, head)[0], rtol=0, atol=0)

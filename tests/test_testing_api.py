@@ -130,8 +130,8 @@ def test_the_checks_catch_what_a_gentle_battery_let_pass():
 @pytest.mark.parametrize("call, message", [
     (lambda: check_step(torch.nn.LSTMCell), r"check_step takes a step function .*LSTMCell is a torch.nn.Module: "
                                             r"use check_cell"),
-    (lambda: check_lstm(torch.nn.LSTMCell), r"check_lstm expects an LSTM-like module .* use check_cell"),
-    (lambda: check_cell(torch.nn.LSTM), r"check_cell expects an LSTMCell-like module .* use check_lstm"),
+    (lambda: check_lstm(torch.nn.LSTMCell), r"check_lstm expects an LSTM-like module; LSTMCell is .* use check_cell"),
+    (lambda: check_cell(torch.nn.LSTM), r"check_cell expects an LSTMCell-like module; LSTM is .* use check_lstm"),
     (lambda: Subject(lambda *args: args[3]), r"could not tell what it is.*raised IndexError.*pass kind="),
 ], ids=["module-as-step", "cell-as-lstm", "lstm-as-cell", "unknown-callable"])
 def test_the_wrong_kind_of_subject_is_named(call, message):
@@ -150,3 +150,16 @@ def test_float32_arithmetic_in_a_float64_check_is_named_as_precision():
     report = check_step(in_float32, supports=Supports.for_step(dtypes=("float64",)), raise_on_failure=False)
     diagnosis = report.first_failure.diagnosis
     assert diagnosis.cause == "precision" and "float32's rounding" in diagnosis.cause_text, report.format()
+
+
+def test_a_kind_given_for_ones_own_module_is_trusted():
+    """A wrapper LSTM without num_layers, checked with kind="lstm", was refused as 'LSTMCell-like'."""
+    class Wrapper(torch.nn.Module):
+        def __init__(self, input_size, hidden_size, **options):
+            super().__init__()
+            self.inner = torch.nn.LSTM(input_size, hidden_size, **options)
+
+        def forward(self, x, hx=None):
+            return self.inner(x, hx)
+
+    assert Subject(Wrapper, kind="lstm").kind == "lstm"

@@ -41,3 +41,5 @@ from .kernels import (  # noqa: F401
     check_geometric_mean,
 )
 from . import solutions  # noqa: F401,E402
+
+check_perplexity = check_perplexity_from_nll       # its name before 2026-12-02: saved copies of notebook 07 use it

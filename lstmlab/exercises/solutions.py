@@ -204,6 +204,9 @@ def perplexity_from_nll(mean_nll):
     return math.exp(mean_nll)
 
 
+perplexity = perplexity_from_nll                     # its name before 2026-12-02
+
+
 def bigram_perplexity(train_ids, test_ids, vocab_size, k=1.0):
     """Perplexity on test_ids of an add-k bigram model counted on train_ids."""
     counts = torch.full((vocab_size, vocab_size), float(k), dtype=torch.float64)

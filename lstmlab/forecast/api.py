@@ -131,8 +131,9 @@ class LSTMForecaster:
         import pandas as pd
         if isinstance(level, (int, np.integer)) and not isinstance(level, bool):
             level = (level,)                                   # level=90, as statsforecast takes it too
-        if not isinstance(level, (list, tuple)):
+        if isinstance(level, str) or not hasattr(level, "__iter__"):
             raise TypeError(f"level must be an int or a list of them (80, 90), got {type(level).__name__}")
+        level = [int(lv) if isinstance(lv, np.integer) else lv for lv in level]
         unknown = [lv for lv in level if lv not in LEVELS]
         if unknown:
             raise ValueError(f"level must be among {sorted(LEVELS)} (the quantiles the model learns), got {unknown}")

@@ -113,7 +113,9 @@ def _read(args):
     if time_column is None:
         if args.freq is None:
             raise ValueError("the file has no ds column: pass --time-column NAME, or --freq to say what one step is")
-        raw = read_table(args.csv)
+        raw = read_table(args.csv, text_columns=[args.id_column] if args.id_column else [])
+        if args.id_column and args.id_column not in raw.columns:
+            raise ValueError(f"column {args.id_column!r} not in {args.csv}; columns: {', '.join(raw.columns)}")
         raw.insert(0, "__step", np.arange(len(raw)))
         tmp = raw
         from .frame import prepare
@@ -142,7 +144,8 @@ def _refuse_ignored_options(args):
     """Options that only describe a CSV file, given with --dataset: refused rather than ignored."""
     if args.dataset:
         given = [flag for flag, value in (("--column", args.column), ("--time-column", args.time_column),
-                                          ("--id-column", args.id_column), ("--exogenous", args.exogenous))
+                                          ("--id-column", args.id_column), ("--exogenous", args.exogenous),
+                                          ("--no-exogenous", args.no_exogenous or None))
                  if value is not None]
         if given:
             raise ValueError(f"{', '.join(given)} {'describes' if len(given) == 1 else 'describe'} the columns of a "

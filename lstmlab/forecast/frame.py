@@ -54,7 +54,8 @@ def read_table(path, text_columns=()):
     header, separator, header_line = _header(path)
     options = {"decimal": ","} if separator == ";" else {}
     options["skiprows"] = header_line - 1                 # notes above the header
-    dtype = {name: str for name in text_columns if name in header}
+    dtype = {header.index(name): str for name in text_columns if name in header}      # by position: pandas keeps
+    # the header's spaces in its column names ("id "), which are stripped below
     try:
         frame = pd.read_csv(path, encoding="utf-8-sig", skip_blank_lines=True, sep=separator, dtype=dtype or None,
                             **options)
@@ -311,8 +312,11 @@ def _weekdays_with_days_left_out(index):
     missing: business days less holidays, which no pandas frequency describes."""
     if index is None or len(index) < 10 or not (index == index.normalize()).all() or (index.dayofweek >= 5).any():
         return False
-    steps = np.diff(index.asi8) // (86_400 * 10**9)
-    return (index[-1] - index[0]).days >= 14 and steps.max() <= 7 and _first_off_grid(index.to_series(), "B") is not None
+    days = index.tz_localize(None) if index.tz is not None else index
+    business_steps = np.busday_count(days[:-1].values.astype("datetime64[D]"), days[1:].values.astype("datetime64[D]"))
+    # most steps one business day (Mon, Wed, Fri every week is a schedule of its own, not days left out)
+    return ((index[-1] - index[0]).days >= 14 and np.median(business_steps) == 1 and business_steps.max() <= 5
+            and _first_off_grid(index.to_series(), "B") is not None)
 
 
 def _check_stamps(frame, rows, uid, source, freq, inferred):

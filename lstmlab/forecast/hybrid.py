@@ -346,11 +346,12 @@ class ESLSTM:
         # (h, Q) or None: the smoothing's band, which member_draws puts around this member's median instead of
         # its own quantiles — for a member left at zero, and one whose quantiles have not spread out yet
         band = error_spread(targets[train], c.quantiles, mirror)
+        held_out = c.early_stopping and bool((~overlaps).any())         # else the last windows were trained on
         model.untrained_band = band.numpy() if self._band_not_learnt(model, band, inputs[last], futures[last],
-                                                                     targets[last], use_future) else None
+                                                                     targets[last], use_future, held_out) else None
         return model
 
-    def _band_not_learnt(self, model, band, inputs, futures, targets, use_future):
+    def _band_not_learnt(self, model, band, inputs, futures, targets, use_future, held_out):
         """Does the member's own spread forecast the held-out last windows clearly worse (by more than
         BAND_MARGIN, pinball loss) than its median plus the smoothing's band? Always so for a member left at
         zero (a band of width 0). Found with few training steps: with 3 members of 30 Adam steps,
@@ -362,7 +363,7 @@ class ESLSTM:
         c = self.config
         if c.zero_init and model.stopped_at == 0:
             return True
-        if not c.early_stopping:                 # the last windows were trained on: nothing held out to judge by
+        if not held_out:                         # the last windows were trained on: nothing held out to judge by
             return False
         with torch.no_grad():
             own = model(inputs, futures if use_future else None)                          # (W, h, Q)

@@ -131,9 +131,9 @@ def diagnose(subject, outcome, inputs, reference, tols):
     if coarser is not None:
         d.cause, d.cause_text = "precision", (
             f"every difference is at {coarser}'s rounding (largest relative error of a failing quantity "
-            f"{_relative_error(d.first, reference):.1e}): part of the computation runs in {coarser} in a "
-            f"{case.dtype} check — a .float() / .to(...), a constant tensor made in another dtype, or "
-            "torch.get_default_dtype()")
+            f"{_relative_error(d.first, reference):.1e}): most likely part of the computation runs in {coarser} "
+            f"in a {case.dtype} check — a .float() / .to(...), a constant tensor made in another dtype, "
+            "torch.get_default_dtype() — or a formula is off by that little (a small eps added somewhere)")
         return d
     value_names = set(reference.values)
     value_mismatches = [m for m in outcome.mismatches if m.quantity in value_names]

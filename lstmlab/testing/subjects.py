@@ -60,17 +60,20 @@ class Subject:
                             f"got {type(self.supports).__name__}")
 
     def _check_kind_matches(self, kind):
-        """A module given where a step function is asked for, or a cell for an LSTM: say so, not a
-        parameter-name mismatch or an error from deep inside."""
+        """A module given where a step function is asked for, or one of torch's cells for an LSTM (or the
+        other way round): say so, not a parameter-name mismatch. A kind the caller gives for their own
+        module is trusted (a wrapper LSTM need not have num_layers)."""
         is_module = self.instance is not None or _is_module_class(self.obj)
         if kind == "step" and is_module:
             raise TypeError(f"check_step takes a step function step(x, (h, c), weights) -> (h, c); {self.name} is a "
                             "torch.nn.Module: use check_cell (an LSTMCell-like module) or check_lstm")
-        if kind in ("cell", "lstm") and is_module:
-            found = self._find_kind()
-            if found != kind:
-                names = {"cell": "an LSTMCell-like module (no num_layers)", "lstm": "an LSTM-like module (num_layers)"}
-                raise TypeError(f"check_{kind} expects {names[kind]}; {self.name} is {names[found]}: use check_{found}")
+        cls = type(self.instance) if self.instance is not None else self.obj if is_module else None
+        found = "cell" if cls is not None and issubclass(cls, torch.nn.RNNCellBase) else \
+            "lstm" if cls is not None and issubclass(cls, torch.nn.RNNBase) else None
+        if kind in ("cell", "lstm") and found is not None and found != kind:
+            names = {"cell": "an LSTMCell-like module", "lstm": "an LSTM-like module"}
+            raise TypeError(f"check_{kind} expects {names[kind]}; {self.name} is {names[found]} (a torch.nn."
+                            f"{'RNNCellBase' if found == 'cell' else 'RNNBase'}): use check_{found}")
 
     def _find_kind(self):
         if self.instance is not None:
