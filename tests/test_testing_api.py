@@ -163,3 +163,11 @@ def test_a_kind_given_for_ones_own_module_is_trusted():
             return self.inner(x, hx)
 
     assert Subject(Wrapper, kind="lstm").kind == "lstm"
+
+
+def test_the_pytest_plugin_loads_no_torch_until_asked():
+    """pytest imports the plugin (an entry point) in every run of an environment where lstmlab is installed:
+    it used to import lstmlab, and so torch, each time (~2 s)."""
+    code = "import sys, lstmlab.testing.plugin; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"

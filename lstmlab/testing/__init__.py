@@ -13,13 +13,31 @@ raises ConformanceError naming the first place it goes wrong and, for known bugs
 (lstmlab.testing.diagnosis, .step_views, .patterns). The pytest plugin (lstmlab.testing.plugin) runs the same
 battery as parametrized tests: ``pytest --lstm-impl=package.module:Factory``.
 """
-from .cases import Case, Supports, battery, fuzz_strategy
-from .check import ConformanceError, Outcome, Report, check, check_cell, check_lstm, check_step, run_case
-from .compare import TOLERANCE_MULTIPLE
-from .diagnosis import Diagnosis
-from .patterns import CAUSES
-from .subjects import Subject
+import importlib
+
+# imported on first use (see lstmlab/__init__.py): the plugin module next to this one must stay light
+_WHERE = {"Case": ".cases", "Supports": ".cases", "battery": ".cases", "fuzz_strategy": ".cases",
+          "ConformanceError": ".check", "Outcome": ".check", "Report": ".check", "check": ".check",
+          "check_cell": ".check", "check_lstm": ".check", "check_step": ".check", "run_case": ".check",
+          "TOLERANCE_MULTIPLE": ".compare", "Diagnosis": ".diagnosis", "CAUSES": ".patterns", "Subject": ".subjects"}
 
 __all__ = ["check", "check_step", "check_cell", "check_lstm", "run_case", "Supports", "Case", "Subject",
            "battery", "fuzz_strategy", "ConformanceError", "Report", "Outcome", "Diagnosis", "CAUSES",
            "TOLERANCE_MULTIPLE"]
+
+
+def __getattr__(name):
+    if name in _WHERE:
+        value = getattr(importlib.import_module(_WHERE[name], __name__), name)
+        globals()[name] = value
+        return value
+    try:                                               # a submodule, as before: lstmlab.backends.BACKENDS
+        return importlib.import_module(f".{name}", __name__)
+    except ModuleNotFoundError as error:
+        if error.name != f"{__name__}.{name}":
+            raise
+    raise AttributeError(f"module 'lstmlab.testing' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))
