@@ -23,6 +23,13 @@ from .sequences import packed_to_padded, padded_to_packed
 from .validation import check_lstm_args, check_lstm_input, check_lstm_state, _check_is_tensor, _check_state_pair
 
 
+def _autocast_dtype(x):
+    """The dtype torch.autocast asks for on x's device, when it is on and x is floating point; else None."""
+    if not x.is_floating_point() or not torch.is_autocast_enabled(x.device.type):
+        return None
+    return torch.get_autocast_dtype(x.device.type)
+
+
 class LSTM(nn.Module):
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
                  bidirectional=False, proj_size=0, device=None, dtype=None, backend="auto"):
@@ -170,6 +177,18 @@ class LSTM(nn.Module):
             x, lengths, positions = packed_to_padded(x, batch_sizes)          # (T, B, I)
         weights = [self.direction_weights(layer, direction)
                    for layer in range(self.num_layers) for direction in range(self.num_directions)]
+        autocast = _autocast_dtype(x)
+        if autocast is not None:
+            # as torch.nn.LSTM under torch.autocast: input, state and weights in the lower precision (the
+            # casts are differentiable: the float32 parameters get float32 gradients), autocast itself off
+            # inside, so each backend runs on tensors of one dtype
+            x, hx = x.to(autocast), (hx[0].to(autocast), hx[1].to(autocast))
+            weights = [type(w)(*(t.to(autocast) if t is not None else None for t in w)) for w in weights]
+            with torch.autocast(x.device.type, enabled=False):
+                return self._run_layers(backend, x, hx, weights, lengths, positions)
+        return self._run_layers(backend, x, hx, weights, lengths, positions)
+
+    def _run_layers(self, backend, x, hx, weights, lengths, positions):
         output, h_n, c_n = run_layers(backend.run_direction, x, hx[0], hx[1], weights, self.num_directions,
                                       self.dropout, self.training, lengths,
                                       getattr(backend, "run_direction_inference", None))
