@@ -15,10 +15,13 @@ battery as parametrized tests: ``pytest --lstm-impl=package.module:Factory``.
 """
 import importlib
 
-# imported on first use (see lstmlab/__init__.py): the plugin module next to this one must stay light
+# imported on first use (see lstmlab/__init__.py): the plugin module next to this one must stay light. No
+# name here may be a submodule's too: importing lstmlab.testing.X sets the package's attribute X to the module
+# (the functions check, check_step … live in conformance.py, not check.py, for that reason)
 _WHERE = {"Case": ".cases", "Supports": ".cases", "battery": ".cases", "fuzz_strategy": ".cases",
-          "ConformanceError": ".check", "Outcome": ".check", "Report": ".check", "check": ".check",
-          "check_cell": ".check", "check_lstm": ".check", "check_step": ".check", "run_case": ".check",
+          "ConformanceError": ".conformance", "Outcome": ".conformance", "Report": ".conformance",
+          "check": ".conformance", "check_cell": ".conformance", "check_lstm": ".conformance",
+          "check_step": ".conformance", "run_case": ".conformance",
           "TOLERANCE_MULTIPLE": ".compare", "Diagnosis": ".diagnosis", "CAUSES": ".patterns", "Subject": ".subjects"}
 
 __all__ = ["check", "check_step", "check_cell", "check_lstm", "run_case", "Supports", "Case", "Subject",

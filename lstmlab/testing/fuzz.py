@@ -1,5 +1,5 @@
 """A hypothesis-fuzzed budget of random configurations (sizes, options, forms, dtypes within the claims)."""
-from .check import ConformanceError, Report, run_case
+from .conformance import ConformanceError, Report, run_case
 from .subjects import Subject
 
 

@@ -18,7 +18,7 @@ STD_BAND = 0.25
 
 
 def check_init(subject, case):
-    from .check import Outcome
+    from .conformance import Outcome
     from .compare import Mismatch
     from .diagnosis import Diagnosis
 

@@ -47,14 +47,14 @@ class BoundCase:
         return self.case.id if self.case is not None else f"fuzz{self.fuzz}"
 
     def check(self):
-        from lstmlab.testing.check import Report
+        from lstmlab.testing.conformance import Report
         from lstmlab.testing.fuzz import fuzz
 
         if self.case is None:
             pytest.importorskip("hypothesis")
             fuzz(self.subject, self.fuzz)
             return None
-        from lstmlab.testing.check import run_case
+        from lstmlab.testing.conformance import run_case
         outcome = run_case(self.subject, self.case)
         return Report(self.subject.name, [outcome]).raise_if_failed()
 
@@ -63,7 +63,7 @@ class BoundCase:
 
 
 def bound_cases(subject, fuzz):
-    from lstmlab.testing.check import subject_battery
+    from lstmlab.testing.conformance import subject_battery
 
     cases = [BoundCase(subject, case) for case in subject_battery(subject)]
     if fuzz and subject.instance is None:
@@ -95,7 +95,7 @@ class LSTMImplItem(pytest.Item):
         self.bound.check()
 
     def repr_failure(self, excinfo):
-        from lstmlab.testing.check import ConformanceError
+        from lstmlab.testing.conformance import ConformanceError
 
         if isinstance(excinfo.value, ConformanceError):
             return str(excinfo.value)
