@@ -171,3 +171,13 @@ def test_the_pytest_plugin_loads_no_torch_until_asked():
     code = "import sys, lstmlab.testing.plugin; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+@pytest.mark.parametrize("package", ["lstmlab", "lstmlab.testing"])
+def test_no_name_imported_on_first_use_is_also_a_submodule(package):
+    """Importing a submodule sets the package's attribute of that name: a lazily exported function of the
+    same name (lstmlab.testing.check, in check.py) would then be replaced by the module."""
+    import importlib
+    import importlib.util
+    table = importlib.import_module(package)._WHERE
+    assert [name for name in table if importlib.util.find_spec(f"{package}.{name}") is not None] == []

@@ -13,7 +13,7 @@ raises ConformanceError naming the first place it goes wrong and, for known bugs
 (lstmlab.testing.diagnosis, .step_views, .patterns). The pytest plugin (lstmlab.testing.plugin) runs the same
 battery as parametrized tests: ``pytest --lstm-impl=package.module:Factory``.
 """
-import importlib
+from ..lazy import lazy_names
 
 # imported on first use (see lstmlab/__init__.py): the plugin module next to this one must stay light. No
 # name here may be a submodule's too: importing lstmlab.testing.X sets the package's attribute X to the module
@@ -28,19 +28,4 @@ __all__ = ["check", "check_step", "check_cell", "check_lstm", "run_case", "Suppo
            "battery", "fuzz_strategy", "ConformanceError", "Report", "Outcome", "Diagnosis", "CAUSES",
            "TOLERANCE_MULTIPLE"]
 
-
-def __getattr__(name):
-    if name in _WHERE:
-        value = getattr(importlib.import_module(_WHERE[name], __name__), name)
-        globals()[name] = value
-        return value
-    try:                                               # a submodule, as before: lstmlab.backends.BACKENDS
-        return importlib.import_module(f".{name}", __name__)
-    except ModuleNotFoundError as error:
-        if error.name != f"{__name__}.{name}":
-            raise
-    raise AttributeError(f"module 'lstmlab.testing' has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_names(__name__, _WHERE, __all__)
