@@ -35,6 +35,22 @@ def bias_missing(x, state, weights):
     return torch.sigmoid(o) * torch.tanh(c), c
 
 
+def bias_added_twice(x, state, weights):
+    h, c = state
+    gates = x @ weights["weight_ih"].T + weights["bias_ih"] + h @ weights["weight_hh"].T + weights["bias_ih"]   # bug
+    i, f, g, o = gates.chunk(4, dim=-1)
+    c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+    return torch.sigmoid(o) * torch.tanh(c), c
+
+
+def initial_state_ignored(x, state, weights):
+    h, c = (torch.zeros_like(t) for t in state)               # bug: the given state is never used
+    gates = x @ weights["weight_ih"].T + weights["bias_ih"] + h @ weights["weight_hh"].T + weights["bias_hh"]
+    i, f, g, o = gates.chunk(4, dim=-1)
+    c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+    return torch.sigmoid(o) * torch.tanh(c), c
+
+
 def sigmoid_for_tanh(x, state, weights):
     h, c = state
     gates = x @ weights["weight_ih"].T + weights["bias_ih"] + h @ weights["weight_hh"].T + weights["bias_hh"]

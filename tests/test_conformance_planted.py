@@ -21,6 +21,9 @@ def diagnosis_of(run):
     pytest.param(bugs.sigmoid_for_tanh, "sigmoid_for_tanh", "g", "c", id="sigmoid-for-tanh"),
     pytest.param(bugs.h_and_c_swapped, "h_c_swapped", None, "h", id="h-c-swapped"),
     pytest.param(bugs.transposed_weight, "transposed_weight", None, "c", id="transposed-weight"),
+    # both were "no known pattern; gate i differs" (found by an audit of buggy learner steps)
+    pytest.param(bugs.bias_added_twice, "bias_twice", None, "c", id="bias-twice"),
+    pytest.param(bugs.initial_state_ignored, "state_ignored", None, "h", id="state-ignored"),
 ])
 def test_step_bug_is_caught_and_named(step, cause, gate, state):
     d, message = diagnosis_of(lambda: check_step(step, supports=Supports.for_step(**FLOAT64)))

@@ -11,6 +11,8 @@ import torch
 CAUSES = {
     "gate_order": "gate order swapped",
     "bias_missing": "a bias missing",
+    "bias_twice": "a bias added twice",
+    "state_ignored": "the initial state ignored",
     "sigmoid_for_tanh": "sigmoid where tanh belongs",
     "tanh_for_sigmoid": "tanh where sigmoid belongs",
     "tanh_missing": "tanh missing",
@@ -39,10 +41,12 @@ def reference_gates(x, h, w, order=GATES, biases=("bias_ih", "bias_hh"), transfo
 
 
 def reference_step(x, h, c, w, order=GATES, biases=("bias_ih", "bias_hh"), transform=None,
-                   activations=None, cell_activation=torch.tanh, swap_out=False, swap_in=False):
+                   activations=None, cell_activation=torch.tanh, swap_out=False, swap_in=False, from_zeros=False):
     """torch's LSTM step, optionally with one bug planted. Returns (h', c')."""
     if swap_in:
         h, c = c, h
+    if from_zeros:                                                              # the given state never used
+        h, c = torch.zeros_like(h), torch.zeros_like(c)
     gates = reference_gates(x, h, w, order, biases, transform)
     for gate, fn in (activations or {}).items():
         gates[gate] = fn(gates["pre"][gate])
@@ -91,7 +95,18 @@ def patterns(x, h, w):
                     dict(biases=("bias_ih",))),
             Pattern("bias_missing", "a bias missing: bias_ih is not added (only bias_hh)", None, None,
                     dict(biases=("bias_hh",))),
+            Pattern("bias_twice", "a bias added twice: bias_ih is added twice and bias_hh not at all", None, None,
+                    dict(biases=("bias_ih", "bias_ih"))),
+            Pattern("bias_twice", "a bias added twice: bias_hh is added twice and bias_ih not at all", None, None,
+                    dict(biases=("bias_hh", "bias_hh"))),
+            Pattern("bias_twice", "a bias added twice: both biases are added, then one of them again", None, None,
+                    dict(biases=("bias_ih", "bias_hh", "bias_ih"))),
+            Pattern("bias_twice", "a bias added twice: both biases are added, then one of them again", None, None,
+                    dict(biases=("bias_ih", "bias_hh", "bias_hh"))),
         ]
+    if h.abs().max() > 0 or c.abs().max() > 0:
+        found.append(Pattern("state_ignored", "the initial state ignored: the step starts from zeros, not from "
+                             "the (h, c) it is given", None, "h", dict(from_zeros=True)))
     found.append(Pattern("sigmoid_for_tanh", "sigmoid where tanh belongs: the input node g = tanh(·), "
                          "not σ(·)", "g", None, dict(activations={"g": torch.sigmoid})))
     found.append(Pattern("sigmoid_for_tanh", "sigmoid where tanh belongs: h' = o ⊙ tanh(c'), not o ⊙ σ(c')",
