@@ -120,11 +120,7 @@ def pack_affine(weight, bias, groups, dtype):
 
 def fused_reason(lstm, given, state, feedback):
     """None when the C++ rollout can run this, else why not (one sentence)."""
-    tensors = [given, *state] + list(lstm.parameters())
-    if isinstance(feedback, nn.Module):
-        tensors += list(feedback.parameters())
-    elif isinstance(feedback, tuple):
-        tensors += [t for t in feedback if t is not None]
+    tensors = [given, *state] + _weight_tensors(lstm, feedback)
     if torch.is_grad_enabled() and any(t.requires_grad for t in tensors):
         return "gradients are wanted (the fused rollout has no backward): run under torch.no_grad() to fuse"
     if given.device.type != "cpu":
@@ -159,10 +155,8 @@ def check_feedback(lstm, feedback):
         raise TypeError(f"rollout: feedback must map the top layer's output (B, {lstm.real_hidden_size}) to the next "
                         f"input (B, {lstm.input_size}): an nn.Module, a callable or a (weight, bias) pair; got "
                         f"{type(feedback).__name__}")
-    tensors = [t for t in feedback if t is not None] if isinstance(feedback, tuple) else \
-        list(feedback.parameters()) if isinstance(feedback, nn.Module) else []
     dtype = lstm.weight_ih_l0.dtype
-    for tensor in tensors:
+    for tensor in _feedback_tensors(feedback):
         if tensor.dtype != dtype:
             raise ValueError(f"rollout: the feedback's weights are {tensor.dtype}, the LSTM's {dtype}: convert one, "
                              f"e.g. feedback.to({dtype})")
@@ -226,12 +220,16 @@ def pack_weights(lstm, feedback, dtype):
     return weights, biases, projections, feedback_weight, feedback_bias, macs + weight.numel()
 
 
+def _feedback_tensors(feedback):
+    """The feedback's weights: a module's parameters, a (weight, bias) pair's tensors, none for a function."""
+    if isinstance(feedback, nn.Module):
+        return list(feedback.parameters())
+    return [t for t in feedback if t is not None] if isinstance(feedback, tuple) else []
+
+
 def _weight_tensors(lstm, feedback):
     """Every tensor the packed weights are made from: the LSTM's parameters and the feedback's."""
-    tensors = list(lstm.parameters())
-    tensors += list(feedback.parameters()) if isinstance(feedback, nn.Module) else \
-        [t for t in feedback if t is not None] if isinstance(feedback, tuple) else []
-    return tensors
+    return list(lstm.parameters()) + _feedback_tensors(feedback)
 
 
 def _packing_is_current(cached, dtype, tensors):

@@ -14,7 +14,7 @@ import numpy as np
 
 from .frame import PanelSeries, exogenous_columns, future_stamps, prepare, season_lengths, shown, split_series
 from .hybrid import ESLSTM, HybridConfig
-from .smoothing import usable_periods
+from .smoothing import refuse_nonpositive, usable_periods
 
 MODEL_NAMES = {"es": "ES-LSTM", "last": "LSTM"}
 LEVELS = {80: (0.1, 0.9), 90: (0.05, 0.95)}
@@ -103,10 +103,9 @@ class LSTMForecaster:
         self.seasons_ = {s.unique_id: usable_periods(lengths, len(s) - self.h) for s in self.series_}
         for series in self.series_:
             if self.config.get("seasonality") == "multiplicative" and (series.y <= 0).any():
-                k = int(np.argmax(series.y <= 0))
-                stamp = series.ds.iloc[k] if hasattr(series.ds, "iloc") else series.ds[k]
-                raise SeriesError(f"series {shown(series.unique_id)}: multiplicative seasonality needs positive values; "
-                                  f"y is {series.y[k]:g} at ds {stamp}; use additive seasonality (or auto)")
+                stamps = series.ds
+                refuse_nonpositive(series.y, series.unique_id, error=SeriesError,       # named by its stamp
+                                   position=lambda k: f"ds {stamps.iloc[k] if hasattr(stamps, 'iloc') else stamps[k]}")
             period = max(self.seasons_[series.unique_id], default=1)
             if self.season_length and period < max(self.season_length):      # a season the user asked for
                 check_series(series, self.h, max(self.season_length), explicit_season=True)

@@ -315,8 +315,9 @@ def _weekdays_with_days_left_out(index):
     days = index.tz_localize(None) if index.tz is not None else index
     business_steps = np.busday_count(days[:-1].values.astype("datetime64[D]"), days[1:].values.astype("datetime64[D]"))
     # most steps one business day (Mon, Wed, Fri every week is a schedule of its own, not days left out)
-    return ((index[-1] - index[0]).days >= 14 and np.median(business_steps) == 1 and business_steps.max() <= 5
-            and _first_off_grid(index.to_series(), "B") is not None)
+    # (and some step longer than one business day: a holiday, or pandas would have read them as "B")
+    return ((index[-1] - index[0]).days >= 14 and np.median(business_steps) == 1
+            and 1 < business_steps.max() <= 5)
 
 
 def _check_stamps(frame, rows, uid, source, freq, inferred):

@@ -20,10 +20,6 @@ A step's length says which cycles a series can have: twelve months make a year, 
 """
 import numpy as np
 
-# the leading letters of a pandas offset alias -> seasonal periods, longest cycle last
-_BY_UNIT = {"Y": [], "A": [], "Q": [4], "M": [12], "W": [52], "D": [7], "B": [5]}
-_PER_DAY = {"h": 24, "H": 24, "min": 1440, "T": 1440, "s": 86400, "S": 86400}
-
 
 def frequency_of(stamps):
     """The pandas frequency alias of evenly spaced stamps, or None when they are not."""

@@ -41,6 +41,15 @@ def usable_periods(lengths, length, cycles=2):
     return tuple(sorted({int(m) for m in lengths if m > 1 and cycles * m <= length}))
 
 
+def refuse_nonpositive(y, name, position=lambda k: f"step {k}", error=ValueError):
+    """The one refusal of zeros or negatives under multiplicative seasonality (log y): named by series and
+    by ``position`` of the first one (a step index here; the API gives the stamp)."""
+    k = int(np.argmax(np.asarray(y) <= 0))
+    shown = repr(name) if isinstance(name, str) else str(name)
+    raise error(f"series {shown}: multiplicative seasonality needs positive values; y is {y[k]:g} at "
+                f"{position(k)}; use additive seasonality (or auto)")
+
+
 def choose_mode(y, period, requested="auto", name="series"):
     """'multiplicative' when the data allow it and its seasonal swing grows with its level; else 'additive'.
     period: the longest season length (1: none).
@@ -49,9 +58,7 @@ def choose_mode(y, period, requested="auto", name="series"):
     """
     positive = bool((np.asarray(y) > 0).all())
     if requested == "multiplicative" and not positive:
-        k = int(np.argmax(np.asarray(y) <= 0))
-        raise ValueError(f"series {name!r}: multiplicative seasonality needs positive values; y is {y[k]:g} at "
-                         f"step {k}; use additive seasonality")
+        refuse_nonpositive(y, name)
     if requested in ("additive", "multiplicative"):
         return requested
     if requested != "auto":

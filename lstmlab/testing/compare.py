@@ -135,6 +135,11 @@ def compare(result, reference, tols):
 DTYPE_NOTE = "returned in {got}, not in {expected}, the dtype of the input and weights"
 
 
+def is_wrong_dtype(mismatch):
+    """Is this one of wrong_dtypes' mismatches (a value in another dtype, not another value)?"""
+    return bool(mismatch.note) and mismatch.note.startswith(DTYPE_NOTE.split("{")[0])
+
+
 def wrong_dtypes(result, dtype):
     """A Mismatch for each value that came back in another dtype than the case's (an upcast for accuracy
     that was never cast back): torch returns the input's dtype."""

@@ -18,7 +18,7 @@ from typing import Optional
 import torch
 
 from . import patterns
-from .compare import Mismatch, compare_one
+from .compare import Mismatch, compare_one, is_wrong_dtype
 from .step_views import cell_step_view, lstm_step_view
 from .subjects import torch_subject
 
@@ -123,7 +123,7 @@ def diagnose(subject, outcome, inputs, reference, tols):
             d.cause, d.cause_text = "exception", "the subject raised instead of returning a result"
         return d
     d.first = outcome.mismatches[0]
-    if d.first.note and d.first.note.startswith("returned in"):
+    if is_wrong_dtype(d.first):
         d.cause, d.cause_text = "dtype", ("the result is not in the input's dtype: computing in a wider dtype is fine, "
                                           "but cast h and c back (h.to(x.dtype)), as torch returns the input's dtype")
         return d
