@@ -13,11 +13,14 @@ when it can, ``rollout`` runs all steps of all layers and the feedback in ONE C+
 (kernels/lstm_cpu_rollout.cpp), on weights packed for it (``pack_affine``) and kept on the module
 until a weight changes.
 
-The fused path needs: CPU tensors in float32/float64, the C++ library built, no gradients wanted
-(it has no backward: under torch.no_grad(), or when nothing requires grad), no dropout in training
-mode, and a feedback that is an affine map — an nn.Linear, an nn.Identity, an nn.Sequential of
-those, or a (weight, bias) pair. Anything else takes the step-by-step path, and ``last_path`` says
-which path ran and why (``fused=True`` raises instead of falling back).
+On a CUDA GPU the fused path is that Python loop captured in a CUDA graph of CHUNK steps and replayed
+(rollout_graph.py): the same kernels, launched all at once.
+
+The fused path needs: CPU tensors in float32/float64 and the C++ library built, or CUDA tensors; no
+gradients wanted (it has no backward: under torch.no_grad(), or when nothing requires grad), no
+dropout in training mode, and a feedback that is an affine map — an nn.Linear, an nn.Identity, an
+nn.Sequential of those, or a (weight, bias) pair. Anything else takes the step-by-step path, and
+``last_path`` says which path ran and why (``fused=True`` raises instead of falling back).
 """
 import math
 from dataclasses import dataclass
@@ -36,7 +39,7 @@ THREAD_MIN_MACS = 1 << 15
 
 @dataclass(frozen=True)
 class RolloutPath:
-    kind: str                       # "fused" (one C++ call) or "steps" (the Python loop)
+    kind: str                       # "fused" (one C++ call), "graph" (CUDA graph replays) or "steps" (the Python loop)
     reason: Optional[str] = None    # why the fused path was not taken
     threads: int = 1
 
@@ -123,10 +126,11 @@ def fused_reason(lstm, given, state, feedback):
     tensors = [given, *state] + _weight_tensors(lstm, feedback)
     if torch.is_grad_enabled() and any(t.requires_grad for t in tensors):
         return "gradients are wanted (the fused rollout has no backward): run under torch.no_grad() to fuse"
-    if given.device.type != "cpu":
-        return f"the fused rollout runs on the CPU; these tensors are on {given.device.type}"
-    if given.dtype not in (torch.float32, torch.float64):
-        return f"the fused rollout runs float32 / float64, not {given.dtype}"
+    if given.device.type not in ("cpu", "cuda"):
+        return (f"the fused rollout runs on the CPU (one C++ call) or a CUDA GPU (a CUDA graph); these tensors are "
+                f"on {given.device.type}")
+    if given.device.type == "cpu" and given.dtype not in (torch.float32, torch.float64):
+        return f"the fused rollout on the CPU runs float32 / float64, not {given.dtype}"
     if any(t.dtype != given.dtype for t in tensors):
         return "the input, state and weights do not share one dtype"
     if lstm.dropout > 0 and lstm.training and lstm.num_layers > 1:
@@ -134,6 +138,8 @@ def fused_reason(lstm, given, state, feedback):
     parts = affine_parts(feedback, lstm.real_hidden_size, lstm.input_size)
     if isinstance(parts, str):
         return parts
+    if given.device.type == "cuda":
+        return None                                     # a CUDA graph of the step loop (rollout_graph.py)
     from lstmlab.kernels import lstm_cpu
     try:
         lstm_cpu.load()
@@ -177,12 +183,13 @@ def apply_feedback(feedback, top, expected):
     return value
 
 
-def rollout_steps(lstm, given, state, total, feedback):
+def rollout_steps(lstm, given, state, total, feedback, generate=None):
     """The step-by-step path: given (T_in, B, I) inputs, state -> outputs (total, B, I), state.
 
     The given inputs go through the LSTM's own backend in one call (teacher forcing: fast, and
     differentiable as that backend is); then LSTM.step — the from-scratch cells — generates the rest,
-    one step at a time, each output fed back as the next input."""
+    one step at a time, each output fed back as the next input. ``generate(value, state, steps)``, when
+    given, makes those steps instead (on a GPU: replays of a CUDA graph of this loop, rollout_graph.py)."""
     if total == 0:
         return given.new_empty(0, *given.shape[1:]), state
     read = given[:total]                                        # (n, B, I), n = min(T_in, total)
@@ -191,6 +198,9 @@ def rollout_steps(lstm, given, state, total, feedback):
         observed = observed.transpose(0, 1)                     # (n, B, P) time-major, as the rest of the loop
     outputs = [apply_feedback(feedback, observed, read.shape)]  # (n, B, I)
     value = outputs[0][-1]                                      # (B, I) the first value not given
+    if generate is not None and total > observed.size(0):
+        generated, state = generate(value, state, total - observed.size(0))
+        return torch.cat(outputs + [generated]), state
     for _ in range(total - observed.size(0)):
         top, state = lstm.step(value, state)                    # (B, P)
         value = apply_feedback(feedback, top, value.shape)      # (B, I)
@@ -263,6 +273,31 @@ def rollout_fused(lstm, given, state, total, feedback, threads=None):
     return outputs, (h_n, c_n), threads
 
 
+def rollout_graphed(lstm, given, state, total, feedback, strict=False):
+    """On a CUDA GPU: the step-by-step path, its generated steps replayed from a CUDA graph of CHUNK steps
+    (rollout_graph.py). Fewer steps than a chunk run as they are, and a capture that fails leaves the steps
+    to the Python loop (strict: raises). -> outputs (total, B, I), state, why no graph ran (None: one did)."""
+    from . import rollout_graph
+    tensors = _weight_tensors(lstm, feedback)
+    failure = []
+
+    def generate(value, state, steps):
+        chunk = None
+        if steps < rollout_graph.CHUNK:
+            failure.append(f"{steps} generated steps, fewer than one CUDA graph's chunk ({rollout_graph.CHUNK})")
+        else:
+            try:
+                chunk = rollout_graph.graphed_chunk(lstm, feedback, tensors, value, state)
+            except RuntimeError as error:
+                if strict:
+                    raise ValueError(f"rollout: the fused path cannot run this: the CUDA graph capture failed: "
+                                     f"{str(error).splitlines()[0]}") from error
+                failure.append(f"the CUDA graph capture failed: {str(error).splitlines()[0]}")
+        return rollout_graph.generate(chunk, lstm, feedback, value, state, steps)
+    outputs, state = rollout_steps(lstm, given, state, total, feedback, generate)
+    return outputs, state, failure[0] if failure else None
+
+
 def rollout(lstm, inputs, steps, feedback, state=None, fused="auto"):
     """Generate values, each fed back as the next input.
 
@@ -306,7 +341,10 @@ def rollout(lstm, inputs, steps, feedback, state=None, fused="auto"):
             f"a {type(state).__name__}" + (f" of shape {tuple(state.shape)}" if isinstance(state, torch.Tensor) else "")
         raise ValueError(f"rollout: state must be (h, c) of shapes {expected[0]} and {expected[1]}, got {given_shapes}")
     reason = "fused=False" if fused is False else fused_reason(lstm, given, state, feedback)
-    if reason is None:
+    if reason is None and given.is_cuda:
+        outputs, state, failure = rollout_graphed(lstm, given, state, total, feedback, strict=fused is True)
+        last_path = RolloutPath("graph", None) if failure is None else RolloutPath("steps", failure)
+    elif reason is None:
         outputs, state, threads = rollout_fused(lstm, given, state, total, feedback)
         last_path = RolloutPath("fused", None, threads)
     elif fused is True:

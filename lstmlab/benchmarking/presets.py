@@ -5,9 +5,10 @@ from dataclasses import dataclass
 from typing import Tuple
 
 MODES = ("forward", "forward+backward", "generation")
-# "fused": lstmlab.rollout's one C++ call for all generated steps (generation only).
+# "fused": lstmlab.rollout's generation in one call (generation only): one C++ call for all generated steps
+# on the CPU, replays of a CUDA graph of the step loop on a GPU.
 CPU_VARIANTS = ("torch", "cell", "bptt", "bptt-python", "compile", "fused")
-GPU_VARIANTS = ("torch", "cell", "bptt", "triton", "persistent", "compile", "cudagraph")
+GPU_VARIANTS = ("torch", "cell", "bptt", "triton", "persistent", "compile", "cudagraph", "fused")
 
 
 @dataclass(frozen=True)
