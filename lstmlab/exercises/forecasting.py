@@ -5,7 +5,7 @@ import math
 import numpy as np
 import torch
 
-from .checking import _run, _close, _done, _float64, _pair, _equal
+from .checking import _run, _close, _done, _tensor, _pair, _equal, _near, _number
 
 
 # --- 04 forecasting AirPassengers ---------------------------------------------------------------
@@ -48,7 +48,7 @@ def check_minmax_scale_train_only(minmax_scale_train_only):
         ok, got = _run("minmax_scale_train_only", minmax_scale_train_only, values.copy(), train_length)
         if not ok:
             return False
-        got = _float64("minmax_scale_train_only", got)
+        got = _tensor("minmax_scale_train_only", got, "an array of shape (N,)")
         case = f"{len(values)} values, the first {train_length} for training"
         assert tuple(got.shape) == values.shape, (
             f"minmax_scale_train_only ({case}): shape {tuple(got.shape)}, expected {values.shape}: scale every "
@@ -75,10 +75,10 @@ def check_mase(mase):
         ok, got = _run("mase", mase, test.copy(), forecast.copy(), train.copy(), period)
         if not ok:
             return False
-        got = float(got)
+        got = _number("mase", got)
         expected = metrics.mase(test, forecast, train, period)
         case = f"the {forecast_name} forecast of AirPassengers' last 12 months, period {period}"
-        if abs(got - expected) <= 1e-9 * abs(expected):
+        if _near(got, expected):
             continue
         error = metrics.mae(test, forecast)
         known = {"the scale came from one-step (period 1) differences, not the seasonal ones history[t] − "
@@ -88,8 +88,8 @@ def check_mase(mase):
                      test, metrics.seasonal_naive_forecast(train, len(test), period)),
                  "the scale is a mean absolute difference, not a root mean square": error / float(np.sqrt(np.mean(
                      (train[period:] - train[:-period]) ** 2)))}
-        hints = [hint for hint, wrong in known.items() if abs(got - wrong) <= 1e-9 * abs(wrong)]
-        raise AssertionError(f"mase ({case}): you said {got:.6g}, expected {expected:.6g} = MAE {error:.4g} / "
+        hints = [hint for hint, wrong in known.items() if _near(got, wrong)]
+        raise AssertionError(f"mase ({case}): you said {got:.8g}, expected {expected:.8g} = MAE {error:.4g} / "
                              f"{error / expected:.4g}, the mean of |history[t] − history[t − {period}]|"
                              + (f": {hints[0]}" if hints else ""))
     return _done("mase")
@@ -133,18 +133,22 @@ def check_batch_norm_features(batch_norm_features):
     generator = torch.Generator().manual_seed(6)
     scales = torch.tensor([1e4, 1.0, 0.01], dtype=torch.float64)           # wildly different, as in the notebook
     continuous = torch.randn(5, 10, 3, generator=generator, dtype=torch.float64) * scales + 3 * scales
-    ok, got = _run("batch_norm_features", batch_norm_features, continuous.clone())
-    if not ok:
-        return False
-    got = _float64("batch_norm_features", got)
     norm = torch.nn.BatchNorm1d(3, dtype=torch.float64)                    # training mode, weight 1, bias 0
     with torch.no_grad():
         expected = norm(continuous.transpose(1, 2)).transpose(1, 2)        # the model's line: (B, C, T) and back
-    assert got.shape == expected.shape, f"batch_norm_features: shape {tuple(got.shape)}, expected (B, T, C) = (5, 10, 3)"
+    ok, got = _run("batch_norm_features", batch_norm_features, continuous.clone())
+    if not ok:
+        return False
+    got = _tensor("batch_norm_features", got, "a torch tensor of shape (B, T, C) = (5, 10, 3)", expected.shape)
 
     def standardised(dims, correction=0, eps=1e-5):
         mean = continuous.mean(dim=dims, keepdim=True)
         return (continuous - mean) / torch.sqrt(continuous.var(dim=dims, correction=correction, keepdim=True) + eps)
+
+    def eps_outside_root():
+        std = continuous.std(dim=(0, 1), correction=0, keepdim=True)
+        return (continuous - continuous.mean(dim=(0, 1), keepdim=True)) / (std + 1e-5)
+    eps_hint = "eps = 1e-5 goes inside the square root, sqrt(var + eps) (it matters for the 0.01-scale feature)"
     known = {"you used the unbiased variance (divided by B·T − 1); BatchNorm normalises with the biased one, "
              "divided by B·T": standardised((0, 1), correction=1),
              "you normalised each sequence over its own time steps; BatchNorm pools a feature's values over the "
@@ -153,8 +157,8 @@ def check_batch_norm_features(batch_norm_features):
              "batch AND time": standardised((0,)),
              "you normalised each row over its features — dimension 2 of (B, T, C), not the batch and time "
              "of each feature": standardised((2,)),
-             "eps = 1e-5 goes inside the square root, sqrt(var + eps) (it matters for the 0.01-scale feature)":
-                 standardised((0, 1), eps=0.0)}
+             eps_hint: standardised((0, 1), eps=0.0),
+             eps_hint + ", not added to the standard deviation": eps_outside_root()}
     for hint, wrong in known.items():
         assert not _equal(got, wrong), f"batch_norm_features: {hint}"
     _close("batch_norm_features", got, expected)
@@ -172,7 +176,7 @@ def check_forecast_from_changes(forecast_from_changes):
         ok, got = _run("forecast_from_changes", forecast_from_changes, last_value, changes.copy(), center, scale)
         if not ok:
             return False
-        got = _float64("forecast_from_changes", got)
+        got = _tensor("forecast_from_changes", got, f"an array of shape (h,) = ({len(changes)},)")
         forecaster = Forecaster(ForecastConfig(kind="seq2seq", log=True))
         forecaster.scaler = Scaler.from_state({"kind": "standard", "center": center, "scale": scale})
         values = forecaster._transform([last_value])                      # z_N

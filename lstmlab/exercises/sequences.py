@@ -4,7 +4,7 @@ import math
 import torch
 
 from . import solutions
-from .checking import _run, _close, _done
+from .checking import _run, _close, _done, _near, _number
 
 
 # --- 06 sine waves ------------------------------------------------------------------------------
@@ -16,11 +16,11 @@ def check_rollout(rollout):
     model = AutoregressiveLSTM(hidden_size=7, backend="cell").eval()
     observed = sine_waves(n=2, length=20).y
     with torch.no_grad():
-        ok, got = _run("rollout", rollout, model, observed, 15)
+        expected = model(observed, future_preds=14)[:, 19:]        # from the value at T = 20 on
+        ok, got = _run("rollout", rollout, model, observed.clone(), 15)
         if not ok:
             return False
-        expected = model(observed, future_preds=14)[:, 19:]        # from the value at T = 20 on
-    _close("rollout", got, expected)
+    _close("rollout", got, expected, f"a torch tensor of shape (B, steps) = {tuple(expected.shape)}")
     return _done("rollout")
 
 
@@ -29,11 +29,16 @@ def check_phase_drift_mse(phase_drift_mse):
         ok, got = _run("phase_drift_mse", phase_drift_mse, error, time_scale, steps)
         if not ok:
             return False
-        expected = solutions.phase_drift_mse(error, time_scale, steps)
+        got, expected = _number("phase_drift_mse", got), solutions.phase_drift_mse(error, time_scale, steps)
         # 0.1% leaves room for float32 (~1e-4 here) and still tells the exact mean from its phase average
-        assert abs(got - expected) <= 1e-3 * expected, (
-            f"ε={error}, τ={time_scale}, {steps} steps: you said {got:.6g}, expected {expected:.6g} (within 0.1%): "
-            f"the mean over t = 1…{steps} of (sin(t/τ) − sin((1 + ε) t/τ))², not its phase average 1 − cos(ε t/τ)")
+        if _near(got, expected, rtol=1e-3):
+            continue
+        t = torch.arange(1, steps + 1, dtype=torch.float64)
+        phase_average = float((1 - torch.cos(error * t / time_scale)).mean())
+        hint = (f": the mean over t = 1…{steps} of (sin(t/τ) − sin((1 + ε) t/τ))², not its phase average "
+                f"1 − cos(ε t/τ)" if _near(got, phase_average, rtol=1e-3) else "")
+        raise AssertionError(f"phase_drift_mse (ε={error}, τ={time_scale}, {steps} steps): you said {got:.6g}, "
+                             f"expected {expected:.6g} (within 0.1%){hint}")
     return _done("phase_drift_mse")
 
 
@@ -42,10 +47,11 @@ def check_phase_drift_mse(phase_drift_mse):
 def check_softmax_with_temperature(softmax_with_temperature):
     logits = torch.tensor([2.0, 1.0, 0.0, -1.0], dtype=torch.float64)
     for temperature in [0.25, 1.0, 4.0]:
-        ok, got = _run("softmax_with_temperature", softmax_with_temperature, logits, temperature)
+        expected = torch.softmax(logits / temperature, dim=-1)
+        ok, got = _run("softmax_with_temperature", softmax_with_temperature, logits.clone(), temperature)
         if not ok:
             return False
-        _close(f"softmax_with_temperature (T = {temperature})", got, torch.softmax(logits / temperature, dim=-1))
+        _close(f"softmax_with_temperature (T = {temperature})", got, expected, "a torch tensor of logits' shape (4,)")
     return _done("softmax_with_temperature")
 
 
@@ -54,7 +60,8 @@ def check_perplexity_from_nll(perplexity_from_nll):
         ok, got = _run("perplexity_from_nll", perplexity_from_nll, nll)
         if not ok:
             return False
-        assert abs(got - math.exp(nll)) < 1e-9 * math.exp(nll), f"mean NLL {nll}: you said {got}"
+        got, expected = _number("perplexity_from_nll", got), math.exp(nll)
+        assert _near(got, expected), f"mean NLL {nll}: you said {got:.8g}, expected {expected:.8g}"
     return _done("perplexity_from_nll")
 
 
@@ -62,9 +69,10 @@ def check_bigram_perplexity(bigram_perplexity):
     from ..text import ngram_perplexity
     generator = torch.Generator().manual_seed(5)
     train, test = torch.randint(0, 6, (500,), generator=generator), torch.randint(0, 6, (100,), generator=generator)
-    ok, got = _run("bigram_perplexity", bigram_perplexity, train, test, 6, 1.0)
+    expected = ngram_perplexity(train, test, 6, order=2, k=1.0)
+    ok, got = _run("bigram_perplexity", bigram_perplexity, train.clone(), test.clone(), 6, 1.0)
     if not ok:
         return False
-    expected = ngram_perplexity(train, test, 6, order=2, k=1.0)
-    assert abs(got - expected) < 1e-9 * expected, f"you said {got}, an add-1 bigram model gives {expected}"
+    got = _number("bigram_perplexity", got)
+    assert _near(got, expected), f"bigram_perplexity: you said {got:.8g}, expected {expected:.8g} (an add-1 bigram model)"
     return _done("bigram_perplexity")

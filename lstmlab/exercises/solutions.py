@@ -70,8 +70,8 @@ def reverse_within_lengths(x, lengths):
 
 
 def gate_gradients(i, f, g, o, c_prev, c, dh, dc):
-    """Gradients of the four pre-activations (B, 4H), given the gates, c_{t−1}, c_t, and the gradients
-    dh, dc that reach h_t and c_t from above."""
+    """Gradients of the four pre-activations (B, 4H), given the gates, c_prev = c_{t−1}, c = c_t, and the
+    gradients dh, dc that reach h_t and c_t from above."""
     tanh_c = torch.tanh(c)
     dc_total = dc + dh * o * (1 - tanh_c ** 2)           # h_t = o ⊙ tanh c_t also depends on c_t
     return torch.cat([dc_total * g * i * (1 - i),         # d_i

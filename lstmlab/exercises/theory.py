@@ -4,7 +4,7 @@ import math
 
 import torch
 
-from .checking import _run, _close, _done, _random_cell
+from .checking import _run, _close, _done, _random_cell, _described, _near, _number, _tensor, _tolerances
 
 
 # --- 00 the cell --------------------------------------------------------------------------------
@@ -16,7 +16,8 @@ def check_lstm_step(lstm_step):
     from lstmlab.testing import Supports, check_step
     generator = torch.Generator().manual_seed(0)
     cell, x, h, c = _random_cell(generator)
-    ok, _ = _run("lstm_step", lstm_step, x, (h, c), {name: p.detach() for name, p in cell.named_parameters()})
+    weights = {name: p.detach().clone() for name, p in cell.named_parameters()}
+    ok, _ = _run("lstm_step", lstm_step, x.clone(), (h.clone(), c.clone()), weights)
     if not ok:
         return False
     check_step(lstm_step, supports=Supports.for_step(dtypes=("float64",), devices=("cpu",)))
@@ -38,8 +39,10 @@ def check_cell_half_life(half_life):
         ok, got = _run("cell_half_life", half_life, bias)
         if not ok:
             return False
-        f = torch.sigmoid(torch.tensor(bias, dtype=torch.float64))
-        assert abs(f ** got - 0.5) < 1e-9, f"forget bias {bias}: after {got} steps c keeps {float(f ** got):.4f}, not 0.5"
+        got, f = _number("cell_half_life", got), 1 / (1 + math.exp(-bias))
+        expected = math.log(0.5) / math.log(f)                                # f^k = 1/2
+        assert _near(got, expected), (f"forget bias {bias}: you said {got:.8g} steps, expected {expected:.8g}: "
+                                      f"the k with f^k = 1/2, f = σ({bias}) = {f:.6f}")
     return _done("cell_half_life")
 
 
@@ -74,11 +77,11 @@ def check_reverse_within_lengths(reverse):
     generator = torch.Generator().manual_seed(1)
     x = torch.randn(6, 4, 2, generator=generator)
     lengths = [3, 6, 1, 5]
-    ok, got = _run("reverse_within_lengths", reverse, x, lengths)
+    expected = torch.stack([torch.cat([x[:n, b].flip(0), x[n:, b]]) for b, n in enumerate(lengths)], dim=1)
+    ok, got = _run("reverse_within_lengths", reverse, x.clone(), list(lengths))
     if not ok:
         return False
-    expected = torch.stack([torch.cat([x[:n, b].flip(0), x[n:, b]]) for b, n in enumerate(lengths)], dim=1)
-    _close("reverse_within_lengths", got, expected)
+    _close("reverse_within_lengths", got, expected, "a torch tensor of x's shape (T, B, F) = (6, 4, 2)")
     return _done("reverse_within_lengths")
 
 
@@ -95,24 +98,49 @@ def check_gate_gradients(gate_gradients):
     dh, dc = torch.randn(h_next.shape, generator=generator, dtype=torch.float64), torch.randn(
         c_next.shape, generator=generator, dtype=torch.float64)
     (h_next * dh + c_next * dc).sum().backward()
-    detached = [t.detach() for t in (i, f, g, o, c, c_next)]
-    ok, got = _run("gate_gradients", gate_gradients, *detached, dh, dc)
+    copies = [t.detach().clone() for t in (i, f, g, o, c, c_next, dh, dc)]       # c_prev = c_{t−1}, c = c_t
+    ok, got = _run("gate_gradients", gate_gradients, *copies)
     if not ok:
         return False
-    _close("gate_gradients (order d_i, d_f, d_g, d_o)", got, pre.grad)
+    shape = f"(B, 4H) = {tuple(pre.shape)}"
+    assert not (isinstance(got, (tuple, list)) and len(got) == 4), (                 # the four blocks apart
+        f"gate_gradients: return one tensor {shape}, the blocks d_i, d_f, d_g, d_o side by side "
+        f"(torch.cat(blocks, dim=1)), not {_described(got)}")
+    got = _tensor("gate_gradients", got, f"a torch tensor of shape {shape}", pre.shape)
+    try:
+        _close("gate_gradients (order d_i, d_f, d_g, d_o)", got, pre.grad)
+    except AssertionError as error:
+        raise AssertionError(f"gate_gradients: {_first_wrong_block(got, pre.grad)}\n{error}") from None
     return _done("gate_gradients")
+
+
+_THROUGH_C = ", with dc_t = dc + dh ⊙ o ⊙ (1 − tanh² c_t)"
+_GATE_GRADIENTS = {"i": "d_i = dc_t ⊙ g ⊙ i(1 − i)" + _THROUGH_C,
+                   "f": "d_f = dc_t ⊙ c_{t−1} ⊙ f(1 − f), c_{t−1} being c_prev" + _THROUGH_C,
+                   "g": "d_g = dc_t ⊙ i ⊙ (1 − g²)" + _THROUGH_C,
+                   "o": "d_o = dh ⊙ tanh c_t ⊙ o(1 − o), c_t being c"}
+
+
+def _first_wrong_block(got, expected):
+    """Which block of H columns, i, f, g or o, first differs: torch's message gives only an index."""
+    hidden_size = expected.shape[1] // 4
+    wrong = (~torch.isclose(got.double(), expected, **_tolerances(got, expected))).any(dim=0).nonzero()
+    block = int(wrong[0]) // hidden_size if len(wrong) else 0
+    gate = "ifgo"[block]
+    return (f"block d_{gate} (columns {block * hidden_size}…{(block + 1) * hidden_size - 1}) is the first that "
+            f"differs: {_GATE_GRADIENTS[gate]}")
 
 
 def check_weight_hh_gradient(weight_hh_gradient):
     generator = torch.Generator().manual_seed(3)
     grad_gates = torch.randn(5, 3, 8, generator=generator, dtype=torch.float64)
     h_prev = torch.randn(5, 3, 2, generator=generator, dtype=torch.float64)
-    ok, got = _run("weight_hh_gradient", weight_hh_gradient, grad_gates, h_prev)
-    if not ok:
-        return False
     weight = torch.zeros(8, 2, dtype=torch.float64, requires_grad=True)
     (torch.einsum("tbh,gh->tbg", h_prev, weight) * grad_gates).sum().backward()    # gates_t = h_{t−1} W_hhᵀ
-    _close("weight_hh_gradient", got, weight.grad)
+    ok, got = _run("weight_hh_gradient", weight_hh_gradient, grad_gates.clone(), h_prev.clone())
+    if not ok:
+        return False
+    _close("weight_hh_gradient", got, weight.grad, "a torch tensor of shape (4H, H) = (8, 2)")
     return _done("weight_hh_gradient")
 
 
@@ -122,14 +150,19 @@ def check_clip_grad_norm(clip):
     generator = torch.Generator().manual_seed(4)
     for scale, max_norm in [(10.0, 1.0), (0.01, 1.0), (3.0, 0.5)]:
         grads = [scale * torch.randn(shape, generator=generator, dtype=torch.float64) for shape in [(3, 4), (5,)]]
-        ok, got = _run("clip_grad_norm", clip, [g.clone() for g in grads], max_norm)
-        if not ok:
-            return False
         parameters = [torch.nn.Parameter(torch.zeros_like(g)) for g in grads]
         for parameter, g in zip(parameters, grads):
             parameter.grad = g.clone()
         torch.nn.utils.clip_grad_norm_(parameters, max_norm)
-        _close(f"clip_grad_norm (scale {scale}, max_norm {max_norm})", list(got), [p.grad for p in parameters])
+        ok, got = _run("clip_grad_norm", clip, [g.clone() for g in grads], max_norm)
+        if not ok:
+            return False
+        case = f"clip_grad_norm (scale {scale}, max_norm {max_norm})"
+        assert isinstance(got, (tuple, list)) and len(got) == len(grads), (
+            f"{case}: return the list of {len(grads)} clipped gradients, one per input, not {_described(got)}")
+        for k, (gradient, parameter) in enumerate(zip(got, parameters)):
+            _close(f"{case}, gradient {k}", gradient, parameter.grad,
+                   f"a torch tensor of shape {tuple(parameter.shape)}")
     return _done("clip_grad_norm")
 
 
@@ -138,6 +171,9 @@ def check_forget_bias_to_keep(forget_bias_to_keep):
         ok, bias = _run("forget_bias_to_keep", forget_bias_to_keep, fraction, steps)
         if not ok:
             return False
-        kept = (1 / (1 + math.exp(-bias))) ** steps
-        assert abs(kept - fraction) < 1e-9, f"keep {fraction} over {steps} steps: bias {bias} keeps {kept:.6f}"
+        bias, f = _number("forget_bias_to_keep", bias), fraction ** (1 / steps)
+        expected = math.log(f / (1 - f))                                          # σ(b) = f
+        kept = float(torch.sigmoid(torch.tensor(bias, dtype=torch.float64)) ** steps)      # no overflow at any bias
+        assert _near(bias, expected), (f"keep {fraction} over {steps} steps: you said bias {bias:.8g} (it keeps "
+                                       f"{kept:.6f}), expected {expected:.8g}")
     return _done("forget_bias_to_keep")
