@@ -546,3 +546,13 @@ def test_a_weekly_schedule_is_not_taken_for_trading_days_and_spaced_headers_keep
     path = tmp_path / "spaced.csv"
     path.write_text("id , ds,y\n" + "".join(f"007,{d:%Y-%m-%d},{k}\n" for k, d in enumerate(months)))
     assert read_csv(path, id_column="id")["unique_id"].iloc[0] == "007"
+
+
+def test_a_long_format_file_without_id_column_is_told_to_name_it(tmp_path):
+    path = tmp_path / "panel.csv"
+    path.write_text("unique_id,ds,y\n" + "".join(f"{uid},2020-{m:02d}-01,{m + k}\n" for k, uid in enumerate("ab")
+                                                for m in range(1, 13)))
+    with pytest.raises(ValueError, match="pass --id-column unique_id"):
+        read_csv(path, time_column="ds")
+    frame = read_csv(path, id_column="unique_id", time_column="ds")
+    assert sorted(frame["unique_id"].unique()) == ["a", "b"]

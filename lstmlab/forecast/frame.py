@@ -90,6 +90,9 @@ def read_csv(path, id_column=None, time_column="ds", target_column="y", freq=Non
     for name in wanted:
         if name not in frame.columns:
             raise ValueError(f"column {name!r} not in {path}; columns: {', '.join(frame.columns)}")
+    if id_column is None and "unique_id" in frame.columns:
+        raise ValueError(f"{path} has a column 'unique_id': pass --id-column unique_id (id_column='unique_id') to "
+                         f"forecast each id as its own series, or rename that column")
     if id_column is None:
         frame.insert(0, "unique_id", path.stem)
     else:
