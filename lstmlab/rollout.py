@@ -183,13 +183,14 @@ def apply_feedback(feedback, top, expected):
     return value
 
 
-def rollout_steps(lstm, given, state, total, feedback, generate=None):
+def rollout_steps(lstm, given, state, total, feedback, replay=None):
     """The step-by-step path: given (T_in, B, I) inputs, state -> outputs (total, B, I), state.
 
     The given inputs go through the LSTM's own backend in one call (teacher forcing: fast, and
     differentiable as that backend is); then LSTM.step — the from-scratch cells — generates the rest,
-    one step at a time, each output fed back as the next input. ``generate(value, state, steps)``, when
-    given, makes those steps instead (on a GPU: replays of a CUDA graph of this loop, rollout_graph.py)."""
+    one step at a time, each output fed back as the next input. ``replay(value, state, steps)``, when
+    given, makes as many of those steps as it can first — on a GPU, whole chunks replayed from a CUDA graph
+    of this loop (rollout_graph.py) — and the loop makes the rest."""
     if total == 0:
         return given.new_empty(0, *given.shape[1:]), state
     read = given[:total]                                        # (n, B, I), n = min(T_in, total)
@@ -197,15 +198,22 @@ def rollout_steps(lstm, given, state, total, feedback, generate=None):
     if lstm.batch_first:
         observed = observed.transpose(0, 1)                     # (n, B, P) time-major, as the rest of the loop
     outputs = [apply_feedback(feedback, observed, read.shape)]  # (n, B, I)
-    value = outputs[0][-1]                                      # (B, I) the first value not given
-    if generate is not None and total > observed.size(0):
-        generated, state = generate(value, state, total - observed.size(0))
-        return torch.cat(outputs + [generated]), state
-    for _ in range(total - observed.size(0)):
-        top, state = lstm.step(value, state)                    # (B, P)
-        value = apply_feedback(feedback, top, value.shape)      # (B, I)
+    value, made = outputs[0][-1], observed.size(0)              # (B, I) the first value not given
+    if replay is not None and total > made:
+        replayed, state = replay(value, state, total - made)    # (k, B, I), k ≤ the steps asked for
+        if replayed.size(0):
+            outputs.append(replayed)
+            value, made = replayed[-1], made + replayed.size(0)
+    for _ in range(total - made):
+        value, state = generated_step(lstm, feedback, value, state)
         outputs.append(value[None])
     return torch.cat(outputs), state
+
+
+def generated_step(lstm, feedback, value, state):
+    """One closed-loop step: the LSTM reads value (B, I), the feedback turns its output into the next value."""
+    top, state = lstm.step(value, state)                        # (B, P)
+    return apply_feedback(feedback, top, value.shape), state    # (B, I)
 
 
 def pack_weights(lstm, feedback, dtype):
@@ -275,26 +283,27 @@ def rollout_fused(lstm, given, state, total, feedback, threads=None):
 
 def rollout_graphed(lstm, given, state, total, feedback, strict=False):
     """On a CUDA GPU: the step-by-step path, its generated steps replayed from a CUDA graph of CHUNK steps
-    (rollout_graph.py). Fewer steps than a chunk run as they are, and a capture that fails leaves the steps
-    to the Python loop (strict: raises). -> outputs (total, B, I), state, why no graph ran (None: one did)."""
+    (rollout_graph.py), the steps short of a whole chunk in the loop; fewer steps than one chunk capture
+    nothing, and a capture that fails leaves every step to the loop (strict: raises). -> outputs (total, B, I), state, why no graph ran (None: one did)."""
     from . import rollout_graph
     tensors = _weight_tensors(lstm, feedback)
     failure = []
 
-    def generate(value, state, steps):
-        chunk = None
+    def replay(value, state, steps):
+        nothing = value.new_empty(0, *value.shape), state
         if steps < rollout_graph.CHUNK:
             failure.append(f"{steps} generated steps, fewer than one CUDA graph's chunk ({rollout_graph.CHUNK})")
-        else:
-            try:
-                chunk = rollout_graph.graphed_chunk(lstm, feedback, tensors, value, state)
-            except RuntimeError as error:
-                if strict:
-                    raise ValueError(f"rollout: the fused path cannot run this: the CUDA graph capture failed: "
-                                     f"{str(error).splitlines()[0]}") from error
-                failure.append(f"the CUDA graph capture failed: {str(error).splitlines()[0]}")
-        return rollout_graph.generate(chunk, lstm, feedback, value, state, steps)
-    outputs, state = rollout_steps(lstm, given, state, total, feedback, generate)
+            return nothing
+        try:
+            chunk = rollout_graph.graphed_chunk(lstm, feedback, tensors, value, state)
+        except RuntimeError as error:
+            reason = f"the CUDA graph capture failed: {str(error).splitlines()[0]}"
+            if strict:
+                raise ValueError(f"rollout: the fused path cannot run this: {reason}") from error
+            failure.append(reason)
+            return nothing
+        return rollout_graph.replay_chunks(chunk, value, state, steps)
+    outputs, state = rollout_steps(lstm, given, state, total, feedback, replay)
     return outputs, state, failure[0] if failure else None
 
 

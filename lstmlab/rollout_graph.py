@@ -7,7 +7,7 @@ more than the GPU needs to run them. A CUDA graph records the kernels of CHUNK w
 with no Python, dispatcher or launch cost in between.
 
     capture (once):   x, h, c  ->  CHUNK × (h, c = LSTM.step(x, (h, c));  x = feedback(h))  ->  x, h, c, outputs
-    replay:           ⌊n / CHUNK⌋ times, each chunk's outputs copied out; the last n mod CHUNK steps run as before
+    replay:           ⌊n / CHUNK⌋ times, each chunk's outputs copied out; the last n mod CHUNK steps run in the loop
 
 A graph reads and writes fixed addresses, so the chunk works on static buffers (``StepChunk``): the
 state goes in by ``load``, each replay continues from where the last one stopped, and what it made is
@@ -21,7 +21,7 @@ for bit (tests/test_rollout.py). The capture itself needs a GPU (tests/test_cuda
 """
 import torch
 
-from .rollout import apply_feedback
+from .rollout import generated_step
 
 CHUNK = 32          # steps per captured graph: one replay launches ~12 · CHUNK kernels of a 2-layer model
 
@@ -40,8 +40,7 @@ class StepChunk:
     def run(self):
         value, state = self.value, (self.h, self.c)
         for k in range(self.chunk):
-            top, state = self.lstm.step(value, state)                  # (B, P)
-            value = apply_feedback(self.feedback, top, value.shape)    # (B, I)
+            value, state = generated_step(self.lstm, self.feedback, value, state)   # (B, I)
             self.outputs[k].copy_(value)
         self.value.copy_(value)
         self.h.copy_(state[0])
@@ -76,28 +75,23 @@ class GraphedChunk(StepChunk):
         self.graph.replay()
 
 
-def generate(chunk, lstm, feedback, value, state, steps):
-    """``steps`` generated steps from value (B, I) and state: ⌊steps / CHUNK⌋ replays of ``chunk`` (None:
-    no replay), the rest one step at a time, as the step-by-step path. -> outputs (steps, B, I), (h, c)."""
-    replays = steps // chunk.chunk if chunk is not None else 0
+def replay_chunks(chunk, value, state, steps):
+    """As many whole chunks of the ``steps`` as fit, from value (B, I) and state, by replays of ``chunk``.
+    -> outputs (k · CHUNK, B, I), (h, c); the step loop (rollout.rollout_steps) makes the rest."""
+    if steps < chunk.chunk:
+        return value.new_empty(0, *value.shape), state
+    chunk.load(value, state)
     outputs = []
-    if replays:
-        chunk.load(value, state)
-        for _ in range(replays):
-            chunk.replay()
-            outputs.append(chunk.outputs.clone())
-        value, state = chunk.value.clone(), (chunk.h.clone(), chunk.c.clone())
-    for _ in range(steps - replays * (chunk.chunk if replays else 0)):
-        top, state = lstm.step(value, state)
-        value = apply_feedback(feedback, top, value.shape)
-        outputs.append(value[None])
-    return (torch.cat(outputs) if outputs else value.new_empty(0, *value.shape)), state
+    for _ in range(steps // chunk.chunk):
+        chunk.replay()
+        outputs.append(chunk.outputs.clone())
+    return torch.cat(outputs), (chunk.h.clone(), chunk.c.clone())
 
 
 def _graph_key(lstm, feedback, tensors, value, state, chunk):
     """What a captured graph is bound to: the shapes, dtype and device of its buffers, the feedback
     module, and the address and shape of every weight it reads."""
-    return (tuple(value.shape), tuple(state[1].shape), value.dtype, value.device, chunk, lstm.training,
+    return (tuple(value.shape), tuple(state[1].shape), value.dtype, value.device, chunk,
             id(feedback) if isinstance(feedback, torch.nn.Module) else "pair",
             tuple((t.data_ptr(), tuple(t.shape)) for t in tensors))
 

@@ -333,22 +333,22 @@ def test_a_feedback_pair_may_be_a_list():
 # chunk after chunk, the rest stepped — runs eagerly here and must equal the step path bit for bit.
 @pytest.mark.parametrize("chunk, observed, steps", [(1, 1, 5), (7, 1, 50), (8, 6, 32), (32, 9, 31), (5, 1, 0)])
 def test_the_chunked_loop_a_cuda_graph_captures_equals_the_step_path(chunk, observed, steps):
-    from lstmlab.rollout_graph import StepChunk, generate
+    from lstmlab.rollout_graph import StepChunk, replay_chunks
     lstm, head = make(input_size=2, hidden=9, layers=2, proj=4)
     given = torch.randn(observed, 3, 2, dtype=F64)
     state = random_state(lstm, 3)
 
     def chunked(value, state, n):
-        return generate(StepChunk(lstm, head, value, state, chunk), lstm, head, value, state, n)
+        return replay_chunks(StepChunk(lstm, head, value, state, chunk), value, state, n)
     with torch.no_grad():
         expected = rollout_steps(lstm, given, state, observed + steps, head)
-        got = rollout_steps(lstm, given, state, observed + steps, head, generate=chunked)
+        got = rollout_steps(lstm, given, state, observed + steps, head, replay=chunked)
     assert got[0].shape == (observed + steps, 3, 2)
     assert_same_rollout(got, expected, rtol=0, atol=0)
 
 
 def test_a_captured_chunk_is_kept_until_a_shape_or_a_weights_address_changes():
-    from lstmlab.rollout_graph import StepChunk, generate, graphed_chunk
+    from lstmlab.rollout_graph import StepChunk, graphed_chunk, replay_chunks
     lstm, head = make(input_size=1, hidden=6, layers=2)
     tensors = rollout_module._weight_tensors(lstm, head)
     value, state = torch.randn(3, 1, dtype=F64), random_state(lstm, 3)
@@ -362,8 +362,7 @@ def test_a_captured_chunk_is_kept_until_a_shape_or_a_weights_address_changes():
     assert chunk() is first
     with torch.no_grad():
         expected = rollout_steps(lstm, value[None], state, 13, head)
-        got = rollout_steps(lstm, value[None], state, 13, head,
-                            generate=lambda v, s, n: generate(chunk(v, s), lstm, head, v, s, n))
+        got = rollout_steps(lstm, value[None], state, 13, head, replay=lambda v, s, n: replay_chunks(chunk(v, s), v, s, n))
     assert_same_rollout(got, expected, rtol=0, atol=0)
     assert chunk(torch.randn(5, 1, dtype=F64), random_state(lstm, 5)) is not first    # another batch
     lstm.weight_hh_l1 = nn.Parameter(lstm.weight_hh_l1.detach().clone())               # another address
