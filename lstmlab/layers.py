@@ -49,7 +49,12 @@ def gradients_wanted(x, h0, c0, weights):
 
 def transformed_or_compiled():
     """Inside torch.compile or a torch.func transform, the autograd.Function path is the one they know."""
-    return torch.compiler.is_compiling() or torch._C._are_functorch_transforms_active()
+    return torch.compiler.is_compiling() or torch._C._are_functorch_transforms_active() or recorded()
+
+
+def recorded():
+    """Inside torch.export or torch.jit.trace, which record the ops a call runs into a graph of their own."""
+    return torch.compiler.is_exporting() or torch.jit.is_tracing()
 
 
 def run_layers(run_direction, x, h0, c0, weights, num_directions, dropout=0.0, training=False, lengths=None,
@@ -63,10 +68,12 @@ def run_layers(run_direction, x, h0, c0, weights, num_directions, dropout=0.0, t
     Returns output (T, B, D·P), h_n (L·D, B, P), c_n (L·D, B, H).
     """
     num_layers = len(weights) // num_directions
-    if x.size(1) == 0:
+    if x.size(1) == 0 or recorded():
         # An empty batch (B = 0), as torch.nn.LSTM allows: a backend's own recurrence would launch work
         # on nothing (a Triton grid of no programs, a C++ split of no rows). The textbook loop on
         # (T, 0, ·) tensors gives torch's answer: empty outputs and states, zero gradients for every weight.
+        # torch.export and jit.trace get the textbook loop too: the C++ loops and Triton kernels are opaque
+        # ops to them (no shape functions; jit's tracer refuses the C++ op's optional output), its ops are not.
         from .backends.cell_loop import run_direction
         run_direction_inference = None
     inference = (run_direction_inference is not None and lengths is None

@@ -20,14 +20,25 @@ from . import backends
 from .cell import lstm_cell
 from .layers import direction_weights, run_layers
 from .sequences import packed_to_padded, padded_to_packed
-from .validation import check_lstm_args, check_lstm_input, check_lstm_state, _check_is_tensor, _check_state_pair
+from .validation import autocast_on, check_lstm_args, check_lstm_input, check_lstm_state, _check_is_tensor, _check_state_pair
 
 
-def _autocast_dtype(x):
-    """The dtype torch.autocast asks for on x's device, when it is on and x is floating point; else None."""
-    if not x.is_floating_point() or not torch.is_autocast_enabled(x.device.type):
+def _autocast_dtype(x, hx, weight_dtype):
+    """The dtype torch.autocast asks for on x's device, when it is on and casts this call; else None.
+
+    Autocast casts floating-point tensors other than float64 (torch's is_eligible): a float64 LSTM on
+    float64 input runs in float64, as torch.nn.LSTM does; float64 beside a tensor that would be cast is
+    refused here (torch fails inside its op with "mat1 and mat2 must have the same dtype")."""
+    if not x.is_floating_point() or not autocast_on(x.device.type):
         return None
-    return torch.get_autocast_dtype(x.device.type)
+    dtypes = {"input": x.dtype, "hx[0]": hx[0].dtype, "hx[1]": hx[1].dtype, "weights": weight_dtype}
+    if torch.float64 not in dtypes.values():
+        return torch.get_autocast_dtype(x.device.type)
+    if set(dtypes.values()) == {torch.float64}:
+        return None
+    given = ", ".join(f"{name} {dtype}" for name, dtype in dtypes.items())
+    raise RuntimeError(f"under torch.autocast, float64 tensors are not cast and the others are: expected one "
+                       f"dtype for input, hx and weights, or all float64, got {given}")
 
 
 class LSTM(nn.Module):
@@ -177,7 +188,7 @@ class LSTM(nn.Module):
             x, lengths, positions = packed_to_padded(x, batch_sizes)          # (T, B, I)
         weights = [self.direction_weights(layer, direction)
                    for layer in range(self.num_layers) for direction in range(self.num_directions)]
-        autocast = _autocast_dtype(x)
+        autocast = _autocast_dtype(x, hx, self.weight_ih_l0.dtype)
         if autocast is not None:
             # as torch.nn.LSTM under torch.autocast: input, state and weights in the lower precision (the
             # casts are differentiable: the float32 parameters get float32 gradients), autocast itself off

@@ -76,7 +76,7 @@ def check_cell_input(cell, input, hx):
                     f"got {value.dim()}-D"
                 )
     # torch's cell fails inside its matmul with a RuntimeError; same type, clearer words.
-    _check_dtype("LSTMCell", input, cell.weight_ih.dtype, RuntimeError)
+    _check_dtype("LSTMCell input", input, cell.weight_ih.dtype, RuntimeError)
     if input.size(-1) != cell.input_size:
         raise RuntimeError(f"input has inconsistent input_size: got {input.size(-1)} expected {cell.input_size}")
     if hx is None:
@@ -94,7 +94,7 @@ def check_cell_input(cell, input, hx):
 
 def check_lstm_input(lstm, input, batch_sizes):
     """torch.nn.RNNBase.check_input, and the op's refusal of T = 0 (an empty batch, B = 0, is fine)."""
-    _check_dtype("RNN", input, lstm.weight_ih_l0.dtype)
+    _check_dtype("RNN input", input, lstm.weight_ih_l0.dtype)
     expected_dim = 2 if batch_sizes is not None else 3
     if input.dim() != expected_dim:
         raise RuntimeError(f"input must have {expected_dim} dimensions, got {input.dim()}")
@@ -119,7 +119,8 @@ def check_lstm_state(lstm, hx, expected_h_size, expected_c_size, input_device=No
     if c0.size() != expected_c_size:
         raise RuntimeError(f"Expected hidden[1] size {expected_c_size}, got {list(c0.size())}")
     for idx, value in enumerate(hx):
-        _check_dtype(f"LSTM hx[{idx}]", value, lstm.weight_ih_l0.dtype)
+        # torch's op fails with a RuntimeError ("get_mkldnn_dtype: unsupported data type"): same type, clearer words
+        _check_dtype(f"LSTM hx[{idx}]", value, lstm.weight_ih_l0.dtype, RuntimeError)
         if input_device is not None and value.device != input_device:
             raise RuntimeError(f"Input and hidden tensors are not at the same device, found input tensor at "
                                f"{input_device} and hidden tensor at {value.device}")
@@ -137,9 +138,16 @@ def _check_state_pair(hx):
         _check_is_tensor(f"hx[{idx}]", value)
 
 
+def autocast_on(device_type):
+    """torch.is_autocast_enabled(device_type), False where autocast does not exist (the meta device, on
+    which torch.nn.LSTM infers shapes; is_autocast_enabled("meta") raises)."""
+    return torch.amp.is_autocast_available(device_type) and torch.is_autocast_enabled(device_type)
+
+
 def _check_dtype(what, tensor, weight_dtype, error=ValueError):
-    if tensor.dtype != weight_dtype and not torch.is_autocast_enabled(tensor.device.type):
+    if tensor.dtype != weight_dtype and not autocast_on(tensor.device.type):
+        noun = what.split()[-1]                             # "input", "hx[0]"
         raise error(
-            f"{what} input dtype ({tensor.dtype}) does not match weight dtype ({weight_dtype}). "
-            f"Convert input: input.to({weight_dtype}), or convert model: model.to({tensor.dtype})"
+            f"{what} dtype ({tensor.dtype}) does not match weight dtype ({weight_dtype}). "
+            f"Convert {noun}: {noun}.to({weight_dtype}), or convert model: model.to({tensor.dtype})"
         )

@@ -164,3 +164,25 @@ def test_torch_compile_traces_one_graph(backend, graphs):
     ours = lstmlab.LSTM(3, 4, num_layers=2, backend=backend, dtype=torch.float64)
     torch.compile(ours, backend=counter)(torch.randn(3, 2, 3, dtype=torch.float64))
     assert counter.frame_count == graphs
+
+
+# --- torch.export and torch.jit.trace -----------------------------------------------------------
+@pytest.mark.parametrize("backend", ["cell", "bptt"])
+@pytest.mark.parametrize("record", ["export", "trace"])
+def test_export_and_trace_record_a_graph_with_torchs_answers(backend, record):
+    """torch.export and jit.trace record the ops a call runs. "bptt"'s C++ loops are opaque ops to them
+    (export: no shape function; trace: refuses the op's optional output), and "cell" traced two different
+    graphs (the inference path in one run, the training path in the other). Inside them every backend now
+    records the textbook loop; the recorded graph, run on a new input and differentiated, gives torch's answers."""
+    options = {"num_layers": 2, "bidirectional": True, "proj_size": 2, "batch_first": True}
+    ref, ours = twins(backend, 3, 4, **options)
+    example = torch.randn(2, 5, 3, dtype=torch.float64)
+    graph = torch.export.export(ours, (example,)).module() if record == "export" else torch.jit.trace(ours, (example,))
+    x = torch.randn(2, 5, 3, dtype=torch.float64)
+    x_ours, x_ref = x.clone().requires_grad_(True), x.clone().requires_grad_(True)
+    output, (h_n, c_n) = graph(x_ours)
+    ref_output, (ref_h_n, ref_c_n) = ref(x_ref)
+    torch.testing.assert_close((output, h_n, c_n), (ref_output, ref_h_n, ref_c_n))
+    (output.sum() + (c_n ** 2).sum()).backward()
+    (ref_output.sum() + (ref_c_n ** 2).sum()).backward()
+    torch.testing.assert_close(x_ours.grad, x_ref.grad)

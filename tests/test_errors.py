@@ -105,6 +105,18 @@ def test_packed_input_with_wrong_hx_gets_a_clear_error():
         (RuntimeError, "input.size(-1) must be equal to input_size. Expected 5, got 4")
 
 
+@pytest.mark.parametrize("which", [0, 1])
+def test_hx_of_another_dtype_gets_torchs_type_and_a_clear_message(which):
+    # torch's op fails with RuntimeError("get_mkldnn_dtype: unsupported data type"); lstmlab raised ValueError.
+    # (A float32 c_0 in a float64 torch.nn.LSTM is promoted without a word; lstmlab refuses that too.)
+    hx = [torch.randn(1, 3, 7), torch.randn(1, 3, 7)]
+    hx[which] = hx[which].double()
+    ref_kind = raised(lambda: torch.nn.LSTM(5, 7)(torch.randn(4, 3, 5), tuple(hx)))[0]
+    assert raised(lambda: lstmlab.LSTM(5, 7)(torch.randn(4, 3, 5), tuple(hx))) == (
+        ref_kind, f"LSTM hx[{which}] dtype (torch.float64) does not match weight dtype (torch.float32). "
+                  f"Convert hx[{which}]: hx[{which}].to(torch.float32), or convert model: model.to(torch.float64)")
+
+
 def test_non_tensor_input_and_hx():
     lstm = lstmlab.LSTM(5, 7, dtype=torch.float64)
     assert raised(lambda: lstm([[1.0] * 5])) == (TypeError, "input should be a torch.Tensor, got: list")

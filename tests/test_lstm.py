@@ -149,6 +149,52 @@ def test_autocast_runs_in_the_lower_precision_as_torch_does(backend, monkeypatch
     assert our_error <= 4 * torch_error, (our_error, torch_error)
 
 
+def test_autocast_leaves_a_float64_lstm_in_float64(backend):
+    """Autocast casts floating tensors other than float64 (torch's rule): a float64 LSTM on float64 input
+    runs in float64 under it, equal to torch's. lstmlab cast everything to bfloat16."""
+    ref, ours = twins(backend, INPUT, HIDDEN, num_layers=2, proj_size=3)
+    x, _ = make_input("batched", False, False, None)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        ours_result, ref_result = run_and_backward(ours, x, None), run_and_backward(ref, leaf(x), None)
+    assert ours_result[0][0].dtype == torch.float64
+    assert_twins_equal(ours_result, ref_result)
+
+
+@pytest.mark.parametrize("model_dtype, input_dtype", [(torch.float32, torch.float64), (torch.float64, torch.float32)])
+def test_autocast_refuses_float64_beside_a_tensor_it_casts(model_dtype, input_dtype):
+    """torch fails inside its op ("mat1 and mat2 must have the same dtype", "get_mkldnn_dtype"); lstmlab
+    cast the float64 tensor to bfloat16 without a word. Now: torch's RuntimeError, naming every dtype."""
+    lstm = lstmlab.LSTM(INPUT, HIDDEN, dtype=model_dtype)
+    with torch.autocast("cpu", dtype=torch.bfloat16), pytest.raises(RuntimeError) as info:
+        lstm(torch.randn(T, B, INPUT, dtype=input_dtype))
+    message = str(info.value)
+    assert "autocast" in message and f"input {input_dtype}" in message and f"weights {model_dtype}" in message
+
+
+@pytest.mark.parametrize("backend_name", ["cell", "bptt", "auto"])
+@pytest.mark.parametrize("options", [{}, {"bidirectional": True, "proj_size": 3, "num_layers": 2, "batch_first": True}],
+                         ids=["default", "bi-proj-layers2-batch_first"])
+def test_meta_device_infers_torchs_shapes(backend_name, options):
+    """On the meta device (no data, shapes only; how large models are built before their weights are
+    loaded) torch.nn.LSTM infers shapes; lstmlab crashed in torch.is_autocast_enabled("meta"). Output,
+    states and every parameter's gradient come out with torch's shapes, for plain and packed input."""
+    ref = torch.nn.LSTM(INPUT, HIDDEN, device="meta", **options)
+    ours = lstmlab.LSTM(INPUT, HIDDEN, device="meta", backend=backend_name, **options)
+    x = torch.randn(*((B, T) if ours.batch_first else (T, B)), INPUT, device="meta")
+    packed = torch.nn.utils.rnn.pack_padded_sequence(x, torch.tensor([6, 5, 2, 1]),
+                                                     batch_first=ours.batch_first)
+    for given in (x, packed):
+        shapes = []
+        for module in (ours, ref):
+            module.zero_grad(set_to_none=True)
+            output, (h_n, c_n) = module(given)
+            output = output.data if isinstance(output, torch.nn.utils.rnn.PackedSequence) else output
+            (output.sum() + h_n.sum() + c_n.sum()).backward()
+            shapes.append([output.shape, h_n.shape, c_n.shape, output.device]
+                          + [p.grad.shape for p in module.parameters()])
+        assert shapes[0] == shapes[1]
+
+
 def test_dropout_is_off_in_eval_mode(backend):
     _, ours = twins(backend, INPUT, HIDDEN, num_layers=2, dropout=0.9)
     ours.eval()
