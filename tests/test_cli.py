@@ -178,3 +178,25 @@ def test_forecast_out_that_is_a_file_is_refused_before_the_evaluation(tmp_path, 
 def test_a_gpu_preset_without_a_gpu_is_refused(tmp_path, capsys):
     assert main(["bench", "--preset", "gpu-quick", "--out", str(tmp_path)]) == 2
     assert "expected a CUDA GPU for preset 'gpu-quick'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("debug_first", [True, False], ids=["lstmlab-debug-forecast", "lstmlab-forecast-debug"])
+def test_forecast_debug_shows_the_traceback_of_a_refused_file(tmp_path, debug_first):
+    """`lstmlab forecast` printed its one line for bad input before --debug was consulted."""
+    path = tmp_path / "steps.csv"
+    path.write_text("ds,y\n" + "".join(f"{k},{k}\n" for k in range(30)))       # integers, no --freq
+    command = ["forecast", "--csv", str(path), "--horizon", "3"]
+    argv = ["--debug", *command] if debug_first else [*command, "--debug"]
+    result = subprocess.run([sys.executable, "-m", "lstmlab.cli", *argv], capture_output=True, text=True)
+    assert result.returncode != 0
+    assert "Traceback" in result.stderr and "ValueError: column ds holds integers" in result.stderr
+    plain = subprocess.run([sys.executable, "-m", "lstmlab.cli", *command], capture_output=True, text=True)
+    assert plain.returncode == 2
+    assert_one_line(plain.stderr, "forecast")
+
+
+def test_forecast_csv_that_is_a_directory_says_so(tmp_path, capsys):
+    assert main(["forecast", "--csv", str(tmp_path), "--horizon", "3"]) == 2
+    err = capsys.readouterr().err
+    assert_one_line(err, "forecast")
+    assert f"{tmp_path} is a directory, not a CSV file" in err and "not found" not in err

@@ -125,6 +125,45 @@ def test_metrics_on_known_values():
     assert np.isnan(mape([0.0, 1.0], [1.0, 1.0]))
 
 
+def report_of(mae):
+    """A one-series, one-fold report of evaluate() with MAE ``mae`` (RMSE 1.25 · MAE)."""
+    from lstmlab.forecast.evaluate import summarize
+    scores = {name: {"mae": mae * k, "rmse": 1.25 * mae * k, "smape": 0.5 * k, "mase": 0.75 * k}
+              for k, name in enumerate(["ES-LSTM", "LSTM", "seasonal_naive"], start=1)}
+    rows = [{"unique_id": "s", "cutoff": "2020-01-01", "period": 12, "peer_seasons": {}, "smoothing_seasons": [12],
+             "metrics": scores, "relative_mae": {name: float(k) for k, name in enumerate(scores, start=1)}}]
+    return {"horizon": 3, "folds": 1, "step": 3, "freq": "MS", "season_lengths": [12], "rows": rows,
+            "summary": summarize(rows), "seconds": {}}
+
+
+@pytest.mark.parametrize("scale", [1e12, 1e-9, 1.0], ids=["1e12", "1e-9", "1"])
+def test_report_tables_keep_their_columns_apart_at_any_scale(scale):
+    """MAE and RMSE of 1e12 ran together (1099742625543.1981384721438157.242) and 1e-9 printed as 0.000."""
+    from lstmlab.forecast.evaluate import format_report
+    from lstmlab.forecast.run import format_metrics
+    text = format_report(report_of(3.14159 * scale))
+    rows = [line.split() for line in text.splitlines() if line.split()[:1] in (["ES-LSTM"], ["LSTM"])]
+    assert len(rows) == 4                                        # the fold's table and the mean's
+    for row in rows:
+        assert len(row) == 6, row                                # name, MAE, RMSE, sMAPE, MASE, rel. MAE
+        k = 1 if row[0] == "ES-LSTM" else 2
+        np.testing.assert_allclose([float(row[1]), float(row[2])], [3.14159 * k * scale, 3.927 * k * scale],
+                                   rtol=2e-3)
+    older = {"mae": 3.14159 * scale, "rmse": 3.927 * scale, "mape": 1.5, "smape": 1.5, "mase": 0.5}
+    lines = format_metrics({"dataset": "d", "model": "next-step", "horizon": 2, "holdout": 2,
+                            "metrics": {"lstm": older, "naive": older}}).splitlines()
+    assert [len(line.split()) for line in lines[1:]] == [8, 6, 6]        # "MAPE %" and "sMAPE %": two words each
+    np.testing.assert_allclose(float(lines[2].split()[1]), 3.14159 * scale, rtol=2e-3)
+
+
+def test_metric_numbers_are_fixed_point_while_that_reads_well():
+    from lstmlab.forecast.metrics import format_number
+    assert [format_number(v) for v in (0.0, 0.042, 13.3456, 1234567.891, None, float("nan"))] == \
+        ["0.000", "0.042", "13.346", "1234567.891", "—", "—"]
+    assert [format_number(v) for v in (1.1e12, -2.5e-9, 0.004)] == ["1.100e+12", "-2.500e-09", "4.000e-03"]
+    assert format_number(0.05, decimals=2) == "5.00e-02"
+
+
 def test_baselines_on_airpassengers():
     air = airpassengers().values
     history, actual = air[:132], air[132:]

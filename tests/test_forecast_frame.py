@@ -155,7 +155,7 @@ def test_bad_panels_are_refused_naming_the_series(tmp_path, text, message):
     ("id,ds,y\na,2020-01-01,1\na,2020-02-01,2\n,2020-03-01,3\n", {"id_column": "id"},
      r"series id \(unique_id\) is missing at .*line 4"),
     ("ds,y,y\n2020-01-01,1,1\n2020-02-01,2,2\n", {}, r"column 'y' appears 2 times in the header"),
-    ("ds,y\n2020-01-01,1\n2020-02-01,2\n", {"time_column": "y"}, r"--time-column and --column both name column 'y'"),
+    ("ds,y\n2020-01-01,1\n2020-02-01,2\n", {"time_column": "y"}, r"time_column and target_column both name column 'y'"),
 ], ids=["row-without-id", "repeated-header", "one-column-two-roles"])
 def test_what_pandas_would_drop_or_rename_is_refused(tmp_path, text, options, message):
     """Found by probing the CLI: groupby dropped rows without an id, pandas renamed a repeated y to y.1
@@ -474,7 +474,7 @@ def test_a_column_without_a_name_is_refused_and_exogenous_columns_are_chosen(tmp
         read_csv(tmp_path / "saved.csv")
     assert list(read_csv(tmp_path / "saved.csv", exogenous=["promo"]).columns) == ["unique_id", "ds", "y", "promo"]
     assert list(read_csv(tmp_path / "saved.csv", exogenous=[]).columns) == ["unique_id", "ds", "y"]
-    with pytest.raises(ValueError, match=r"--exogenous 'price': not a column .*; those are: Unnamed: 0, promo"):
+    with pytest.raises(ValueError, match=r"exogenous 'price': not a column .*; those are: Unnamed: 0, promo"):
         read_csv(tmp_path / "saved.csv", exogenous=["price"])
     result = cli("--csv", str(tmp_path / "saved.csv"), "--horizon", "3", "--exogenous", "promo", "--json", *QUICK)
     assert result.returncode == 0, result.stderr
@@ -509,8 +509,8 @@ def test_notes_above_the_header_are_passed_over_and_lines_still_count(tmp_path):
      r"integers such as 19490131, not dates: if they are dates written YYYYMMDD, convert them first"),
     (pd.DataFrame({"unique_id": "s", "ds": pd.date_range("2000-01-01", periods=4, freq="QS").tolist() * 2,
                    "y": np.arange(8.0), "series": ["gdp"] * 4 + ["cpi"] * 4}),
-     r"exogenous column 'series' is 'gdp' .* not a number; if 'series' names the series, it is the id column "
-     r"\(--id-column series\)"),
+     r"exogenous column 'series' is 'gdp' .* not a number; if 'series' names the series, make it the unique_id "
+     r"column \(read_csv: id_column='series'\)"),
 ], ids=["yyyymmdd", "panel-without-id"])
 def test_likely_mistakes_get_the_way_out_in_the_message(frame, message):
     with pytest.raises(ValueError, match=message):
@@ -552,7 +552,112 @@ def test_a_long_format_file_without_id_column_is_told_to_name_it(tmp_path):
     path = tmp_path / "panel.csv"
     path.write_text("unique_id,ds,y\n" + "".join(f"{uid},2020-{m:02d}-01,{m + k}\n" for k, uid in enumerate("ab")
                                                 for m in range(1, 13)))
-    with pytest.raises(ValueError, match="pass --id-column unique_id"):
+    with pytest.raises(ValueError, match="pass id_column='unique_id'"):
         read_csv(path, time_column="ds")
     frame = read_csv(path, id_column="unique_id", time_column="ds")
     assert sorted(frame["unique_id"].unique()) == ["a", "b"]
+
+
+# --- found by a user-style audit of `lstmlab forecast` and LSTMForecaster -----------------------------
+def weekly_stamps(shift_from, every_later=True):
+    """30 Mondays, 7 days apart, with the stamp at ``shift_from`` (and every later one) moved to Tuesday."""
+    stamps = list(pd.date_range("2020-01-06", periods=30, freq="7D"))
+    moved = range(shift_from, 30) if every_later else [shift_from]
+    return [stamp + pd.Timedelta(days=1) if k in moved else stamp for k, stamp in enumerate(stamps)]
+
+
+@pytest.mark.parametrize("every_later", [True, False], ids=["weekday-shifts", "one-tuesday"])
+def test_weekly_stamps_that_change_weekday_are_told_so(tmp_path, every_later):
+    """Mondays, then Tuesdays (or one Tuesday among Mondays) were told to "fill the gaps"."""
+    path = tmp_path / "weekly.csv"
+    path.write_text("ds,y\n" + "".join(f"{d:%Y-%m-%d},{k}\n" for k, d in enumerate(weekly_stamps(15, every_later))))
+    with pytest.raises(ValueError, match=r"a week apart, but the weekday changes from Monday to Tuesday at "
+                                         r".*weekly.csv, line 17 \(ds 2020-04-21 00:00:00\); weekly stamps must fall "
+                                         r"on one weekday: .* pass freq='52'$") as caught:
+        read_csv(path)
+    assert "fill the gaps" not in str(caught.value)
+
+
+@pytest.mark.parametrize("stamps, freq, message", [
+    ([int(f"{2015 + k // 12}{k % 12 + 1:02d}") for k in range(30)], None,
+     r"integers such as 201501, not dates: if they are dates written YYYYMM, convert them first, e\.g\. "
+     r"df\['ds'\] = pd\.to_datetime\(df\['ds'\]\.astype\(str\), format='%Y%m'\); if they count steps, pass freq$"),
+    ([int(f"{2015 + k // 12}{k % 12 + 1:02d}") for k in range(30)], "12",
+     r"ds goes 201512 -> 201601 at row 12; integer stamps must increase by 1; if they are dates written YYYYMM"),
+    (list((pd.date_range("2019-01-01", periods=30, freq="MS") - pd.Timestamp("1899-12-30")).days), None,
+     r"integers such as 43466, not dates: if they are Excel's day numbers \(43466 is 2019-01-01\), convert them "
+     r"first, e\.g\. df\['ds'\] = pd\.to_datetime\(df\['ds'\], unit='D', origin='1899-12-30'\)"),
+    (list((pd.date_range("2019-01-01", periods=30, freq="MS") - pd.Timestamp("1899-12-30")).days), "12",
+     r"ds goes 43466 -> 43497 at row 1; integer stamps must increase by 1; if they are Excel's day numbers"),
+], ids=["yyyymm", "yyyymm-with-freq", "excel", "excel-with-freq"])
+def test_integer_stamps_that_read_as_dates_get_the_conversion(stamps, freq, message):
+    """YYYYMM integers and Excel's day numbers were told only to pass freq, or that steps must increase by 1."""
+    frame = pd.DataFrame({"unique_id": "s", "ds": stamps, "y": np.arange(30.0)})
+    with pytest.raises(ValueError, match=message):
+        prepare(frame, freq=freq)
+
+
+@pytest.mark.parametrize("by_date", [False, True], ids=["one-after-the-other", "interleaved"])
+def test_numbered_series_without_an_id_column_are_told_to_name_it(tmp_path, by_date):
+    """Stores 1 and 2 in one file, read without --id-column: the numbers are an exogenous column to pandas,
+    and the stamps that start again were told only to "sort the rows"."""
+    months = pd.date_range("2015-01-01", periods=30, freq="MS")
+    rows = [(store, d, k + store) for store in (1, 2) for k, d in enumerate(months)]
+    if by_date:
+        rows.sort(key=lambda row: row[1])
+    path = tmp_path / "stores.csv"
+    path.write_text("store,ds,y\n" + "".join(f"{store},{d:%Y-%m-%d},{y}\n" for store, d, y in rows))
+    what = r"repeats at .*line 3" if by_date else r"goes back in time at .*line 32"
+    with pytest.raises(ValueError, match=rf"ds {what} .*; column 'store' changes from 1 to 2 there: if it names the "
+                                         r"series, make it the unique_id column \(read_csv: id_column='store'\)"):
+        read_csv(path)
+    if not by_date:
+        result = cli("--csv", str(path), "--horizon", "3", *QUICK)
+        assert result.returncode == 2 and "if it names the series, pass --id-column store;" in result.stderr
+        assert len(read_csv(path, id_column="store").groupby("unique_id")) == 2
+
+
+@pytest.mark.parametrize("text, message", [
+    ("ds,y,caf\u00e9\n2020-01-01,1,0\n2020-02-01,2,1\n", r"byte 0xe9 at line 1, 'é' in Windows-1252"),
+    ("unique_id,ds,y\n\u20ac,2020-01-01,1\n\u20ac,2020-02-01,2\n", r"byte 0x80 at line 2, '€' in Windows-1252"),
+], ids=["header", "id"])
+def test_a_windows_1252_file_is_told_to_be_saved_as_utf8(tmp_path, text, message):
+    path = tmp_path / "excel.csv"
+    path.write_bytes(text.encode("cp1252"))
+    with pytest.raises(ValueError, match=rf"excel.csv is not UTF-8: {message}; save the file as UTF-8 \(Excel: CSV "
+                                         r"UTF-8\) and try again$"):
+        read_csv(path, id_column="unique_id" if "unique_id" in text else None)
+
+
+def test_a_directory_is_not_reported_as_missing(tmp_path):
+    with pytest.raises(ValueError, match=r"is a directory, not a CSV file$"):
+        read_csv(tmp_path)
+
+
+def test_python_errors_name_keywords_and_the_command_line_names_flags(tmp_path):
+    """LSTMForecaster and read_csv users were told about --freq, --exogenous, --time-column …; the command
+    line still names its flags."""
+    frame = pd.DataFrame({"unique_id": "s", "ds": np.arange(30), "y": np.arange(30.0)})
+    with pytest.raises(ValueError, match=r"pass freq \(e\.g\. freq='12' or freq='MS'\)"):
+        prepare(frame)
+    with pytest.raises(ValueError, match=r"pass freq \(e\.g\. --freq 12 or --freq MS\)"):
+        prepare(frame, command_line=True)
+    path = monthly_csv(tmp_path / "m.csv", np.arange(1.0, 31.0))
+    for options in ({"time_column": "y"}, {"exogenous": ["price"]}):
+        with pytest.raises(ValueError) as caught:
+            read_csv(path, **options)
+        assert "--" not in str(caught.value)
+    with pytest.raises(ValueError, match=r"--time-column and --column both name column 'y'"):
+        read_csv(path, time_column="y", command_line=True)
+
+
+def test_one_series_too_short_in_a_panel_is_named_with_what_it_has_and_needs():
+    """The panel is refused as a whole (no series is dropped without a word), naming the short one."""
+    months = pd.date_range("2015-01-01", periods=60, freq="MS")
+    frame = pd.concat([pd.DataFrame({"unique_id": "a", "ds": months, "y": 10 + np.arange(60.0) % 12}),
+                       pd.DataFrame({"unique_id": "b", "ds": months[:10], "y": 5 + np.arange(10.0)})])
+    from lstmlab.forecast.api import LSTMForecaster
+    with pytest.raises(ValueError, match=r"^series 'b' has 7 points: too short to learn horizon 3 .*\(needs at "
+                                         r"least 8\) — in fold 1 of 1, trained on each series up to its cutoff, 3 "
+                                         r"steps before its end$"):
+        LSTMForecaster(3, ensemble=1, steps=2).cross_validation(frame, n_windows=1)

@@ -1,5 +1,7 @@
 """The ES-LSTM hybrid, its smoothing, the DataFrame API, the statistical peers, the panel metrics, and
 the seq2seq model's alignment of scenario steps."""
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -274,6 +276,14 @@ def test_network_size_by_default_and_given():
         HybridConfig(horizon=3, hidden_size=0).validate()
 
 
+@pytest.mark.parametrize("normalize, name", [("es", "ES-LSTM"), ("last", "LSTM")], ids=["hybrid", "pure"])
+def test_the_progress_bar_names_the_model_it_trains(normalize, name, capsys):
+    """The pure LSTM's bar read "training ES-LSTM"."""
+    y = np.array(AIRPASSENGERS, dtype=np.float64)[:60]
+    ESLSTM(HybridConfig(horizon=3, normalize=normalize, **{**TINY, "steps": 2})).fit([("air", y, None)], progress=True)
+    assert f"training {name}:" in capsys.readouterr().err
+
+
 def test_members_can_look_back_different_lengths():
     y = np.array(AIRPASSENGERS, dtype=np.float64)[:-12]
     model = ESLSTM(HybridConfig(horizon=12, period=12, lookback_factors=(1, 2), **{**TINY, "ensemble": 2}))
@@ -345,6 +355,20 @@ def test_cross_validation_trains_only_before_each_cutoff():
     assert not np.array_equal(first["y"], second["y"])
 
 
+def test_categorical_ids_are_read_without_a_warning():
+    """A categorical unique_id made pandas warn (observed=False is deprecated) on every groupby; unused
+    categories are no series."""
+    import warnings
+    frame = pd.concat([air_frame(48), air_frame(48).assign(unique_id="air2", y=lambda d: d.y * 2)])
+    frame["unique_id"] = pd.Categorical(frame["unique_id"], categories=["air", "air2", "unused"])
+    forecaster = LSTMForecaster(h=3, **{**TINY, "steps": 2})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = forecaster.fit(frame).predict()
+        folds = forecaster.cross_validation(frame, n_windows=1)
+    assert list(out["unique_id"].unique()) == ["air", "air2"] and list(folds["unique_id"].unique()) == ["air", "air2"]
+
+
 @pytest.mark.parametrize("frame, kwargs, message", [
     (pd.DataFrame({"unique_id": "flat", "ds": pd.date_range("2000-01-01", periods=60, freq="MS"), "y": 3.0}), {},
      r"series 'flat' is constant \(3 at all 60 points\)"),
@@ -389,9 +413,11 @@ def test_relative_mae_is_a_geometric_mean():
     assert summary["mase"] is None                                               # undefined on one row
 
 
-def test_the_panel_reports_one_peer_per_series_beside_the_best_peer_per_origin():
+def test_the_panel_reports_one_peer_per_series_beside_the_best_peer_per_origin(monkeypatch):
     """benchmarks/forecast_panel: per origin the best of the three peers changes; per series one peer is
     taken (the lowest MAE averaged over the origins), and the model's averaged MAE is set against it."""
+    # importable from the repository root, also when pytest is given this file alone (no benchmarks/ collected)
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parent.parent))
     from benchmarks.forecast_panel.run_panel import _relative, _relative_per_series, geomean, summary_table
 
     def row(maes):                                    # MAE of the model and of each peer at one origin
@@ -427,7 +453,7 @@ def test_future_exogenous_values_are_matched_on_their_stamps_and_checked():
         forecaster.predict(X_df=future.assign(x=[0.5, np.nan, 2.0, 0.0]))
     with pytest.raises(ValueError, match=r"X_df's ds must be the 4 stamps after the fitted data \(2015-01-01"):
         forecaster.predict(X_df=future.assign(ds=pd.date_range("2019-01-01", periods=4, freq="MS")))
-    with pytest.raises(ValueError, match=r"step_size \(--step\) must be a positive integer, got 0"):
+    with pytest.raises(ValueError, match=r"^step_size must be a positive integer, got 0$"):
         forecaster.cross_validation(frame, n_windows=2, step_size=0)
     with pytest.raises(ValueError, match=r"level must be among \[80, 90\].*got \[95\]"):
         forecaster.predict(X_df=future, level=(95,))

@@ -211,7 +211,7 @@ class LSTMForecaster:
         import pandas as pd
         frame = self._panel(df)
         step_size = self.h if step_size is None else step_size
-        for name, value in (("n_windows (--folds)", n_windows), ("step_size (--step)", step_size)):
+        for name, value in (("n_windows", n_windows), ("step_size", step_size)):
             if not _is_count(value):
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
         groups = frame.groupby("unique_id", sort=False).indices

@@ -102,10 +102,7 @@ def _read(args):
         if args.model in NEW_MODELS:           # the shipped macro columns are history, not a scenario
             frame = frame[["unique_id", "ds", "y"]]
         from .frame import prepare
-        return prepare(frame, freq=args.freq or freq, source=args.dataset)
-    from pathlib import Path
-    if not Path(args.csv).is_file():
-        raise FileNotFoundError(f"CSV file not found: {args.csv}")
+        return prepare(frame, freq=args.freq or freq, source=args.dataset, command_line=True)
     from .frame import read_table
     time_column = args.time_column
     if time_column is None:
@@ -130,9 +127,10 @@ def _read(args):
             frame.insert(0, "unique_id", __import__("pathlib").Path(args.csv).stem)
         from .frame import data_lines, select_exogenous
         frame.attrs["lines"] = data_lines(args.csv, len(frame))
-        return prepare(select_exogenous(frame, _exogenous(args), args.csv), freq=args.freq, source=args.csv)
+        return prepare(select_exogenous(frame, _exogenous(args), args.csv, command_line=True), freq=args.freq,
+                       source=args.csv, command_line=True)
     return read_csv(args.csv, id_column=args.id_column, time_column=time_column, target_column=args.column or "y",
-                    freq=args.freq, exogenous=_exogenous(args))
+                    freq=args.freq, exogenous=_exogenous(args), command_line=True)
 
 
 def _exogenous(args):
@@ -152,6 +150,17 @@ def _refuse_ignored_options(args):
                              f"--csv file; --dataset {args.dataset} has its own")
 
 
+def _check_counts(args):
+    """Counts named as the user typed them (the API names them by its keywords), refused before any work."""
+    counts = [("--season-length", m) for m in args.season_length or ()]
+    if args.model in NEW_MODELS:                   # the older models refuse these options outright
+        counts += [("--folds", args.folds), ("--step", args.step), ("--ensemble", args.ensemble),
+                   ("--train-steps", args.train_steps)]
+    for flag, value in counts:
+        if value is not None and value < 1:
+            raise ValueError(f"{flag} must be a positive integer, got {value}")
+
+
 def _check_out(args):
     """--out must be a folder that can be written: found out before training, not after it."""
     if args.out:
@@ -163,9 +172,11 @@ def _check_out(args):
 
 
 def run_cli(args):
-    """Run `lstmlab forecast`; returns the exit code. Errors are one line on stderr."""
+    """Run `lstmlab forecast`; returns the exit code. Errors are one line on stderr, or with --debug the
+    traceback down to the check that refused."""
     try:
         _refuse_ignored_options(args)
+        _check_counts(args)
         frame = _read(args)
         if args.model in LEGACY_MODELS:
             return _run_legacy(args, frame)
@@ -174,6 +185,8 @@ def run_cli(args):
                              "seq2seq); the hybrid is refitted before every fold")
         return _run_new(args, frame)
     except (ValueError, FileNotFoundError, ImportError) as error:
+        if args.debug:                         # lstmlab.cli's main then shows it, as for every command
+            raise
         print(f"lstmlab forecast: {error}", file=sys.stderr)
         return 2
 
@@ -209,9 +222,6 @@ def _run_new(args, frame):
 
 def _config(args):
     """The HybridConfig keywords the command line sets; an option not given keeps HybridConfig's default."""
-    for flag, value in (("--ensemble", args.ensemble), ("--train-steps", args.train_steps)):
-        if value is not None and value < 1:                # named as the user typed it, not as HybridConfig's field
-            raise ValueError(f"{flag} must be a positive integer, got {value}")
     given = {"seasonality": args.seasonality, "ensemble": args.ensemble, "steps": args.train_steps, "seed": args.seed}
     return {name: value for name, value in given.items() if value is not None}
 

@@ -16,12 +16,15 @@ import numpy as np
 
 from .api import LSTMForecaster
 from .frame import exogenous_columns, prepare, season_lengths, split_series
-from .metrics import mae, mase, rmse, smape
+from .metrics import format_table, mae, mase, rmse, smape
 from .peers import STATISTICAL, all_peers, peer_season, statsforecast_available
 from .seasonality import frequency_name, usable_season
 from .smoothing import smoothing_forecast, usable_periods
 
 MODELS = {"hybrid": "ES-LSTM", "lstm": "LSTM"}
+# the report's table: (title, least width, decimals)
+COLUMNS = [("model", 16, None), ("MAE", 12, 3), ("RMSE", 12, 3), ("sMAPE %", 10, 2), ("MASE", 8, 3),
+           ("rel. MAE", 10, 3)]
 
 
 def metrics(actual, forecast, history, period):
@@ -123,13 +126,9 @@ def summarize(rows):
 
 
 def format_report(report):
-    def cell(value, width, digits):
-        return f"{'—':>{width}}" if value is None else f"{value:>{width}.{digits}f}"
-
     lines = [f"horizon {report['horizon']}, {report['folds']} fold(s) {report['step']} steps apart, frequency "
              f"{report['freq']}, season lengths {report['season_lengths'] or 'none'}"
              + (f", exogenous inputs: {', '.join(map(str, report['exogenous']))}" if report.get("exogenous") else "")]
-    header = f"{'model':<16}{'MAE':>12}{'RMSE':>12}{'sMAPE %':>10}{'MASE':>8}{'rel. MAE':>10}"
     for uid in dict.fromkeys(row["unique_id"] for row in report["rows"]):
         lines.append(f"\nseries {uid!s}")
         for row in (r for r in report["rows"] if r["unique_id"] == uid):
@@ -141,16 +140,12 @@ def format_report(report):
             smoothing = "" if several == [row["period"]] or (not several and row["period"] == 1) else \
                 f"; the smoothing's: {', '.join(map(str, several)) or 'none'}"
             lines.append(f"  cutoff {row['cutoff']} (season length {row['period']}{smoothing}{differ})")
-            lines.append("  " + header)
-            for name, m in row["metrics"].items():
-                rel = row.get("relative_mae", {}).get(name)
-                lines.append(f"  {name:<16}{cell(m['mae'], 12, 3)}{cell(m['rmse'], 12, 3)}{cell(m['smape'], 10, 2)}"
-                             f"{cell(m['mase'], 8, 3)}{cell(rel, 10, 3)}")
+            table = [(name, m["mae"], m["rmse"], m["smape"], m["mase"], row.get("relative_mae", {}).get(name))
+                     for name, m in row["metrics"].items()]
+            lines.extend("  " + line for line in format_table(COLUMNS, table))
     lines.append("\nmean over series and folds (rel. MAE: geometric mean of MAE / best of ETS, AutoARIMA, Theta)")
-    lines.append(header)
-    for name, m in report["summary"].items():
-        lines.append(f"{name:<16}{cell(m['mae'], 12, 3)}{cell(m['rmse'], 12, 3)}{cell(m['smape'], 10, 2)}"
-                     f"{cell(m['mase'], 8, 3)}{cell(m['relative_mae_geomean'], 10, 3)}")
+    lines.extend(format_table(COLUMNS, [(name, m["mae"], m["rmse"], m["smape"], m["mase"], m["relative_mae_geomean"])
+                                        for name, m in report["summary"].items()]))
     for reason in undefined_reasons(report):
         lines.append(f"— : {reason}")
     lines.append("time: " + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in report["seconds"].items()))

@@ -19,6 +19,10 @@ import numpy as np
 from .seasonality import frequency_name, frequency_of, month_steps, monthly_on_one_day, season_lengths_for
 
 REQUIRED = ("unique_id", "ds", "y")
+# how messages name an option: as Python's keyword (freq='h'), or with command_line=True as the flag of
+# `lstmlab forecast` (--freq h)
+FLAGS = {"id_column": "--id-column", "time_column": "--time-column", "target_column": "--column", "freq": "--freq",
+         "exogenous": "--exogenous"}
 
 
 def _pandas():
@@ -27,6 +31,20 @@ def _pandas():
     except ImportError:
         raise ImportError("lstmlab.forecast's data API needs pandas: pip install 'lstmlab[forecast]'") from None
     return pandas
+
+
+def option(keyword, value=None, command_line=False):
+    """An option as the caller writes it: freq='h' in Python, --freq h on the command line."""
+    if command_line:
+        return FLAGS[keyword] if value is None else f"{FLAGS[keyword]} {value}"
+    return keyword if value is None else f"{keyword}={value!r}"
+
+
+def _id_hint(name, command_line):
+    """How to say that column ``name`` is the series' id."""
+    if command_line:
+        return f"pass {option('id_column', name, command_line)}"
+    return f"make it the unique_id column (read_csv: {option('id_column', name)})"
 
 
 @dataclass
@@ -49,6 +67,8 @@ def read_table(path, text_columns=()):
     still read. ``text_columns`` are kept as written (ids such as 007 stay 007)."""
     pd = _pandas()
     path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"{path} is a directory, not a CSV file")
     if not path.is_file():
         raise FileNotFoundError(f"CSV file not found: {path}")
     header, separator, header_line = _header(path)
@@ -61,7 +81,9 @@ def read_table(path, text_columns=()):
                             **options)
     except pd.errors.EmptyDataError:
         raise ValueError(f"{path} is empty") from None
-    except (pd.errors.ParserError, UnicodeDecodeError) as error:
+    except UnicodeDecodeError:
+        raise ValueError(_not_utf8(path)) from None
+    except pd.errors.ParserError as error:
         raise ValueError(f"{path} is not a readable UTF-8 CSV file: {str(error).splitlines()[0]}") from None
     repeated = sorted({name for name in header if header.count(name) > 1})
     if repeated:
@@ -71,28 +93,47 @@ def read_table(path, text_columns=()):
     return frame
 
 
-def read_csv(path, id_column=None, time_column="ds", target_column="y", freq=None, exogenous=None):
+def _not_utf8(path):
+    """Where a file stops being UTF-8, in one line: the byte, its line, and what Windows-1252 reads there."""
+    data = Path(path).read_bytes()
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        byte = data[error.start:error.start + 1]
+        line = data.count(b"\n", 0, error.start) + 1
+        try:
+            meant = f", {byte.decode('cp1252')!r} in Windows-1252"
+        except UnicodeDecodeError:
+            meant = ""
+        return (f"{path} is not UTF-8: byte 0x{byte[0]:02x} at line {line}{meant}; save the file as UTF-8 "
+                "(Excel: CSV UTF-8) and try again")
+    return f"{path} is not a readable UTF-8 CSV file"
+
+
+def read_csv(path, id_column=None, time_column="ds", target_column="y", freq=None, exogenous=None,
+             command_line=False):
     """A long-format frame from a CSV file: a UTF-8 byte-order mark (Excel) and quoted fields are
     read as such; ``time_column`` is parsed as dates unless ``freq`` says the steps are plain integers.
 
     Without ``id_column`` the file holds one series, named after the file. ``exogenous``: the columns to
-    use as exogenous inputs (None: every other column; []: none).
+    use as exogenous inputs (None: every other column; []: none). ``command_line``: messages name the
+    options as flags (--freq), not keywords (freq=).
     """
     path = Path(path)
     frame = read_table(path, text_columns=[id_column] if id_column else [])
-    roles = {"--id-column": id_column, "--time-column": time_column, "--column": target_column}
-    named = [(option, name) for option, name in roles.items() if name]
-    for k, (option, name) in enumerate(named):
+    roles = {"id_column": id_column, "time_column": time_column, "target_column": target_column}
+    named = [(option(keyword, command_line=command_line), name) for keyword, name in roles.items() if name]
+    for k, (role, name) in enumerate(named):
         for other, same in named[k + 1:]:
             if same == name:
-                raise ValueError(f"{option} and {other} both name column {name!r}; each must name its own column")
+                raise ValueError(f"{role} and {other} both name column {name!r}; each must name its own column")
     wanted = [name for name in (id_column, time_column, target_column) if name]
     for name in wanted:
         if name not in frame.columns:
             raise ValueError(f"column {name!r} not in {path}; columns: {', '.join(frame.columns)}")
     if id_column is None and "unique_id" in frame.columns:
-        raise ValueError(f"{path} has a column 'unique_id': pass --id-column unique_id (id_column='unique_id') to "
-                         f"forecast each id as its own series, or rename that column")
+        raise ValueError(f"{path} has a column 'unique_id': pass {option('id_column', 'unique_id', command_line)} "
+                         "to forecast each id as its own series, or rename that column")
     if id_column is None:
         frame.insert(0, "unique_id", path.stem)
     else:
@@ -100,7 +141,8 @@ def read_csv(path, id_column=None, time_column="ds", target_column="y", freq=Non
     frame = frame.rename(columns={time_column: "ds", target_column: "y"})
     frame.attrs["source"] = str(path)
     frame.attrs["lines"] = data_lines(path, len(frame))
-    return prepare(select_exogenous(frame, exogenous, str(path)), freq=freq, source=str(path))
+    return prepare(select_exogenous(frame, exogenous, str(path), command_line), freq=freq, source=str(path),
+                   command_line=command_line)
 
 
 def data_lines(path, rows):
@@ -144,11 +186,12 @@ def _describe_row(frame, position, source):
     return where
 
 
-def prepare(frame, freq=None, source=None):
+def prepare(frame, freq=None, source=None, command_line=False):
     """Check a long-format frame and return a clean copy (ds parsed, y float, rows in file order).
 
     Refused, naming the series and the row: missing columns, y that is not a number or NaN, stamps that
-    go back in time, repeat, or are irregularly spaced, and a frequency that cannot be told.
+    go back in time, repeat, or are irregularly spaced, and a frequency that cannot be told. Messages name
+    options as Python's keywords (freq=), or with ``command_line`` as flags (--freq).
     """
     pd = _pandas()
     source = source or frame.attrs.get("source")
@@ -159,6 +202,9 @@ def prepare(frame, freq=None, source=None):
     lines = frame.attrs.get("lines")
     frame = frame.reset_index(drop=True).copy()
     frame.attrs["lines"] = lines
+    if isinstance(frame["unique_id"].dtype, pd.CategoricalDtype):
+        # their values: groupby on categories warns (pandas 2) and would list the unused ones
+        frame["unique_id"] = frame["unique_id"].astype(frame["unique_id"].cat.categories.dtype)
     if len(frame) == 0:
         raise ValueError(f"{source or 'the frame'} has no data rows")
     if frame["y"].dtype == bool:
@@ -171,8 +217,8 @@ def prepare(frame, freq=None, source=None):
     if unnamed:                                   # an empty header cell: pandas' saved index, most often
         raise ValueError(f"column {unnamed[0]!r} of {source or 'the frame'} has no name in the header (a saved "
                          "pandas index?); every column besides unique_id, ds and y is an exogenous input, so name "
-                         "it or drop it (on the command line: --exogenous NAME chooses them, --no-exogenous "
-                         "uses none)")
+                         "it or drop it" + (" (--exogenous NAME chooses them, --no-exogenous uses none)"
+                                            if command_line else ""))
     no_id = frame["unique_id"].isna().to_numpy()
     if no_id.any():                               # groupby would drop these rows without a word
         k = int(np.argmax(no_id))
@@ -206,13 +252,13 @@ def prepare(frame, freq=None, source=None):
     if freq is None or frame["ds"].dtype.kind not in "iu":
         if frame["ds"].dtype.kind in "iu" and freq is None:
             first = int(frame["ds"].iloc[0])
-            if 10_000_101 <= first <= 99_991_231 and not pd.isna(pd.to_datetime(str(first), format="%Y%m%d",
-                                                                                 errors="coerce")):
-                raise ValueError(f"column ds holds integers such as {first}, not dates: if they are dates written "
-                                 "YYYYMMDD, convert them first, e.g. df['ds'] = pd.to_datetime(df['ds'].astype(str), "
-                                 "format='%Y%m%d'); if they count steps, pass freq")
-            raise ValueError("column ds holds integers, not dates: pass freq (e.g. --freq 12 or --freq MS) "
-                             "to say what one step is")
+            dates = _integer_dates(frame["ds"])
+            if dates:
+                raise ValueError(f"column ds holds integers such as {first}, not dates: {dates}; if they count "
+                                 f"steps, pass {option('freq', command_line=command_line)}")
+            raise ValueError(f"column ds holds integers, not dates: pass freq (e.g. "
+                             f"{option('freq', '12', command_line)} or {option('freq', 'MS', command_line)}) to say "
+                             "what one step is")
         if frame["ds"].dtype.kind != "M":
             parsed = _parse_stamps(frame["ds"])
             if parsed.isna().any():
@@ -223,8 +269,8 @@ def prepare(frame, freq=None, source=None):
                 if freq is None:                      # no frequency can be read from them
                     offsets = sorted({stamp.strftime("%z") for stamp in parsed if stamp.tzinfo is not None})
                     raise ValueError(f"ds in {source or 'the frame'} mixes UTC offsets ({', '.join(offsets)}, e.g. "
-                                     "across a daylight-saving change): pass --freq (e.g. h), or convert the stamps "
-                                     "to UTC first")
+                                     f"across a daylight-saving change): pass {option('freq', 'h', command_line)}, or "
+                                     "convert the stamps to UTC first")
                 frame["ds"] = parsed
             else:
                 frame["ds"] = _day_or_month_first(frame, parsed, source)
@@ -235,8 +281,8 @@ def prepare(frame, freq=None, source=None):
             k = int(np.argmax(numeric.isna().to_numpy()))
             hint = ""
             if numeric.isna().all():                  # a column of names: the series' id, most likely
-                hint = (f"; if {name!r} names the series, it is the id column (--id-column {name}); otherwise "
-                        "leave it out (--exogenous, --no-exogenous)")
+                hint = (f"; if {name!r} names the series, {_id_hint(name, command_line)}; otherwise leave it out"
+                        + (" (--exogenous, --no-exogenous)" if command_line else ""))
             raise ValueError(f"series {shown(frame['unique_id'].iloc[k])}: exogenous column {name!r} is "
                              f"{shown(frame[name].iloc[k])} at {_describe_row(frame, k, source)}, not a number{hint}")
         frame[name] = numeric.astype(np.float64)
@@ -250,7 +296,7 @@ def prepare(frame, freq=None, source=None):
             raise ValueError(f"freq {freq!r} is not a pandas frequency alias (MS, QS, W, D, h, 30min, ...); "
                              "a file with dates needs one (a plain number is for files without dates)") from None
     for uid, rows in frame.groupby("unique_id", sort=False).indices.items():
-        inferred = _check_stamps(frame, rows, uid, source, freq, inferred)
+        inferred = _check_stamps(frame, rows, uid, source, freq, inferred, command_line)
     frame.attrs["freq"] = freq if freq is not None else inferred
     frame.attrs["lines"] = lines
     frame.attrs["prepared"] = True
@@ -323,7 +369,36 @@ def _weekdays_with_days_left_out(index):
             and 1 < business_steps.max() <= 5)
 
 
-def _check_stamps(frame, rows, uid, source, freq, inferred):
+def _integer_dates(stamps):
+    """For integer stamps that read as dates (YYYYMMDD, YYYYMM, Excel's day numbers): how to convert
+    them, in words; None otherwise."""
+    pd = _pandas()
+    values = np.asarray(stamps, dtype=np.int64)
+    text = pd.Series(values.astype(str))
+    for low, high, written, form in ((10_000_101, 99_991_231, "YYYYMMDD", "%Y%m%d"),
+                                     (100_001, 999_912, "YYYYMM", "%Y%m")):
+        in_range = ((low <= values) & (values <= high)).all()
+        if in_range and pd.to_datetime(text, format=form, errors="coerce").notna().all():
+            return (f"if they are dates written {written}, convert them first, e.g. "
+                    f"df['ds'] = pd.to_datetime(df['ds'].astype(str), format='{form}')")
+    if ((20_000 <= values) & (values <= 80_000)).all():          # 1954 to 2119 as days since 1899-12-30
+        first = pd.to_datetime(int(values[0]), unit="D", origin="1899-12-30")
+        return (f"if they are Excel's day numbers ({values[0]} is {first:%Y-%m-%d}), convert them first, e.g. "
+                "df['ds'] = pd.to_datetime(df['ds'], unit='D', origin='1899-12-30')")
+    return None
+
+
+def _id_like_column(frame, rows, position):
+    """(name, before, after) of a column that holds one value up to ``position`` of a series' rows and
+    another there: where the stamps start again, that column most likely names the series."""
+    for name in exogenous_columns(frame):
+        values = frame[name].iloc[rows[:position + 1]].to_numpy()
+        if (values[:-1] == values[0]).all() and values[-1] != values[0]:
+            return name, values[0], values[-1]
+    return None
+
+
+def _check_stamps(frame, rows, uid, source, freq, inferred, command_line=False):
     """Stamps of one series must increase by one constant step; returns the frequency seen."""
     pd = _pandas()
     stamps = frame["ds"].iloc[rows]
@@ -335,16 +410,26 @@ def _check_stamps(frame, rows, uid, source, freq, inferred):
         bad = steps != 1
         if bad.any():
             k = rows[int(np.argmax(bad)) + 1]
+            dates = _integer_dates(stamps)
             raise ValueError(f"series {shown(uid)}: ds goes {frame['ds'].iloc[k - 1]} -> {frame['ds'].iloc[k]} at "
-                             f"{_describe_row(frame, k, source)}; integer stamps must increase by 1")
+                             f"{_describe_row(frame, k, source)}; integer stamps must increase by 1"
+                             + (f"; {dates}" if dates else ""))
         return inferred
     order = np.diff(_instants(stamps).astype(np.int64))
     for test, what in ((order == 0, "repeats"), (order < 0, "goes back in time")):
         if test.any():
-            k = rows[int(np.argmax(test)) + 1]
+            position = int(np.argmax(test)) + 1
+            k = rows[position]
+            advice = "sort the rows and drop duplicates first"
+            id_like = _id_like_column(frame, rows, position)
+            if id_like:                           # several series one after the other, numbered: no id given
+                name, before, after = id_like
+                advice = (f"column {name!r} changes from {before:g} to {after:g} there: if it names the series, "
+                          f"{_id_hint(name, command_line)}; otherwise {advice}")
             raise ValueError(f"series {shown(uid)}: ds {what} at {_describe_row(frame, k, source)} "
-                             f"({frame['ds'].iloc[k - 1]} -> {frame['ds'].iloc[k]}); sort the rows and drop "
-                             "duplicates first")
+                             f"({frame['ds'].iloc[k - 1]} -> {frame['ds'].iloc[k]}); {advice}")
+    if np.median(order) == 7 * 86_400 * 10**9:
+        _refuse_weekday_change(frame, rows, uid, source, command_line)
     # one day of every month first: pandas takes Jul 15, Aug 15, Sep 15 for steps of 31 days
     seen = (monthly_on_one_day(stamps) or frequency_of(stamps)) if freq is None else freq
     index = pd.DatetimeIndex(stamps) if seen is None else None     # (not for several UTC offsets: freq is given)
@@ -362,7 +447,7 @@ def _check_stamps(frame, rows, uid, source, freq, inferred):
                          f"{missing:%Y-%m-%d} is missing before ds {frame['ds'].iloc[rows[k]]} at "
                          f"{_describe_row(frame, rows[k], source)} (a holiday?); the steps must be evenly spaced: "
                          "fill the missing days (e.g. with the day before's value), or number the rows 0, 1, 2, … "
-                         "instead of dates and pass --freq 5 (freq='5': a 5-day week)")
+                         f"instead of dates and pass {option('freq', '5', command_line)} (a 5-day week)")
     start = None
     if seen is None and len(rows) > 3:
         start = monthly_on_one_day(stamps.iloc[:3]) or frequency_of(stamps.iloc[:3])
@@ -382,7 +467,8 @@ def _check_stamps(frame, rows, uid, source, freq, inferred):
         k = rows[int(np.argmax(gaps != typical)) + 1]
         raise ValueError(f"series {shown(uid)}: the stamps are not evenly spaced ({frame['ds'].iloc[k - 1]} -> "
                          f"{frame['ds'].iloc[k]} at {_describe_row(frame, k, source)}, while most steps are "
-                         f"{pd.Timedelta(int(typical), 'ns')}); fill the gaps or pass --freq")
+                         f"{pd.Timedelta(int(typical), 'ns')}); fill the gaps or pass "
+                         f"{option('freq', command_line=command_line)}")
     off = _first_off_grid(stamps, seen)
     if off is not None:
         k = rows[off[0]]
@@ -397,7 +483,24 @@ def _check_stamps(frame, rows, uid, source, freq, inferred):
     return seen
 
 
-def select_exogenous(frame, exogenous, source=None):
+def _refuse_weekday_change(frame, rows, uid, source, command_line):
+    """Stamps a week apart must keep their weekday: one Tuesday among Mondays is off every weekly grid."""
+    pd = _pandas()
+    try:
+        weekdays = pd.DatetimeIndex(frame["ds"].iloc[rows]).dayofweek
+    except (TypeError, ValueError):               # several UTC offsets: read with freq, checked on its grid
+        return
+    changed = weekdays != weekdays[0]
+    if changed.any():
+        k = rows[int(np.argmax(changed))]
+        names = pd.Timestamp(frame["ds"].iloc[rows[0]]).day_name(), pd.Timestamp(frame["ds"].iloc[k]).day_name()
+        raise ValueError(f"series {shown(uid)}: the stamps are a week apart, but the weekday changes from {names[0]} "
+                         f"to {names[1]} at {_describe_row(frame, k, source)} (ds {frame['ds'].iloc[k]}); weekly "
+                         "stamps must fall on one weekday: move each to one day of its week, or number the rows "
+                         f"0, 1, 2, … instead of dates and pass {option('freq', '52', command_line)}")
+
+
+def select_exogenous(frame, exogenous, source=None, command_line=False):
     """The frame with only the chosen exogenous columns: None keeps every column besides unique_id, ds and y,
     [] none of them."""
     if exogenous is None:
@@ -406,8 +509,9 @@ def select_exogenous(frame, exogenous, source=None):
     for name in names:
         if name in REQUIRED or name not in frame.columns:
             others = [c for c in frame.columns if c not in REQUIRED]
-            raise ValueError(f"--exogenous {name!r}: not a column of {source or 'the frame'} besides the id, time and "
-                             f"target columns; those are: {', '.join(map(str, others)) or 'none'}")
+            raise ValueError(f"{option('exogenous', command_line=command_line)} {name!r}: not a column of "
+                             f"{source or 'the frame'} besides the id, time and target columns; those are: "
+                             f"{', '.join(map(str, others)) or 'none'}")
     selected = frame[[c for c in frame.columns if c in REQUIRED] + names]
     selected.attrs.update(frame.attrs)
     return selected
@@ -437,7 +541,7 @@ def season_lengths(frame, season_length: Optional[List[int]] = None):
     if season_length:
         lengths = sorted({int(m) for m in season_length})
         if any(m < 1 for m in lengths):
-            raise ValueError(f"--season-length must be a positive integer, got {season_length}")
+            raise ValueError(f"season_length must be a positive integer, got {season_length}")
         return lengths
     freq = frame.attrs.get("freq")
     return season_lengths_for(freq)

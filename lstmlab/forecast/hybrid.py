@@ -276,7 +276,8 @@ class ESLSTM:
         self.lookbacks = sorted({max(1, min(L, shortest - c.horizon - 4)) for L in wanted})
         datasets = {L: self._windows(L) for L in self.lookbacks}
         self.members = []
-        bar = tqdm(total=c.members * c.steps, desc="training ES-LSTM", disable=not progress, leave=False)
+        trained = "ES-LSTM" if c.normalize == "es" else "LSTM"      # the pure LSTM is this class too
+        bar = tqdm(total=c.members * c.steps, desc=f"training {trained}", disable=not progress, leave=False)
         with torch_threads(c.threads):
             for member in range(c.members):
                 # N-BEATS' ensembling: the members differ in seed and in how far back they look

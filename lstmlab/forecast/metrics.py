@@ -40,6 +40,31 @@ def all_metrics(actual, forecast, history, period=1):
             "smape": smape(actual, forecast), "mase": mase(actual, forecast, history, period)}
 
 
+def format_number(value, decimals=3):
+    """A metric as the reports print it: fixed point where that keeps two significant digits and stays
+    short (0.042, 1234.567), scientific otherwise (1.100e+12, and 1.100e-09 rather than 0.000); — when
+    undefined."""
+    if value is None or not np.isfinite(value):
+        return "—"
+    if value == 0 or 10.0 ** (1 - decimals) <= abs(value) < 1e7:
+        return f"{value:.{decimals}f}"
+    return f"{value:.{decimals}e}"
+
+
+def format_table(columns, rows):
+    """The lines of a table. columns: (title, width, decimals) each, the first for the row names; rows:
+    (name, value, …) each. A column widens to keep two spaces before its longest cell: none run together."""
+    cells = [[str(row[0])] + [format_number(value, decimals) for value, (_, _, decimals) in zip(row[1:], columns[1:])]
+             for row in rows]
+    titles = [title for title, _, _ in columns]
+    widths = [max([width, len(titles[k]) + 2] + [len(texts[k]) + 2 for texts in cells])
+              for k, (_, width, _) in enumerate(columns)]
+
+    def line(texts):
+        return texts[0].ljust(widths[0]) + "".join(text.rjust(width) for text, width in zip(texts[1:], widths[1:]))
+    return [line(titles)] + [line(texts) for texts in cells]
+
+
 def naive_forecast(history, horizon):
     """Repeat the last observed value."""
     return np.full(horizon, float(np.asarray(history)[-1]))

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 
 from .datasets import Series
-from .metrics import all_metrics
+from .metrics import all_metrics, format_table
 from .pipeline import ForecastConfig, Forecaster, baselines
 
 
@@ -126,14 +126,11 @@ def plot_forecast(series, train_end, forecast, intervals, path):
 
 
 def format_metrics(report):
-    def cell(value, width, digits):
-        return f"{'—':>{width}}" if value is None or not np.isfinite(value) else f"{value:>{width}.{digits}f}"
-
-    lines = [f"{report['dataset']}: {report['model']} LSTM, horizon {report['horizon']}, holdout {report['holdout']}",
-             f"{'model':<16}{'MAE':>10}{'RMSE':>10}{'MAPE %':>10}{'sMAPE %':>10}{'MASE':>8}"]
-    for name, m in report["metrics"].items():
-        lines.append(f"{name:<16}{cell(m['mae'], 10, 3)}{cell(m['rmse'], 10, 3)}{cell(m['mape'], 10, 2)}"
-                     f"{cell(m['smape'], 10, 2)}{cell(m['mase'], 8, 3)}")
+    columns = [("model", 16, None), ("MAE", 10, 3), ("RMSE", 10, 3), ("MAPE %", 10, 2), ("sMAPE %", 10, 2),
+               ("MASE", 8, 3)]
+    lines = [f"{report['dataset']}: {report['model']} LSTM, horizon {report['horizon']}, holdout {report['holdout']}"]
+    lines += format_table(columns, [(name, m["mae"], m["rmse"], m["mape"], m["smape"], m["mase"])
+                                    for name, m in report["metrics"].items()])
     first = next(iter(report["metrics"].values()))
     if not np.isfinite(first["mape"]):
         lines.append("— MAPE is undefined: the held-out values include 0 (a percentage of 0 does not exist)")
