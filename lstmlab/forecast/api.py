@@ -155,6 +155,18 @@ class LSTMForecaster:
             parts.append(pd.DataFrame(part))
         return pd.concat(parts, ignore_index=True)
 
+    def validation_mae(self):
+        """{unique_id: MAE of the network's forecast of the series' last h fitted points} (None where a member
+        trained on them): the window early stopping held out of training, scored as a forecast."""
+        if self.network is None:
+            raise RuntimeError("call fit before validation_mae")
+        scores = {}
+        for series in self.series_:
+            forecast = self.network.validation_forecast(series.unique_id)
+            scores[series.unique_id] = None if forecast is None else \
+                float(np.mean(np.abs(series.y[-self.h:] - forecast)))
+        return scores
+
     def _future_stamps(self, series):
         """The h stamps after the series' fitted data."""
         last = series.ds.iloc[-1] if hasattr(series.ds, "iloc") else series.ds[-1]
@@ -204,10 +216,11 @@ class LSTMForecaster:
             scenario[series.unique_id] = values.to_numpy(np.float64)                          # (h, E)
         return scenario
 
-    def cross_validation(self, df, n_windows=3, step_size=None, progress=False):
+    def cross_validation(self, df, n_windows=3, step_size=None, progress=False, validation=False):
         """Rolling origin: for each of n_windows cutoffs (the last one h steps before the end, the
         others step_size apart), refit on the data up to the cutoff only and forecast the next h.
-        Returns unique_id, ds, cutoff, y and the forecast columns."""
+        Returns unique_id, ds, cutoff, y and the forecast columns; with ``validation``, also
+        ``<model>-validation-mae``: each fold's validation_mae, on every row of its series."""
         import pandas as pd
         frame = self._panel(df)
         step_size = self.h if step_size is None else step_size
@@ -241,6 +254,8 @@ class LSTMForecaster:
             forecast = fold.predict(X_df=future)
             cutoffs = train.groupby("unique_id", sort=False)["ds"].last()
             forecast["cutoff"] = forecast["unique_id"].map(cutoffs)
+            if validation:
+                forecast[f"{self.alias}-validation-mae"] = forecast["unique_id"].map(fold.validation_mae())
             forecast["y"] = test["y"].to_numpy()
             results.append(forecast)
         return pd.concat(results, ignore_index=True)

@@ -227,15 +227,28 @@ def _config(args):
 
 
 def _write_new_outputs(args, frame, report):
-    """The last fold's forecasts of the default model as a CSV (long format)."""
+    """The forecasts past the end of the file, as a CSV (long format): the default model's, fitted on all of
+    it, and, with the peers, the `selected` forecast and which candidate made it (selection.py)."""
     from pathlib import Path
 
     from .api import LSTMForecaster
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     forecaster = LSTMForecaster(args.horizon, args.freq, args.season_length, args.model, **_config(args)).fit(frame)
+    forecast = forecaster.predict()
+    if args.model == "hybrid" and not args.no_peers:
+        from .frame import season_lengths
+        from .selection import selected_forecast
+        lengths = season_lengths(frame, args.season_length)
+        validation = forecaster.validation_mae()
+        for series in forecaster.series_:
+            rows = forecast["unique_id"] == series.unique_id
+            chosen, values, _ = selected_forecast(series.y, args.horizon, lengths, validation[series.unique_id],
+                                                  forecast.loc[rows, forecaster.alias].to_numpy())
+            forecast.loc[rows, "selected"] = values
+            forecast.loc[rows, "selected_model"] = chosen
     path = out / "forecast.csv"
-    forecaster.predict().to_csv(path, index=False)
+    forecast.to_csv(path, index=False)
     return {"csv": str(path)}
 
 

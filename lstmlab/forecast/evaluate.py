@@ -7,7 +7,9 @@ their mean over folds; and for the panel, the geometric mean over series and fol
 
     relative MAE = MAE(model) / min(MAE(ETS), MAE(AutoARIMA), MAE(Theta))
 
-so 1.0 means "as good as the best statistical model on every series", below 1.0 better.
+so 1.0 means "as good as the best statistical model on every series", below 1.0 better. With the
+ES-LSTM and the peers, `selected` is the forecast of whichever of them forecast each series' last h
+points before the cutoff best (selection.py).
 """
 import math
 import time
@@ -16,9 +18,10 @@ import numpy as np
 
 from .api import LSTMForecaster
 from .frame import exogenous_columns, prepare, season_lengths, split_series
-from .metrics import format_table, mae, mase, rmse, smape
+from .metrics import format_number, format_table, mae, mase, rmse, smape
 from .peers import STATISTICAL, all_peers, peer_season, statsforecast_available
 from .seasonality import frequency_name, usable_season
+from .selection import select, validation_scores
 from .smoothing import smoothing_forecast, usable_periods
 
 MODELS = {"hybrid": "ES-LSTM", "lstm": "LSTM"}
@@ -58,10 +61,11 @@ def evaluate(df, h, folds=1, step=None, models=("hybrid", "lstm"), freq=None, se
                           "(or pass peers=False / --no-peers)")
     timings = {}
     forecasts = {}
+    select_models = peers and "hybrid" in models          # the selected forecast needs the ES-LSTM and the peers
     for model in models:
         start = time.perf_counter()
         cv = LSTMForecaster(h, frame.attrs["freq"], season_length, model, **config).cross_validation(
-            frame, n_windows=folds, step_size=step, progress=progress)
+            frame, n_windows=folds, step_size=step, progress=progress, validation=select_models and model == "hybrid")
         timings[MODELS[model]] = time.perf_counter() - start
         forecasts[MODELS[model]] = cv
     rows = []
@@ -88,11 +92,21 @@ def evaluate(df, h, folds=1, step=None, models=("hybrid", "lstm"), freq=None, se
                     predictions[name] = values
             peer_seasons = {name: peer_season(lengths or [period], len(history), name) for name in STATISTICAL}
             timings["statistical peers"] = timings.get("statistical peers", 0.0) + time.perf_counter() - start
+        if select_models:
+            start = time.perf_counter()
+            network_mae = part[f"{MODELS['hybrid']}-validation-mae"].iloc[0]
+            validation = validation_scores(history, h, lengths or [period], None if np.isnan(network_mae) else network_mae)
+            chosen = select(validation)
+            predictions["selected"] = predictions[chosen]
+            selected = {"model": chosen, "validation_mae": validation}
+            timings["selection"] = timings.get("selection", 0.0) + time.perf_counter() - start
         scores = {name: metrics(actual, values, history, period) if np.isfinite(values).all()
                   else {"mae": None, "rmse": None, "smape": None, "mase": None}
                   for name, values in predictions.items()}
         row = {"unique_id": uid, "cutoff": _stamp(cutoff), "period": period, "peer_seasons": peer_seasons,
                "smoothing_seasons": list(smoothing_seasons), "metrics": scores}
+        if select_models:
+            row["selected"] = selected
         statistical = [scores[name]["mae"] for name in STATISTICAL if name in scores and scores[name]["mae"] is not None]
         if statistical:
             best = min(statistical)
@@ -143,6 +157,10 @@ def format_report(report):
             table = [(name, m["mae"], m["rmse"], m["smape"], m["mase"], row.get("relative_mae", {}).get(name))
                      for name, m in row["metrics"].items()]
             lines.extend("  " + line for line in format_table(COLUMNS, table))
+            if "selected" in row:
+                scored = ", ".join(f"{name} {format_number(value)}" for name, value in row["selected"]["validation_mae"].items())
+                lines.append(f"  selected: {row['selected']['model']} (MAE on the last {report['horizon']} points "
+                             f"before the cutoff, forecast from the points before them: {scored or 'none scored'})")
     lines.append("\nmean over series and folds (rel. MAE: geometric mean of MAE / best of ETS, AutoARIMA, Theta)")
     lines.extend(format_table(COLUMNS, [(name, m["mae"], m["rmse"], m["smape"], m["mase"], m["relative_mae_geomean"])
                                         for name, m in report["summary"].items()]))

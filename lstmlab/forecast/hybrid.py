@@ -350,6 +350,7 @@ class ESLSTM:
         held_out = c.early_stopping and bool((~overlaps).any())         # else the last windows were trained on
         model.untrained_band = band.numpy() if self._band_not_learnt(model, band, inputs[last], futures[last],
                                                                      targets[last], use_future, held_out) else None
+        model.held_out = held_out                   # the last window was not trained on: validation_forecast
         return model
 
     def _band_not_learnt(self, model, band, inputs, futures, targets, use_future, held_out):
@@ -411,6 +412,17 @@ class ESLSTM:
         t = len(p.z) - 1 if end is None else end
         z = self._smoothing_forecast(p, t)[:, None] + p.smoothing.scale * normalised
         return p.smoothing.inverse(z)
+
+    def validation_forecast(self, name):
+        """(h,): the median forecast of the series' last h fitted points from the window before them, or None
+        when a member trained on them. Early stopping holds that window out of every member's training (it
+        chooses each member's checkpoint on it, so this error is, if anything, optimistic)."""
+        if not all(member.held_out for _, member in self.members):
+            return None
+        end = len(self.series[name].z) - 1 - self.config.horizon                           # the window's last point
+        draws = self.member_draws(name, end=end)                                             # (M, h, Q)
+        quantiles = self.to_series_units(name, np.sort(np.median(draws, axis=0), axis=1), end=end)
+        return quantiles[:, self.config.quantiles.index(0.5)]
 
     def predict(self, future_exogenous=None):
         """{name: quantiles (h, Q)} in the series' units, for the h steps after the training data.

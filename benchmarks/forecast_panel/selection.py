@@ -1,0 +1,79 @@
+"""The `selected` forecast (lstmlab/forecast/selection.py) on the development panel and on the five series
+outside it, scored as the panel is: three rolling origins one horizon apart, each model refitted before
+every cutoff, MAE relative to the best of ETS, AutoARIMA and Theta at that origin (a benchmark, not a test).
+
+    taskset -c 0 env OMP_NUM_THREADS=1 .venv/bin/python benchmarks/forecast_panel/selection.py \
+        --only airpassengers,ausbeer,austres,co2_weekly,elec_equip,lynx,nile,cpi &
+    taskset -c 1 env OMP_NUM_THREADS=1 .venv/bin/python benchmarks/forecast_panel/selection.py \
+        --only taylor,us_unemployment,wineind,woolyrnq,elnino,realgdp,realinv,sunspots
+    .venv/bin/python benchmarks/forecast_panel/selection.py --summarize           # results/selection.md
+
+Each series' report (the ES-LSTM, its smoothing, the peers and `selected`, with what was selected and
+the validation MAEs it was selected by) goes to results/selection/<name>.json.
+"""
+import json
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+HERE = Path(__file__).parent
+sys.path.insert(0, str(HERE))
+import outside_panel  # noqa: E402
+from run_panel import GEOMEAN_ROWS, PEERS, geomean, horizon_for, store_then_summarize  # noqa: E402
+
+SHOWN = ("ES-LSTM", "selected", "smoothing") + PEERS
+OUT = HERE / "results" / "selection"
+
+
+def series():
+    """name -> (group, long-format frame, horizon): the panel's eleven, then the five outside it."""
+    from lstmlab.forecast.frame import read_csv
+    out = {}
+    for path in sorted((HERE / "data").glob("*.csv")):
+        frame = read_csv(path, id_column="unique_id")
+        out[path.stem] = ("panel", frame, horizon_for(frame.attrs["freq"]))
+    for name, (frame, h) in outside_panel.series().items():
+        out[name] = ("outside", frame, h)
+    return out
+
+
+def store(name):
+    from lstmlab.forecast.evaluate import evaluate
+    group, frame, h = series()[name]
+    start = time.perf_counter()
+    report = evaluate(frame, h, folds=3, models=("hybrid",))
+    report["series"], report["group"], report["wall_seconds"] = name, group, time.perf_counter() - start
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / f"{name}.json").write_text(json.dumps(report, indent=1, default=str))
+    print(f"{name}: selected {[row['selected']['model'] for row in report['rows']]}, relative MAE ES-LSTM "
+          f"{[round(row['relative_mae']['ES-LSTM'], 3) for row in report['rows']]}, selected "
+          f"{[round(row['relative_mae']['selected'], 3) for row in report['rows']]}", flush=True)
+
+
+def summarize():
+    reports = [json.loads(path.read_text()) for path in sorted(OUT.glob("*.json"))]
+    lines = ["Relative MAE (MAE / best of ETS, AutoARIMA, Theta at each origin), geometric means; seed 0, "
+             "three origins one horizon apart. `selected`: per series and origin, whichever of ES-LSTM, ETS, "
+             "AutoARIMA and Theta forecast the last h points before the cutoff best.", "",
+             "| series | group | " + " | ".join(SHOWN) + " | selected at each origin |",
+             "|---|---|" + "---:|" * len(SHOWN) + "---|"]
+    for report in sorted(reports, key=lambda r: (r["group"] != "panel", r["series"])):
+        cells = [" / ".join(f"{row['relative_mae'][name]:.2f}" for row in report["rows"]) for name in SHOWN]
+        picks = ", ".join(row["selected"]["model"] for row in report["rows"])
+        lines.append(f"| {report['series']} | {report['group']} | " + " | ".join(cells) + f" | {picks} |")
+    for group in ("panel", "outside"):
+        chosen = [r for r in reports if r["group"] == group]
+        for label, fold in GEOMEAN_ROWS:
+            rows = [row for r in chosen for row in (r["rows"] if fold is None else [r["rows"][fold]])]
+            values = [geomean([row["relative_mae"][name] for row in rows]) for name in SHOWN]
+            lines.append(f"| **{label}** | {group} | " + " | ".join(f"**{v:.3f}**" for v in values) + " | "
+                         + ", ".join(f"{k} {n}" for k, n in Counter(row["selected"]["model"] for row in rows).items())
+                         + " |")
+    table = "\n".join(lines) + "\n"
+    (HERE / "results" / "selection.md").write_text(table)
+    print(table)
+
+
+if __name__ == "__main__":
+    sys.exit(store_then_summarize(sys.argv[1:], __doc__.splitlines()[0], list(series()), store, summarize))

@@ -1,0 +1,59 @@
+"""The `selected` forecast: per series, whichever of the ES-LSTM, AutoETS, AutoARIMA and AutoTheta
+forecast that series' last h points before the cutoff best.
+
+No model wins everywhere: on the development panel the best statistical peer changes from series to
+series, and the ES-LSTM loses to AutoARIMA on series the panel never saw (README, "The development
+panel"). So each candidate forecasts the last h points of the training data from the points before
+them, and the one with the lowest MAE there makes the series' forecast:
+
+    validation MAE(model) = mean |y_{N−h+k} − ŷ_k|, k = 1..h,   ŷ from the first N − h points only
+    selected = argmin over {ES-LSTM, ets, autoarima, theta}
+
+The peers are refitted on the first N − h points. The ES-LSTM is not: early stopping already held that
+window out of every member's training (LSTMForecaster.validation_mae), so it costs no second fit; it
+chose each member's checkpoint on that window, which makes its score, if anything, optimistic (a tie goes
+to the ES-LSTM as well). Measured in benchmarks/forecast_panel/selection.py.
+"""
+import numpy as np
+
+from .metrics import mae
+from .peers import STATISTICAL, statistical
+from .seasonality import usable_season
+
+NETWORK = "ES-LSTM"
+CANDIDATES = (NETWORK,) + STATISTICAL
+
+
+def validation_scores(history, h, season_lengths, network_mae):
+    """{candidate: MAE on the last h points of ``history``}: the peers fitted on the points before them,
+    the network's from its own held-out window (``network_mae``; None: not scored). A candidate that cannot
+    forecast there (too few points, a failed fit) is left out."""
+    history = np.asarray(history, dtype=np.float64)
+    fitted, held_out = history[:-h], history[-h:]
+    scores = {NETWORK: network_mae} if network_mae is not None and np.isfinite(network_mae) else {}
+    if len(fitted) < 2:
+        return scores
+    period = usable_season(season_lengths, len(fitted))
+    for name, forecast in statistical(fitted, h, period, season_lengths=season_lengths).items():
+        if name in STATISTICAL and np.isfinite(forecast).all():
+            scores[name] = mae(held_out, forecast)
+    return scores
+
+
+def select(scores):
+    """The candidate with the lowest validation MAE (the network on a tie, or when nothing was scored)."""
+    ranked = [name for name in CANDIDATES if name in scores]
+    return min(ranked, key=lambda name: scores[name]) if ranked else NETWORK
+
+
+def selected_forecast(history, h, season_lengths, network_mae, network_forecast):
+    """-> (the candidate selected after ``history``, its forecast of the next h points (h,), the scores):
+    the network's own forecast when it is selected, else that peer fitted on the whole history."""
+    scores = validation_scores(history, h, season_lengths, network_mae)
+    chosen = select(scores)
+    if chosen == NETWORK:
+        return chosen, np.asarray(network_forecast, dtype=np.float64), scores
+    period = usable_season(season_lengths, len(history))
+    forecast = statistical(np.asarray(history, dtype=np.float64), h, period, models=(chosen,),
+                           season_lengths=season_lengths)[chosen]
+    return chosen, forecast, scores

@@ -1,0 +1,96 @@
+"""The `selected` forecast: per series, whichever of the ES-LSTM and the statistical peers forecast the last
+h points before the cutoff best (lstmlab/forecast/selection.py), and the ES-LSTM's score on that window."""
+import numpy as np
+import pytest
+
+pd = pytest.importorskip("pandas")
+pytest.importorskip("statsforecast")
+
+from lstmlab.forecast.api import LSTMForecaster  # noqa: E402
+from lstmlab.forecast.datasets import AIRPASSENGERS  # noqa: E402
+from lstmlab.forecast.evaluate import evaluate, format_report  # noqa: E402
+from lstmlab.forecast.peers import statistical  # noqa: E402
+from lstmlab.forecast.selection import select, validation_scores  # noqa: E402
+
+TINY = {"ensemble": 2, "steps": 20, "hidden_size": 8, "mlp_size": 16}
+
+
+def air_frame(n=144):
+    return pd.DataFrame({"unique_id": "air", "ds": pd.date_range("1949-01-01", periods=n, freq="MS"),
+                         "y": np.array(AIRPASSENGERS[:n], dtype=np.float64)})
+
+
+def test_select_takes_the_lowest_validation_mae_and_the_network_on_a_tie():
+    assert select({"ES-LSTM": 3.0, "ets": 2.0, "autoarima": 2.5, "theta": 4.0}) == "ets"
+    assert select({"ES-LSTM": 2.0, "ets": 2.0, "autoarima": 2.0}) == "ES-LSTM"
+    assert select({"autoarima": 1.0, "theta": 0.5}) == "theta"          # the network not scored
+    assert select({}) == "ES-LSTM"
+
+
+def test_the_peers_are_scored_on_the_last_h_points_fitted_without_them():
+    """Twin computation: each peer fitted by statsforecast on the first N − h points, its MAE on the last h."""
+    y = np.array(AIRPASSENGERS[:120], dtype=np.float64)
+    scores = validation_scores(y, 12, [12], network_mae=7.5)
+    expected = statistical(y[:-12], 12, 12, season_lengths=[12])
+    assert scores["ES-LSTM"] == 7.5
+    for name in ("ets", "autoarima", "theta"):
+        assert scores[name] == pytest.approx(np.abs(expected[name] - y[-12:]).mean(), rel=1e-12), name
+    assert "ES-LSTM" not in validation_scores(y, 12, [12], network_mae=None)
+
+
+def test_the_networks_validation_mae_is_its_forecast_of_the_held_out_last_window():
+    """validation_mae: the members' median forecast from the window that ends h points before the end (the
+    window early stopping holds out), against those h points; without early stopping every member trained on
+    that window, and there is no score."""
+    frame = air_frame(132)
+    forecaster = LSTMForecaster(h=12, **TINY).fit(frame)
+    network = forecaster.network
+    assert all(member.held_out for _, member in network.members)
+    draws = network.member_draws("air", end=132 - 12 - 1)                                 # (M, 12, Q)
+    median = np.median(draws, axis=0)[:, 2]
+    forecast = network.to_series_units("air", np.repeat(median[:, None], 5, axis=1), end=132 - 12 - 1)[:, 2]
+    expected = np.abs(forecast - frame.y.to_numpy()[-12:]).mean()
+    assert forecaster.validation_mae() == {"air": pytest.approx(expected, rel=1e-6)}
+    unvalidated = LSTMForecaster(h=12, early_stopping=False, **TINY).fit(frame)
+    assert unvalidated.validation_mae() == {"air": None}
+
+
+def test_the_report_selects_per_series_and_scores_the_selected_forecast_as_the_chosen_model():
+    """Two series, one fold: `selected` has, for each series, the metrics of the candidate with the lowest
+    validation MAE, and the report says which and why."""
+    t = np.arange(132)
+    wave = air_frame(132).assign(unique_id="wave", y=100 + 0.3 * t + 10 * np.sin(2 * np.pi * t / 12))
+    frame = pd.concat([air_frame(132), wave])
+    report = evaluate(frame, 12, models=("hybrid",), **TINY)
+    for row in report["rows"]:
+        scores, chosen = row["selected"]["validation_mae"], row["selected"]["model"]
+        assert set(scores) == {"ES-LSTM", "ets", "autoarima", "theta"}
+        assert chosen == min(scores, key=scores.get)
+        assert row["metrics"]["selected"] == row["metrics"][chosen]
+    lines = format_report(report).splitlines()
+    assert sum(line.startswith("  selected: ") for line in lines) == 2               # one per series and fold
+    assert any(line.startswith("selected ") for line in lines)                        # a row of the summary
+    without_peers = evaluate(frame, 12, models=("hybrid",), peers=False, **TINY)
+    assert all("selected" not in row and "selected" not in row["metrics"] for row in without_peers["rows"])
+
+
+def test_the_command_lines_forecast_file_has_the_selected_forecast_and_its_model(tmp_path, capsys):
+    """--out: past the end of the file, the ES-LSTM's forecast and the selected one, which is the ES-LSTM's
+    or the chosen peer's fitted on the whole series (computed again here with statsforecast)."""
+    from lstmlab.cli import main
+    t = np.arange(132)
+    wave = air_frame(132).assign(unique_id="wave", y=100 + 0.3 * t + 10 * np.sin(2 * np.pi * t / 12))
+    pd.concat([air_frame(132), wave]).to_csv(tmp_path / "two.csv", index=False)
+    assert main(["forecast", "--csv", str(tmp_path / "two.csv"), "--id-column", "unique_id", "--horizon", "6",
+                 "--ensemble", "2", "--train-steps", "20", "--out", str(tmp_path / "out"), "--json"]) == 0
+    capsys.readouterr()
+    written = pd.read_csv(tmp_path / "out" / "forecast.csv")
+    assert {"ES-LSTM", "selected", "selected_model"} <= set(written.columns) and len(written) == 12
+    # the branch that refits a peer on the whole series is the one to check: 2 members of 20 steps lose to one
+    assert (written["selected_model"] != "ES-LSTM").any()
+    for uid, part in written.groupby("unique_id"):
+        chosen = part["selected_model"].iloc[0]
+        history = pd.concat([air_frame(132), wave]).query("unique_id == @uid").y.to_numpy()
+        expected = part["ES-LSTM"].to_numpy() if chosen == "ES-LSTM" else \
+            statistical(history, 6, 12, models=(chosen,), season_lengths=[12])[chosen]
+        np.testing.assert_allclose(part["selected"].to_numpy(), expected, rtol=1e-6)
