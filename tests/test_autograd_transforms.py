@@ -138,19 +138,22 @@ def test_torch_func_vmap_matches_torch_one_problem_at_a_time(loops):
 COMPILE_BACKENDS = ["cell", "bptt", "torch"]
 
 
-@pytest.mark.parametrize("backend", COMPILE_BACKENDS)
-def test_torch_compile_matches_torch(backend):
-    torch._dynamo.reset()
-    ref, ours = twins(backend, 3, 4, num_layers=2)
-    compiled = torch.compile(ours)
-    x = torch.randn(3, 2, 3, dtype=torch.float64)
+def assert_call_matches_torch(call, ref, x):
+    """call(x) and torch's ref(x) give the same output, h_n, c_n and input gradient (float64)."""
     x_ours, x_ref = x.clone().requires_grad_(True), x.clone().requires_grad_(True)
-    output, (h_n, c_n) = compiled(x_ours)
+    output, (h_n, c_n) = call(x_ours)
     ref_output, (ref_h_n, ref_c_n) = ref(x_ref)
     torch.testing.assert_close((output, h_n, c_n), (ref_output, ref_h_n, ref_c_n))
     (output.sum() + (c_n ** 2).sum()).backward()
     (ref_output.sum() + (ref_c_n ** 2).sum()).backward()
     torch.testing.assert_close(x_ours.grad, x_ref.grad)
+
+
+@pytest.mark.parametrize("backend", COMPILE_BACKENDS)
+def test_torch_compile_matches_torch(backend):
+    torch._dynamo.reset()
+    ref, ours = twins(backend, 3, 4, num_layers=2)
+    assert_call_matches_torch(torch.compile(ours), ref, torch.randn(3, 2, 3, dtype=torch.float64))
     torch.testing.assert_close([p.grad for p in ours.parameters()], [p.grad for p in ref.parameters()])
 
 
@@ -178,11 +181,4 @@ def test_export_and_trace_record_a_graph_with_torchs_answers(backend, record):
     ref, ours = twins(backend, 3, 4, **options)
     example = torch.randn(2, 5, 3, dtype=torch.float64)
     graph = torch.export.export(ours, (example,)).module() if record == "export" else torch.jit.trace(ours, (example,))
-    x = torch.randn(2, 5, 3, dtype=torch.float64)
-    x_ours, x_ref = x.clone().requires_grad_(True), x.clone().requires_grad_(True)
-    output, (h_n, c_n) = graph(x_ours)
-    ref_output, (ref_h_n, ref_c_n) = ref(x_ref)
-    torch.testing.assert_close((output, h_n, c_n), (ref_output, ref_h_n, ref_c_n))
-    (output.sum() + (c_n ** 2).sum()).backward()
-    (ref_output.sum() + (ref_c_n ** 2).sum()).backward()
-    torch.testing.assert_close(x_ours.grad, x_ref.grad)
+    assert_call_matches_torch(graph, ref, torch.randn(2, 5, 3, dtype=torch.float64))     # a new input
