@@ -94,3 +94,15 @@ def test_the_command_lines_forecast_file_has_the_selected_forecast_and_its_model
         expected = part["ES-LSTM"].to_numpy() if chosen == "ES-LSTM" else \
             statistical(history, 6, 12, models=(chosen,), season_lengths=[12])[chosen]
         np.testing.assert_allclose(part["selected"].to_numpy(), expected, rtol=1e-6)
+
+
+def test_a_series_too_short_to_hold_a_window_out_selects_among_the_peers():
+    """40 months, horizon 12: every training window's targets reach into the last one, so early stopping
+    holds nothing out and the ES-LSTM has no validation score (the report crashed on it: isnan(None))."""
+    t = np.arange(40)
+    frame = pd.DataFrame({"unique_id": "short", "ds": pd.date_range("2020-01-01", periods=40, freq="MS"),
+                          "y": 50 + t + 5 * np.sin(t)})
+    assert LSTMForecaster(h=12, **TINY).fit(frame.iloc[:28]).validation_mae() == {"short": None}
+    row = evaluate(frame, 12, models=("hybrid",), **TINY)["rows"][0]
+    assert "ES-LSTM" not in row["selected"]["validation_mae"] and row["selected"]["model"] != "ES-LSTM"
+    assert row["metrics"]["selected"] == row["metrics"][row["selected"]["model"]]

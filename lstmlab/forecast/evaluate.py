@@ -94,8 +94,9 @@ def evaluate(df, h, folds=1, step=None, models=("hybrid", "lstm"), freq=None, se
             timings["statistical peers"] = timings.get("statistical peers", 0.0) + time.perf_counter() - start
         if select_models:
             start = time.perf_counter()
-            network_mae = part[f"{MODELS['hybrid']}-validation-mae"].iloc[0]
-            validation = validation_scores(history, h, lengths or [period], None if np.isnan(network_mae) else network_mae)
+            network_mae = part[f"{MODELS['hybrid']}-validation-mae"].iloc[0]         # None: not held out
+            network_mae = None if network_mae is None or network_mae != network_mae else float(network_mae)
+            validation = validation_scores(history, h, lengths or [period], network_mae)
             chosen = select(validation)
             predictions["selected"] = predictions[chosen]
             selected = {"model": chosen, "validation_mae": validation}
