@@ -20,7 +20,8 @@ from . import backends
 from .cell import lstm_cell
 from .layers import direction_weights, run_layers
 from .sequences import packed_to_padded, padded_to_packed
-from .validation import autocast_on, check_lstm_args, check_lstm_input, check_lstm_state, _check_is_tensor, _check_state_pair
+from .validation import (autocast_on, check_hidden_size, check_lstm_args, check_lstm_input, check_lstm_state,
+                         check_rnn_input, _check_is_tensor, _check_state_pair)
 
 
 def _autocast_dtype(x, hx, weight_dtype):
@@ -114,6 +115,39 @@ class LSTM(nn.Module):
     def flatten_parameters(self):
         """No-op, for code written against torch.nn.LSTM."""
 
+    # --- torch.nn.LSTM's checks, for code that calls them (input as forward takes it) ---------
+    def check_input(self, input, batch_sizes):
+        check_rnn_input(self, input, batch_sizes)
+
+    def _mini_batch(self, input, batch_sizes):
+        if batch_sizes is not None:
+            return int(batch_sizes[0])
+        return input.size(0) if self.batch_first else input.size(1)
+
+    def get_expected_hidden_size(self, input, batch_sizes):
+        """(L·D, B, P): h_0's size for this input."""
+        return (self.num_layers * self.num_directions, self._mini_batch(input, batch_sizes), self.real_hidden_size)
+
+    def get_expected_cell_size(self, input, batch_sizes):
+        """(L·D, B, H): c_0's size for this input."""
+        return (self.num_layers * self.num_directions, self._mini_batch(input, batch_sizes), self.hidden_size)
+
+    def check_hidden_size(self, hx, expected_hidden_size, msg="Expected hidden size {}, got {}"):
+        check_hidden_size(hx, expected_hidden_size, msg)
+
+    def check_forward_args(self, input, hidden, batch_sizes):
+        self.check_input(input, batch_sizes)
+        self.check_hidden_size(hidden[0], self.get_expected_hidden_size(input, batch_sizes),
+                               "Expected hidden[0] size {}, got {}")
+        self.check_hidden_size(hidden[1], self.get_expected_cell_size(input, batch_sizes),
+                               "Expected hidden[1] size {}, got {}")
+
+    def permute_hidden(self, hx, permutation):
+        """hx's rows (dim 1) in ``permutation``'s order (a PackedSequence's sorted_indices); None: as they are."""
+        if permutation is None:
+            return hx
+        return hx[0].index_select(1, permutation), hx[1].index_select(1, permutation)
+
     # --- forward ------------------------------------------------------------------------
     def forward(self, input, hx=None):
         """Same inputs and outputs as torch.nn.LSTM.forward: returns output, (h_n, c_n)."""
@@ -140,8 +174,7 @@ class LSTM(nn.Module):
 
         if is_packed:
             output = PackedSequence(output, batch_sizes, sorted_indices, unsorted_indices)
-            if unsorted_indices is not None:
-                h_n, c_n = h_n.index_select(1, unsorted_indices), c_n.index_select(1, unsorted_indices)
+            h_n, c_n = self.permute_hidden((h_n, c_n), unsorted_indices)
             return output, (h_n, c_n)
         if self.batch_first:
             output = output.transpose(0, 1)                                   # (B, T, D·P)
@@ -171,9 +204,7 @@ class LSTM(nn.Module):
         if hx is None:
             return x.new_zeros(h_size), x.new_zeros(c_size)
         check_lstm_state(self, hx, h_size, c_size, x.device)
-        if sorted_indices is not None:           # the user's row order -> the packed order
-            hx = (hx[0].index_select(1, sorted_indices), hx[1].index_select(1, sorted_indices))
-        return hx
+        return self.permute_hidden(hx, sorted_indices)             # the user's row order -> the packed order
 
     def _backend_module(self, device):
         """The module implementing this LSTM's backend for tensors on ``device``."""

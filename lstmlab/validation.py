@@ -92,8 +92,8 @@ def check_cell_input(cell, input, hx):
         _check_dtype(f"LSTMCell hx[{idx}]", value, cell.weight_ih.dtype, RuntimeError)
 
 
-def check_lstm_input(lstm, input, batch_sizes):
-    """torch.nn.RNNBase.check_input, and the op's refusal of T = 0 (an empty batch, B = 0, is fine)."""
+def check_rnn_input(lstm, input, batch_sizes):
+    """torch.nn.RNNBase.check_input: the weights' dtype, 2 dimensions (packed data) or 3, input_size features."""
     _check_dtype("RNN input", input, lstm.weight_ih_l0.dtype)
     expected_dim = 2 if batch_sizes is not None else 3
     if input.dim() != expected_dim:
@@ -102,6 +102,12 @@ def check_lstm_input(lstm, input, batch_sizes):
         raise RuntimeError(
             f"input.size(-1) must be equal to input_size. Expected {lstm.input_size}, got {input.size(-1)}"
         )
+
+
+def check_lstm_input(lstm, input, batch_sizes):
+    """check_rnn_input on time-major input, then the op's device check and refusal of T = 0 (an empty
+    batch, B = 0, is fine)."""
+    check_rnn_input(lstm, input, batch_sizes)
     weight = lstm.weight_ih_l0
     if input.device != weight.device:                     # torch's op, word for word
         raise RuntimeError(f"Input and parameter tensors are not at the same device, found input tensor at "
@@ -114,16 +120,20 @@ def check_lstm_state(lstm, hx, expected_h_size, expected_c_size, input_device=No
     """torch.nn.LSTM.check_forward_args, hidden part: h0 (L·D, B, P), c0 (L·D, B, H); then the op's
     device check."""
     h0, c0 = hx
-    if h0.size() != expected_h_size:
-        raise RuntimeError(f"Expected hidden[0] size {expected_h_size}, got {list(h0.size())}")
-    if c0.size() != expected_c_size:
-        raise RuntimeError(f"Expected hidden[1] size {expected_c_size}, got {list(c0.size())}")
+    check_hidden_size(h0, expected_h_size, "Expected hidden[0] size {}, got {}")
+    check_hidden_size(c0, expected_c_size, "Expected hidden[1] size {}, got {}")
     for idx, value in enumerate(hx):
         # torch's op fails with a RuntimeError ("get_mkldnn_dtype: unsupported data type"): same type, clearer words
         _check_dtype(f"LSTM hx[{idx}]", value, lstm.weight_ih_l0.dtype, RuntimeError)
         if input_device is not None and value.device != input_device:
             raise RuntimeError(f"Input and hidden tensors are not at the same device, found input tensor at "
                                f"{input_device} and hidden tensor at {value.device}")
+
+
+def check_hidden_size(hx, expected_size, message="Expected hidden size {}, got {}"):
+    """torch.nn.RNNBase.check_hidden_size: hx must have exactly the expected size (no broadcasting)."""
+    if hx.size() != expected_size:
+        raise RuntimeError(message.format(expected_size, list(hx.size())))
 
 
 def _check_is_tensor(name, value):

@@ -165,3 +165,42 @@ def test_tensors_on_another_device_get_torchs_error(backend):
     x = torch.zeros(2, 2, 3)
     assert raised(lambda: ours(x, state_on_meta)) == raised(lambda: ref(x, state_on_meta))
     assert ours.mode == ref.mode == "LSTM"
+
+
+METHOD_OPTIONS = [{}, {"batch_first": True}, {"num_layers": 2, "bidirectional": True, "proj_size": 3}]
+
+
+@pytest.mark.parametrize("options", METHOD_OPTIONS, ids=["default", "batch_first", "bi-proj-layers2"])
+def test_torchs_checking_methods_answer_as_torchs(options):
+    """check_input, get_expected_hidden_size / cell_size, check_hidden_size, check_forward_args and
+    permute_hidden: code written against torch.nn.LSTM calls them (they were missing). Same results, same
+    errors, on the input as forward takes it (batch_first, packed data)."""
+    ref = torch.nn.LSTM(5, 7, dtype=torch.float64, **options)
+    ours = lstmlab.LSTM(5, 7, dtype=torch.float64, **options)
+    layers = 2 * ref.num_layers if ref.bidirectional else ref.num_layers
+    packed = pack_sequence([f64(3, 5), f64(2, 5)])
+    inputs = [(f64(4, 3, 5), None), (packed.data, packed.batch_sizes)]
+    bad_inputs = [(f64(4, 3, 6), None), (f64(4, 5), None), (torch.randn(4, 3, 5), None), (f64(4, 3, 5), packed.batch_sizes)]
+    for x, sizes in inputs:
+        assert ours.get_expected_hidden_size(x, sizes) == ref.get_expected_hidden_size(x, sizes)
+        assert ours.get_expected_cell_size(x, sizes) == ref.get_expected_cell_size(x, sizes)
+        batch = ref.get_expected_hidden_size(x, sizes)[1]
+        for hidden in [(f64(layers, batch, ref.proj_size or 7), f64(layers, batch, 7)),
+                       (f64(layers, batch, 7), f64(layers, batch + 1, 7)), (f64(1, 1, 1), f64(1, 1, 1))]:
+            assert raised_or_none(lambda: ours.check_forward_args(x, hidden, sizes)) == \
+                raised_or_none(lambda: ref.check_forward_args(x, hidden, sizes))
+    for x, sizes in bad_inputs:
+        assert raised(lambda: ours.check_input(x, sizes)) == raised(lambda: ref.check_input(x, sizes))
+    assert raised(lambda: ours.check_hidden_size(f64(1, 2), (1, 2, 3))) == \
+        raised(lambda: ref.check_hidden_size(f64(1, 2), (1, 2, 3)))
+    hx, order = (f64(layers, 3, 2), f64(layers, 3, 7)), torch.tensor([2, 0, 1])
+    assert all(torch.equal(a, b) for a, b in zip(ours.permute_hidden(hx, order), ref.permute_hidden(hx, order)))
+    assert ours.permute_hidden(hx, None) is hx
+
+
+def raised_or_none(fn):
+    try:
+        fn()
+    except Exception as error:
+        return type(error), str(error)
+    return None
