@@ -53,8 +53,10 @@ def transformed_or_compiled():
 
 
 def recorded():
-    """Inside torch.export or torch.jit.trace, which record the ops a call runs into a graph of their own."""
-    return torch.compiler.is_exporting() or torch.jit.is_tracing()
+    """Inside torch.export or torch.jit.trace, which record the ops a call runs into a graph of their own.
+    (torch.compiler.is_exporting is new in torch 2.6; lstmlab takes torch >= 2.4.)"""
+    is_exporting = getattr(torch.compiler, "is_exporting", None)
+    return (is_exporting is not None and is_exporting()) or torch.jit.is_tracing()
 
 
 def run_layers(run_direction, x, h0, c0, weights, num_directions, dropout=0.0, training=False, lengths=None,

@@ -76,7 +76,7 @@ def check_cell_input(cell, input, hx):
                     f"got {value.dim()}-D"
                 )
     # torch's cell fails inside its matmul with a RuntimeError; same type, clearer words.
-    _check_dtype("LSTMCell input", input, cell.weight_ih.dtype, RuntimeError)
+    _check_dtype("LSTMCell", "input", input, cell.weight_ih.dtype, RuntimeError)
     if input.size(-1) != cell.input_size:
         raise RuntimeError(f"input has inconsistent input_size: got {input.size(-1)} expected {cell.input_size}")
     if hx is None:
@@ -89,12 +89,12 @@ def check_cell_input(cell, input, hx):
             raise RuntimeError(
                 f"hidden{idx} has inconsistent hidden_size: got {value.size(-1)}, expected {cell.hidden_size}"
             )
-        _check_dtype(f"LSTMCell hx[{idx}]", value, cell.weight_ih.dtype, RuntimeError)
+        _check_dtype("LSTMCell", f"hx[{idx}]", value, cell.weight_ih.dtype, RuntimeError)
 
 
 def check_rnn_input(lstm, input, batch_sizes):
     """torch.nn.RNNBase.check_input: the weights' dtype, 2 dimensions (packed data) or 3, input_size features."""
-    _check_dtype("RNN input", input, lstm.weight_ih_l0.dtype)
+    _check_dtype("RNN", "input", input, lstm.weight_ih_l0.dtype)
     expected_dim = 2 if batch_sizes is not None else 3
     if input.dim() != expected_dim:
         raise RuntimeError(f"input must have {expected_dim} dimensions, got {input.dim()}")
@@ -124,7 +124,7 @@ def check_lstm_state(lstm, hx, expected_h_size, expected_c_size, input_device=No
     check_hidden_size(c0, expected_c_size, "Expected hidden[1] size {}, got {}")
     for idx, value in enumerate(hx):
         # torch's op fails with a RuntimeError ("get_mkldnn_dtype: unsupported data type"): same type, clearer words
-        _check_dtype(f"LSTM hx[{idx}]", value, lstm.weight_ih_l0.dtype, RuntimeError)
+        _check_dtype("LSTM", f"hx[{idx}]", value, lstm.weight_ih_l0.dtype, RuntimeError)
         if input_device is not None and value.device != input_device:
             raise RuntimeError(f"Input and hidden tensors are not at the same device, found input tensor at "
                                f"{input_device} and hidden tensor at {value.device}")
@@ -154,10 +154,10 @@ def autocast_on(device_type):
     return torch.amp.is_autocast_available(device_type) and torch.is_autocast_enabled(device_type)
 
 
-def _check_dtype(what, tensor, weight_dtype, error=ValueError):
+def _check_dtype(module, noun, tensor, weight_dtype, error=ValueError):
+    """noun: what the tensor is called ("input", "hx[0]"), in the message and in the fix it suggests."""
     if tensor.dtype != weight_dtype and not autocast_on(tensor.device.type):
-        noun = what.split()[-1]                             # "input", "hx[0]"
         raise error(
-            f"{what} dtype ({tensor.dtype}) does not match weight dtype ({weight_dtype}). "
+            f"{module} {noun} dtype ({tensor.dtype}) does not match weight dtype ({weight_dtype}). "
             f"Convert {noun}: {noun}.to({weight_dtype}), or convert model: model.to({tensor.dtype})"
         )

@@ -180,7 +180,8 @@ def test_torchs_checking_methods_answer_as_torchs(options):
     layers = 2 * ref.num_layers if ref.bidirectional else ref.num_layers
     packed = pack_sequence([f64(3, 5), f64(2, 5)])
     inputs = [(f64(4, 3, 5), None), (packed.data, packed.batch_sizes)]
-    bad_inputs = [(f64(4, 3, 6), None), (f64(4, 5), None), (torch.randn(4, 3, 5), None), (f64(4, 3, 5), packed.batch_sizes)]
+    bad_inputs = [(f64(4, 3, 6), None), (f64(4, 5), None), (torch.randn(4, 3, 5), None),
+                  (f64(4, 3, 5), packed.batch_sizes)]
     for x, sizes in inputs:
         assert ours.get_expected_hidden_size(x, sizes) == ref.get_expected_hidden_size(x, sizes)
         assert ours.get_expected_cell_size(x, sizes) == ref.get_expected_cell_size(x, sizes)

@@ -25,6 +25,28 @@ def test_select_takes_the_lowest_validation_mae_and_the_network_on_a_tie():
     assert select({"ES-LSTM": 2.0, "ets": 2.0, "autoarima": 2.0}) == "ES-LSTM"
     assert select({"autoarima": 1.0, "theta": 0.5}) == "theta"          # the network not scored
     assert select({}) == "ES-LSTM"
+    # a forecast that is not finite (a peer that fitted the shorter history but not the whole one) is passed over
+    forecasts = {"ES-LSTM": np.ones(3), "ets": np.full(3, np.nan), "autoarima": np.ones(3), "theta": np.ones(3)}
+    assert select({"ES-LSTM": 3.0, "ets": 2.0, "autoarima": 2.5}, forecasts) == "autoarima"
+
+
+def test_the_selected_forecast_falls_back_when_the_chosen_peer_fails_on_the_whole_history(monkeypatch):
+    """--out refits the chosen peer on the whole series; when that fit fails (NaN), the next-ranked one
+    forecasts (the file had NaN beside the failed peer's name)."""
+    from lstmlab.forecast import selection
+    y = np.array(AIRPASSENGERS[:120], dtype=np.float64)
+    scores = validation_scores(y, 12, [12], network_mae=1e9)             # the network last
+    first, second = sorted(("ets", "autoarima", "theta"), key=scores.get)[:2]
+
+    def failing_on_the_whole_history(history, h, period, models=("ets", "autoarima", "theta"), season_lengths=None):
+        out = statistical(history, h, period, models, season_lengths)
+        if len(history) == len(y) and first in out:
+            out[first] = np.full(h, np.nan)
+        return out
+    monkeypatch.setattr(selection, "statistical", failing_on_the_whole_history)
+    chosen, forecast, _ = selection.selected_forecast(y, 12, [12], 1e9, np.zeros(12))
+    assert chosen == second and np.isfinite(forecast).all()
+    np.testing.assert_array_equal(forecast, statistical(y, 12, 12, (second,), [12])[second])
 
 
 def test_the_peers_are_scored_on_the_last_h_points_fitted_without_them():
@@ -46,9 +68,11 @@ def test_the_networks_validation_mae_is_its_forecast_of_the_held_out_last_window
     forecaster = LSTMForecaster(h=12, **TINY).fit(frame)
     network = forecaster.network
     assert all(member.held_out for _, member in network.members)
+    # (that no training window's targets reach these 12 months: test_forecast_hybrid's early-stopping test)
+    middle = network.config.quantiles.index(0.5)
     draws = network.member_draws("air", end=132 - 12 - 1)                                 # (M, 12, Q)
-    median = np.median(draws, axis=0)[:, 2]
-    forecast = network.to_series_units("air", np.repeat(median[:, None], 5, axis=1), end=132 - 12 - 1)[:, 2]
+    median = np.sort(np.median(draws, axis=0), axis=1)[:, middle]     # as predict: the members' median, sorted
+    forecast = network.to_series_units("air", median[:, None], end=132 - 12 - 1)[:, 0]
     expected = np.abs(forecast - frame.y.to_numpy()[-12:]).mean()
     assert forecaster.validation_mae() == {"air": pytest.approx(expected, rel=1e-6)}
     unvalidated = LSTMForecaster(h=12, early_stopping=False, **TINY).fit(frame)
@@ -106,3 +130,15 @@ def test_a_series_too_short_to_hold_a_window_out_selects_among_the_peers():
     row = evaluate(frame, 12, models=("hybrid",), **TINY)["rows"][0]
     assert "ES-LSTM" not in row["selected"]["validation_mae"] and row["selected"]["model"] != "ES-LSTM"
     assert row["metrics"]["selected"] == row["metrics"][row["selected"]["model"]]
+
+
+def test_each_fold_selects_on_data_before_its_cutoff():
+    """Two folds one horizon apart: the window the second fold validates on is the first fold's test
+    window, so each peer's validation MAE there equals its test MAE in the first fold — the selection at a
+    cutoff sees nothing after it. The pure LSTM listed first (the report read the ES-LSTM's score from the
+    first model's frame, and crashed)."""
+    report = evaluate(air_frame(144), 12, folds=2, models=("lstm", "hybrid"), **TINY)
+    first, second = report["rows"]
+    for name in ("ets", "autoarima", "theta"):
+        assert second["selected"]["validation_mae"][name] == pytest.approx(first["metrics"][name]["mae"], rel=1e-9)
+    assert first["selected"]["model"] in first["selected"]["validation_mae"]

@@ -53,6 +53,7 @@ def undefined_reasons(report):
 def evaluate(df, h, folds=1, step=None, models=("hybrid", "lstm"), freq=None, season_length=None, peers=True,
              progress=False, **config):
     """Forecast the last ``folds`` windows of every series with every model; see the module doc."""
+    import pandas as pd
     frame = df if df.attrs.get("prepared") else prepare(df, freq=freq)
     lengths = season_lengths(frame, season_length)
     step = h if step is None else step            # 0 is refused by cross_validation, not taken as h
@@ -94,10 +95,12 @@ def evaluate(df, h, folds=1, step=None, models=("hybrid", "lstm"), freq=None, se
             timings["statistical peers"] = timings.get("statistical peers", 0.0) + time.perf_counter() - start
         if select_models:
             start = time.perf_counter()
-            network_mae = part[f"{MODELS['hybrid']}-validation-mae"].iloc[0]         # None: not held out
-            network_mae = None if network_mae is None or network_mae != network_mae else float(network_mae)
-            validation = validation_scores(history, h, lengths or [period], network_mae)
-            chosen = select(validation)
+            hybrid = forecasts[MODELS["hybrid"]]
+            network_mae = hybrid[(hybrid.unique_id == uid) & (hybrid.cutoff == cutoff)][
+                f"{MODELS['hybrid']}-validation-mae"].iloc[0]                                 # NaN: not held out
+            validation = validation_scores(history, h, lengths or [period],
+                                           None if pd.isna(network_mae) else float(network_mae))
+            chosen = select(validation, predictions)
             predictions["selected"] = predictions[chosen]
             selected = {"model": chosen, "validation_mae": validation}
             timings["selection"] = timings.get("selection", 0.0) + time.perf_counter() - start
@@ -159,7 +162,8 @@ def format_report(report):
                      for name, m in row["metrics"].items()]
             lines.extend("  " + line for line in format_table(COLUMNS, table))
             if "selected" in row:
-                scored = ", ".join(f"{name} {format_number(value)}" for name, value in row["selected"]["validation_mae"].items())
+                validation = row["selected"]["validation_mae"]
+                scored = ", ".join(f"{name} {format_number(value)}" for name, value in validation.items())
                 lines.append(f"  selected: {row['selected']['model']} (MAE on the last {report['horizon']} points "
                              f"before the cutoff, forecast from the points before them: {scored or 'none scored'})")
     lines.append("\nmean over series and folds (rel. MAE: geometric mean of MAE / best of ETS, AutoARIMA, Theta)")

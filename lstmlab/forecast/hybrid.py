@@ -415,8 +415,9 @@ class ESLSTM:
 
     def validation_forecast(self, name):
         """(h,): the median forecast of the series' last h fitted points from the window before them, or None
-        when a member trained on them. Early stopping holds that window out of every member's training (it
-        chooses each member's checkpoint on it, so this error is, if anything, optimistic)."""
+        when a member trained on them. Early stopping holds that window out of every member's training; it
+        chooses each member's checkpoint on it, and the smoothing was fitted on every point, so an error
+        measured on this forecast is optimistic (selection.py says by how much)."""
         if not all(member.held_out for _, member in self.members):
             return None
         end = len(self.series[name].z) - 1 - self.config.horizon                           # the window's last point
