@@ -16,13 +16,10 @@ from typing import Dict, List, Optional
 
 import numpy as np
 
+from .hints import id_hint, id_like_column, integer_dates, not_utf8, option
 from .seasonality import frequency_name, frequency_of, month_steps, monthly_on_one_day, season_lengths_for
 
 REQUIRED = ("unique_id", "ds", "y")
-# how messages name an option: as Python's keyword (freq='h'), or with command_line=True as the flag of
-# `lstmlab forecast` (--freq h)
-FLAGS = {"id_column": "--id-column", "time_column": "--time-column", "target_column": "--column", "freq": "--freq",
-         "exogenous": "--exogenous"}
 
 
 def _pandas():
@@ -31,20 +28,6 @@ def _pandas():
     except ImportError:
         raise ImportError("lstmlab.forecast's data API needs pandas: pip install 'lstmlab[forecast]'") from None
     return pandas
-
-
-def option(keyword, value=None, command_line=False):
-    """An option as the caller writes it: freq='h' in Python, --freq h on the command line."""
-    if command_line:
-        return FLAGS[keyword] if value is None else f"{FLAGS[keyword]} {value}"
-    return keyword if value is None else f"{keyword}={value!r}"
-
-
-def _id_hint(name, command_line):
-    """How to say that column ``name`` is the series' id."""
-    if command_line:
-        return f"pass {option('id_column', name, command_line)}"
-    return f"make it the unique_id column (read_csv: {option('id_column', name)})"
 
 
 @dataclass
@@ -82,7 +65,7 @@ def read_table(path, text_columns=()):
     except pd.errors.EmptyDataError:
         raise ValueError(f"{path} is empty") from None
     except UnicodeDecodeError:
-        raise ValueError(_not_utf8(path)) from None
+        raise ValueError(not_utf8(path)) from None
     except pd.errors.ParserError as error:
         raise ValueError(f"{path} is not a readable UTF-8 CSV file: {str(error).splitlines()[0]}") from None
     repeated = sorted({name for name in header if header.count(name) > 1})
@@ -91,23 +74,6 @@ def read_table(path, text_columns=()):
                          "give every column its own name")
     frame.columns = [str(name).strip() for name in frame.columns]
     return frame
-
-
-def _not_utf8(path):
-    """Where a file stops being UTF-8, in one line: the byte, its line, and what Windows-1252 reads there."""
-    data = Path(path).read_bytes()
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        byte = data[error.start:error.start + 1]
-        line = data.count(b"\n", 0, error.start) + 1
-        try:
-            meant = f", {byte.decode('cp1252')!r} in Windows-1252"
-        except UnicodeDecodeError:
-            meant = ""
-        return (f"{path} is not UTF-8: byte 0x{byte[0]:02x} at line {line}{meant}; save the file as UTF-8 "
-                "(Excel: CSV UTF-8) and try again")
-    return f"{path} is not a readable UTF-8 CSV file"
 
 
 def read_csv(path, id_column=None, time_column="ds", target_column="y", freq=None, exogenous=None,
@@ -252,7 +218,7 @@ def prepare(frame, freq=None, source=None, command_line=False):
     if freq is None or frame["ds"].dtype.kind not in "iu":
         if frame["ds"].dtype.kind in "iu" and freq is None:
             first = int(frame["ds"].iloc[0])
-            dates = _integer_dates(frame["ds"])
+            dates = integer_dates(frame["ds"])
             if dates:
                 raise ValueError(f"column ds holds integers such as {first}, not dates: {dates}; if they count "
                                  f"steps, pass {option('freq', command_line=command_line)}")
@@ -281,7 +247,7 @@ def prepare(frame, freq=None, source=None, command_line=False):
             k = int(np.argmax(numeric.isna().to_numpy()))
             hint = ""
             if numeric.isna().all():                  # a column of names: the series' id, most likely
-                hint = (f"; if {name!r} names the series, {_id_hint(name, command_line)}; otherwise leave it out"
+                hint = (f"; if {name!r} names the series, {id_hint(name, command_line)}; otherwise leave it out"
                         + (" (--exogenous, --no-exogenous)" if command_line else ""))
             raise ValueError(f"series {shown(frame['unique_id'].iloc[k])}: exogenous column {name!r} is "
                              f"{shown(frame[name].iloc[k])} at {_describe_row(frame, k, source)}, not a number{hint}")
@@ -369,35 +335,6 @@ def _weekdays_with_days_left_out(index):
             and 1 < business_steps.max() <= 5)
 
 
-def _integer_dates(stamps):
-    """For integer stamps that read as dates (YYYYMMDD, YYYYMM, Excel's day numbers): how to convert
-    them, in words; None otherwise."""
-    pd = _pandas()
-    values = np.asarray(stamps, dtype=np.int64)
-    text = pd.Series(values.astype(str))
-    for low, high, written, form in ((10_000_101, 99_991_231, "YYYYMMDD", "%Y%m%d"),
-                                     (100_001, 999_912, "YYYYMM", "%Y%m")):
-        in_range = ((low <= values) & (values <= high)).all()
-        if in_range and pd.to_datetime(text, format=form, errors="coerce").notna().all():
-            return (f"if they are dates written {written}, convert them first, e.g. "
-                    f"df['ds'] = pd.to_datetime(df['ds'].astype(str), format='{form}')")
-    if ((20_000 <= values) & (values <= 80_000)).all():          # 1954 to 2119 as days since 1899-12-30
-        first = pd.to_datetime(int(values[0]), unit="D", origin="1899-12-30")
-        return (f"if they are Excel's day numbers ({values[0]} is {first:%Y-%m-%d}), convert them first, e.g. "
-                "df['ds'] = pd.to_datetime(df['ds'], unit='D', origin='1899-12-30')")
-    return None
-
-
-def _id_like_column(frame, rows, position):
-    """(name, before, after) of a column that holds one value up to ``position`` of a series' rows and
-    another there: where the stamps start again, that column most likely names the series."""
-    for name in exogenous_columns(frame):
-        values = frame[name].iloc[rows[:position + 1]].to_numpy()
-        if (values[:-1] == values[0]).all() and values[-1] != values[0]:
-            return name, values[0], values[-1]
-    return None
-
-
 def _check_stamps(frame, rows, uid, source, freq, inferred, command_line=False):
     """Stamps of one series must increase by one constant step; returns the frequency seen."""
     pd = _pandas()
@@ -410,7 +347,7 @@ def _check_stamps(frame, rows, uid, source, freq, inferred, command_line=False):
         bad = steps != 1
         if bad.any():
             k = rows[int(np.argmax(bad)) + 1]
-            dates = _integer_dates(stamps)
+            dates = integer_dates(stamps)
             raise ValueError(f"series {shown(uid)}: ds goes {frame['ds'].iloc[k - 1]} -> {frame['ds'].iloc[k]} at "
                              f"{_describe_row(frame, k, source)}; integer stamps must increase by 1"
                              + (f"; {dates}" if dates else ""))
@@ -421,11 +358,11 @@ def _check_stamps(frame, rows, uid, source, freq, inferred, command_line=False):
             position = int(np.argmax(test)) + 1
             k = rows[position]
             advice = "sort the rows and drop duplicates first"
-            id_like = _id_like_column(frame, rows, position)
+            id_like = id_like_column(frame, rows, position, exogenous_columns(frame))
             if id_like:                           # several series one after the other, numbered: no id given
                 name, before, after = id_like
                 advice = (f"column {name!r} changes from {before:g} to {after:g} there: if it names the series, "
-                          f"{_id_hint(name, command_line)}; otherwise {advice}")
+                          f"{id_hint(name, command_line)}; otherwise {advice}")
             raise ValueError(f"series {shown(uid)}: ds {what} at {_describe_row(frame, k, source)} "
                              f"({frame['ds'].iloc[k - 1]} -> {frame['ds'].iloc[k]}); {advice}")
     if np.median(order) == 7 * 86_400 * 10**9:
