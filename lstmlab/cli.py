@@ -211,7 +211,9 @@ def build_parser():
         description="Rolling-origin evaluation: before each of --folds cutoffs, fit the ES-LSTM hybrid and the pure "
                     "LSTM on the data up to the cutoff only, forecast the next --horizon steps, and print MAE, RMSE, "
                     "sMAPE and MASE next to naive, seasonal naive, ETS, AutoARIMA and Theta (statsforecast), with "
-                    "each model's MAE relative to the best statistical one. CSVs in long format (unique_id, ds, y).")
+                    "each model's MAE relative to the best statistical one, and 'selected': per series, whichever "
+                    "of ES-LSTM, ETS, AutoARIMA and Theta forecast the last --horizon steps up to the cutoff best. "
+                    "CSVs in long format (unique_id, ds, y).")
     from .forecast.cli import add_forecast_arguments
     add_forecast_arguments(forecast)
     forecast.set_defaults(run=_forecast)

@@ -1,5 +1,8 @@
 """The `selected` forecast: per series, whichever of the ES-LSTM and the statistical peers forecast the last
 h points before the cutoff best (lstmlab/forecast/selection.py), and the ES-LSTM's score on that window."""
+import json
+import warnings
+
 import numpy as np
 import pytest
 
@@ -10,7 +13,7 @@ from lstmlab.forecast.api import LSTMForecaster  # noqa: E402
 from lstmlab.forecast.datasets import AIRPASSENGERS  # noqa: E402
 from lstmlab.forecast.evaluate import evaluate, format_report  # noqa: E402
 from lstmlab.forecast.peers import statistical  # noqa: E402
-from lstmlab.forecast.selection import select, validation_scores  # noqa: E402
+from lstmlab.forecast.selection import select, selected_forecast, selected_frame, validation_scores  # noqa: E402
 
 TINY = {"ensemble": 2, "steps": 20, "hidden_size": 8, "mlp_size": 16}
 
@@ -107,8 +110,11 @@ def test_the_command_lines_forecast_file_has_the_selected_forecast_and_its_model
     pd.concat([air_frame(132), wave]).to_csv(tmp_path / "two.csv", index=False)
     assert main(["forecast", "--csv", str(tmp_path / "two.csv"), "--id-column", "unique_id", "--horizon", "6",
                  "--ensemble", "2", "--train-steps", "20", "--out", str(tmp_path / "out"), "--json"]) == 0
-    capsys.readouterr()
+    report = json.loads(capsys.readouterr().out)
     written = pd.read_csv(tmp_path / "out" / "forecast.csv")
+    # the picks are reported (they are made on the whole file, so they may differ from the last cutoff's)
+    assert report["files"]["selected"] == written.groupby("unique_id")["selected_model"].first().to_dict()
+    assert set(report["files"]["validation_mae"]) == {"air", "wave"}
     assert {"ES-LSTM", "selected", "selected_model"} <= set(written.columns) and len(written) == 12
     # the branch that refits a peer on the whole series is the one to check: 2 members of 20 steps lose to one
     assert (written["selected_model"] != "ES-LSTM").any()
@@ -127,9 +133,26 @@ def test_a_series_too_short_to_hold_a_window_out_selects_among_the_peers():
     frame = pd.DataFrame({"unique_id": "short", "ds": pd.date_range("2020-01-01", periods=40, freq="MS"),
                           "y": 50 + t + 5 * np.sin(t)})
     assert LSTMForecaster(h=12, **TINY).fit(frame.iloc[:28]).validation_mae() == {"short": None}
-    row = evaluate(frame, 12, models=("hybrid",), **TINY)["rows"][0]
+    report = evaluate(frame, 12, models=("hybrid",), **TINY)
+    row = report["rows"][0]
     assert "ES-LSTM" not in row["selected"]["validation_mae"] and row["selected"]["model"] != "ES-LSTM"
     assert row["metrics"]["selected"] == row["metrics"][row["selected"]["model"]]
+    assert "the ES-LSTM is not scored: the series is too short" in format_report(report)     # said, not left out
+
+
+def test_a_flat_stretch_in_the_validation_fit_warns_nothing():
+    """Flat for 48 months, then rising for 12: the validation fit sees only the flat part, statsmodels divides
+    by its zero variance inside Theta's test for a season, and numpy's RuntimeWarning reached the command
+    line (about a shorter history the user never gave)."""
+    y = np.r_[np.full(48, 5.0), 5.0 + 0.5 * np.arange(1, 13)]
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        statistical(y[:-12], 12, 12, season_lengths=[12])                  # what the selection fits
+    assert any(w.category is RuntimeWarning for w in seen)                 # so the test below can fail
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        scores = validation_scores(y, 12, [12], network_mae=None)
+    assert set(scores) == {"ets", "autoarima", "theta"}
 
 
 def test_each_fold_selects_on_data_before_its_cutoff():
@@ -142,3 +165,23 @@ def test_each_fold_selects_on_data_before_its_cutoff():
     for name in ("ets", "autoarima", "theta"):
         assert second["selected"]["validation_mae"][name] == pytest.approx(first["metrics"][name]["mae"], rel=1e-9)
     assert first["selected"]["model"] in first["selected"]["validation_mae"]
+
+
+def test_selected_frame_gives_every_series_its_pick_and_refuses_the_pure_lstm():
+    """selection.selected_frame: what --out writes, for a fitted forecaster in Python — per series the pick
+    that selected_forecast makes with the forecaster's own validation score and seasons."""
+    t = np.arange(132)
+    wave = air_frame(132).assign(unique_id="wave", y=100 + 0.3 * t + 10 * np.sin(2 * np.pi * t / 12))
+    forecaster = LSTMForecaster(h=6, **TINY).fit(pd.concat([air_frame(132), wave]))
+    frame, forecast = selected_frame(forecaster), forecaster.predict()
+    assert list(frame.columns) == ["unique_id", "ds", "selected", "selected_model"] and len(frame) == 12
+    assert (frame["ds"].to_numpy() == forecast["ds"].to_numpy()).all()
+    for series in forecaster.series_:
+        rows = (frame["unique_id"] == series.unique_id).to_numpy()
+        chosen, values, scores = selected_forecast(series.y, 6, [12], forecaster.validation_mae()[series.unique_id],
+                                                   forecast.loc[rows, "ES-LSTM"].to_numpy())
+        assert (frame.loc[rows, "selected_model"] == chosen).all()
+        np.testing.assert_array_equal(frame.loc[rows, "selected"].to_numpy(), values)
+        assert frame.attrs["validation_mae"][series.unique_id] == scores
+    with pytest.raises(ValueError, match="model='lstm'"):
+        selected_frame(LSTMForecaster(h=6, model="lstm", **TINY).fit(air_frame(132)))

@@ -69,7 +69,7 @@ def summarize():
     reports = [json.loads(path.read_text()) for path in sorted(OUT.glob("*.json"))]
     lines = ["Relative MAE (MAE / best of ETS, AutoARIMA, Theta at each origin), geometric means; seed 0, "
              "three origins one horizon apart. `selected`: per series and origin, whichever of ES-LSTM, ETS, "
-             "AutoARIMA and Theta forecast the last h points before the cutoff best.", "",
+             "AutoARIMA and Theta forecast the last h points up to the cutoff best.", "",
              "| series | group | " + " | ".join(SHOWN) + " | selected at each origin |",
              "|---|---|" + "---:|" * len(SHOWN) + "---|"]
     order = {"panel": 0, "outside": 1, "unseen": 2}

@@ -99,6 +99,7 @@ class LSTMForecaster:
         frame = self._panel(df)
         self.freq_ = frame.attrs.get("freq")
         lengths = season_lengths(frame, self.season_length)
+        self.frequency_seasons_ = tuple(lengths)         # from the frequency or season_length, before any is dropped
         self.series_ = split_series(frame)
         self.seasons_ = {s.unique_id: usable_periods(lengths, len(s) - self.h) for s in self.series_}
         for series in self.series_:

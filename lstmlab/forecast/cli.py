@@ -57,9 +57,11 @@ def add_forecast_arguments(forecast):
     forecast.add_argument("--train-steps", type=int, default=None,
                           help="hybrid/lstm: Adam steps per ensemble member (default: 300)")
     forecast.add_argument("--no-peers", action="store_true", default=None,      # None: not given
-                          help="hybrid/lstm: skip the peers (naive, seasonal naive, ETS, AutoARIMA, Theta)")
+                          help="hybrid/lstm: skip the peers (naive, seasonal naive, ETS, AutoARIMA, Theta) and "
+                               "the selected forecast, which picks among them and the ES-LSTM")
     forecast.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
-    forecast.add_argument("--out", help="folder for the forecast: forecast.csv (the older models also write a PNG)")
+    forecast.add_argument("--out", help="folder for the forecast: forecast.csv, with the selected forecast beside the "
+                                        "ES-LSTM's (the older models also write a PNG)")
     forecast.add_argument("--save", help="older models: save the trained forecaster to this folder")
     forecast.add_argument("--load", help="older models: load a saved forecaster from this folder instead of training")
     forecast.add_argument("--json", action="store_true", help="print one JSON object (undefined metrics are null)")
@@ -215,8 +217,12 @@ def _run_new(args, frame):
     else:
         from .evaluate import format_report
         print(format_report(report))
-        for path in report.get("files", {}).values():
-            print(f"wrote {path}")
+        files = report.get("files", {})
+        if "csv" in files:
+            print(f"wrote {files['csv']}")
+        if "selected" in files:
+            print(f"forecast.csv's selected forecast, picked on each series' last {args.horizon} points: "
+                  + ", ".join(f"{uid} {model}" for uid, model in files["selected"].items()))
     return 0
 
 
@@ -236,20 +242,18 @@ def _write_new_outputs(args, frame, report):
     out.mkdir(parents=True, exist_ok=True)
     forecaster = LSTMForecaster(args.horizon, args.freq, args.season_length, args.model, **_config(args)).fit(frame)
     forecast = forecaster.predict()
+    files = {}
     if args.model == "hybrid" and not args.no_peers:
-        from .frame import season_lengths
-        from .selection import selected_forecast
-        lengths = season_lengths(frame, args.season_length)
-        validation = forecaster.validation_mae()
-        for series in forecaster.series_:
-            rows = forecast["unique_id"] == series.unique_id
-            chosen, values, _ = selected_forecast(series.y, args.horizon, lengths, validation[series.unique_id],
-                                                  forecast.loc[rows, forecaster.alias].to_numpy())
-            forecast.loc[rows, "selected"] = values
-            forecast.loc[rows, "selected_model"] = chosen
+        # a pick of its own: on each series' last h points, which the report's last cutoff forecast
+        from .selection import selected_frame
+        selected = selected_frame(forecaster, forecast)
+        forecast["selected"] = selected["selected"].to_numpy()              # the same series, in the same order
+        forecast["selected_model"] = selected["selected_model"].to_numpy()
+        files["selected"] = selected.groupby("unique_id", sort=False)["selected_model"].first().to_dict()
+        files["validation_mae"] = selected.attrs["validation_mae"]
     path = out / "forecast.csv"
     forecast.to_csv(path, index=False)
-    return {"csv": str(path)}
+    return {"csv": str(path), **files}
 
 
 def _run_legacy(args, frame):

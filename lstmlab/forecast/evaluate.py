@@ -9,7 +9,7 @@ their mean over folds; and for the panel, the geometric mean over series and fol
 
 so 1.0 means "as good as the best statistical model on every series", below 1.0 better. With the
 ES-LSTM and the peers, `selected` is the forecast of whichever of them forecast each series' last h
-points before the cutoff best (selection.py).
+points up to the cutoff best (selection.py).
 """
 import math
 import time
@@ -164,8 +164,11 @@ def format_report(report):
             if "selected" in row:
                 validation = row["selected"]["validation_mae"]
                 scored = ", ".join(f"{name} {format_number(value)}" for name, value in validation.items())
-                lines.append(f"  selected: {row['selected']['model']} (MAE on the last {report['horizon']} points "
-                             f"before the cutoff, forecast from the points before them: {scored or 'none scored'})")
+                missing = "" if "ES-LSTM" in validation else \
+                    "; the ES-LSTM is not scored: the series is too short for early stopping to hold those points out"
+                lines.append(f"  selected: {row['selected']['model']} (MAE on the last {report['horizon']} points up to "
+                             f"the cutoff; the peers refitted without them, the ES-LSTM on the window its early "
+                             f"stopping held out: {scored or 'none scored'}{missing})")
     lines.append("\nmean over series and folds (rel. MAE: geometric mean of MAE / best of ETS, AutoARIMA, Theta)")
     lines.extend(format_table(COLUMNS, [(name, m["mae"], m["rmse"], m["smape"], m["mase"], m["relative_mae_geomean"])
                                         for name, m in report["summary"].items()]))

@@ -1,5 +1,5 @@
 """The `selected` forecast: per series, whichever of the ES-LSTM, AutoETS, AutoARIMA and AutoTheta
-forecast that series' last h points before the cutoff best.
+forecast that series' last h points up to the cutoff best.
 
 No model wins everywhere: on the development panel the best statistical peer changes from series to
 series, and the ES-LSTM loses to AutoARIMA on series the panel never saw (README, "The development
@@ -9,13 +9,16 @@ them, and the one with the lowest MAE there makes the series' forecast:
     validation MAE(model) = mean |y_{N−h+k} − ŷ_k|, k = 1..h,   ŷ from the first N − h points only
     selected = argmin over {ES-LSTM, ets, autoarima, theta}
 
-The peers are refitted on the first N − h points. The ES-LSTM is not: early stopping already held that
+The peers are refitted on the first N − h points (each with the season those allow: on a short series
+that can be none, where the forecast after all N points has one). The ES-LSTM is not: early stopping already held that
 window out of every member's training (LSTMForecaster.validation_mae), so it costs no second fit. Its
 score is optimistic, and the selection leans to it (a tie goes to it as well): each member's checkpoint
 was chosen on that window, and the smoothing's parameters were fitted on all N points. Measured where a
 fold's validation window is the previous fold's test window, it is 0.86× its out-of-sample MAE there
 (geometric mean over 48 cases). Benchmark: benchmarks/forecast_panel/selection.py.
 """
+import warnings
+
 import numpy as np
 
 from .metrics import mae
@@ -36,7 +39,13 @@ def validation_scores(history, h, season_lengths, network_mae):
     if len(fitted) < 2:
         return scores
     period = usable_season(season_lengths, len(fitted))
-    for name, forecast in statistical(fitted, h, period, season_lengths=season_lengths).items():
+    with warnings.catch_warnings():
+        # a fit on a flat stretch divides by its zero variance inside statsmodels (Theta's test for a season):
+        # numpy's warning would be about a shorter history the user never gave; a forecast that is not
+        # finite is left out below
+        warnings.simplefilter("ignore", RuntimeWarning)
+        forecasts = statistical(fitted, h, period, season_lengths=season_lengths)
+    for name, forecast in forecasts.items():
         if name in STATISTICAL and np.isfinite(forecast).all():
             scores[name] = mae(held_out, forecast)
     return scores
@@ -67,3 +76,26 @@ def selected_forecast(history, h, season_lengths, network_mae, network_forecast)
                                  season_lengths=season_lengths) if peers else {})
     chosen = select(scores, forecasts)
     return chosen, forecasts[chosen], scores
+
+
+def selected_frame(forecaster, forecast=None):
+    """The selected forecast past the end of a fitted LSTMForecaster's data (model="hybrid"), for every series:
+    a DataFrame unique_id, ds, selected, selected_model; the scores it was selected by are in its
+    attrs["validation_mae"] ({unique_id: {candidate: MAE}}). ``forecast``: the forecaster's predict(), if made."""
+    import pandas as pd
+    if forecaster.model != "hybrid":
+        raise ValueError(f"the selected forecast picks between the ES-LSTM and the peers; this forecaster is "
+                         f"model={forecaster.model!r}")
+    forecast = forecaster.predict() if forecast is None else forecast
+    validation = forecaster.validation_mae()
+    parts, scores = [], {}
+    for series in forecaster.series_:
+        rows = (forecast["unique_id"] == series.unique_id).to_numpy()
+        network = forecast.loc[rows, forecaster.alias].to_numpy()                   # (h,)
+        chosen, values, scores[series.unique_id] = selected_forecast(
+            series.y, forecaster.h, list(forecaster.frequency_seasons_), validation[series.unique_id], network)
+        parts.append(pd.DataFrame({"unique_id": series.unique_id, "ds": forecast.loc[rows, "ds"].to_numpy(),
+                                   "selected": values, "selected_model": chosen}))
+    out = pd.concat(parts, ignore_index=True)
+    out.attrs["validation_mae"] = scores
+    return out
