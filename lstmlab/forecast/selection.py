@@ -70,12 +70,14 @@ def selected_forecast(history, h, season_lengths, network_mae, network_forecast)
     the network's own forecast when it is selected, else that peer fitted on the whole history."""
     scores = validation_scores(history, h, season_lengths, network_mae)
     period = usable_season(season_lengths, len(history))
-    peers = [name for name in ranking(scores) if name != NETWORK]
-    forecasts = {NETWORK: np.asarray(network_forecast, dtype=np.float64)}
-    forecasts.update(statistical(np.asarray(history, dtype=np.float64), h, period, models=tuple(peers),
-                                 season_lengths=season_lengths) if peers else {})
-    chosen = select(scores, forecasts)
-    return chosen, forecasts[chosen], scores
+    for name in ranking(scores):                   # the best first; a peer that fails on all N points passes
+        if name == NETWORK:
+            break
+        forecast = statistical(np.asarray(history, dtype=np.float64), h, period, models=(name,),
+                               season_lengths=season_lengths)[name]
+        if np.isfinite(forecast).all():
+            return name, forecast, scores
+    return NETWORK, np.asarray(network_forecast, dtype=np.float64), scores
 
 
 def selected_frame(forecaster, forecast=None):
