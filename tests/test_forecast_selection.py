@@ -12,7 +12,7 @@ pytest.importorskip("statsforecast")
 from lstmlab.forecast.api import LSTMForecaster  # noqa: E402
 from lstmlab.forecast.datasets import AIRPASSENGERS  # noqa: E402
 from lstmlab.forecast.evaluate import evaluate, format_report  # noqa: E402
-from lstmlab.forecast.peers import statistical  # noqa: E402
+from lstmlab.forecast.peers import fit_peer, statistical  # noqa: E402
 from lstmlab.forecast.selection import select, selected_forecast, selected_frame, validation_scores  # noqa: E402
 
 TINY = {"ensemble": 2, "steps": 20, "hidden_size": 8, "mlp_size": 16}
@@ -40,13 +40,14 @@ def test_the_selected_forecast_falls_back_when_the_chosen_peer_fails_on_the_whol
     y = np.array(AIRPASSENGERS[:120], dtype=np.float64)
     scores = validation_scores(y, 12, [12], network_mae=1e9)             # the network last
     first, second = sorted(("ets", "autoarima", "theta"), key=scores.get)[:2]
+    original = selection.fit_peer
 
-    def failing_on_the_whole_history(history, h, period, models=("ets", "autoarima", "theta"), season_lengths=None):
-        out = statistical(history, h, period, models, season_lengths)
-        if len(history) == len(y) and first in out:
-            out[first] = np.full(h, np.nan)
+    def failing_on_the_whole_history(name, history, *args, **kwargs):
+        out = original(name, history, *args, **kwargs)
+        if name == first and len(history) == len(y):
+            out["mean"] = np.full(12, np.nan)
         return out
-    monkeypatch.setattr(selection, "statistical", failing_on_the_whole_history)
+    monkeypatch.setattr(selection, "fit_peer", failing_on_the_whole_history)
     chosen, forecast, _ = selection.selected_forecast(y, 12, [12], 1e9, np.zeros(12))
     assert chosen == second and np.isfinite(forecast).all()
     np.testing.assert_array_equal(forecast, statistical(y, 12, 12, (second,), [12])[second])
@@ -174,7 +175,9 @@ def test_selected_frame_gives_every_series_its_pick_and_refuses_the_pure_lstm():
     wave = air_frame(132).assign(unique_id="wave", y=100 + 0.3 * t + 10 * np.sin(2 * np.pi * t / 12))
     forecaster = LSTMForecaster(h=6, **TINY).fit(pd.concat([air_frame(132), wave]))
     frame, forecast = selected_frame(forecaster), forecaster.predict()
-    assert list(frame.columns) == ["unique_id", "ds", "selected", "selected_model"] and len(frame) == 12
+    bands = ["lo-80", "hi-80", "lo-90", "hi-90"]
+    assert list(frame.columns) == ["unique_id", "ds", "selected"] + [f"selected-{b}" for b in bands] + \
+        ["selected_model"] and len(frame) == 12
     assert (frame["ds"].to_numpy() == forecast["ds"].to_numpy()).all()
     for series in forecaster.series_:
         rows = (frame["unique_id"] == series.unique_id).to_numpy()
@@ -183,5 +186,14 @@ def test_selected_frame_gives_every_series_its_pick_and_refuses_the_pure_lstm():
         assert (frame.loc[rows, "selected_model"] == chosen).all()
         np.testing.assert_array_equal(frame.loc[rows, "selected"].to_numpy(), values)
         assert frame.attrs["validation_mae"][series.unique_id] == scores
+        # the chosen model's own intervals: the ES-LSTM's quantiles, or the peer's prediction intervals
+        expected = {b: forecast.loc[rows, f"ES-LSTM-{b}"].to_numpy() for b in bands} if chosen == "ES-LSTM" else \
+            fit_peer(chosen, series.y, 6, 12, [12], level=(80, 90))
+        for b in bands:
+            np.testing.assert_array_equal(frame.loc[rows, f"selected-{b}"].to_numpy(), expected[b])
+        selected = frame.loc[rows]
+        assert (selected["selected-lo-90"] <= selected["selected-lo-80"]).all()
+        assert (selected["selected-lo-80"] <= selected["selected"]).all() and \
+            (selected["selected"] <= selected["selected-hi-80"]).all()
     with pytest.raises(ValueError, match="model='lstm'"):
         selected_frame(LSTMForecaster(h=6, model="lstm", **TINY).fit(air_frame(132)))

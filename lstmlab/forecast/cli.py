@@ -247,8 +247,8 @@ def _write_new_outputs(args, frame, report):
         # a pick of its own: on each series' last h points, which the report's last cutoff forecast
         from .selection import selected_frame
         selected = selected_frame(forecaster, forecast)
-        forecast["selected"] = selected["selected"].to_numpy()              # the same series, in the same order
-        forecast["selected_model"] = selected["selected_model"].to_numpy()
+        for column in selected.columns.drop(["unique_id", "ds"]):            # the same series, in the same order
+            forecast[column] = selected[column].to_numpy()
         files["selected"] = selected.groupby("unique_id", sort=False)["selected_model"].first().to_dict()
         files["validation_mae"] = selected.attrs["validation_mae"]
     path = out / "forecast.csv"

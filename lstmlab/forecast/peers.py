@@ -65,23 +65,29 @@ def statistical(history, horizon, period, models=STATISTICAL, season_lengths=Non
     Each model gets the longest of ``season_lengths`` (default: [period]) that it takes (peer_season).
     Each chooses its own form (see the module doc).
     """
-    if not statsforecast_available():
-        raise ImportError("the statistical peers need statsforecast: pip install 'lstmlab[forecast]'")
-    from statsforecast.models import AutoARIMA, AutoETS, AutoTheta
-
-    history = np.asarray(history, dtype=np.float64)
-    lengths = list(season_lengths) if season_lengths else [period]
-    seasons = {name: peer_season(lengths, len(history), name) for name in models}
-    makers = {"ets": AutoETS, "autoarima": AutoARIMA, "theta": AutoTheta}
     out = {}
     for name in models:
         try:
-            forecast = makers[name](season_length=seasons[name]).forecast(y=history, h=horizon)["mean"]
-            out[name] = np.asarray(forecast, dtype=np.float64)
+            out[name] = fit_peer(name, history, horizon, period, season_lengths)["mean"]
+        except ImportError:
+            raise
         except Exception as error:                       # a peer that cannot fit is reported, not fatal
             out[name] = np.full(horizon, np.nan)
             out.setdefault("_errors", {})[name] = f"{type(error).__name__}: {error}"
     return out
+
+
+def fit_peer(name, history, horizon, period, season_lengths=None, level=()):
+    """One statsforecast model after ``history``: {"mean": (h,)} and, for each level (80, 90), its prediction
+    interval {"lo-80": (h,), "hi-80": (h,), …}. Its season: the longest it takes (peer_season)."""
+    if not statsforecast_available():
+        raise ImportError("the statistical peers need statsforecast: pip install 'lstmlab[forecast]'")
+    from statsforecast.models import AutoARIMA, AutoETS, AutoTheta
+    history = np.asarray(history, dtype=np.float64)
+    season = peer_season(list(season_lengths) if season_lengths else [period], len(history), name)
+    model = {"ets": AutoETS, "autoarima": AutoARIMA, "theta": AutoTheta}[name](season_length=season)
+    out = model.forecast(y=history, h=horizon, **({"level": list(level)} if level else {}))
+    return {key: np.asarray(value, dtype=np.float64) for key, value in out.items()}
 
 
 def all_peers(history, horizon, period, with_statistics=True, season_lengths=None):

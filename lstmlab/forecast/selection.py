@@ -22,7 +22,7 @@ import warnings
 import numpy as np
 
 from .metrics import mae
-from .peers import STATISTICAL, statistical
+from .peers import STATISTICAL, fit_peer, statistical
 from .seasonality import usable_season
 
 NETWORK = "ES-LSTM"
@@ -68,36 +68,52 @@ def select(scores, forecasts=None):
 def selected_forecast(history, h, season_lengths, network_mae, network_forecast):
     """-> (the candidate selected after ``history``, its forecast of the next h points (h,), the scores):
     the network's own forecast when it is selected, else that peer fitted on the whole history."""
+    chosen, columns, scores = _selected_columns(history, h, season_lengths, network_mae,
+                                                {"mean": np.asarray(network_forecast, dtype=np.float64)})
+    return chosen, columns["mean"], scores
+
+
+def _selected_columns(history, h, season_lengths, network_mae, network_columns, level=()):
+    """selected_forecast with the chosen model's prediction intervals: (chosen, {"mean", "lo-80", "hi-80", …},
+    scores). A peer ranked above the network is refitted on the whole history, best first, until one fits."""
     scores = validation_scores(history, h, season_lengths, network_mae)
     period = usable_season(season_lengths, len(history))
-    for name in ranking(scores):                   # the best first; a peer that fails on all N points passes
+    for name in ranking(scores):
         if name == NETWORK:
             break
-        forecast = statistical(np.asarray(history, dtype=np.float64), h, period, models=(name,),
-                               season_lengths=season_lengths)[name]
-        if np.isfinite(forecast).all():
-            return name, forecast, scores
-    return NETWORK, np.asarray(network_forecast, dtype=np.float64), scores
+        try:
+            columns = fit_peer(name, history, h, period, season_lengths, level)
+        except Exception:                                   # as statistical(): a peer that cannot fit passes
+            continue
+        if all(np.isfinite(values).all() for values in columns.values()):
+            return name, columns, scores
+    return NETWORK, network_columns, scores
 
 
-def selected_frame(forecaster, forecast=None):
+def selected_frame(forecaster, forecast=None, level=(80, 90)):
     """The selected forecast past the end of a fitted LSTMForecaster's data (model="hybrid"), for every series:
-    a DataFrame unique_id, ds, selected, selected_model; the scores it was selected by are in its
-    attrs["validation_mae"] ({unique_id: {candidate: MAE}}). ``forecast``: the forecaster's predict(), if made."""
+    a DataFrame unique_id, ds, selected, selected-lo-80, selected-hi-80, … (the chosen model's own intervals:
+    the ES-LSTM's quantiles, or the peer's prediction intervals), selected_model; the scores it was selected
+    by are in its attrs["validation_mae"] ({unique_id: {candidate: MAE}}). ``forecast``: the forecaster's
+    predict(level=level), if made."""
     import pandas as pd
     if forecaster.model != "hybrid":
         raise ValueError(f"the selected forecast picks between the ES-LSTM and the peers; this forecaster is "
                          f"model={forecaster.model!r}")
-    forecast = forecaster.predict() if forecast is None else forecast
+    forecast = forecaster.predict(level=level) if forecast is None else forecast
+    bands = [f"{side}-{lv}" for lv in level for side in ("lo", "hi")]
     validation = forecaster.validation_mae()
     parts, scores = [], {}
     for series in forecaster.series_:
         rows = (forecast["unique_id"] == series.unique_id).to_numpy()
-        network = forecast.loc[rows, forecaster.alias].to_numpy()                   # (h,)
-        chosen, values, scores[series.unique_id] = selected_forecast(
-            series.y, forecaster.h, list(forecaster.frequency_seasons_), validation[series.unique_id], network)
-        parts.append(pd.DataFrame({"unique_id": series.unique_id, "ds": forecast.loc[rows, "ds"].to_numpy(),
-                                   "selected": values, "selected_model": chosen}))
+        network = {"mean": forecast.loc[rows, forecaster.alias].to_numpy()}                  # (h,) each
+        network.update({band: forecast.loc[rows, f"{forecaster.alias}-{band}"].to_numpy() for band in bands})
+        chosen, columns, scores[series.unique_id] = _selected_columns(
+            series.y, forecaster.h, list(forecaster.frequency_seasons_), validation[series.unique_id], network, level)
+        part = {"unique_id": series.unique_id, "ds": forecast.loc[rows, "ds"].to_numpy(), "selected": columns["mean"]}
+        part.update({f"selected-{band}": columns[band] for band in bands})
+        part["selected_model"] = chosen
+        parts.append(pd.DataFrame(part))
     out = pd.concat(parts, ignore_index=True)
     out.attrs["validation_mae"] = scores
     return out
