@@ -166,9 +166,9 @@ def format_report(report):
                 scored = ", ".join(f"{name} {format_number(value)}" for name, value in validation.items())
                 missing = "" if "ES-LSTM" in validation else \
                     "; the ES-LSTM is not scored: the series is too short for early stopping to hold those points out"
-                lines.append(f"  selected: {row['selected']['model']} (MAE on the last {report['horizon']} points up to "
-                             f"the cutoff; the peers refitted without them, the ES-LSTM on the window its early "
-                             f"stopping held out: {scored or 'none scored'}{missing})")
+                lines.append(f"  selected: {row['selected']['model']} (MAE on the last {report['horizon']} points "
+                             f"up to the cutoff; the peers refitted without them, the ES-LSTM on the window its "
+                             f"early stopping held out: {scored or 'none scored'}{missing})")
     lines.append("\nmean over series and folds (rel. MAE: geometric mean of MAE / best of ETS, AutoARIMA, Theta)")
     lines.extend(format_table(COLUMNS, [(name, m["mae"], m["rmse"], m["smape"], m["mase"], m["relative_mae_geomean"])
                                         for name, m in report["summary"].items()]))

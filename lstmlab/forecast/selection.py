@@ -10,9 +10,9 @@ them, and the one with the lowest MAE there makes the series' forecast:
     selected = argmin over {ES-LSTM, ets, autoarima, theta}
 
 The peers are refitted on the first N − h points (each with the season those allow: on a short series
-that can be none, where the forecast after all N points has one). The ES-LSTM is not: early stopping already held that
-window out of every member's training (LSTMForecaster.validation_mae), so it costs no second fit. Its
-score is optimistic, and the selection leans to it (a tie goes to it as well): each member's checkpoint
+that can be none, where the forecast after all N points has one). The ES-LSTM is not: early stopping
+already held that window out of every member's training (LSTMForecaster.validation_mae), so it costs no
+second fit. Its score is optimistic, and the selection leans to it (a tie goes to it as well): each member's checkpoint
 was chosen on that window, and the smoothing's parameters were fitted on all N points. Measured where a
 fold's validation window is the previous fold's test window, it is 0.86× its out-of-sample MAE there
 (geometric mean over 48 cases). Benchmark: benchmarks/forecast_panel/selection.py.
