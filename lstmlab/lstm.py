@@ -119,18 +119,21 @@ class LSTM(nn.Module):
     def check_input(self, input, batch_sizes):
         check_rnn_input(self, input, batch_sizes)
 
+    def _state_sizes(self, batch):
+        """h_0's (L·D, B, P) and c_0's (L·D, B, H) for a batch of B rows."""
+        layers = self.num_layers * self.num_directions
+        return (layers, batch, self.real_hidden_size), (layers, batch, self.hidden_size)
+
     def _mini_batch(self, input, batch_sizes):
         if batch_sizes is not None:
             return int(batch_sizes[0])
         return input.size(0) if self.batch_first else input.size(1)
 
     def get_expected_hidden_size(self, input, batch_sizes):
-        """(L·D, B, P): h_0's size for this input."""
-        return (self.num_layers * self.num_directions, self._mini_batch(input, batch_sizes), self.real_hidden_size)
+        return self._state_sizes(self._mini_batch(input, batch_sizes))[0]
 
     def get_expected_cell_size(self, input, batch_sizes):
-        """(L·D, B, H): c_0's size for this input."""
-        return (self.num_layers * self.num_directions, self._mini_batch(input, batch_sizes), self.hidden_size)
+        return self._state_sizes(self._mini_batch(input, batch_sizes))[1]
 
     def check_hidden_size(self, hx, expected_hidden_size, msg="Expected hidden size {}, got {}"):
         check_hidden_size(hx, expected_hidden_size, msg)
@@ -198,9 +201,7 @@ class LSTM(nn.Module):
 
     def _initial_state(self, x, batch, hx, sorted_indices):
         """Check or create (h_0 (L·D, B, P), c_0 (L·D, B, H)), in the packed (sorted) row order."""
-        layers = self.num_layers * self.num_directions
-        h_size = (layers, batch, self.real_hidden_size)
-        c_size = (layers, batch, self.hidden_size)
+        h_size, c_size = self._state_sizes(batch)
         if hx is None:
             return x.new_zeros(h_size), x.new_zeros(c_size)
         check_lstm_state(self, hx, h_size, c_size, x.device)
@@ -251,7 +252,7 @@ class LSTM(nn.Module):
         if x.dim() != 2 or x.size(1) != self.input_size:
             raise RuntimeError(f"LSTM.step: x must be (batch, {self.input_size}), got {tuple(x.shape)}")
         check_lstm_input(self, x[None], None)                                 # dtype and device, as forward
-        expected = [(self.num_layers, x.size(0), self.real_hidden_size), (self.num_layers, x.size(0), self.hidden_size)]
+        expected = self._state_sizes(x.size(0))                              # unidirectional: L·D = L
         if hx is None:
             hx = (x.new_zeros(expected[0]), x.new_zeros(expected[1]))
         _check_state_pair(hx)

@@ -284,7 +284,8 @@ def rollout_fused(lstm, given, state, total, feedback, threads=None):
 def rollout_graphed(lstm, given, state, total, feedback, strict=False):
     """On a CUDA GPU: the step-by-step path, its generated steps replayed from a CUDA graph of CHUNK steps
     (rollout_graph.py), the steps short of a whole chunk in the loop; fewer steps than one chunk capture
-    nothing, and a capture that fails leaves every step to the loop (strict: raises). -> outputs (total, B, I), state, why no graph ran (None: one did)."""
+    nothing, and a capture that fails leaves every step to the loop (strict: raises).
+    -> outputs (total, B, I), state, why no graph ran (None: one did)."""
     from . import rollout_graph
     tensors = _weight_tensors(lstm, feedback)
     failure = []

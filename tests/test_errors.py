@@ -14,6 +14,15 @@ def raised(fn):
     return type(info.value), str(info.value)
 
 
+def raised_or_none(fn):
+    """(type, message) of what fn raises, or None: for calls that torch lets through too."""
+    try:
+        fn()
+    except Exception as error:
+        return type(error), str(error)
+    return None
+
+
 CONSTRUCTOR_CASES = [
     pytest.param({"dropout": 1.5}, id="dropout>1"),
     pytest.param({"dropout": -0.1}, id="dropout<0"),
@@ -197,11 +206,3 @@ def test_torchs_checking_methods_answer_as_torchs(options):
     hx, order = (f64(layers, 3, 2), f64(layers, 3, 7)), torch.tensor([2, 0, 1])
     assert all(torch.equal(a, b) for a, b in zip(ours.permute_hidden(hx, order), ref.permute_hidden(hx, order)))
     assert ours.permute_hidden(hx, None) is hx
-
-
-def raised_or_none(fn):
-    try:
-        fn()
-    except Exception as error:
-        return type(error), str(error)
-    return None

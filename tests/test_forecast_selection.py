@@ -1,5 +1,5 @@
 """The `selected` forecast: per series, whichever of the ES-LSTM and the statistical peers forecast the last
-h points before the cutoff best (lstmlab/forecast/selection.py), and the ES-LSTM's score on that window."""
+h points up to the cutoff best (lstmlab/forecast/selection.py), and the ES-LSTM's score on that window."""
 import json
 import warnings
 
@@ -21,6 +21,13 @@ TINY = {"ensemble": 2, "steps": 20, "hidden_size": 8, "mlp_size": 16}
 def air_frame(n=144):
     return pd.DataFrame({"unique_id": "air", "ds": pd.date_range("1949-01-01", periods=n, freq="MS"),
                          "y": np.array(AIRPASSENGERS[:n], dtype=np.float64)})
+
+
+def two_series(n=132):
+    """AirPassengers' first n months and a rising sine wave on the same months: a panel of two."""
+    t = np.arange(n)
+    wave = air_frame(n).assign(unique_id="wave", y=100 + 0.3 * t + 10 * np.sin(2 * np.pi * t / 12))
+    return pd.concat([air_frame(n), wave], ignore_index=True)
 
 
 def test_select_takes_the_lowest_validation_mae_and_the_network_on_a_tie():
@@ -86,9 +93,7 @@ def test_the_networks_validation_mae_is_its_forecast_of_the_held_out_last_window
 def test_the_report_selects_per_series_and_scores_the_selected_forecast_as_the_chosen_model():
     """Two series, one fold: `selected` has, for each series, the metrics of the candidate with the lowest
     validation MAE, and the report says which and why."""
-    t = np.arange(132)
-    wave = air_frame(132).assign(unique_id="wave", y=100 + 0.3 * t + 10 * np.sin(2 * np.pi * t / 12))
-    frame = pd.concat([air_frame(132), wave])
+    frame = two_series()
     report = evaluate(frame, 12, models=("hybrid",), **TINY)
     for row in report["rows"]:
         scores, chosen = row["selected"]["validation_mae"], row["selected"]["model"]
@@ -106,9 +111,8 @@ def test_the_command_lines_forecast_file_has_the_selected_forecast_and_its_model
     """--out: past the end of the file, the ES-LSTM's forecast and the selected one, which is the ES-LSTM's
     or the chosen peer's fitted on the whole series (computed again here with statsforecast)."""
     from lstmlab.cli import main
-    t = np.arange(132)
-    wave = air_frame(132).assign(unique_id="wave", y=100 + 0.3 * t + 10 * np.sin(2 * np.pi * t / 12))
-    pd.concat([air_frame(132), wave]).to_csv(tmp_path / "two.csv", index=False)
+    frame = two_series()
+    frame.to_csv(tmp_path / "two.csv", index=False)
     assert main(["forecast", "--csv", str(tmp_path / "two.csv"), "--id-column", "unique_id", "--horizon", "6",
                  "--ensemble", "2", "--train-steps", "20", "--out", str(tmp_path / "out"), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
@@ -121,7 +125,7 @@ def test_the_command_lines_forecast_file_has_the_selected_forecast_and_its_model
     assert (written["selected_model"] != "ES-LSTM").any()
     for uid, part in written.groupby("unique_id"):
         chosen = part["selected_model"].iloc[0]
-        history = pd.concat([air_frame(132), wave]).query("unique_id == @uid").y.to_numpy()
+        history = frame[frame.unique_id == uid].y.to_numpy()
         expected = part["ES-LSTM"].to_numpy() if chosen == "ES-LSTM" else \
             statistical(history, 6, 12, models=(chosen,), season_lengths=[12])[chosen]
         np.testing.assert_allclose(part["selected"].to_numpy(), expected, rtol=1e-6)
@@ -171,9 +175,7 @@ def test_each_fold_selects_on_data_before_its_cutoff():
 def test_selected_frame_gives_every_series_its_pick_and_refuses_the_pure_lstm():
     """selection.selected_frame: what --out writes, for a fitted forecaster in Python — per series the pick
     that selected_forecast makes with the forecaster's own validation score and seasons."""
-    t = np.arange(132)
-    wave = air_frame(132).assign(unique_id="wave", y=100 + 0.3 * t + 10 * np.sin(2 * np.pi * t / 12))
-    forecaster = LSTMForecaster(h=6, **TINY).fit(pd.concat([air_frame(132), wave]))
+    forecaster = LSTMForecaster(h=6, **TINY).fit(two_series())
     frame, forecast = selected_frame(forecaster), forecaster.predict()
     bands = ["lo-80", "hi-80", "lo-90", "hi-90"]
     assert list(frame.columns) == ["unique_id", "ds", "selected"] + [f"selected-{b}" for b in bands] + \

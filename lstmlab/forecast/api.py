@@ -14,6 +14,7 @@ import numpy as np
 
 from .frame import PanelSeries, exogenous_columns, future_stamps, prepare, season_lengths, shown, split_series
 from .hybrid import ESLSTM, HybridConfig
+from .metrics import mae
 from .smoothing import refuse_nonpositive, usable_periods
 
 MODEL_NAMES = {"es": "ES-LSTM", "last": "LSTM"}
@@ -164,8 +165,7 @@ class LSTMForecaster:
         scores = {}
         for series in self.series_:
             forecast = self.network.validation_forecast(series.unique_id)
-            scores[series.unique_id] = None if forecast is None else \
-                float(np.mean(np.abs(series.y[-self.h:] - forecast)))
+            scores[series.unique_id] = None if forecast is None else mae(series.y[-self.h:], forecast)
         return scores
 
     def _future_stamps(self, series):

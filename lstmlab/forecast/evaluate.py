@@ -98,8 +98,7 @@ def evaluate(df, h, folds=1, step=None, models=("hybrid", "lstm"), freq=None, se
             hybrid = forecasts[MODELS["hybrid"]]
             network_mae = hybrid[(hybrid.unique_id == uid) & (hybrid.cutoff == cutoff)][
                 f"{MODELS['hybrid']}-validation-mae"].iloc[0]                                 # NaN: not held out
-            validation = validation_scores(history, h, lengths or [period],
-                                           None if pd.isna(network_mae) else float(network_mae))
+            validation = validation_scores(history, h, lengths, None if pd.isna(network_mae) else float(network_mae))
             chosen = select(validation, predictions)
             predictions["selected"] = predictions[chosen]
             selected = {"model": chosen, "validation_mae": validation}
