@@ -34,6 +34,8 @@ import time
 
 import torch
 
+from . import lstm_cpu_plan
+
 SOURCE = pathlib.Path(__file__).with_name("lstm_cpu_recurrence.cpp")
 # One library, three ideas: the time loops of backend "bptt", its inference path and the closed-loop
 # rollout (lstmlab.rollout); all include the activations header.
@@ -174,16 +176,34 @@ def load():
 # barrier every step; "rows" gives each thread a block of batch rows, which never meet; "tiles": the
 # loops on packed W_hh tiles (forward_on_tiles, backward_on_tiles), threads owning whole tiles of units;
 # "tile-rows": the same loops, each thread owning whole groups of 4 rows on every tile (no barrier).
-# "auto" chooses from the sizes, as measured on 2 threads (auto_partition in lstm_cpu_split.h; the
-# inference path: INFERENCE_TILES_UP_TO in lstm_cpu_inference.cpp); the tests force each. With one
-# thread "auto" takes the tiles for layers without a projection up to B·4H·P = 2^23 multiply-adds per
-# step forward and 2^20 backward. Measured
-# here, one thread on one core, T = 100 — forward time / oneDNN's: B=8 H=51 1.14 (one GEMM call per
-# step: 1.57), B=1 H=64 0.68 (1.72), B=16 H=32 0.91 (1.19), B=64 H=128 1.25 (1.30), B=32 H=512 1.73
-# (1.40); backward recurrence, µs per step, tiles vs GEMM calls: B=8 H=51 4.2 vs 6.2, B=1 H=64 1.2 vs
-# 3.0, B=64 H=128 171 vs 133, B=64 H=256 427 vs 314 (a noisy, shared machine: medians of 20 runs).
+# "measure" (the default) times the candidates on the first call of each shape and keeps the fastest
+# (lstm_cpu_plan.py); "auto" takes the fixed rule measured on one 2-core Intel Xeon (auto_partition in
+# lstm_cpu_split.h; the inference path: INFERENCE_TILES_UP_TO in lstm_cpu_inference.cpp); the tests
+# force each. With one thread "auto" takes the tiles for layers without a projection up to
+# B·4H·P = 2^23 multiply-adds per step forward and 2^20 backward. Measured there, one thread on one
+# core, T = 100 — forward time / oneDNN's: B=8 H=51 1.14 (one GEMM call per step: 1.57), B=1 H=64 0.68
+# (1.72), B=16 H=32 0.91 (1.19), B=64 H=128 1.25 (1.30), B=32 H=512 1.73 (1.40); backward recurrence, µs
+# per step, tiles vs GEMM calls: B=8 H=51 4.2 vs 6.2, B=1 H=64 1.2 vs 3.0, B=64 H=128 171 vs 133, B=64
+# H=256 427 vs 314 (a noisy, shared machine: medians of 20 runs).
 PARTITIONS = {"auto": 0, "rows": 1, "units": 2, "tiles": 3, "tile-rows": 4}
-PARTITION = "auto"
+PARTITION_VARIABLE = "LSTMLAB_CPU_PARTITION"
+PARTITION = os.environ.get(PARTITION_VARIABLE, "measure")
+
+
+def _partition(loop, steps, batch, hidden, out_size, projected, dtype, trial, *more_key):
+    """The partition code for one call: PARTITION's, or for "measure" the plan for the call's shape
+    (lstm_cpu_plan.plan), made the first time by ``trial(partition, steps)`` on a copy of its first steps."""
+    if PARTITION != "measure":
+        if PARTITION not in PARTITIONS:
+            raise ValueError(f"{PARTITION_VARIABLE} (lstmlab.kernels.lstm_cpu.PARTITION) must be 'measure' or one of "
+                             f"{', '.join(map(repr, PARTITIONS))}, got {PARTITION!r}")
+        return PARTITIONS[PARTITION]
+    if steps == 0 or batch == 0:
+        return PARTITIONS["auto"]                                   # nothing to run, nothing to time
+    threads = torch.get_num_threads()
+    k = lstm_cpu_plan.trial_steps(steps, batch * 4 * hidden * out_size)
+    key = (loop, batch, hidden, out_size, projected, str(dtype).removeprefix("torch."), threads, k, *more_key)
+    return lstm_cpu_plan.plan(key, projected, threads, lambda partition: trial(partition, k))
 
 
 def empty_gates(steps, batch, gate_size, like):
@@ -196,8 +216,14 @@ def forward_recurrence(gates, w_hh, weight_hr, h0, c0, bias=None):
     bias (4H) or None -> outputs, cell_states, unprojected."""
     weight_hr = weight_hr.contiguous() if weight_hr is not None else None
     bias = bias.contiguous() if bias is not None else None
-    return load().lstm_forward_recurrence(gates, w_hh.contiguous(), weight_hr, h0.contiguous(), c0.contiguous(),
-                                          PARTITIONS[PARTITION], bias)
+    w_hh, h0, c0 = w_hh.contiguous(), h0.contiguous(), c0.contiguous()
+
+    def run(gates, partition):
+        return load().lstm_forward_recurrence(gates, w_hh, weight_hr, h0, c0, partition, bias)
+    steps, batch, gate_size = gates.shape
+    partition = _partition("forward", steps, batch, gate_size // 4, w_hh.size(1), weight_hr is not None,
+                           gates.dtype, lambda partition, k: run(gates[:k].clone(), partition))
+    return run(gates, partition)
 
 
 def backward_recurrence(acts, cell_states, c0, w_hh, weight_hr, grad_outputs, grad_cell_states):
@@ -205,8 +231,19 @@ def backward_recurrence(acts, cell_states, c0, w_hh, weight_hr, grad_outputs, gr
     if grad_cell_states is not None:
         grad_cell_states = grad_cell_states.contiguous()
     weight_hr = weight_hr.contiguous() if weight_hr is not None else None
-    return load().lstm_backward_recurrence(acts, cell_states, c0.contiguous(), w_hh.contiguous(), weight_hr,
-                                           grad_outputs.contiguous(), grad_cell_states, PARTITIONS[PARTITION])
+    c0, w_hh, grad_outputs = c0.contiguous(), w_hh.contiguous(), grad_outputs.contiguous()
+
+    def run(acts, cell_states, grad_outputs, grad_cell_states, partition):
+        return load().lstm_backward_recurrence(acts, cell_states, c0, w_hh, weight_hr, grad_outputs,
+                                               grad_cell_states, partition)
+
+    def trial(partition, k):                                        # the first k steps, on a copy of acts
+        return run(acts[:k].clone(), cell_states[:k], grad_outputs[:k],
+                   None if grad_cell_states is None else grad_cell_states[:k], partition)
+    steps, batch, gate_size = acts.shape
+    partition = _partition("backward", steps, batch, gate_size // 4, w_hh.size(1), weight_hr is not None,
+                           acts.dtype, trial)
+    return run(acts, cell_states, grad_outputs, grad_cell_states, partition)
 
 
 def inference(x, w_ih, w_hh, bias, weight_hr, h0, c0, chunk_steps):
@@ -215,8 +252,14 @@ def inference(x, w_ih, w_hh, bias, weight_hr, h0, c0, chunk_steps):
     chunk_steps: steps per input GEMM -> outputs (T, B, P), c_T (B, H)."""
     bias = bias.contiguous() if bias is not None else None
     weight_hr = weight_hr.contiguous() if weight_hr is not None else None
-    return load().lstm_inference(x.contiguous(), w_ih.contiguous(), w_hh.contiguous(), bias, weight_hr,
-                                 h0.contiguous(), c0.contiguous(), chunk_steps, PARTITIONS[PARTITION])
+    x, w_ih, w_hh, h0, c0 = x.contiguous(), w_ih.contiguous(), w_hh.contiguous(), h0.contiguous(), c0.contiguous()
+
+    def run(x, partition):
+        return load().lstm_inference(x, w_ih, w_hh, bias, weight_hr, h0, c0, chunk_steps, partition)
+    steps, batch, input_size = x.shape
+    partition = _partition("inference", steps, batch, w_hh.size(0) // 4, w_hh.size(1), weight_hr is not None,
+                           x.dtype, lambda partition, k: run(x[:k], partition), input_size, min(chunk_steps, steps))
+    return run(x, partition)
 
 
 def rollout(inputs, h0, c0, weights, biases, projections, feedback_weight, feedback_bias, steps, threads):
