@@ -4,10 +4,11 @@ Every C++ loop of backend "bptt" can split its work four ways (lstm_cpu_split.h)
 one GEMM call per step ("units"), by batch rows with one GEMM call per step ("rows"), or on W_hh packed
 into tiles, split by tiles ("tiles") or by rows ("tile-rows"). Which is fastest depends on the machine
 as much as on the sizes. The fixed rule in lstm_cpu_split.h (``auto_partition``, partition "auto") was
-measured on one 2-core Intel Xeon, where MKL's small GEMMs were fast. On a 2-core AMD EPYC (Zen 4) MKL's
-GEMM of 32 × 512 by 512 × 2048 — one step of a wide layer — runs at 73 GFLOP/s, less than half its rate on a
-1024² product (175), while the tiles keep their pace; there the rule's choice took 1.29–1.41× oneDNN's
-forward time at issue 17's three wide shapes and the tiles 0.98–1.09× (tests of 2026-12-06, README).
+measured on one 2-core Intel Xeon, where one MKL call per step won at large layers. On a 2-core AMD EPYC
+(Zen 4) MKL's GEMM of 32 × 512 by 512 × 2048 — one step of a wide layer — runs at 73 GFLOP/s, less than half
+its rate on a 1024² product (175), while the tiles keep their pace; there the rule's choice took 1.29–1.41×
+oneDNN's forward time at issue 17's three shapes with B = 64 or H = 512, and the tiles 0.98–1.13× (2026-12-06,
+7 interleaved rounds; README).
 
 So, like FFTW's planner (FFTW_MEASURE) or cuDNN's benchmark mode, lstmlab can time the candidates instead
 of guessing: the first call of a loop at a new shape runs each candidate split on a copy of the call's first
