@@ -21,6 +21,7 @@ forever; lstmlab builds under an OS lock of its own, released by the kernel when
 (`python -m lstmlab.kernels.lstm_cpu`). Only float32 and float64 CPU tensors.
 """
 import contextlib
+import contextvars
 import functools
 import hashlib
 import os
@@ -188,16 +189,37 @@ def load():
 PARTITIONS = {"auto": 0, "rows": 1, "units": 2, "tiles": 3, "tile-rows": 4}
 PARTITION_VARIABLE = "LSTMLAB_CPU_PARTITION"
 PARTITION = os.environ.get(PARTITION_VARIABLE, "measure")
+_partition_override = contextvars.ContextVar("lstm_cpu_partition", default=None)
+
+
+@contextlib.contextmanager
+def use_partition(name):
+    """``with use_partition("auto"):`` — the C++ loops inside split their work this way, whatever PARTITION
+    says. A measured plan depends on how busy the machine was when it was timed, and a split can change
+    the last bits of a result: code whose results must not depend on the load (the forecasters, whose
+    training would carry those bits on) runs under the fixed rule, "auto"."""
+    if name != "measure" and name not in PARTITIONS:
+        raise ValueError(f"partition must be 'measure' or one of {', '.join(map(repr, PARTITIONS))}, got {name!r}")
+    token = _partition_override.set(name)
+    try:
+        yield
+    finally:
+        _partition_override.reset(token)
 
 
 def _partition(loop, steps, batch, hidden, out_size, projected, dtype, trial, *more_key):
-    """The partition code for one call: PARTITION's, or for "measure" the plan for the call's shape
-    (lstm_cpu_plan.plan), made the first time by ``trial(partition, steps)`` on a copy of its first steps."""
-    if PARTITION != "measure":
-        if PARTITION not in PARTITIONS:
+    """The partition code for one call: PARTITION's (or use_partition's), or for "measure" the plan for the
+    call's shape (lstm_cpu_plan.plan), made the first time by ``trial(partition, steps)`` on a copy of its
+    first steps. Under torch.use_deterministic_algorithms(True), "measure" is the fixed rule: results
+    then never depend on a timing."""
+    choice = _partition_override.get() or PARTITION
+    if choice == "measure" and torch.are_deterministic_algorithms_enabled():
+        choice = "auto"
+    if choice != "measure":
+        if choice not in PARTITIONS:
             raise ValueError(f"{PARTITION_VARIABLE} (lstmlab.kernels.lstm_cpu.PARTITION) must be 'measure' or one of "
-                             f"{', '.join(map(repr, PARTITIONS))}, got {PARTITION!r}")
-        return PARTITIONS[PARTITION]
+                             f"{', '.join(map(repr, PARTITIONS))}, got {choice!r}")
+        return PARTITIONS[choice]
     if steps == 0 or batch == 0:
         return PARTITIONS["auto"]                                   # nothing to run, nothing to time
     threads = torch.get_num_threads()

@@ -134,3 +134,42 @@ def test_an_unknown_partition_is_named(monkeypatch):
     with pytest.raises(ValueError, match=r"LSTMLAB_CPU_PARTITION .* must be 'measure' or one of 'auto', 'rows', "
                                          r"'units', 'tiles', 'tile-rows', got 'fastest'"):
         lstm_cpu.forward_recurrence(gates, torch.zeros(4, 1), None, torch.zeros(1, 1), torch.zeros(1, 1))
+
+
+def test_use_partition_and_deterministic_algorithms_take_the_fixed_rule(fresh_plans):
+    gates = torch.randn(6, 4, 32, dtype=torch.float64)
+    w_hh, h0, c0 = torch.randn(32, 8, dtype=torch.float64), torch.zeros(4, 8, dtype=torch.float64), \
+        torch.zeros(4, 8, dtype=torch.float64)
+    with lstm_cpu.use_partition("auto"):
+        lstm_cpu.forward_recurrence(gates.clone(), w_hh, None, h0, c0)
+    torch.use_deterministic_algorithms(True)
+    try:
+        lstm_cpu.forward_recurrence(gates.clone(), w_hh, None, h0, c0)
+    finally:
+        torch.use_deterministic_algorithms(False)
+    assert plan.plans() == {}                                        # neither call timed anything
+    lstm_cpu.forward_recurrence(gates.clone(), w_hh, None, h0, c0)
+    assert len(plan.plans()) == 1
+    with pytest.raises(ValueError, match="partition must be 'measure' or one of .* got 'fast'"):
+        with lstm_cpu.use_partition("fast"):
+            pass
+
+
+def test_forecasts_do_not_depend_on_a_timed_plan(fresh_plans, monkeypatch):
+    """The ES-LSTM trains and forecasts on the fixed rule: a plan timed on a busy machine could change the
+    last bits of a step, training would carry them on, and the forecast would depend on the load."""
+    from lstmlab.forecast.datasets import AIRPASSENGERS
+    from lstmlab.forecast.hybrid import ESLSTM, HybridConfig
+    monkeypatch.setenv(bptt.LOOPS_VARIABLE, "cpp")
+    chosen = []
+    real_partition = lstm_cpu._partition
+
+    def recording_partition(*args, **kwargs):
+        chosen.append(real_partition(*args, **kwargs))
+        return chosen[-1]
+    monkeypatch.setattr(lstm_cpu, "_partition", recording_partition)
+    y = torch.tensor(AIRPASSENGERS, dtype=torch.float64).numpy()
+    model = ESLSTM(HybridConfig(horizon=12, period=12, ensemble=1, steps=5, hidden_size=8, mlp_size=16))
+    model.fit([("air", y[:-12], None)]).predict()
+    assert chosen and set(chosen) == {lstm_cpu.PARTITIONS["auto"]}   # the loops ran, every call on the rule
+    assert plan.plans() == {}

@@ -177,13 +177,23 @@ def error_spread(targets, quantiles, mirror):
 @contextmanager
 def torch_threads(count):
     """Small networks train faster on one thread: measured on this project's 2-core machine shared
-    with other jobs, one Adam step (B=128, L=24, H=32) took 7.5 ms on 1 thread and 219 ms on 2."""
+    with other jobs, one Adam step (B=128, L=24, H=32) took 7.5 ms on 1 thread and 219 ms on 2. Inside,
+    the C++ loops split their work by the fixed rule (fixed_work_split)."""
     before = torch.get_num_threads()
     torch.set_num_threads(count)
     try:
-        yield
+        with fixed_work_split():
+            yield
     finally:
         torch.set_num_threads(before)
+
+
+def fixed_work_split():
+    """The C++ loops of backend "bptt" split their work by the fixed rule, not by a plan timed on this run
+    (lstmlab/kernels/lstm_cpu_plan.py): the split can change a result's last bits, training carries them
+    on, and a forecast must not depend on how busy the machine was."""
+    from lstmlab.kernels.lstm_cpu import use_partition
+    return use_partition("auto")
 
 
 class ESLSTM:
@@ -394,16 +404,19 @@ class ESLSTM:
         p = self.series[name]
         t = len(p.z) - 1 if end is None else end
         scenario = self._scenario(name, p, future_exogenous) if end is None else None
-        draws = []
-        for lookback, member in self.members:
-            window, future = self._window(p, t, scenario, lookback=lookback)
-            inputs = torch.as_tensor(window[None], dtype=torch.float32)                    # (1, L, 1 + E)
-            future = torch.as_tensor(future[None], dtype=torch.float32) if p.exogenous.shape[1] else None
-            draw = member(inputs, future)[0].numpy()                                       # (h, Q)
-            if member.untrained_band is not None:               # the smoothing's band about its median
-                draw = draw[:, [self.config.quantiles.index(0.5)]] + member.untrained_band
-            draws.append(draw)
-        return np.stack(draws)                                                               # (M, h, Q)
+        with fixed_work_split():
+            return np.stack([self._member_draw(p, t, scenario, lookback, member)
+                             for lookback, member in self.members])                     # (M, h, Q)
+
+    def _member_draw(self, p, t, scenario, lookback, member):
+        """(h, Q): one member's quantiles of the correction after the window ending at t."""
+        window, future = self._window(p, t, scenario, lookback=lookback)
+        inputs = torch.as_tensor(window[None], dtype=torch.float32)                        # (1, L, 1 + E)
+        future = torch.as_tensor(future[None], dtype=torch.float32) if p.exogenous.shape[1] else None
+        draw = member(inputs, future)[0].numpy()                                           # (h, Q)
+        if member.untrained_band is not None:                   # the smoothing's band about its median
+            draw = draw[:, [self.config.quantiles.index(0.5)]] + member.untrained_band
+        return draw
 
     def to_series_units(self, name, normalised, end=None):
         """Normalised corrections (h, Q) after ``end`` (default: the last fitted point) -> forecasts in the

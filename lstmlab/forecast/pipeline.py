@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from .metrics import all_metrics, linear_forecast, naive_forecast, seasonal_naive_forecast
-from .hybrid import torch_threads as one_thread
+from .hybrid import fixed_work_split, torch_threads as one_thread
 from .models import MultiHorizonLSTM, NextStepLSTM, Seq2SeqLSTM, quantile_loss
 from .training import fit
 from .windows import SCALERS, Scaler
@@ -230,6 +230,10 @@ class Forecaster:
 
         future_exogenous: {name: (h,)} scenario path of the exogenous columns (seq2seq with exogenous).
         """
+        with fixed_work_split():                                # a forecast must not depend on the load
+            return self._forecast(series, future_exogenous)
+
+    def _forecast(self, series, future_exogenous):
         c = self.config
         if not self.members:
             raise RuntimeError("fit or load the forecaster first")
