@@ -8,22 +8,24 @@ measured on one 2-core Intel Xeon, where one MKL call per step won at large laye
 (Zen 4) MKL's GEMM of 32 × 512 by 512 × 2048 — one step of a wide layer — runs at 73 GFLOP/s, less than half
 its rate on a 1024² product (175), while the tiles keep their pace; there the rule's choice took 1.29–1.41×
 oneDNN's forward time at issue 17's three shapes with B = 64 or H = 512, and the tiles 0.98–1.13× (2026-12-06,
-7 interleaved rounds; README).
+7 interleaved rounds, an ad-hoc script; a second such run: 1.02–1.45× with the rule, 0.97–1.16× planned;
+README).
 
 So, like FFTW's planner (FFTW_MEASURE) or cuDNN's benchmark mode, lstmlab can time the candidates instead
 of guessing: the first call of a loop at a new shape runs each candidate split on a copy of the call's first
 few steps, a few rounds, interleaved, and keeps the fastest for that shape (plans()). Every later call of
 that shape takes it at no cost. Any split computes the same equations; the sums may round differently
 (tiles and MKL add in different orders), so results can differ between processes in the last bits,
-never within one. Partition "auto" restores the fixed rule, and each split can be forced
-(LSTMLAB_CPU_PARTITION, kernels/lstm_cpu.py).
+never within one. The rule itself is a candidate and wins unless another split is more than 10% faster
+(MARGIN), so a plan only leaves it where the gain is clear. Partition "auto" restores the fixed rule, and
+each split can be forced (LSTMLAB_CPU_PARTITION, kernels/lstm_cpu.py).
 """
 import math
 import time
 
-# partition codes, as lstm_cpu_split.h numbers them
-ROWS, UNITS, TILES, TILE_ROWS = 1, 2, 3, 4
-NAMES = {ROWS: "rows", UNITS: "units", TILES: "tiles", TILE_ROWS: "tile-rows"}
+# partition codes, as lstm_cpu_split.h numbers them (RULE: the fixed rule's own choice, auto_partition)
+RULE, ROWS, UNITS, TILES, TILE_ROWS = 0, 1, 2, 3, 4
+NAMES = {RULE: "auto", ROWS: "rows", UNITS: "units", TILES: "tiles", TILE_ROWS: "tile-rows"}
 
 # A trial runs about this many multiply-adds of the recurrence (at least 8 steps, at most 32, never
 # more than the call has). Each call lays its weights out once before its first step (tiles cost more
@@ -35,10 +37,15 @@ NAMES = {ROWS: "rows", UNITS: "units", TILES: "tiles", TILE_ROWS: "tile-rows"}
 TRIAL_MULTIPLY_ADDS = 1 << 29
 MIN_TRIAL_STEPS, MAX_TRIAL_STEPS = 8, 32
 # Each candidate runs up to this many times, round robin; its fastest run counts (a busy machine only
-# ever makes a run slower, so the minimum is the least noisy figure). After the first round, a candidate
+# ever makes a run slower, so the minimum is the least noisy figure). After each round, a candidate
 # more than PRUNE_ABOVE times the fastest so far is not run again (twice: a busy spell seldom costs that).
 ROUNDS = 3
 PRUNE_ABOVE = 2.0
+# The fixed rule is timed too, and kept unless another split beats it by this much: where the two are
+# close, which one a trial finds faster is up to the machine's load, and the plan (and with it the last
+# bits of every result) would change from run to run for a gain too small to matter. Where the rule is
+# clearly wrong (the AMD case above: 1.4x) the plan still moves.
+MARGIN = 0.10
 
 _plans = {}                                        # key -> partition code
 
@@ -50,17 +57,20 @@ def trial_steps(steps, step_multiply_adds):
 
 
 def candidates(projected, threads):
-    """The splits worth timing: no tiles with a projection (the loops on tiles have none); on one thread
-    rows and units are the same loop, as are tiles and tile-rows."""
+    """The splits worth timing, the fixed rule first: no tiles with a projection (the loops on tiles have
+    none); on one thread rows and units are the same loop, as are tiles and tile-rows."""
     if threads <= 1:
-        return (UNITS,) if projected else (UNITS, TILES)
-    return (ROWS, UNITS) if projected else (ROWS, UNITS, TILES, TILE_ROWS)
+        return (RULE, UNITS) if projected else (RULE, UNITS, TILES)
+    return (RULE, ROWS, UNITS) if projected else (RULE, ROWS, UNITS, TILES, TILE_ROWS)
 
 
-def fastest(choices, run, rounds=ROUNDS, clock=time.perf_counter):
-    """The choice whose fastest run of ``run(choice)`` took least time: up to ``rounds`` runs each, round
-    robin (a slow spell of the machine falls on every choice alike), the clearly slower ones dropped after
-    the first round; a tie goes to the earlier choice."""
+def fastest(choices, run, rounds=ROUNDS, clock=time.perf_counter, margin=MARGIN):
+    """Times ``run(choice)`` for every choice: one untimed run first (first-touch costs: pages, the thread
+    team), then up to ``rounds`` runs each, round robin (a slow spell of the machine falls on every choice
+    alike), a choice over PRUNE_ABOVE times the fastest so far not run again; each one's fastest run counts.
+    Returns the first choice (the incumbent) unless another is faster by more than ``margin``; among
+    those, the fastest (a tie goes to the earlier)."""
+    run(choices[0])
     best = {choice: math.inf for choice in choices}
     running = list(choices)
     for _ in range(rounds):
@@ -70,15 +80,15 @@ def fastest(choices, run, rounds=ROUNDS, clock=time.perf_counter):
             best[choice] = min(best[choice], clock() - start)
         fastest_yet = min(best.values())
         running = [choice for choice in running if best[choice] <= PRUNE_ABOVE * fastest_yet]
-    return min(choices, key=lambda choice: best[choice])
+    challenger = min(choices[1:], key=lambda choice: best[choice])
+    return challenger if best[challenger] * (1 + margin) < best[choices[0]] else choices[0]
 
 
 def plan(key, projected, threads, run):
     """The partition for ``key`` (a loop's name and everything that sets its speed but T): measured by
     ``run(partition)`` the first time, then remembered for this process."""
     if key not in _plans:
-        choices = candidates(projected, threads)
-        _plans[key] = choices[0] if len(choices) == 1 else fastest(choices, run)
+        _plans[key] = fastest(candidates(projected, threads), run)
     return _plans[key]
 
 
