@@ -186,7 +186,7 @@ def load():
 # (1.72), B=16 H=32 0.91 (1.19), B=64 H=128 1.25 (1.30), B=32 H=512 1.73 (1.40); backward recurrence, µs
 # per step, tiles vs GEMM calls: B=8 H=51 4.2 vs 6.2, B=1 H=64 1.2 vs 3.0, B=64 H=128 171 vs 133, B=64
 # H=256 427 vs 314 (a noisy, shared machine: medians of 20 runs).
-PARTITIONS = {"auto": 0, "rows": 1, "units": 2, "tiles": 3, "tile-rows": 4}
+PARTITIONS = {name: code for code, name in lstm_cpu_plan.NAMES.items()}   # auto, rows, units, tiles, tile-rows
 PARTITION_VARIABLE = "LSTMLAB_CPU_PARTITION"
 PARTITION = os.environ.get(PARTITION_VARIABLE, "measure")
 _partition_override = contextvars.ContextVar("lstm_cpu_partition", default=None)
@@ -198,13 +198,18 @@ def use_partition(name):
     says. A measured plan depends on how busy the machine was when it was timed, and a split can change
     the last bits of a result: code whose results must not depend on the load (the forecasters, whose
     training would carry those bits on) runs under the fixed rule, "auto"."""
-    if name != "measure" and name not in PARTITIONS:
-        raise ValueError(f"partition must be 'measure' or one of {', '.join(map(repr, PARTITIONS))}, got {name!r}")
+    _check_partition(name, "partition")
     token = _partition_override.set(name)
     try:
         yield
     finally:
         _partition_override.reset(token)
+
+
+def _check_partition(name, what):
+    """Refuses a partition name that is neither "measure" nor a split; ``what`` names where it came from."""
+    if name != "measure" and name not in PARTITIONS:
+        raise ValueError(f"{what} must be 'measure' or one of {', '.join(map(repr, PARTITIONS))}, got {name!r}")
 
 
 def _partition(loop, steps, batch, hidden, out_size, projected, dtype, trial, *more_key):
@@ -215,10 +220,8 @@ def _partition(loop, steps, batch, hidden, out_size, projected, dtype, trial, *m
     choice = _partition_override.get() or PARTITION
     if choice == "measure" and torch.are_deterministic_algorithms_enabled():
         choice = "auto"
+    _check_partition(choice, f"{PARTITION_VARIABLE} (lstmlab.kernels.lstm_cpu.PARTITION)")
     if choice != "measure":
-        if choice not in PARTITIONS:
-            raise ValueError(f"{PARTITION_VARIABLE} (lstmlab.kernels.lstm_cpu.PARTITION) must be 'measure' or one of "
-                             f"{', '.join(map(repr, PARTITIONS))}, got {choice!r}")
         return PARTITIONS[choice]
     if steps == 0 or batch == 0:
         return PARTITIONS["auto"]                                   # nothing to run, nothing to time

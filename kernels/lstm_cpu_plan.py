@@ -32,8 +32,8 @@ NAMES = {RULE: "auto", ROWS: "rows", UNITS: "units", TILES: "tiles", TILE_ROWS: 
 # to lay out than GEMM's transposed copy), so a trial much shorter than the call overrates that cost:
 # backward at B = 32, H = 512 (2 threads, this project's AMD VM, µs per step) ranked units first over 4
 # steps (524 vs 570 on tiles) and tiles first over 16 (383 vs 490) and over all 200 (346 vs 499).
-# Planning the widest cpu-full layer (B = 256, H = 512, T = 100) took 0.7 s in inference and 1.1 s for
-# a training step's two loops here, once; a small layer's, milliseconds.
+# Planning the widest cpu-full layer (B = 256, H = 512, T = 100) took 1.2 s in inference and 1.0 s for
+# a training step's two loops here (first call minus later ones), once; a small layer's, milliseconds.
 TRIAL_MULTIPLY_ADDS = 1 << 29
 MIN_TRIAL_STEPS, MAX_TRIAL_STEPS = 8, 32
 # Each candidate runs up to this many times, round robin; its fastest run counts (a busy machine only
@@ -96,8 +96,3 @@ def plans():
     """What was planned so far in this process: {key: split name}. A key is (loop, batch, hidden,
     out_size, projected, dtype, threads, trial steps[, input size, chunk steps for the inference path])."""
     return {key: NAMES[code] for key, code in _plans.items()}
-
-
-def forget():
-    """Forget every plan (the next call of each shape measures again)."""
-    _plans.clear()
