@@ -42,7 +42,8 @@ SOURCE = pathlib.Path(__file__).with_name("lstm_cpu_recurrence.cpp")
 # rollout (lstmlab.rollout); all include the activations header.
 SOURCES = [SOURCE, SOURCE.with_name("lstm_cpu_inference.cpp"), SOURCE.with_name("lstm_cpu_rollout.cpp")]
 HEADERS = [SOURCE.with_name(name) for name in ("lstm_cpu_activations.h", "lstm_cpu_checks.h", "lstm_cpu_pointwise.h",
-                                               "lstm_cpu_split.h", "lstm_cpu_tiles.h", "lstm_cpu_buffers.h")]
+                                               "lstm_cpu_split.h", "lstm_cpu_team.h", "lstm_cpu_tiles.h",
+                                               "lstm_cpu_buffers.h")]
 DTYPES = (torch.float32, torch.float64)
 GATE_ORDER = "ifgo"
 # Backward writes the gate gradients over the activations it reads (one (T, B, 4H) buffer, not two):

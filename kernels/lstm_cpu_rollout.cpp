@@ -41,6 +41,7 @@
 #include <vector>
 
 #include "lstm_cpu_activations.h"
+#include "lstm_cpu_team.h"
 #include "lstm_cpu_tiles.h"
 
 namespace {
@@ -54,6 +55,7 @@ using lstmlab_cpu::sigmoid;
 using lstmlab_cpu::store;
 using lstmlab_cpu::tanh_;
 using lstmlab_cpu::vec_t;
+using lstmlab_cpu::wait_for_all_threads;
 
 // Where a layer's new h goes: its own input for the next step, and the next consumer's input now.
 template <typename scalar_t>
@@ -159,10 +161,6 @@ void affine_features(int64_t tile, int64_t batch, int64_t features, const scalar
       if (extra != nullptr) std::memcpy(extra + row * ld_extra + p0, out, n * sizeof(scalar_t));
     }
   }
-}
-
-inline void wait_for_all_threads() {
-#pragma omp barrier
 }
 
 void check(const at::Tensor& tensor, const char* name, const at::Tensor& like, std::vector<int64_t> sizes) {

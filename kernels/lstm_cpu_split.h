@@ -1,5 +1,5 @@
 // How the threads of backend "bptt"'s C++ loops share a layer (lstm_cpu_recurrence.cpp, and the
-// inference path, lstm_cpu_inference.cpp), and the barrier where they meet.
+// inference path, lstm_cpu_inference.cpp). The team and its barrier: lstm_cpu_team.h.
 #pragma once
 
 #include <ATen/ATen.h>
@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cstdint>
 
+#include "lstm_cpu_team.h"    // run_team, wait_for_all_threads
 #include "lstm_cpu_tiles.h"   // block, MAX_ROWS
 
 namespace lstmlab_cpu {
@@ -28,7 +29,7 @@ inline bool w_hh_fits_cache(int64_t w_hh_bytes) { return w_hh_bytes <= (int64_t(
 // Two ways to share a layer, each thread keeping its part for the whole call:
 // - units: each thread owns a slice of the hidden units (and the matching slice of the output
 //   features P), and its rows of W_hh stay in its own cache; step t+1's GEMM needs all of h_t, so the
-//   threads meet at a barrier once or twice per step (~0.3 µs each).
+//   threads meet at a barrier once or twice per step (lstm_cpu_team.h: ~50 ns each, ~300 ns with OpenMP's).
 // - rows: each thread owns a block of batch rows and all units. Rows of a batch never meet, so the
 //   threads run their own recurrences side by side and never wait for each other; but each reads all
 //   of W_hh at every step, and its GEMMs have fewer rows.
@@ -56,11 +57,6 @@ inline Split choose_split(int64_t batch, int64_t hidden, int64_t out_size, int64
 // The threads to ask OpenMP for (none when already inside a parallel region).
 inline int64_t threads_wanted() {
   return omp_in_parallel() ? 1 : std::max<int64_t>(1, at::get_num_threads());
-}
-
-// Every thread of the team waits here until all have arrived (nothing to wait for on one thread).
-inline void wait_for_all_threads() {
-#pragma omp barrier
 }
 
 // One thread's share of the work: batch rows [r0, r1), hidden units [j0, j1), output features [p0, p1).
@@ -123,12 +119,10 @@ void run_split(int64_t batch, int64_t hidden, int64_t out_size, int64_t partitio
     body(share(wanted, 0));
     return;
   }
-#pragma omp parallel num_threads(threads)
-  {
-    at::AutoDispatchBelowADInplaceOrView below_autograd;      // thread-local: set on every thread
-    const Split granted = choose_split(batch, hidden, out_size, partition, omp_get_num_threads());
-    body(share(granted, omp_get_thread_num()));
-  }
+  run_team(threads, [&](int64_t thread, int64_t team) {
+    const Split granted = choose_split(batch, hidden, out_size, partition, team);
+    body(share(granted, thread));
+  });
 }
 
 // ---- A thread's share of the weights and of the rows ------------------------------------------

@@ -213,19 +213,4 @@ LSTMLAB_INLINE int64_t tile_in_order(bool backwards, int64_t first, int64_t last
   return backwards ? last - 1 - i : first + i;
 }
 
-// body(thread, team) on `threads` OpenMP threads (inline on this one when 1). OpenMP may grant fewer
-// threads than asked: the split follows the team actually granted.
-template <typename Body>
-void run_team(int64_t threads, const Body& body) {
-  if (threads == 1 || omp_in_parallel()) {
-    body(0, 1);
-    return;
-  }
-#pragma omp parallel num_threads(threads)
-  {
-    at::AutoDispatchBelowADInplaceOrView below_autograd;      // thread-local: set on every thread
-    body(omp_get_thread_num(), omp_get_num_threads());
-  }
-}
-
 }  // namespace lstmlab_cpu

@@ -31,10 +31,14 @@ from torch import nn
 
 VECTOR_BYTES = 64            # the C++ tile: one 64-byte vector of units (16 floats / 8 doubles)
 # float64 multiply-adds per step per thread below which a second thread costs more than it saves; a
-# float32 one takes half the time (twice the lanes), so float32 needs twice as many. Measured on the sine
-# model (B = 3, 2 layers of H = 51; 2 cores): float64 1 -> 2 threads 9.60 -> 7.92 µs/step, float32
-# 5.19 -> 5.47 (slower)
-THREAD_MIN_MACS = 1 << 15
+# float32 one takes half the time (twice the lanes), so float32 needs twice as many. The threads meet at
+# a barrier after every layer and after the feedback (lstm_cpu_team.h: ~50 ns). Measured 2026-12-07 on the
+# 2-core AMD VM, 1 -> 2 threads, µs per generated step (medians of 15 rollouts of 1000 steps, scratch
+# sweep over H = 16-64, 1-2 layers, B = 1-8): the sine model (B = 3, 2 layers of H = 51) float32
+# 3.1 -> 2.2-2.8, float64 5.9 -> 3.7; float32 one layer of H = 51, B = 1 (10.7 k multiply-adds) 1.03 ->
+# 0.81; below ~10 k (float32) or ~5 k (float64) the two were even. (With OpenMP's own barrier, ~300 ns,
+# the sine model's float32 steps were slower on two threads: 5.19 -> 5.47 on the Xeon.)
+THREAD_MIN_MACS = 1 << 14
 
 
 @dataclass(frozen=True)

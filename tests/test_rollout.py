@@ -151,15 +151,21 @@ def test_packed_weights_follow_an_update_through_data():
             before = after
 
 
-def test_float32_needs_twice_the_arithmetic_for_a_second_thread():
-    """The sine model (B = 3, 2 layers of H = 51): enough float64 work for two threads, not enough float32."""
+@pytest.mark.parametrize("batch, float64_threads, float32_threads", [
+    (1, 1, 1),       # 31.5 k multiply-adds a step: not enough for two threads in either dtype
+    (2, 2, 1),       # 63 k: enough float64 work for two threads, not enough float32
+    (3, 2, 2),       # 94 k (the sine model): enough for both
+])
+def test_float32_needs_twice_the_arithmetic_for_a_second_thread(batch, float64_threads, float32_threads):
+    """2 layers of H = 51 and a linear head: THREAD_MIN_MACS float64 multiply-adds per thread, twice as many
+    in float32 (twice the lanes: half the time)."""
     before = torch.get_num_threads()
     torch.set_num_threads(2)
     try:
-        for dtype, expected in ((torch.float64, 2), (torch.float32, 1)):
+        for dtype, expected in ((torch.float64, float64_threads), (torch.float32, float32_threads)):
             model = AutoregressiveLSTM(hidden_size=51, num_layers=2, dtype=dtype)
-            x0 = torch.randn(4, 3, 1, dtype=dtype)
-            state = tuple(torch.zeros(2, 3, 51, dtype=dtype) for _ in range(2))
+            x0 = torch.randn(4, batch, 1, dtype=dtype)
+            state = tuple(torch.zeros(2, batch, 51, dtype=dtype) for _ in range(2))
             with torch.no_grad():
                 assert rollout_fused(model.lstm, x0, state, 4, model.head)[2] == expected, dtype
     finally:
