@@ -288,11 +288,15 @@ def inference(x, w_ih, w_hh, bias, weight_hr, h0, c0, chunk_steps):
     return run(x, partition)
 
 
-def rollout(inputs, h0, c0, weights, biases, projections, feedback_weight, feedback_bias, steps, threads):
+def rollout(inputs, h0, c0, weights, biases, projections, feedback_weight, feedback_bias, steps, threads,
+            measure=False, team_must_win_by=0.1):
     """The closed-loop rollout (lstm_cpu_rollout.cpp) on weights packed by lstmlab.rollout.pack_affine:
-    inputs (T_in, B, I) read first, then each output fed back -> outputs (steps, B, I), h_n (L, B, P), c_n (L, B, H)."""
+    inputs (T_in, B, I) read first, then each output fed back. measure: the first steps are timed on one
+    thread and on the team of `threads`, and the rest run on the team only if it was faster by
+    team_must_win_by. -> outputs (steps, B, I), h_n (L, B, P), c_n (L, B, H), the threads that ran."""
     return load().lstm_rollout(inputs.contiguous(), h0.contiguous(), c0.contiguous(), weights, biases,
-                               projections, feedback_weight, feedback_bias, steps, threads)
+                               projections, feedback_weight, feedback_bias, steps, threads, measure,
+                               team_must_win_by)
 
 
 if __name__ == "__main__":                                          # `make` runs this once, at setup

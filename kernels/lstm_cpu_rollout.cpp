@@ -35,6 +35,7 @@
 #include <torch/library.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdint>
 #include <cstring>
 #include <tuple>
@@ -163,6 +164,14 @@ void affine_features(int64_t tile, int64_t batch, int64_t features, const scalar
   }
 }
 
+// Steps each side of the trial that decides whether the team pays (below): long enough to average out
+// a step's jitter (16 steps of the sine model: ~40–80 µs), short against the calls that run it (≥ 64 steps).
+constexpr int64_t TRIAL_STEPS = 16;
+
+inline double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
 void check(const at::Tensor& tensor, const char* name, const at::Tensor& like, std::vector<int64_t> sizes) {
   TORCH_CHECK(tensor.device().is_cpu() && tensor.is_contiguous() && tensor.scalar_type() == like.scalar_type(),
               "lstm_rollout: ", name, " must be a contiguous CPU tensor of dtype ", like.scalar_type());
@@ -175,12 +184,14 @@ void check(const at::Tensor& tensor, const char* name, const at::Tensor& like, s
 // inputs (T_in, B, I), T_in ≥ 1: the given inputs; h0 (L, B, P); c0 (L, B, H); per layer l:
 // weights[l] (tiles_H, I_l + P, 4, U) and biases[l] (tiles_H, 4, U) packed as above (I_0 = I, I_l = P); projections: empty, or per layer
 // (tiles_P, H, 1, U); feedback_weight (tiles_I, P, 1, U), feedback_bias (tiles_I, 1, U).
+// threads: the team to ask OpenMP for; measure: time the first steps on one thread and on the team, and
+// keep the team only when it is faster by team_must_win_by (0.1: 10%) — else the team runs every step.
 // Returns outputs (steps, B, I): y_0 … y_{steps−1}, each fed back as the next input once the given
-// inputs run out; h_n (L, B, P); c_n (L, B, H).
-std::tuple<at::Tensor, at::Tensor, at::Tensor> lstm_rollout(
+// inputs run out; h_n (L, B, P); c_n (L, B, H); the threads that ran the steps after the trial.
+std::tuple<at::Tensor, at::Tensor, at::Tensor, int64_t> lstm_rollout(
     const at::Tensor& inputs, const at::Tensor& h0, const at::Tensor& c0, at::TensorList weights,
     at::TensorList biases, at::TensorList projections, const at::Tensor& feedback_weight,
-    const at::Tensor& feedback_bias, int64_t steps, int64_t threads) {
+    const at::Tensor& feedback_bias, int64_t steps, int64_t threads, bool measure, double team_must_win_by) {
   TORCH_CHECK(inputs.dim() == 3 && inputs.size(0) >= 1 && h0.dim() == 3 && c0.dim() == 3,
               "lstm_rollout: expected inputs (T_in ≥ 1, B, I), h0 (L, B, P), c0 (L, B, H)");
   const at::Tensor first_input = inputs[0];
@@ -226,10 +237,11 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> lstm_rollout(
   if (batch == 0 || steps == 0 || layers == 0) {
     at::Tensor h_n = at::empty({layers, batch, out_size}, first_input.options());
     for (int64_t l = 0; l < layers; ++l) h_n[l].copy_(z[l][0].narrow(1, input_sizes[l], out_size));
-    return {outputs, h_n, c.narrow(2, 0, hidden).contiguous()};
+    return {outputs, h_n, c.narrow(2, 0, hidden).contiguous(), 1};
   }
 
   at::AutoDispatchBelowADInplaceOrView below_autograd;
+  int64_t threads_used = 1;
   AT_DISPATCH_FLOATING_TYPES(first_input.scalar_type(), "lstm_rollout", [&] {
     // Raw pointers, taken once: indexing a tensor inside the loop would cost a dispatcher call each time.
     std::vector<scalar_t*> z_data(2 * layers), c_data(layers);
@@ -250,65 +262,94 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> lstm_rollout(
     const scalar_t* feedback_b = feedback_bias.data_ptr<scalar_t>();
     scalar_t* out_data = outputs.data_ptr<scalar_t>();
     const scalar_t* given_data = inputs.data_ptr<scalar_t>();
-    auto body = [&](int64_t thread, int64_t team) {
-      for (int64_t t = 0; t < steps; ++t) {
-        const int64_t now = t % 2, later = 1 - now;
-        for (int64_t l = 0; l < layers; ++l) {
-          const int64_t K = row_length[l];
-          // h^l goes to this layer's next-step input and to the consumer above: layer l+1 now, or the feedback.
-          scalar_t* own = z_data[2 * l + later] + input_sizes[l];
-          Targets<scalar_t> targets{own, K, l + 1 < layers ? z_data[2 * (l + 1) + now] : own,
-                                    l + 1 < layers ? row_length[l + 1] : K};
-          const auto [a, b] = block(hidden_tiles, team, thread);
-          for (int64_t tile = a; tile < b; ++tile) {
-            const int64_t units = std::min<int64_t>(U, hidden - tile * U);
-            layer_tile_of<scalar_t>(static_cast<int>((4 * units + U - 1) / U), tile, batch, hidden,
-                                    z_data[2 * l + now], K, w_data[l], b_data[l], c_data[l],
-                                    projected ? m_data : nullptr, targets);
-          }
-          if (team > 1) wait_for_all_threads();
-          if (projected) {                                                  // h = W_hr m
-            const auto [pa, pb] = block(out_tiles, team, thread);
-            for (int64_t tile = pa; tile < pb; ++tile) {
-              affine_features<scalar_t>(tile, batch, out_size, m_data, hidden, hidden, p_data[l], zero_bias_data,
-                                        targets, nullptr, 0);
-            }
-            if (team > 1) wait_for_all_threads();
-          }
-        }
-        // y_t = W_out h^{L−1} + b_out: the output at t and the input at t+1.
-        const scalar_t* h_top = z_data[2 * (layers - 1) + later] + input_sizes[layers - 1];
-        scalar_t* x_next = z_data[later];
-        Targets<scalar_t> fed_back{x_next, row_length[0], x_next, row_length[0]};
-        const auto [fa, fb] = block(in_tiles, team, thread);
-        for (int64_t tile = fa; tile < fb; ++tile) {
-          affine_features<scalar_t>(tile, batch, in_size, h_top, row_length[layers - 1], out_size, feedback_w,
-                                    feedback_b, fed_back, out_data + t * batch * in_size, in_size);
+    // Step t of the rollout on this thread's share of a team of `team` threads: every layer, then the feedback.
+    auto step = [&](int64_t t, int64_t thread, int64_t team) {
+      const int64_t now = t % 2, later = 1 - now;
+      for (int64_t l = 0; l < layers; ++l) {
+        const int64_t K = row_length[l];
+        // h^l goes to this layer's next-step input and to the consumer above: layer l+1 now, or the feedback.
+        scalar_t* own = z_data[2 * l + later] + input_sizes[l];
+        Targets<scalar_t> targets{own, K, l + 1 < layers ? z_data[2 * (l + 1) + now] : own,
+                                  l + 1 < layers ? row_length[l + 1] : K};
+        const auto [a, b] = block(hidden_tiles, team, thread);
+        for (int64_t tile = a; tile < b; ++tile) {
+          const int64_t units = std::min<int64_t>(U, hidden - tile * U);
+          layer_tile_of<scalar_t>(static_cast<int>((4 * units + U - 1) / U), tile, batch, hidden,
+                                  z_data[2 * l + now], K, w_data[l], b_data[l], c_data[l],
+                                  projected ? m_data : nullptr, targets);
         }
         if (team > 1) wait_for_all_threads();
-        if (t + 1 < given) {                                                // a given input replaces y_t
-          if (thread == 0) {
-            for (int64_t r = 0; r < batch; ++r) {
-              std::memcpy(x_next + r * row_length[0], given_data + ((t + 1) * batch + r) * in_size,
-                          in_size * sizeof(scalar_t));
-            }
+        if (projected) {                                                  // h = W_hr m
+          const auto [pa, pb] = block(out_tiles, team, thread);
+          for (int64_t tile = pa; tile < pb; ++tile) {
+            affine_features<scalar_t>(tile, batch, out_size, m_data, hidden, hidden, p_data[l], zero_bias_data,
+                                      targets, nullptr, 0);
           }
           if (team > 1) wait_for_all_threads();
         }
       }
+      // y_t = W_out h^{L−1} + b_out: the output at t and the input at t+1.
+      const scalar_t* h_top = z_data[2 * (layers - 1) + later] + input_sizes[layers - 1];
+      scalar_t* x_next = z_data[later];
+      Targets<scalar_t> fed_back{x_next, row_length[0], x_next, row_length[0]};
+      const auto [fa, fb] = block(in_tiles, team, thread);
+      for (int64_t tile = fa; tile < fb; ++tile) {
+        affine_features<scalar_t>(tile, batch, in_size, h_top, row_length[layers - 1], out_size, feedback_w,
+                                  feedback_b, fed_back, out_data + t * batch * in_size, in_size);
+      }
+      if (team > 1) wait_for_all_threads();
+      if (t + 1 < given) {                                                // a given input replaces y_t
+        if (thread == 0) {
+          for (int64_t r = 0; r < batch; ++r) {
+            std::memcpy(x_next + r * row_length[0], given_data + ((t + 1) * batch + r) * in_size,
+                        in_size * sizeof(scalar_t));
+          }
+        }
+        if (team > 1) wait_for_all_threads();
+      }
+    };
+    // Does a second thread pay? On a shared VM it depends on where the host has put the two cores at this
+    // moment (the sine model in float32, 2026-12-07: 2.4 µs a step on two threads against 3.4 on one for
+    // minutes on end, then 4.7–5.5 against 3.4 for minutes), so it is measured here, on the call's own
+    // first steps: TRIAL_STEPS on thread 0 alone, then TRIAL_STEPS on the whole team, and the rest of the
+    // call runs as the faster did (the team only when faster by the margin). Every thread count gives
+    // the same numbers bit for bit (each unit's arithmetic is the same), so the choice changes only the time.
+    bool keep_team = true;
+    auto body = [&](int64_t thread, int64_t team) {
+      int64_t t = 0, working = team;                        // the threads that share the steps
+      if (team > 1 && measure && steps >= 4 * TRIAL_STEPS) {
+        double alone = 0;
+        if (thread == 0) {                                  // the others wait at the barrier meanwhile
+          const auto start = std::chrono::steady_clock::now();
+          for (; t < TRIAL_STEPS; ++t) step(t, 0, 1);
+          alone = seconds_since(start);
+        }
+        t = TRIAL_STEPS;
+        wait_for_all_threads();
+        const auto start = std::chrono::steady_clock::now();
+        for (; t < 2 * TRIAL_STEPS; ++t) step(t, thread, team);
+        if (thread == 0) keep_team = seconds_since(start) * (1 + team_must_win_by) < alone;
+        wait_for_all_threads();                             // every thread reads keep_team after this
+        if (!keep_team) {
+          if (thread != 0) return;
+          working = 1;
+        }
+      }
+      if (thread == 0) threads_used = working;
+      for (; t < steps; ++t) step(t, thread, working);
     };
     run_team(std::max<int64_t>(1, std::min(threads, hidden_tiles)), body);
   });
   const int64_t last = steps % 2;                                        // the buffers step `steps` would read
   at::Tensor h_n = at::empty({layers, batch, out_size}, first_input.options());
   for (int64_t l = 0; l < layers; ++l) h_n[l].copy_(z[l][last].narrow(1, input_sizes[l], out_size));
-  return {outputs, h_n, c.narrow(2, 0, hidden).contiguous()};
+  return {outputs, h_n, c.narrow(2, 0, hidden).contiguous(), threads_used};
 }
 
 TORCH_LIBRARY_FRAGMENT(lstmlab_cpu, m) {
   m.def("lstm_rollout(Tensor inputs, Tensor h0, Tensor c0, Tensor[] weights, Tensor[] biases,"
-        " Tensor[] projections, Tensor feedback_weight, Tensor feedback_bias, int steps, int threads)"
-        " -> (Tensor, Tensor, Tensor)");
+        " Tensor[] projections, Tensor feedback_weight, Tensor feedback_bias, int steps, int threads,"
+        " bool measure, float team_must_win_by) -> (Tensor, Tensor, Tensor, int)");
 }
 
 TORCH_LIBRARY_IMPL(lstmlab_cpu, CPU, m) {

@@ -39,6 +39,11 @@ VECTOR_BYTES = 64            # the C++ tile: one 64-byte vector of units (16 flo
 # 0.81; below ~10 k (float32) or ~5 k (float64) the two were even. (With OpenMP's own barrier, ~300 ns,
 # the sine model's float32 steps were slower on two threads: 5.19 -> 5.47 on the Xeon.)
 THREAD_MIN_MACS = 1 << 14
+# Above it, whether the second thread pays is still measured, at every call, on its first steps (the C++
+# kernel's trial: 16 steps on one thread, 16 on two); the rest of the call runs on two threads only if
+# they were this much faster. On a shared VM the answer changes from minute to minute with where the
+# host puts the two cores.
+TEAM_MUST_WIN_BY = 0.1
 
 
 @dataclass(frozen=True)
@@ -264,7 +269,9 @@ def _packing_is_current(cached, dtype, tensors):
 
 
 def rollout_fused(lstm, given, state, total, feedback, threads=None):
-    """The C++ rollout: the same results as rollout_steps, in one call. -> outputs (total, B, I), state, threads.
+    """The C++ rollout: the same results as rollout_steps, in one call. -> outputs (total, B, I), state, and
+    the threads that ran it. threads=None: one, or two when a step has enough arithmetic and the call's
+    first steps ran faster on two (measured); a number: that many, no trial.
 
     The packed weights are kept on the module until a weight changes: packing costs a few hundred µs of
     small tensor ops, as much as dozens of generated steps. A copy of the weights they were packed from
@@ -277,12 +284,14 @@ def rollout_fused(lstm, given, state, total, feedback, threads=None):
         lstm.__dict__["_rollout_packed"] = cached
     weights, biases, projections, feedback_weight, feedback_bias, macs = cached[1]
     batch = given.size(1)
+    measure = threads is None
     if threads is None:                                                     # enough arithmetic per thread?
         min_macs = THREAD_MIN_MACS * 8 // given.element_size()
         threads = max(1, min(torch.get_num_threads(), batch * macs // min_macs))
-    outputs, h_n, c_n = lstm_cpu.rollout(given.contiguous(), state[0], state[1], weights, biases, projections,
-                                         feedback_weight, feedback_bias, total, threads)
-    return outputs, (h_n, c_n), threads
+    outputs, h_n, c_n, ran_on = lstm_cpu.rollout(given.contiguous(), state[0], state[1], weights, biases,
+                                                 projections, feedback_weight, feedback_bias, total, threads,
+                                                 measure, TEAM_MUST_WIN_BY)
+    return outputs, (h_n, c_n), ran_on
 
 
 def rollout_graphed(lstm, given, state, total, feedback, strict=False):
