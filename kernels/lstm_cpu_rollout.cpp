@@ -164,9 +164,10 @@ void affine_features(int64_t tile, int64_t batch, int64_t features, const scalar
   }
 }
 
-// Steps each side of the trial that decides whether the team pays (below): long enough to average out
-// a step's jitter (16 steps of the sine model: ~40–80 µs), short against the calls that run it (≥ 64 steps).
-constexpr int64_t TRIAL_STEPS = 16;
+// Steps timed on each side of the trial that decides whether the team pays (below): long enough to
+// average out a step's jitter (16 steps of the sine model: ~40–80 µs), at most half of a call that runs
+// one (≥ 64 steps; the sine model's are 1100). WARM_STEPS: team steps run untimed before the team's clock starts.
+constexpr int64_t TRIAL_STEPS = 16, WARM_STEPS = 2;
 
 inline double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -184,8 +185,9 @@ void check(const at::Tensor& tensor, const char* name, const at::Tensor& like, s
 // inputs (T_in, B, I), T_in ≥ 1: the given inputs; h0 (L, B, P); c0 (L, B, H); per layer l:
 // weights[l] (tiles_H, I_l + P, 4, U) and biases[l] (tiles_H, 4, U) packed as above (I_0 = I, I_l = P); projections: empty, or per layer
 // (tiles_P, H, 1, U); feedback_weight (tiles_I, P, 1, U), feedback_bias (tiles_I, 1, U).
-// threads: the team to ask OpenMP for; measure: time the first steps on one thread and on the team, and
-// keep the team only when it is faster by team_must_win_by (0.1: 10%) — else the team runs every step.
+// threads: the team to ask OpenMP for; measure: in a call of ≥ 4·TRIAL_STEPS steps, time the first steps
+// on one thread and on the team, and keep the team only when it is faster by team_must_win_by (0.1: 10%).
+// Without measure, or in a shorter call, the team runs every step.
 // Returns outputs (steps, B, I): y_0 … y_{steps−1}, each fed back as the next input once the given
 // inputs run out; h_n (L, B, P); c_n (L, B, H); the threads that ran the steps after the trial.
 std::tuple<at::Tensor, at::Tensor, at::Tensor, int64_t> lstm_rollout(
@@ -308,12 +310,14 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, int64_t> lstm_rollout(
         if (team > 1) wait_for_all_threads();
       }
     };
-    // Does a second thread pay? On a shared VM it depends on where the host has put the two cores at this
-    // moment (the sine model in float32, 2026-12-07: 2.4 µs a step on two threads against 3.4 on one for
-    // minutes on end, then 4.7–5.5 against 3.4 for minutes), so it is measured here, on the call's own
-    // first steps: TRIAL_STEPS on thread 0 alone, then TRIAL_STEPS on the whole team, and the rest of the
-    // call runs as the faster did (the team only when faster by the margin). Every thread count gives
-    // the same numbers bit for bit (each unit's arithmetic is the same), so the choice changes only the time.
+    // Does the team pay? On a shared VM it depends on where the host has put the cores at this moment
+    // (the sine model in float32, 2026-12-07: 2.4 µs a step on two threads against 3.4 on one for minutes
+    // on end, then 4.7–5.5 against 3.4 for minutes), so a call of at least 4·TRIAL_STEPS steps measures it
+    // on its own first steps: TRIAL_STEPS on thread 0 alone, then WARM_STEPS on the whole team untimed
+    // (the other threads' caches are cold, and they come out of a wait), then TRIAL_STEPS on the team, timed;
+    // the rest of the call runs as the faster did (the team only when faster by the margin). Every thread
+    // count gives the same numbers bit for bit (each unit's arithmetic is the same): the choice changes
+    // only the time.
     bool keep_team = true;
     auto body = [&](int64_t thread, int64_t team) {
       int64_t t = 0, working = team;                        // the threads that share the steps
@@ -326,8 +330,9 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, int64_t> lstm_rollout(
         }
         t = TRIAL_STEPS;
         wait_for_all_threads();
+        for (; t < TRIAL_STEPS + WARM_STEPS; ++t) step(t, thread, team);
         const auto start = std::chrono::steady_clock::now();
-        for (; t < 2 * TRIAL_STEPS; ++t) step(t, thread, team);
+        for (; t < 2 * TRIAL_STEPS + WARM_STEPS; ++t) step(t, thread, team);
         if (thread == 0) keep_team = seconds_since(start) * (1 + team_must_win_by) < alone;
         wait_for_all_threads();                             // every thread reads keep_team after this
         if (!keep_team) {

@@ -29,7 +29,7 @@ inline bool w_hh_fits_cache(int64_t w_hh_bytes) { return w_hh_bytes <= (int64_t(
 // Two ways to share a layer, each thread keeping its part for the whole call:
 // - units: each thread owns a slice of the hidden units (and the matching slice of the output
 //   features P), and its rows of W_hh stay in its own cache; step t+1's GEMM needs all of h_t, so the
-//   threads meet at a barrier once or twice per step (lstm_cpu_team.h: ~50 ns each, ~300 ns with OpenMP's).
+//   threads meet at a barrier once or twice per step (lstm_cpu_team.h: ~80 ns each, ~300 ns with OpenMP's).
 // - rows: each thread owns a block of batch rows and all units. Rows of a batch never meet, so the
 //   threads run their own recurrences side by side and never wait for each other; but each reads all
 //   of W_hh at every step, and its GEMMs have fewer rows.
@@ -114,12 +114,7 @@ void run_split(int64_t batch, int64_t hidden, int64_t out_size, int64_t partitio
     return Share{r0, r1, j0, j1, p0, p1, rows_alone};
   };
   const Split wanted = choose_split(batch, hidden, out_size, partition, threads_wanted());
-  const int64_t threads = wanted.row_blocks * wanted.unit_blocks;
-  if (threads == 1) {
-    body(share(wanted, 0));
-    return;
-  }
-  run_team(threads, [&](int64_t thread, int64_t team) {
+  run_team(wanted.row_blocks * wanted.unit_blocks, [&](int64_t thread, int64_t team) {   // one: inline
     const Split granted = choose_split(batch, hidden, out_size, partition, team);
     body(share(granted, thread));
   });

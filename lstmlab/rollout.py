@@ -30,19 +30,21 @@ import torch
 from torch import nn
 
 VECTOR_BYTES = 64            # the C++ tile: one 64-byte vector of units (16 floats / 8 doubles)
-# float64 multiply-adds per step per thread below which a second thread costs more than it saves; a
+# float64 multiply-adds per step per thread below which the rollout does not try a second thread; a
 # float32 one takes half the time (twice the lanes), so float32 needs twice as many. The threads meet at
-# a barrier after every layer and after the feedback (lstm_cpu_team.h: ~50 ns). Measured 2026-12-07 on the
+# a barrier after every layer and after the feedback (kernels/lstm_cpu_team.h). Measured 2026-12-07 on the
 # 2-core AMD VM, 1 -> 2 threads, µs per generated step (medians of 15 rollouts of 1000 steps, scratch
-# sweep over H = 16-64, 1-2 layers, B = 1-8): the sine model (B = 3, 2 layers of H = 51) float32
-# 3.1 -> 2.2-2.8, float64 5.9 -> 3.7; float32 one layer of H = 51, B = 1 (10.7 k multiply-adds) 1.03 ->
-# 0.81; below ~10 k (float32) or ~5 k (float64) the two were even. (With OpenMP's own barrier, ~300 ns,
-# the sine model's float32 steps were slower on two threads: 5.19 -> 5.47 on the Xeon.)
+# sweep over H = 16-64, 1-2 layers, B = 1-8, in a quiet spell): the sine model (B = 3, 2 layers of H = 51)
+# float32 3.1 -> 2.2-2.8, float64 5.9 -> 3.7; float32 one layer of H = 51, B = 1 (10.7 k multiply-adds)
+# 1.03 -> 0.81; below ~10 k (float32) or ~5 k (float64) the two were even. The bar is set higher than that
+# break-even (a second thread from 32 k float64 / 64 k float32 multiply-adds a step): above it a call
+# also pays the trial below, and a busy host turns the small gains into losses. (With OpenMP's own
+# barrier, ~300 ns, the sine model's float32 steps were slower on two threads: 5.19 -> 5.47 on the Xeon.)
 THREAD_MIN_MACS = 1 << 14
-# Above it, whether the second thread pays is still measured, at every call, on its first steps (the C++
-# kernel's trial: 16 steps on one thread, 16 on two); the rest of the call runs on two threads only if
-# they were this much faster. On a shared VM the answer changes from minute to minute with where the
-# host puts the two cores.
+# Above it, whether the team pays is measured on each call of 64 steps or more, on its first steps (the
+# C++ kernel's trial: 16 steps on one thread, then 2 untimed and 16 timed on the team); the rest of the
+# call runs on the team only if it was this much faster. On a shared VM the answer changes from minute to
+# minute with where the host puts the cores. Shorter calls run on the team without a trial.
 TEAM_MUST_WIN_BY = 0.1
 
 
@@ -270,8 +272,9 @@ def _packing_is_current(cached, dtype, tensors):
 
 def rollout_fused(lstm, given, state, total, feedback, threads=None):
     """The C++ rollout: the same results as rollout_steps, in one call. -> outputs (total, B, I), state, and
-    the threads that ran it. threads=None: one, or two when a step has enough arithmetic and the call's
-    first steps ran faster on two (measured); a number: that many, no trial.
+    the threads that ran it. threads=None: one, or a team of torch's threads when a step has enough
+    arithmetic (THREAD_MIN_MACS) and — in a call of 64 steps or more — the call's first steps ran faster
+    on the team than on one thread; a number: that many, no trial.
 
     The packed weights are kept on the module until a weight changes: packing costs a few hundred µs of
     small tensor ops, as much as dozens of generated steps. A copy of the weights they were packed from

@@ -191,29 +191,31 @@ def test_two_threads_give_the_same_numbers_as_one():
 
 @pytest.mark.parametrize("team_must_win_by, ran_on", [(-1.0, 2), (1e9, 1)], ids=["team-kept", "team-dropped"])
 def test_the_trial_of_a_second_thread_keeps_the_numbers(team_must_win_by, ran_on, monkeypatch):
-    """With threads=None the kernel times its first 16 steps on one thread and the next 16 on two, then runs
-    the rest as the faster did. The margin decides here (-1: the team always wins; 10⁹: never), so both
-    outcomes are checked; either way every number equals the one-thread run's, bit for bit — across the
-    switch, with given inputs still read on both sides of it (20 given + 80 generated)."""
+    """With threads=None a call of 64 steps or more times its first 16 steps on one thread and the next 16
+    on two (after 2 untimed), then runs the rest as the faster did. The margin decides here (-1: the team
+    always wins; 10⁹: never), so both outcomes are checked; either way every number equals the one-thread
+    run's, bit for bit — across the switch at step 34, with given inputs still read after it (40 given +
+    60 generated). A call of 63 steps has no trial: it runs on the team."""
     monkeypatch.setattr(rollout_module, "TEAM_MUST_WIN_BY", team_must_win_by)
     monkeypatch.setattr(rollout_module, "THREAD_MIN_MACS", 1)          # enough arithmetic for two, always
     before = torch.get_num_threads()
     torch.set_num_threads(2)
     try:
         lstm, head = make(input_size=3, hidden=40, layers=2, proj=0)
-        x0, state = torch.randn(20, 5, 3, dtype=F64), random_state(lstm, 5)
+        x0, state = torch.randn(40, 5, 3, dtype=F64), random_state(lstm, 5)
         with torch.no_grad():
             one = rollout_fused(lstm, x0, state, 100, head, threads=1)
             measured = rollout_fused(lstm, x0, state, 100, head)
-            short = rollout_fused(lstm, x0, state, 63, head)             # under 4 trials' steps: no trial, 2 threads
-            rollout(lstm, x0, 80, head, state)
+            shortest = rollout_fused(lstm, x0, state, 64, head)          # the shortest call with a trial
+            short = rollout_fused(lstm, x0, state, 63, head)             # no trial: the team runs every step
+            rollout(lstm, x0, 60, head, state)
     finally:
         torch.set_num_threads(before)
-    assert measured[2] == ran_on and one[2] == 1 and short[2] == 2
+    assert (measured[2], shortest[2], short[2], one[2]) == (ran_on, ran_on, 2, 1)
     assert rollout_module.last_path == rollout_module.RolloutPath("fused", None, ran_on)
     for a, b in zip([one[0], *one[1]], [measured[0], *measured[1]]):
         assert torch.equal(a, b)
-    assert torch.equal(short[0], one[0][:63])
+    assert torch.equal(shortest[0], one[0][:64]) and torch.equal(short[0], one[0][:63])
 
 
 @pytest.mark.parametrize("feedback_kind", ["sequential", "pair", "identity"])
