@@ -15,7 +15,6 @@
 #pragma once
 
 #include <ATen/ATen.h>
-#include <omp.h>
 
 #include "lstm_cpu_activations.h"   // LSTMLAB_INLINE
 

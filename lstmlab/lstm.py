@@ -24,14 +24,22 @@ from .validation import (autocast_on, check_hidden_size, check_lstm_args, check_
                          check_rnn_input, _check_is_tensor, _check_state_pair)
 
 
-def _autocast_dtype(x, hx, weight_dtype):
+def _autocast_dtype(x, hx, weight_dtype, packed=False):
     """The dtype torch.autocast asks for on x's device, when it is on and casts this call; else None.
 
     Autocast casts floating-point tensors other than float64 (torch's is_eligible): a float64 LSTM on
     float64 input runs in float64, as torch.nn.LSTM does; float64 beside a tensor that would be cast is
-    refused here (torch fails inside its op with "mat1 and mat2 must have the same dtype")."""
-    if not x.is_floating_point() or not autocast_on(x.device.type):
+    refused here (torch fails inside its op with "mat1 and mat2 must have the same dtype"), and so is a
+    state that is not floating point (torch: "get_mkldnn_dtype: unsupported data type"). On the CPU,
+    autocast does not cast torch's LSTM on packed input (its PackedSequence overload has no autocast rule
+    there): neither does this."""
+    if not x.is_floating_point() or not autocast_on(x.device.type) or (packed and x.device.type == "cpu"):
         return None
+    for idx, state in enumerate(hx):
+        if not state.is_floating_point():
+            raise RuntimeError(f"LSTM hx[{idx}] dtype ({state.dtype}) is not a floating-point type: under "
+                               f"torch.autocast only floating-point tensors are cast; convert it: "
+                               f"hx[{idx}].to({weight_dtype})")
     dtypes = {"input": x.dtype, "hx[0]": hx[0].dtype, "hx[1]": hx[1].dtype, "weights": weight_dtype}
     if torch.float64 not in dtypes.values():
         return torch.get_autocast_dtype(x.device.type)
@@ -157,7 +165,8 @@ class LSTM(nn.Module):
         is_packed = isinstance(input, PackedSequence)
         if is_packed:
             data, batch_sizes, sorted_indices, unsorted_indices = input
-            x, batch, is_batched = data, int(batch_sizes[0]), True
+            # (an empty batch_sizes is refused by check_lstm_input below, with what it should be)
+            x, batch, is_batched = data, int(batch_sizes[0]) if batch_sizes.numel() else 0, True
         else:
             _check_is_tensor("input", input)
             if input.dim() not in (2, 3):
@@ -220,7 +229,12 @@ class LSTM(nn.Module):
             x, lengths, positions = packed_to_padded(x, batch_sizes)          # (T, B, I)
         weights = [self.direction_weights(layer, direction)
                    for layer in range(self.num_layers) for direction in range(self.num_directions)]
-        autocast = _autocast_dtype(x, hx, self.weight_ih_l0.dtype)
+        autocast = _autocast_dtype(x, hx, self.weight_ih_l0.dtype, packed=lengths is not None)
+        if autocast is None and autocast_on(x.device.type):
+            # not cast (float64 throughout, or packed on the CPU): run as given, autocast off inside, so the
+            # backend's own matmuls are not cast behind its back
+            with torch.autocast(x.device.type, enabled=False):
+                return self._run_layers(backend, x, hx, weights, lengths, positions)
         if autocast is not None:
             # as torch.nn.LSTM under torch.autocast: input, state and weights in the lower precision (the
             # casts are differentiable: the float32 parameters get float32 gradients), autocast itself off

@@ -17,16 +17,29 @@ def _check_type(name, value, expected_type):
         raise TypeError(f"{name} should be of type {expected_type.__name__}, got: {type(value).__name__}")
 
 
-def _check_positive(name, value):
-    _check_type(name, value, int)
+def _check_integer(name, value):
+    """A whole number: an int or numpy's (np.int64 from a shape or an array), where torch takes them — not a
+    bool, not a float such as 2.0."""
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool):
+        raise TypeError(f"{name} should be of type int, got: {type(value).__name__}")
+
+
+def _check_positive(name, value, numpy_integers=False):
+    """numpy_integers: take np.int64 and the like, as torch does where it checks nothing (LSTMCell's sizes)."""
+    if numpy_integers:
+        _check_integer(name, value)
+    else:
+        _check_type(name, value, int)                     # torch.nn.LSTM's own check: a Python int
     if value <= 0:
         raise ValueError(f"{name} must be greater than zero")
 
 
 def check_cell_args(input_size, hidden_size, bias):
+    """torch.nn.LSTMCell checks nothing here; lstmlab refuses what no cell can be built from (a size that is
+    not a positive whole number; numpy's integers are taken, as torch takes them)."""
     _check_type("bias", bias, bool)
-    _check_positive("input_size", input_size)
-    _check_positive("hidden_size", hidden_size)
+    _check_positive("input_size", input_size, numpy_integers=True)
+    _check_positive("hidden_size", hidden_size, numpy_integers=True)
 
 
 def check_lstm_args(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, proj_size):
@@ -49,11 +62,11 @@ def check_lstm_args(input_size, hidden_size, num_layers, bias, batch_first, drop
     _check_type("batch_first", batch_first, bool)
     _check_positive("input_size", input_size)
     _check_positive("hidden_size", hidden_size)
-    _check_type("num_layers", num_layers, int)
+    _check_integer("num_layers", num_layers)                  # torch takes numpy's integers here
     if num_layers <= 0:
         raise ValueError("num_layers must be greater than zero")
     _check_type("bidirectional", bidirectional, bool)
-    _check_type("proj_size", proj_size, int)
+    _check_integer("proj_size", proj_size)
     if proj_size < 0:
         raise ValueError("proj_size should be a positive integer or zero to disable projections")
     if proj_size >= hidden_size:
@@ -66,7 +79,7 @@ def check_cell_input(cell, input, hx):
     if input.dim() not in (1, 2):
         raise ValueError(f"LSTMCell: Expected input to be 1D or 2D, got {input.dim()}D instead")
     if hx is not None:
-        _check_state_pair(hx)
+        _check_state_pair(hx, "lstm_cell")
         for idx, value in enumerate(hx):
             if value.dim() not in (1, 2):
                 raise ValueError(f"LSTMCell: Expected hx[{idx}] to be 1D or 2D, got {value.dim()}D instead")
@@ -106,14 +119,34 @@ def check_rnn_input(lstm, input, batch_sizes):
 
 def check_lstm_input(lstm, input, batch_sizes):
     """check_rnn_input on time-major input, then the op's device check and refusal of T = 0 (an empty
-    batch, B = 0, is fine)."""
+    batch, B = 0, is fine); for packed data, that its batch sizes describe it."""
     check_rnn_input(lstm, input, batch_sizes)
+    if batch_sizes is not None:
+        check_batch_sizes(batch_sizes, input.size(0))
     weight = lstm.weight_ih_l0
     if input.device != weight.device:                     # torch's op, word for word
         raise RuntimeError(f"Input and parameter tensors are not at the same device, found input tensor at "
                            f"{input.device} and parameter tensor at {weight.device}")
     if batch_sizes is None and input.size(0) == 0:       # input is time-major here: (T, B, I)
         raise RuntimeError("Expected sequence length to be larger than 0 in RNN")    # torch's op, word for word
+
+
+def check_batch_sizes(batch_sizes, rows):
+    """A PackedSequence's batch_sizes: int64 (torch's op, word for word), then what torch does not check — it
+    reads past the data, or ignores rows of it, and fails deep inside or not at all: 1-D, positive,
+    non-increasing (sequences sorted longest first), adding up to the data's rows."""
+    if batch_sizes.dtype != torch.int64:
+        name = {torch.int32: "Int", torch.int16: "Short", torch.int8: "Char", torch.uint8: "Byte", torch.float32: "Float",
+                torch.float64: "Double", torch.bool: "Bool"}.get(batch_sizes.dtype, str(batch_sizes.dtype))
+        raise RuntimeError(f"expected scalar type Long but found {name}")
+    sizes = batch_sizes.tolist() if batch_sizes.dim() == 1 else None
+    if sizes is None or not sizes or min(sizes) <= 0 or any(b > a for a, b in zip(sizes, sizes[1:])) \
+            or sum(sizes) != rows:
+        shown = sizes if sizes is None or len(sizes) <= 12 else sizes[:6] + ["..."] + sizes[-3:]
+        raise RuntimeError(f"PackedSequence: batch_sizes must be a 1-D list of positive, non-increasing counts "
+                           f"that add up to the data's {rows} rows, got {shown if sizes is not None else list(batch_sizes.shape)}"
+                           f"{f' (sum {sum(sizes)})' if sizes else ''}; build packed input with "
+                           f"torch.nn.utils.rnn.pack_padded_sequence or pack_sequence")
 
 
 def check_lstm_state(lstm, hx, expected_h_size, expected_c_size, input_device=None):
@@ -141,9 +174,11 @@ def _check_is_tensor(name, value):
         raise TypeError(f"{name} should be a torch.Tensor, got: {type(value).__name__}")
 
 
-def _check_state_pair(hx):
-    if not isinstance(hx, (tuple, list)) or len(hx) != 2:
+def _check_state_pair(hx, op="lstm"):
+    if not isinstance(hx, (tuple, list)):
         raise TypeError(f"hx should be a tuple (h_0, c_0) of two tensors, got: {type(hx).__name__}")
+    if len(hx) != 2:                                      # torch's op, word for word (then: how many were given)
+        raise RuntimeError(f"{op} expects two hidden states, got {len(hx)}")
     for idx, value in enumerate(hx):
         _check_is_tensor(f"hx[{idx}]", value)
 

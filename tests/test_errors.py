@@ -114,6 +114,72 @@ def test_packed_input_with_wrong_hx_gets_a_clear_error():
         (RuntimeError, "input.size(-1) must be equal to input_size. Expected 5, got 4")
 
 
+def test_a_state_tuple_of_three_is_refused_with_torchs_type_and_words():
+    h = f64(1, 3, 7)
+    for ours, ref, args in ((lstmlab.LSTM(5, 7, dtype=torch.float64), torch.nn.LSTM(5, 7, dtype=torch.float64),
+                             (f64(4, 3, 5), (h, h, h))),
+                            (lstmlab.LSTMCell(5, 7, dtype=torch.float64), torch.nn.LSTMCell(5, 7, dtype=torch.float64),
+                             (f64(3, 5), (h[0], h[0], h[0])))):
+        kind, message = raised(lambda: ours(*args))
+        assert (kind, message) == (raised(lambda: ref(*args))[0], raised(lambda: ref(*args))[1] + ", got 3")
+    packed = pack_sequence([f64(3, 5), f64(2, 5)])                  # torch ignores a third state here; not lstmlab
+    assert raised(lambda: lstmlab.LSTM(5, 7, dtype=torch.float64)(packed, (h, h, h))) == \
+        (RuntimeError, "lstm expects two hidden states, got 3")
+
+
+@pytest.mark.parametrize("backend", ["cell", "bptt", "torch"])
+def test_packed_input_whose_batch_sizes_do_not_describe_it_is_refused(backend):
+    """int32 batch sizes: torch's words. Batch sizes that are not int64 at all, grow, or do not add up to the
+    data's rows: torch reads past the data (a deep "doesn't match the broadcast shape"), fails on its
+    own index (an empty one), or ignores rows (sum < rows) — each refused here, saying what they must be."""
+    from torch.nn.utils.rnn import PackedSequence
+    lstm = lstmlab.LSTM(3, 4, backend=backend)
+    int32 = PackedSequence(torch.randn(3, 3), torch.tensor([2, 1], dtype=torch.int32))
+    assert raised(lambda: lstm(int32)) == raised(lambda: torch.nn.LSTM(3, 4)(int32))
+    assert raised(lambda: lstm(PackedSequence(torch.randn(3, 3), torch.tensor([2.0, 1.0])))) == \
+        (RuntimeError, "expected scalar type Long but found Float")
+    for rows, sizes in ((5, [2, 1]), (3, [1, 2]), (0, []), (3, [3, 0])):
+        kind, message = raised(lambda: lstm(PackedSequence(torch.randn(rows, 3), torch.tensor(sizes, dtype=torch.long))))
+        assert kind is RuntimeError and message.startswith(
+            "PackedSequence: batch_sizes must be a 1-D list of positive, non-increasing counts that add up to "
+            f"the data's {rows} rows, got {sizes}"), message
+
+
+@pytest.mark.parametrize("backend", ["cell", "bptt"])
+def test_under_autocast_a_packed_cpu_input_is_not_cast_and_an_integer_state_is_refused(backend):
+    """On the CPU torch.autocast does not cast torch's LSTM on packed input: its output and states stay float32
+    (its inner products still run in bfloat16, so its values carry bfloat16 rounding). lstmlab's are float32
+    too, and are the float32 run's. A state that is not floating point is not cast either: refused (torch's op
+    fails with "get_mkldnn_dtype: unsupported data type", the same type)."""
+    torch.manual_seed(0)
+    ref, ours = torch.nn.LSTM(3, 4), lstmlab.LSTM(3, 4, backend=backend)
+    ours.load_state_dict(ref.state_dict())
+    packed = pack_sequence([torch.randn(4, 3), torch.randn(2, 3)])
+    in_float32 = ref(packed)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        torchs, got = ref(packed), ours(packed)
+        integer_state = (torch.zeros(1, 2, 4, dtype=torch.long),) * 2
+        ref_kind = raised(lambda: ref(torch.randn(5, 2, 3), integer_state))[0]
+        kind, message = raised(lambda: ours(torch.randn(5, 2, 3), integer_state))
+    for a, b, c in zip((got[0].data, *got[1]), (in_float32[0].data, *in_float32[1]), (torchs[0].data, *torchs[1])):
+        assert a.dtype == c.dtype == torch.float32
+        torch.testing.assert_close(a, b)
+        torch.testing.assert_close(c, b, rtol=0.05, atol=0.01)     # bfloat16's 8 bits of mantissa
+    assert kind is ref_kind is RuntimeError and "hx[0] dtype (torch.int64) is not a floating-point type" in message
+
+
+def test_numpy_integers_are_sizes_where_torch_takes_them():
+    """torch.nn.LSTM takes np.int64 for num_layers and proj_size (it checks only input_size and hidden_size
+    for int), and torch.nn.LSTMCell for its sizes: so does lstmlab; input_size=np.int64 is refused by both."""
+    import numpy as np
+    lstm = lstmlab.LSTM(5, 7, num_layers=np.int64(2), proj_size=np.int64(3))
+    assert lstm(torch.randn(4, 2, 5))[0].shape == torch.nn.LSTM(5, 7, num_layers=np.int64(2),
+                                                                  proj_size=np.int64(3))(torch.randn(4, 2, 5))[0].shape
+    assert lstmlab.LSTMCell(np.int64(5), np.int64(7))(torch.randn(2, 5))[0].shape == (2, 7)
+    assert raised(lambda: lstmlab.LSTM(np.int64(5), 7)) == raised(lambda: torch.nn.LSTM(np.int64(5), 7))
+    assert raised(lambda: lstmlab.LSTMCell(5, np.float64(7.0))) == (TypeError, "hidden_size should be of type int, got: float64")
+
+
 @pytest.mark.parametrize("which", [0, 1])
 def test_hx_of_another_dtype_gets_torchs_type_and_a_clear_message(which):
     # torch's op fails with RuntimeError("get_mkldnn_dtype: unsupported data type"); lstmlab raised ValueError.
