@@ -103,8 +103,13 @@ def test_the_report_selects_per_series_and_scores_the_selected_forecast_as_the_c
     lines = format_report(report).splitlines()
     assert sum(line.startswith("  selected: ") for line in lines) == 2               # one per series and fold
     assert any(line.startswith("selected ") for line in lines)                        # a row of the summary
-    without_peers = evaluate(frame, 12, models=("hybrid",), peers=False, **TINY)
+    without_peers = evaluate(frame, 12, models=("hybrid",), peers=False, keep_forecasts=True, **TINY)
     assert all("selected" not in row and "selected" not in row["metrics"] for row in without_peers["rows"])
+    for row in without_peers["rows"]:                      # keep_forecasts: the values every metric was taken on
+        assert set(row["forecasts"]) == set(row["metrics"]) == {"ES-LSTM", "smoothing"} and len(row["actual"]) == 12
+        for name, forecast in row["forecasts"].items():
+            assert row["metrics"][name]["mae"] == pytest.approx(np.abs(np.subtract(forecast, row["actual"])).mean())
+    assert all("forecasts" not in row for row in report["rows"])
 
 
 def test_the_command_lines_forecast_file_has_the_selected_forecast_and_its_model(tmp_path, capsys):

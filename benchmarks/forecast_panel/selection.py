@@ -56,7 +56,7 @@ def store(name):
     from lstmlab.forecast.evaluate import evaluate
     group, frame, h = series()[name]
     start = time.perf_counter()
-    report = evaluate(frame, h, folds=3, models=("hybrid",))
+    report = evaluate(frame, h, folds=3, models=("hybrid",), keep_forecasts=True)
     report["series"], report["group"], report["wall_seconds"] = name, group, time.perf_counter() - start
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / f"{name}.json").write_text(json.dumps(report, indent=1, default=str))

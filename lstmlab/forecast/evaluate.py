@@ -51,8 +51,10 @@ def undefined_reasons(report):
 
 
 def evaluate(df, h, folds=1, step=None, models=("hybrid", "lstm"), freq=None, season_length=None, peers=True,
-             progress=False, **config):
-    """Forecast the last ``folds`` windows of every series with every model; see the module doc."""
+             progress=False, keep_forecasts=False, **config):
+    """Forecast the last ``folds`` windows of every series with every model; see the module doc.
+    keep_forecasts: each row also has the h values that happened (``actual``) and every model's forecast of
+    them (``forecasts``: name -> list), to plot them or score other ways of combining the models."""
     import pandas as pd
     frame = df if df.attrs.get("prepared") else prepare(df, freq=freq)
     lengths = season_lengths(frame, season_length)
@@ -110,6 +112,9 @@ def evaluate(df, h, folds=1, step=None, models=("hybrid", "lstm"), freq=None, se
                "smoothing_seasons": list(smoothing_seasons), "metrics": scores}
         if select_models:
             row["selected"] = selected
+        if keep_forecasts:
+            row["actual"] = actual.tolist()
+            row["forecasts"] = {name: np.asarray(values, dtype=np.float64).tolist() for name, values in predictions.items()}
         statistical = [scores[name]["mae"] for name in STATISTICAL if name in scores and scores[name]["mae"] is not None]
         if statistical:
             best = min(statistical)
