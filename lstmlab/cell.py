@@ -69,8 +69,8 @@ class LSTMCell(nn.Module):
 
     def forward(self, input, hx=None):
         """input: (N, I) or (I,); hx: optional (h, c), each (N, H) or (H,) -> (h', c')."""
-        is_batched = input.dim() == 2
         check_cell_input(self, input, hx)
+        is_batched = input.dim() == 2
         if not is_batched:
             input = input.unsqueeze(0)                                       # (1, I)
         if hx is None:

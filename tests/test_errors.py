@@ -227,6 +227,7 @@ def test_cell_errors_clearer_than_torch():
     assert raised(lambda: lstmlab.LSTMCell(0, 7)) == (ValueError, "input_size must be greater than zero")
     assert raised(lambda: lstmlab.LSTMCell(5, -1)) == (ValueError, "hidden_size must be greater than zero")
     assert raised(lambda: lstmlab.LSTMCell(5, 7, bias=1)) == (TypeError, "bias should be of type bool, got: int")
+    assert raised(lambda: cell([[1.0] * 5])) == (TypeError, "input should be a torch.Tensor, got: list")  # as LSTM
 
 
 @pytest.mark.parametrize("backend", ["cell", "bptt", "torch"])
