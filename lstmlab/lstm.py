@@ -32,8 +32,9 @@ def _autocast_dtype(x, hx, weight_dtype, packed=False):
     refused here (torch fails inside its op with "mat1 and mat2 must have the same dtype"), and so is a
     state that is not floating point (torch: "get_mkldnn_dtype: unsupported data type"). On the CPU,
     autocast does not cast torch's LSTM on packed input (its PackedSequence overload has no autocast rule
-    there): neither does this."""
-    if not x.is_floating_point() or not autocast_on(x.device.type) or (packed and x.device.type == "cpu"):
+    there): neither does this, when input, state and weights have one dtype (then it runs as given; with
+    several, they are cast as for a tensor, where torch's op fails or mixes them)."""
+    if not x.is_floating_point() or not autocast_on(x.device.type):
         return None
     for idx, state in enumerate(hx):
         if not state.is_floating_point():
@@ -41,6 +42,8 @@ def _autocast_dtype(x, hx, weight_dtype, packed=False):
                                f"torch.autocast only floating-point tensors are cast; convert it: "
                                f"hx[{idx}].to({weight_dtype})")
     dtypes = {"input": x.dtype, "hx[0]": hx[0].dtype, "hx[1]": hx[1].dtype, "weights": weight_dtype}
+    if packed and x.device.type == "cpu" and len(set(dtypes.values())) == 1:
+        return None
     if torch.float64 not in dtypes.values():
         return torch.get_autocast_dtype(x.device.type)
     if set(dtypes.values()) == {torch.float64}:
@@ -166,7 +169,8 @@ class LSTM(nn.Module):
         if is_packed:
             data, batch_sizes, sorted_indices, unsorted_indices = input
             # (an empty batch_sizes is refused by check_lstm_input below, with what it should be)
-            x, batch, is_batched = data, int(batch_sizes[0]) if batch_sizes.numel() else 0, True
+            x, is_batched = data, True
+            batch = int(batch_sizes[0]) if batch_sizes.dim() == 1 and batch_sizes.numel() else 0
         else:
             _check_is_tensor("input", input)
             if input.dim() not in (2, 3):

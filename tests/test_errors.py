@@ -122,7 +122,7 @@ def test_a_state_tuple_of_three_is_refused_with_torchs_type_and_words():
                              (f64(3, 5), (h[0], h[0], h[0])))):
         kind, message = raised(lambda: ours(*args))
         assert (kind, message) == (raised(lambda: ref(*args))[0], raised(lambda: ref(*args))[1] + ", got 3")
-    packed = pack_sequence([f64(3, 5), f64(2, 5)])                  # torch ignores a third state here; not lstmlab
+    packed = pack_sequence([f64(3, 5), f64(2, 5)], enforce_sorted=False)   # torch ignores a third state here
     assert raised(lambda: lstmlab.LSTM(5, 7, dtype=torch.float64)(packed, (h, h, h))) == \
         (RuntimeError, "lstm expects two hidden states, got 3")
 
@@ -166,6 +166,24 @@ def test_under_autocast_a_packed_cpu_input_is_not_cast_and_an_integer_state_is_r
         torch.testing.assert_close(a, b)
         torch.testing.assert_close(c, b, rtol=0.05, atol=0.01)     # bfloat16's 8 bits of mantissa
     assert kind is ref_kind is RuntimeError and "hx[0] dtype (torch.int64) is not a floating-point type" in message
+
+
+@pytest.mark.parametrize("backend", ["cell", "bptt"])
+def test_under_autocast_a_packed_cpu_input_of_mixed_dtypes_is_cast_as_a_tensor_would_be(backend):
+    """bfloat16 weights with float32 packed data (or a bfloat16 state beside float32 data and weights): torch's
+    op runs them (mixing the dtypes); lstmlab casts all to autocast's dtype, as for a tensor input, and gives
+    torch's values to bfloat16's precision."""
+    torch.manual_seed(0)
+    ref, ours = torch.nn.LSTM(3, 4), lstmlab.LSTM(3, 4, backend=backend)
+    ours.load_state_dict(ref.state_dict())
+    packed = pack_sequence([torch.randn(4, 3), torch.randn(2, 3)])
+    expected = ref(packed)[0].data
+    ours_bf16 = lstmlab.LSTM(3, 4, backend=backend, dtype=torch.bfloat16)
+    ours_bf16.load_state_dict(ref.state_dict())
+    state = (torch.zeros(1, 2, 4, dtype=torch.bfloat16),) * 2
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        for output in (ours_bf16(packed)[0].data, ours(packed, state)[0].data):
+            torch.testing.assert_close(output.float(), expected, rtol=0.05, atol=0.02)
 
 
 def test_numpy_integers_are_sizes_where_torch_takes_them():
