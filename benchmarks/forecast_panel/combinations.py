@@ -32,7 +32,7 @@ def combinations(row):
     usable = [name for name in CANDIDATES if np.isfinite(forecasts[name]).all()]
     peers = [name for name in PEERS if name in usable]
     validation = row["selected"]["validation_mae"]
-    ranked = sorted((name for name in usable if name in validation),
+    ranked = sorted((name for name in usable if validation.get(name) is not None and np.isfinite(validation[name])),
                     key=lambda name: (validation[name], name != "ES-LSTM"))
     top = lambda k: np.mean([forecasts[name] for name in ranked[:k]], axis=0)        # noqa: E731
     weights = np.array([1 / max(validation[name], 1e-12) for name in ranked[:2]])
@@ -63,6 +63,8 @@ def main():
         for fold, row in enumerate(report["rows"]):
             actual = np.asarray(row["actual"])
             best = min(row["metrics"][name]["mae"] for name in PEERS if row["metrics"][name]["mae"] is not None)
+            if best <= 0:                         # a peer forecast the window exactly: no ratio (none in the data)
+                continue
             for rule, forecast in combinations(row).items():
                 cell = scores.setdefault((report["group"], rule), {"holdout": [], "all": []})
                 relative = float(np.abs(forecast - actual).mean() / best)
