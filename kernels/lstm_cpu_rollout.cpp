@@ -31,7 +31,6 @@
 // layout's kernel, shared with the bptt loops) is in lstm_cpu_tiles.h.
 #include <ATen/ATen.h>
 #include <ATen/Dispatch.h>
-#include <omp.h>
 #include <torch/library.h>
 
 #include <algorithm>

@@ -11,25 +11,23 @@ import warnings
 import torch
 
 
-def _check_type(name, value, expected_type):
-    # bool is a subclass of int: reject True as a size, and 1 as a flag.
-    if not isinstance(value, expected_type) or (expected_type is int and isinstance(value, bool)):
-        raise TypeError(f"{name} should be of type {expected_type.__name__}, got: {type(value).__name__}")
+def _check_flag(name, value):
+    """A bool (1 is not a flag)."""
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} should be of type bool, got: {type(value).__name__}")
 
 
-def _check_integer(name, value):
-    """A whole number: an int or numpy's (np.int64 from a shape or an array), where torch takes them — not a
-    bool, not a float such as 2.0."""
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool):
+def _check_integer(name, value, numpy_integers=True):
+    """A whole number, not a bool (bool is a subclass of int: True is not a size) nor a float such as 2.0:
+    a Python int, or also numpy's (np.int64 from a shape or an array) where torch takes them."""
+    allowed = numbers.Integral if numpy_integers else int
+    if not isinstance(value, allowed) or isinstance(value, bool):
         raise TypeError(f"{name} should be of type int, got: {type(value).__name__}")
 
 
 def _check_positive(name, value, numpy_integers=False):
-    """numpy_integers: take np.int64 and the like, as torch does where it checks nothing (LSTMCell's sizes)."""
-    if numpy_integers:
-        _check_integer(name, value)
-    else:
-        _check_type(name, value, int)                     # torch.nn.LSTM's own check: a Python int
+    """numpy_integers=False: a Python int, torch.nn.LSTM's own check of input_size and hidden_size."""
+    _check_integer(name, value, numpy_integers)
     if value <= 0:
         raise ValueError(f"{name} must be greater than zero")
 
@@ -37,7 +35,7 @@ def _check_positive(name, value, numpy_integers=False):
 def check_cell_args(input_size, hidden_size, bias):
     """torch.nn.LSTMCell checks nothing here; lstmlab refuses what no cell can be built from (a size that is
     not a positive whole number; numpy's integers are taken, as torch takes them)."""
-    _check_type("bias", bias, bool)
+    _check_flag("bias", bias)
     _check_positive("input_size", input_size, numpy_integers=True)
     _check_positive("hidden_size", hidden_size, numpy_integers=True)
 
@@ -58,14 +56,14 @@ def check_lstm_args(input_size, hidden_size, num_layers, bias, batch_first, drop
             f"num_layers={num_layers}",
             stacklevel=3,
         )
-    _check_type("bias", bias, bool)
-    _check_type("batch_first", batch_first, bool)
+    _check_flag("bias", bias)
+    _check_flag("batch_first", batch_first)
     _check_positive("input_size", input_size)
     _check_positive("hidden_size", hidden_size)
     _check_integer("num_layers", num_layers)                  # torch takes numpy's integers here
     if num_layers <= 0:
         raise ValueError("num_layers must be greater than zero")
-    _check_type("bidirectional", bidirectional, bool)
+    _check_flag("bidirectional", bidirectional)
     _check_integer("proj_size", proj_size)
     if proj_size < 0:
         raise ValueError("proj_size should be a positive integer or zero to disable projections")
