@@ -180,8 +180,9 @@ def load():
 # "tile-rows": the same loops, each thread owning whole groups of 4 rows on every tile (no barrier).
 # "measure" (the default) times the candidates on the first call of each shape and keeps the fastest
 # (lstm_cpu_plan.py); "auto" takes the fixed rule measured on one 2-core Intel Xeon (auto_partition in
-# lstm_cpu_split.h; the inference path: INFERENCE_TILES_UP_TO in lstm_cpu_inference.cpp); the tests
-# force each. With one thread "auto" takes the tiles for layers without a projection up to
+# lstm_cpu_split.h; the inference path: the tiles for every layer without a projection, see the end of
+# lstm_cpu_inference.cpp); the tests force each. With one thread "auto" (training) takes the tiles for
+# layers without a projection up to
 # B·4H·P = 2^23 multiply-adds per step forward and 2^20 backward. Measured there, one thread on one
 # core, T = 100 — forward time / oneDNN's: B=8 H=51 1.14 (one GEMM call per step: 1.57), B=1 H=64 0.68
 # (1.72), B=16 H=32 0.91 (1.19), B=64 H=128 1.25 (1.30), B=32 H=512 1.73 (1.40); backward recurrence, µs
@@ -272,6 +273,15 @@ def backward_recurrence(acts, cell_states, c0, w_hh, weight_hr, grad_outputs, gr
     return run(acts, cell_states, grad_outputs, grad_cell_states, partition)
 
 
+# On W_hh's tiles the inference path adds W_ih x_t in the same walk as W_hh h_{t−1} (the tiles of W_ih
+# walked first, the sums left in registers) for a thread with at least this many batch rows; with fewer,
+# each weight read per step feeds too few rows, and one GEMM per chunk of steps makes W_ih x_t instead (its
+# sums laid out as the tiles need them). T = 300, I = H = 512, 2 threads on tiles, forward time / oneDNN's,
+# medians of 15 interleaved rounds (this project's AMD VM, 2026-12-07), chunk's GEMM → in the walk:
+# B = 1 0.87 → 1.17, B = 2 0.94 → 0.90, B = 4 1.05 → 0.90.
+FUSE_INPUT_FROM_ROWS = 4
+
+
 def inference(x, w_ih, w_hh, bias, weight_hr, h0, c0, chunk_steps):
     """The inference path (lstm_cpu_inference.cpp): one direction's whole forward, nothing kept for backward.
     x (T, B, I), w_ih (4H, I), w_hh (4H, P), bias (4H) or None, weight_hr (P, H) or None, h0 (B, P), c0 (B, H);
@@ -281,7 +291,8 @@ def inference(x, w_ih, w_hh, bias, weight_hr, h0, c0, chunk_steps):
     x, w_ih, w_hh, h0, c0 = x.contiguous(), w_ih.contiguous(), w_hh.contiguous(), h0.contiguous(), c0.contiguous()
 
     def run(x, partition):
-        return load().lstm_inference(x, w_ih, w_hh, bias, weight_hr, h0, c0, chunk_steps, partition)
+        return load().lstm_inference(x, w_ih, w_hh, bias, weight_hr, h0, c0, chunk_steps, partition,
+                                     FUSE_INPUT_FROM_ROWS)
     steps, batch, input_size = x.shape
     partition = _partition("inference", steps, batch, w_hh.size(0) // 4, w_hh.size(1), weight_hr is not None,
                            x.dtype, lambda partition, k: run(x[:k], partition), input_size, min(chunk_steps, steps))

@@ -36,6 +36,25 @@ LSTMLAB_INLINE void forward_units(const scalar_t* __restrict recurrent, int64_t 
   }
 }
 
+// One forward step, pointwise part, when nothing is kept for backward (the inference path on tiles):
+// pre holds the complete pre-activations — bias, W_ih x_t and W_hh h_{t−1} summed in one tile walk —
+// gates blocks `stride` apart; c: the n cell states, c_{t−1} in, c_t out (each lane reads its own value
+// before it writes it); m: n values.
+template <typename scalar_t>
+LSTMLAB_INLINE void cell_units(const scalar_t* __restrict pre, int64_t stride, scalar_t* __restrict c,
+                               scalar_t* __restrict m, int64_t n) {
+#pragma omp simd
+  for (int64_t j = 0; j < n; ++j) {
+    const scalar_t i = sigmoid(pre[j]);                        // i = σ(W_ii x + b_i + W_hi h)
+    const scalar_t f = sigmoid(pre[stride + j]);               // f = σ(·)
+    const scalar_t g = tanh_(pre[2 * stride + j]);             // g = tanh(·)
+    const scalar_t o = sigmoid(pre[3 * stride + j]);           // o = σ(·)
+    const scalar_t c_new = f * c[j] + i * g;                   // c_t = f ⊙ c_{t−1} + i ⊙ g
+    c[j] = c_new;
+    m[j] = o * tanh_(c_new);                                   // m_t = o ⊙ tanh c_t
+  }
+}
+
 // One backward step, pointwise part, for one batch row and a slice of n hidden units. acts: i, f,
 // g, o of step t, blocks H apart; dm, c, c_prev: n values; dc: the gradient reaching c_t from step
 // t+1, replaced by the one reaching c_{t−1}; grad_c_prev: the loss's own gradient on c_{t−1}

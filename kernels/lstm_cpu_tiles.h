@@ -63,13 +63,15 @@ LSTMLAB_INLINE void keep_in_register(V& v) {
 // out[r][g] = bias[g] + Σ_k z[r][k] · packed[k][g]  for R rows of z (row stride ldz) and G groups of U
 // outputs (G = 4: the four gates of U hidden units; G = 1: U features of a projection or the feedback).
 // packed: (K, G, U) — one tile of the packed weights, walked once, front to back.
+// bias = nullptr: the sums start from acc instead — a second walk adds a second product to the first's
+// (the inference path: W_ih x_t, then + W_hh h_{t−1}, two inputs that lie in different places).
 template <typename scalar_t, int G, int R>
 LSTMLAB_INLINE void affine_tile(const scalar_t* __restrict z, int64_t ldz, int64_t K, const scalar_t* __restrict packed,
                         const scalar_t* __restrict bias, vec_t<scalar_t> (&acc)[MAX_ROWS][G]) {
   constexpr int U = lanes<scalar_t>();
   vec_t<scalar_t> sums[R][G];                 // local: GCC keeps it in registers for the whole walk
   for (int r = 0; r < R; ++r)
-    for (int g = 0; g < G; ++g) sums[r][g] = load(bias + g * U);
+    for (int g = 0; g < G; ++g) sums[r][g] = bias != nullptr ? load(bias + g * U) : acc[r][g];
   for (int64_t k = 0; k < K; ++k) {
     vec_t<scalar_t> w[G];
     for (int g = 0; g < G; ++g) {
@@ -159,11 +161,15 @@ LSTMLAB_INLINE void transpose_block(const scalar_t* __restrict src, int64_t src_
 
 // W's rows in G groups of N outputs, row-major (row r at w + r · row_stride) — output n of group g is
 // row g · group_stride + n (group_stride is N for a whole W; a thread's units [j0, j0 + N) of the 4
-// gates are w + j0 · row_stride with group_stride H) -> packed (tiles, K, G, U), zero-padded: the layout
-// above, U rows × U values of k at a time, transposed in registers.
+// gates are w + j0 · row_stride with group_stride H) -> tiles of U outputs per group, zero-padded, U rows
+// × U values of k at a time, transposed in registers: value k of output u of group g in tile `tile` at
+// packed[tile · tile_stride + k · k_stride + g · U + u]. pack_tiles below: the tile layout (tiles, K, G, U).
+// pack_tiles_side_by_side: the tiles side by side along a row, (K, tiles, G, U) — a (K, tiles·G·U) matrix
+// whose product with rows of z gives each row's sums already in the tile layout.
 template <typename scalar_t>
-void pack_tiles(const scalar_t* __restrict w, int64_t row_stride, int64_t groups, int64_t per_group,
-                int64_t group_stride, int64_t K, scalar_t* __restrict packed) {
+void pack_tiles_strided(const scalar_t* __restrict w, int64_t row_stride, int64_t groups, int64_t per_group,
+                        int64_t group_stride, int64_t K, scalar_t* __restrict packed, int64_t tile_stride,
+                        int64_t k_stride) {
   constexpr int U = lanes<scalar_t>();
   const int64_t tiles = (per_group + U - 1) / U;
   for (int64_t tile = 0; tile < tiles; ++tile) {
@@ -172,10 +178,24 @@ void pack_tiles(const scalar_t* __restrict w, int64_t row_stride, int64_t groups
       const scalar_t* rows = w + (g * group_stride + tile * U) * row_stride;
       for (int64_t k0 = 0; k0 < K; k0 += U) {
         transpose_block(rows + k0, row_stride, units, std::min<int64_t>(U, K - k0),
-                        packed + ((tile * K + k0) * groups + g) * U, groups * U, true);
+                        packed + tile * tile_stride + k0 * k_stride + g * U, k_stride, true);
       }
     }
   }
+}
+
+template <typename scalar_t>
+void pack_tiles(const scalar_t* __restrict w, int64_t row_stride, int64_t groups, int64_t per_group,
+                int64_t group_stride, int64_t K, scalar_t* __restrict packed) {
+  pack_tiles_strided(w, row_stride, groups, per_group, group_stride, K, packed, K * groups * lanes<scalar_t>(),
+                     groups * lanes<scalar_t>());
+}
+
+template <typename scalar_t>
+void pack_tiles_side_by_side(const scalar_t* __restrict w, int64_t row_stride, int64_t groups, int64_t per_group,
+                             int64_t group_stride, int64_t K, scalar_t* __restrict packed) {
+  const int64_t width = (per_group + lanes<scalar_t>() - 1) / lanes<scalar_t>() * groups * lanes<scalar_t>();
+  pack_tiles_strided(w, row_stride, groups, per_group, group_stride, K, packed, groups * lanes<scalar_t>(), width);
 }
 
 // W (K, N) row-major, read as its transpose (N outputs over K inputs), in wide tiles of 4·U outputs

@@ -100,12 +100,15 @@ def test_bptt_inference_keeps_nothing_for_backward(loops, monkeypatch):
 @pytest.mark.parametrize("options", [{}, dict(num_layers=2, proj_size=5)], ids=["plain", "2-layer-proj"])
 @pytest.mark.parametrize("threads", [1, 2], ids=["1-thread", "2-threads"])
 @pytest.mark.parametrize("partition", ["tiles", "tile-rows", "units", "rows", "auto"])
-def test_cpp_inference_in_chunks_matches_torch(partition, threads, options, monkeypatch):
+@pytest.mark.parametrize("fuse_from_rows", [0, 10**9], ids=["input-in-the-walk", "input-gemm"])
+def test_cpp_inference_in_chunks_matches_torch(partition, fuse_from_rows, threads, options, monkeypatch):
     """The C++ inference path (kernels/lstm_cpu_inference.cpp) in chunks of 8 steps, each thread making
     the input projections of its own units (or rows: gathered first) per chunk and stepping on its own
     copy of W_hh — transposed for the GEMM, or packed into tiles (not with a projection: the GEMM then)
-    — must give torch's outputs and states, and leave the caller's h_0 and c_0 as they were."""
+    — must give torch's outputs and states, and leave the caller's h_0 and c_0 as they were. On tiles,
+    W_ih x_t is made either by the chunk's GEMM or in the tile walk itself (FUSE_INPUT_FROM_ROWS): both."""
     from lstmlab.kernels import lstm_cpu
+    monkeypatch.setattr(lstm_cpu, "FUSE_INPUT_FROM_ROWS", fuse_from_rows)
     monkeypatch.setattr(bptt, "INFERENCE_CHUNK_BYTES", 1)          # chunks of 8 steps: 20 = 8 + 8 + 4
     monkeypatch.setattr(bptt, "INFERENCE_CHUNK_WEIGHTS", 0)
     monkeypatch.setenv(bptt.LOOPS_VARIABLE, "cpp")
@@ -132,13 +135,16 @@ def test_cpp_inference_in_chunks_matches_torch(partition, threads, options, monk
 
 @pytest.mark.parametrize("threads", [1, 2], ids=["1-thread", "2-threads"])
 @pytest.mark.parametrize("partition", ["tiles", "tile-rows", "units", "rows"])
-def test_cpp_inference_in_float32_lays_the_weights_out_right(partition, threads, monkeypatch):
+@pytest.mark.parametrize("fuse_from_rows", [0, 10**9], ids=["input-in-the-walk", "input-gemm"])
+def test_cpp_inference_in_float32_lays_the_weights_out_right(partition, fuse_from_rows, threads, monkeypatch):
     """Each thread lays its weights out block by block, a whole U × U block (16 floats) transposed in
     registers and the edges value by value (lstm_cpu_tiles.h's transpose_block). The float64 tests above
     only meet 8 × 8 blocks; here H = 40 = 16 + 16 + 8 units and I = 37 = 16 + 16 + 5 inputs in float32, on
     every split. A misplaced weight errs by O(0.1); float32 rounding by ~1e-6 — the error is held to
-    4× torch's own float32 error against float64, as test_cpu_loops does."""
+    4× torch's own float32 error against float64, as test_cpu_loops does. On tiles W_ih is laid out in
+    two ways (tiles of its own, or tiles side by side for the chunk's GEMM): both."""
     from lstmlab.kernels import lstm_cpu
+    monkeypatch.setattr(lstm_cpu, "FUSE_INPUT_FROM_ROWS", fuse_from_rows)
     monkeypatch.setenv(bptt.LOOPS_VARIABLE, "cpp")
     monkeypatch.setattr(lstm_cpu, "PARTITION", partition)
     torch.manual_seed(0)
@@ -199,15 +205,15 @@ def test_cpp_inference_op_names_what_it_expected():
     op = lstm_cpu.load().lstm_inference
     x, w_ih, w_hh = torch.randn(3, 2, 5), torch.randn(16, 5), torch.randn(16, 4)
     h0, c0 = torch.zeros(2, 4), torch.zeros(2, 4)
-    out, c = op(x, w_ih, w_hh, None, None, h0, c0, 8, 0)
+    out, c = op(x, w_ih, w_hh, None, None, h0, c0, 8, 0, 4)
     assert out.shape == (3, 2, 4) and c.shape == (2, 4)
     with pytest.raises(RuntimeError, match=r"h0 must be \(B, P\) = \(2, 4\), got \[2, 3\]"):
-        op(x, w_ih, w_hh, None, None, torch.zeros(2, 3), c0, 8, 0)
+        op(x, w_ih, w_hh, None, None, torch.zeros(2, 3), c0, 8, 0, 4)
     with pytest.raises(RuntimeError, match=r"c0 must be \(B, H\) = \(2, 4\), got \[3, 4\]"):
-        op(x, w_ih, w_hh, None, None, h0, torch.zeros(3, 4), 8, 0)
+        op(x, w_ih, w_hh, None, None, h0, torch.zeros(3, 4), 8, 0, 4)
     with pytest.raises(RuntimeError, match=r"w_hr must be \(P, H\) = \(2, 4\)"):
-        op(x, w_ih, torch.randn(16, 2), None, torch.randn(4, 2), torch.zeros(2, 2), c0, 8, 0)
+        op(x, w_ih, torch.randn(16, 2), None, torch.randn(4, 2), torch.zeros(2, 2), c0, 8, 0, 4)
     with pytest.raises(RuntimeError, match="partition must be 0-4, got 7"):
-        op(x, w_ih, w_hh, None, None, h0, c0, 8, 7)
+        op(x, w_ih, w_hh, None, None, h0, c0, 8, 7, 4)
     with pytest.raises(RuntimeError, match="chunk_steps must be"):
-        op(x, w_ih, w_hh, None, None, h0, c0, 0, 0)
+        op(x, w_ih, w_hh, None, None, h0, c0, 0, 0, 4)
