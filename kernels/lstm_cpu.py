@@ -5,6 +5,8 @@
         -> grad_gates (written over acts: BACKWARD_OVERWRITES_ACTS), grad_h0, grad_c0
     inference(x, w_ih, w_hh, bias, weight_hr, h0, c0, chunk_steps) -> outputs, c_T
         (the inference path, lstm_cpu_inference.cpp: a whole direction's forward, nothing kept)
+    matmul(a, a_transposed, b_parts) -> a @ B or aᵀ @ B, B the parts stacked
+        (the backward's weight and input gradients, lstm_cpu_matmul.cpp: on the tile kernel, not MKL)
 
 Same signatures and equations as the PyTorch loops in lstmlab/backends/bptt.py, which stay the
 readable reference and the fallback. One difference: the gate rows stay in torch's order (i, f, g, o)
@@ -38,9 +40,10 @@ import torch
 from . import lstm_cpu_plan
 
 SOURCE = pathlib.Path(__file__).with_name("lstm_cpu_recurrence.cpp")
-# One library, three ideas: the time loops of backend "bptt", its inference path and the closed-loop
-# rollout (lstmlab.rollout); all include the activations header.
-SOURCES = [SOURCE, SOURCE.with_name("lstm_cpu_inference.cpp"), SOURCE.with_name("lstm_cpu_rollout.cpp")]
+# One library, four ideas: the time loops of backend "bptt", its inference path, the backward's big
+# products and the closed-loop rollout (lstmlab.rollout); all on the tiles of lstm_cpu_tiles.h.
+SOURCES = [SOURCE, SOURCE.with_name("lstm_cpu_inference.cpp"), SOURCE.with_name("lstm_cpu_matmul.cpp"),
+           SOURCE.with_name("lstm_cpu_rollout.cpp")]
 HEADERS = [SOURCE.with_name(name) for name in ("lstm_cpu_activations.h", "lstm_cpu_checks.h", "lstm_cpu_pointwise.h",
                                                "lstm_cpu_split.h", "lstm_cpu_team.h", "lstm_cpu_tiles.h",
                                                "lstm_cpu_buffers.h")]
@@ -297,6 +300,31 @@ def inference(x, w_ih, w_hh, bias, weight_hr, h0, c0, chunk_steps):
     partition = _partition("inference", steps, batch, w_hh.size(0) // 4, w_hh.size(1), weight_hr is not None,
                            x.dtype, lambda partition, k: run(x[:k], partition), input_size, min(chunk_steps, steps))
     return run(x, partition)
+
+
+# The tile kernel computes B's columns 4 vectors at a time (64 floats, 32 doubles), the last ones padded
+# with zeros: it takes the product only where that padding is at most a third of its arithmetic.
+# Measured, 2 threads, T·B rows of d_gates (this project's AMD VM, medians of 11, 2026-12-07), time on
+# tiles / torch's: T=100 B=16 H=I=256: dx 0.86, dW_ih 0.80, dW_hh 0.94; T=20 B=128 H=I=128: 0.88, 0.87,
+# 0.83; B=16 H=I=128: 0.74, 0.76, 0.71; B=64 H=I=512: 0.97, 0.94, 0.98; B=8 H=51: dW_hh 0.82 — but
+# I=32: dx 1.37, dW_ih 1.52 (half of each tile padding), I=1: 5.7.
+MAX_PADDING = 1.5                                     # padded width / width
+
+
+def matmul(a, a_transposed, b_parts, out=None):
+    """a @ B, or aᵀ @ B when a_transposed, where B is the tensors of b_parts stacked along their first
+    dimension, into ``out`` if given (lstm_cpu_matmul.cpp: the tile kernel, K in chunks; B's parts are
+    never joined in a copy) — or torch's GEMM (bptt.matmul) where B's width would leave much of the last
+    tile padding. The same product either way, summed in another order."""
+    width, lanes = b_parts[0].size(-1), 64 // a.element_size()
+    padded = -(-width // (4 * lanes)) * 4 * lanes
+    if width == 0 or padded > MAX_PADDING * width:
+        from lstmlab.backends import bptt
+        return bptt.matmul(a, a_transposed, b_parts, out)
+    if out is None:
+        out = a.new_empty(a.size(1) if a_transposed else a.size(0), width)
+    load().matmul_on_tiles(a.contiguous(), a_transposed, [part.contiguous() for part in b_parts], out)
+    return out
 
 
 def rollout(inputs, h0, c0, weights, biases, projections, feedback_weight, feedback_bias, steps, threads,

@@ -65,7 +65,9 @@ LSTMLAB_INLINE void keep_in_register(V& v) {
 // packed: (K, G, U) — one tile of the packed weights, walked once, front to back.
 // bias = nullptr: the sums start from acc instead — a second walk adds a second product to the first's
 // (the inference path: W_ih x_t, then + W_hh h_{t−1}, two inputs that lie in different places).
-template <typename scalar_t, int G, int R>
+// Z_TRANSPOSED: z is given as its transpose, value k of row r at z[k · ldz + r] (the backward's weight
+// gradients, Σ_t d_gates_tᵀ x_t: rows of the result are columns of d_gates; lstm_cpu_matmul.cpp).
+template <typename scalar_t, int G, int R, bool Z_TRANSPOSED = false>
 LSTMLAB_INLINE void affine_tile(const scalar_t* __restrict z, int64_t ldz, int64_t K, const scalar_t* __restrict packed,
                         const scalar_t* __restrict bias, vec_t<scalar_t> (&acc)[MAX_ROWS][G]) {
   constexpr int U = lanes<scalar_t>();
@@ -83,7 +85,7 @@ LSTMLAB_INLINE void affine_tile(const scalar_t* __restrict z, int64_t ldz, int64
       w[g] = weight;
     }
     for (int r = 0; r < R; ++r) {
-      const scalar_t zk = z[r * ldz + k];
+      const scalar_t zk = Z_TRANSPOSED ? z[k * ldz + r] : z[r * ldz + k];
       for (int g = 0; g < G; ++g) sums[r][g] += w[g] * zk;          // one FMA per register
     }
   }
@@ -92,14 +94,14 @@ LSTMLAB_INLINE void affine_tile(const scalar_t* __restrict z, int64_t ldz, int64
 }
 
 // The same for `rows` ≤ MAX_ROWS rows, chosen at run time (the last block of a batch may be short).
-template <typename scalar_t, int G>
+template <typename scalar_t, int G, bool Z_TRANSPOSED = false>
 LSTMLAB_INLINE void affine_rows(int rows, const scalar_t* z, int64_t ldz, int64_t K, const scalar_t* packed,
                         const scalar_t* bias, vec_t<scalar_t> (&acc)[MAX_ROWS][G]) {
   switch (rows) {
-    case 1: affine_tile<scalar_t, G, 1>(z, ldz, K, packed, bias, acc); break;
-    case 2: affine_tile<scalar_t, G, 2>(z, ldz, K, packed, bias, acc); break;
-    case 3: affine_tile<scalar_t, G, 3>(z, ldz, K, packed, bias, acc); break;
-    default: affine_tile<scalar_t, G, 4>(z, ldz, K, packed, bias, acc); break;
+    case 1: affine_tile<scalar_t, G, 1, Z_TRANSPOSED>(z, ldz, K, packed, bias, acc); break;
+    case 2: affine_tile<scalar_t, G, 2, Z_TRANSPOSED>(z, ldz, K, packed, bias, acc); break;
+    case 3: affine_tile<scalar_t, G, 3, Z_TRANSPOSED>(z, ldz, K, packed, bias, acc); break;
+    default: affine_tile<scalar_t, G, 4, Z_TRANSPOSED>(z, ldz, K, packed, bias, acc); break;
   }
 }
 

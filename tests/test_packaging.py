@@ -31,7 +31,7 @@ def test_sdist_carries_license_tutorials_benchmarks_and_the_cpp_source(tmp_path)
         names = {name.split("/", 1)[1] for name in archive.getnames() if "/" in name}
     expected = {"LICENSE", "README.md", "pyproject.toml", "kernels/lstm_cpu_recurrence.cpp",
                 "kernels/lstm_cpu_rollout.cpp", "kernels/lstm_cpu_inference.cpp", "kernels/lstm_cpu_activations.h",
-                "kernels/lstm_cpu_team.h",
+                "kernels/lstm_cpu_team.h", "kernels/lstm_cpu_matmul.cpp",
                 "benchmarks/bench_variants.py", "tests/conftest.py",
                 # what the shipped forecasting scripts read, and the committed kernel report
                 "benchmarks/forecast_panel/data/airpassengers.csv", "benchmarks/results/kernels/sm_90.txt"}

@@ -154,7 +154,7 @@ class LSTMDirectionFunction(torch.autograd.Function):
         # it where they add W_hh h_{t−1} (addmm would first copy it into all T·B rows: a pass of its own).
         x_rows = x.reshape(steps * batch, -1)                       # (T·B, I)
         gates = loops.empty_gates(steps, batch, 4 * hidden, x)      # (T, B, 4H), activated in place
-        torch.mm(x_rows, w_ih.T, out=gates.view(steps * batch, 4 * hidden))   # W_ih x_t   (T·B, 4H)
+        loops.matmul(x_rows, False, [w_ih.T], gates.view(steps * batch, 4 * hidden))   # W_ih x_t   (T·B, 4H)
 
         outputs, cell_states, unprojected = loops.forward_recurrence(gates, w_hh, weight_hr, h0, c0, bias)
         return outputs, cell_states, gates, unprojected
@@ -196,7 +196,7 @@ class LSTMDirectionFunction(torch.autograd.Function):
 
         grad_x, grad_w_ih, grad_w_hh, grad_bias, grad_w_hr = gemm_gradients(
             grad_gates, grad_outputs, x, h0, outputs, w_ih, w_hh, weight_hr, unprojected,
-            ctx.needs_input_grad[0], bias_ih is not None)
+            ctx.needs_input_grad[0], bias_ih is not None, ctx.loops.matmul)
         # The same swap maps the rows back to torch's i, f, g, o.
         grad_w_ih, grad_w_hh, grad_bias = (_reorder(grad, order) for grad in (grad_w_ih, grad_w_hh, grad_bias))
         return grad_x, grad_h0, grad_c0, grad_w_ih, grad_w_hh, grad_bias, grad_bias, grad_w_hr
@@ -390,8 +390,20 @@ def backward_recurrence(acts, cell_states, c0, w_hh, weight_hr, grad_outputs, gr
     return grad_gates, grad_h0, dc                                  # dc now reaches c_0
 
 
+def matmul(a, a_transposed, b_parts, out=None):
+    """a @ B, or aᵀ @ B when a_transposed, where B is the tensors of b_parts stacked along their first
+    dimension — without the copy that stacking them would make: one GEMM per part, each summing into
+    the result (``out`` if given; torch's GEMM — the C++ loops have their own, lstm_cpu.py's matmul)."""
+    k0 = 0
+    for part in b_parts:
+        a_rows = a[k0:k0 + part.size(0)].T if a_transposed else a[:, k0:k0 + part.size(0)]
+        out = torch.mm(a_rows, part, out=out) if k0 == 0 else out.addmm_(a_rows, part)
+        k0 += part.size(0)
+    return out
+
+
 def gemm_gradients(grad_gates, grad_outputs, x, h0, outputs, weight_ih, weight_hh, weight_hr, unprojected,
-                   needs_input_grad=True, has_bias=True):
+                   needs_input_grad=True, has_bias=True, matmul=matmul):
     """The input, weight and bias gradients from the gate gradients: a few GEMMs over all T·B rows, no loop.
 
         dx_t  = d_gates_t W_ih              dW_ih = Σ_t d_gates_tᵀ x_t
@@ -399,15 +411,14 @@ def gemm_gradients(grad_gates, grad_outputs, x, h0, outputs, weight_ih, weight_h
         dW_hr = Σ_t dh_tᵀ m_t,  dh_t = grad_output_t + W_hhᵀ d_gates_{t+1}
 
     grad_gates (T, B, 4H) and the weights' rows share one gate order; the results come in that order.
+    matmul(a, a_transposed, b_parts): the product to run them with (torch's, or the C++ loops' own).
     """
     steps, batch, gate_size = grad_gates.shape
     rows = grad_gates.view(steps * batch, gate_size)                       # (T·B, 4H)
-    grad_x = (rows @ weight_ih).view_as(x) if needs_input_grad else None
-    grad_w_ih = rows.T @ x.reshape(steps * batch, -1)
+    grad_x = matmul(rows, False, [weight_ih]).view_as(x) if needs_input_grad else None
+    grad_w_ih = matmul(rows, True, [x.reshape(steps * batch, -1)])
     # Σ_t d_gates_tᵀ h_{t−1}: step 0 meets h_0, steps 1… meet the outputs 0… (no (T, B, P) copy of h_{t−1})
-    grad_w_hh = grad_gates[0].T @ h0
-    if steps > 1:
-        grad_w_hh.addmm_(rows[batch:].T, outputs[:-1].reshape((steps - 1) * batch, -1))
+    grad_w_hh = matmul(rows, True, [h0, outputs[:-1].reshape(-1, outputs.size(-1))])
     grad_bias = rows.sum(0) if has_bias else None
     grad_w_hr = None
     if weight_hr is not None:
