@@ -12,16 +12,24 @@
 // GFLOP/s on this project's 2-core AMD VM (T = 100, B = 16, H = I = 256, 2 threads), while the tile
 // walk that steps the recurrence runs at ~110 a core (scratch timings, 2026-12-07).
 //
-// How, the way a GEMM library does it, with the tile kernel as its inner loop:
-// - K, the summed index, is cut in chunks small enough that a chunk of B packed into wide tiles — 4·U
-//   columns each, (tiles, chunk, 4, U), the layout affine_tile walks front to back — stays in a core's
-//   cache (PACKED_BYTES) while every row of the output passes over it.
+// How, the way a GEMM library does it (BLIS's loops, say), with the tile kernel as its inner loop:
+// - B's columns are taken a block at a time, and K, the summed index, a chunk at a time, so that the
+//   block's chunk of B packed into wide tiles — 4·U columns each, (tiles, chunk, 4, U), the layout
+//   affine_tile walks front to back — stays in a core's cache (PACKED_BYTES) while every row of the
+//   output passes over it. Chunks of up to 512 rows: each chunk reads and writes the output block once
+//   more, and an output bigger than the caches (the forward's (T·B, 4H)) would go to memory and back
+//   at every chunk (K = 512 in chunks of 64, as a first version cut it for 4H = 2048 columns at once:
+//   8 round trips of 52 MB, a third of the product's time).
 // - For each chunk the team packs B's rows of it (each thread a share), meets at a barrier, then each
-//   thread runs its own groups of 4 output rows over every tile: 16 vector sums in registers for 4 rows ×
-//   64 columns, started from what the chunks before left in out, walked over the chunk, stored back.
-//   A second barrier, and the next chunk's packing may overwrite the buffer.
-// - Aᵀ needs no copy: the walk reads A's value (k, m) at a[k · lda + m] (affine_tile's Z_TRANSPOSED),
-//   4 neighbours of one row of A for a group's 4 output rows.
+//   thread runs its own groups of 4 output rows over every tile of the block: 16 vector sums in
+//   registers for 4 rows × 64 columns, started from what the chunks before left in out, walked over the
+//   chunk, stored back. A second barrier, and the next chunk's packing may overwrite the buffer.
+// - Aᵀ is packed too, per chunk, by each thread for its own rows: a group's 4 output rows are 4
+//   neighbouring columns of A, and walked where they lie, every k would read 16 bytes from another row of
+//   A — another page, rows 4H values apart — for every tile; packed, a group's chunk is (chunk, 4)
+//   values in a row, read with affine_tile's Z_TRANSPOSED at stride 4. (Walked in place, the weight
+//   gradients of T = 100, B = 64, H = I = 512 ran at 160–184 GFLOP/s against 202 for dx, whose A needs no
+//   packing.)
 //
 // The forward's input projection, W_ih x_t for every step (gates = x Wᵢₕᵀ: A = x (T·B, I), B = W_ihᵀ), runs
 // here too, written straight into the (T, B, 4H) buffer the loops then activate in place.
@@ -45,10 +53,11 @@ namespace {
 
 using namespace lstmlab_cpu;
 
-// A chunk of B, packed, takes at most this many bytes: about half of a core's 1-2 MiB L2, the rest
-// left for the rows of A the walk reads.
+// A block's chunk of B, packed, takes at most this many bytes: about half of a core's 1-2 MiB L2, the
+// rest left for the rows of A the walk reads.
 constexpr int64_t PACKED_BYTES = int64_t(512) << 10;
-constexpr int64_t MIN_CHUNK = 32, MAX_CHUNK = 1024;       // rows of B per chunk
+constexpr int64_t CHUNK = 512, MAX_CHUNK = 1024;          // rows of B per chunk: CHUNK, or up to MAX_CHUNK
+                                                          // when B is so narrow that a whole row fits
 
 template <typename scalar_t>
 void matmul_on_tiles_impl(const at::Tensor& a, bool a_transposed, const std::vector<at::Tensor>& b_parts,
@@ -56,10 +65,10 @@ void matmul_on_tiles_impl(const at::Tensor& a, bool a_transposed, const std::vec
   constexpr int U = lanes<scalar_t>(), WIDE = 4 * U;     // a wide tile: 4 vectors of columns
   const int64_t M = out.size(0), N = out.size(1), K = a_transposed ? a.size(0) : a.size(1);
   const int64_t lda = a.size(1);
-  const int64_t tiles = (N + WIDE - 1) / WIDE;
-  const int64_t chunk = std::clamp<int64_t>(PACKED_BYTES / (tiles * WIDE * int64_t(sizeof(scalar_t))), MIN_CHUNK,
-                                            MAX_CHUNK);
-  at::Tensor packed = at::empty({tiles, std::min(chunk, K), WIDE}, out.options());
+  const int64_t tiles = (N + WIDE - 1) / WIDE, tile_row_bytes = WIDE * int64_t(sizeof(scalar_t));
+  const int64_t block_tiles = std::clamp<int64_t>(PACKED_BYTES / (CHUNK * tile_row_bytes), 1, tiles);
+  const int64_t chunk = std::clamp<int64_t>(PACKED_BYTES / (block_tiles * tile_row_bytes), 1, MAX_CHUNK);
+  at::Tensor packed = at::empty({block_tiles, std::min(chunk, K), WIDE}, out.options());
   scalar_t* packed_data = packed.data_ptr<scalar_t>();
   const int64_t packed_rows = packed.size(1);
   const scalar_t* a_data = a.data_ptr<scalar_t>();
@@ -81,49 +90,66 @@ void matmul_on_tiles_impl(const at::Tensor& a, bool a_transposed, const std::vec
   run_team(std::min<int64_t>(threads_wanted(), row_groups_of(M)), [&](int64_t thread, int64_t team) {
     const auto [first_group, last_group] = block(row_groups_of(M), team, thread);
     const int64_t m_first = first_group * MAX_ROWS, m_last = std::min(M, last_group * MAX_ROWS);
-    for (int64_t k0 = 0; k0 < K; k0 += chunk) {
+    // Aᵀ's chunk for this thread's groups: (groups, chunk, 4), group by group
+    at::Tensor a_panel = a_transposed ? at::empty({last_group - first_group, std::min(chunk, K), MAX_ROWS},
+                                                  out.options())
+                                      : at::Tensor();
+    for (int64_t k0 = 0; k0 < K; k0 += chunk) {                         // a chunk of B's rows
       const int64_t rows_k = std::min(chunk, K - k0);
-      const auto [q0, q1] = block(rows_k, team, thread);   // this thread's share of the packing
-      for (int64_t k = q0; k < q1; ++k) {
-        const scalar_t* row = b_row(k0 + k);
-        for (int64_t tile = 0; tile < tiles; ++tile) {
-          const int64_t cols = std::min<int64_t>(WIDE, N - tile * WIDE);
-          scalar_t* dst = packed_data + (tile * packed_rows + k) * WIDE;
-          std::memcpy(dst, row + tile * WIDE, cols * sizeof(scalar_t));
-          std::fill(dst + cols, dst + WIDE, scalar_t(0));       // past N: zeros, summed and never stored
+      if (a_transposed) {
+        for (int64_t m = m_first; m < m_last; m += MAX_ROWS) {
+          const int64_t count = std::min<int64_t>(MAX_ROWS, m_last - m);
+          scalar_t* dst = a_panel.data_ptr<scalar_t>() + (m - m_first) * a_panel.size(1);
+          for (int64_t k = 0; k < rows_k; ++k) std::memcpy(dst + k * MAX_ROWS, a_data + (k0 + k) * lda + m,
+                                                           count * sizeof(scalar_t));
         }
       }
-      wait_for_all_threads();                                   // the chunk is packed
-      for (int64_t m = m_first; m < m_last; m += MAX_ROWS) {
-        const int count = static_cast<int>(std::min<int64_t>(MAX_ROWS, m_last - m));
-        // A's values for rows m … m+3 over this chunk's k: a[k · lda + m] (Aᵀ given) or a[m · lda + k]
-        const scalar_t* z = a_transposed ? a_data + k0 * lda + m : a_data + m * lda + k0;
-        for (int64_t tile = 0; tile < tiles; ++tile) {
-          const int64_t cols = std::min<int64_t>(WIDE, N - tile * WIDE);
-          scalar_t* o = out_data + m * N + tile * WIDE;
-          vec_t<scalar_t> acc[MAX_ROWS][4];
-          if (k0 > 0) {                                         // the sums so far, from out
+      for (int64_t t0 = 0; t0 < tiles; t0 += block_tiles) {             // a block of B's columns
+        const int64_t t1 = std::min(tiles, t0 + block_tiles);
+        const auto [q0, q1] = block(rows_k, team, thread);   // this thread's share of the packing
+        for (int64_t k = q0; k < q1; ++k) {
+          const scalar_t* row = b_row(k0 + k);
+          for (int64_t tile = t0; tile < t1; ++tile) {
+            const int64_t cols = std::min<int64_t>(WIDE, N - tile * WIDE);
+            scalar_t* dst = packed_data + ((tile - t0) * packed_rows + k) * WIDE;
+            std::memcpy(dst, row + tile * WIDE, cols * sizeof(scalar_t));
+            std::fill(dst + cols, dst + WIDE, scalar_t(0));       // past N: zeros, summed and never stored
+          }
+        }
+        wait_for_all_threads();                                   // the chunk is packed
+        for (int64_t m = m_first; m < m_last; m += MAX_ROWS) {
+          const int count = static_cast<int>(std::min<int64_t>(MAX_ROWS, m_last - m));
+          // A's values for rows m … m+3 over this chunk's k: packed (Aᵀ given), or a[m · lda + k]
+          const scalar_t* z = a_transposed ? a_panel.data_ptr<scalar_t>() + (m - m_first) * a_panel.size(1)
+                                           : a_data + m * lda + k0;
+          const int64_t ldz = a_transposed ? MAX_ROWS : lda;
+          for (int64_t tile = t0; tile < t1; ++tile) {
+            const int64_t cols = std::min<int64_t>(WIDE, N - tile * WIDE);
+            scalar_t* o = out_data + m * N + tile * WIDE;
+            vec_t<scalar_t> acc[MAX_ROWS][4];
+            if (k0 > 0) {                                         // the sums so far, from out
+              for (int r = 0; r < count; ++r) {
+                scalar_t row[WIDE] = {};
+                std::memcpy(row, o + r * N, cols * sizeof(scalar_t));
+                for (int g = 0; g < 4; ++g) acc[r][g] = load(row + g * U);
+              }
+            }
+            const scalar_t* start = k0 > 0 ? nullptr : zero;      // nullptr: start from acc
+            const scalar_t* tile_data = packed_data + (tile - t0) * packed_rows * WIDE;
+            if (a_transposed) {
+              affine_rows<scalar_t, 4, true>(count, z, ldz, rows_k, tile_data, start, acc);
+            } else {
+              affine_rows<scalar_t, 4, false>(count, z, ldz, rows_k, tile_data, start, acc);
+            }
             for (int r = 0; r < count; ++r) {
-              scalar_t row[WIDE] = {};
-              std::memcpy(row, o + r * N, cols * sizeof(scalar_t));
-              for (int g = 0; g < 4; ++g) acc[r][g] = load(row + g * U);
+              scalar_t row[WIDE];
+              for (int g = 0; g < 4; ++g) store(row + g * U, acc[r][g]);
+              std::memcpy(o + r * N, row, cols * sizeof(scalar_t));
             }
           }
-          const scalar_t* start = k0 > 0 ? nullptr : zero;      // nullptr: start from acc
-          const scalar_t* tile_data = packed_data + tile * packed_rows * WIDE;
-          if (a_transposed) {
-            affine_rows<scalar_t, 4, true>(count, z, lda, rows_k, tile_data, start, acc);
-          } else {
-            affine_rows<scalar_t, 4, false>(count, z, lda, rows_k, tile_data, start, acc);
-          }
-          for (int r = 0; r < count; ++r) {
-            scalar_t row[WIDE];
-            for (int g = 0; g < 4; ++g) store(row + g * U, acc[r][g]);
-            std::memcpy(o + r * N, row, cols * sizeof(scalar_t));
-          }
         }
+        wait_for_all_threads();                                   // all done with this chunk's packing
       }
-      wait_for_all_threads();                                   // all done with this chunk's packing
     }
   });
 }

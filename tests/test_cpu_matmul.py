@@ -1,8 +1,8 @@
 """The backward's big products on the tile kernel (kernels/lstm_cpu_matmul.cpp), twinned with torch's GEMM.
 
 The shapes are picked to meet every edge of the kernel: output rows that are not a multiple of the 4-row
-groups, columns that end inside a wide tile (64 floats, 32 doubles), K long enough to run in several
-chunks (the sums of one chunk carried into the next through the output), A given as its transpose, and
+groups, columns that end inside a wide tile (64 floats, 32 doubles) and come in several blocks, K long
+enough to run in several chunks (the sums of one chunk carried into the next through the output), A given as its transpose, and
 B in parts of uneven size (as dW_hh's [h_0; outputs]) — on one thread and on two.
 """
 import pytest
@@ -27,7 +27,7 @@ def products():
 CASES = [  # (M, K, N, part sizes along K or None for one part, dtype)
     (7, 1030, 70, None, torch.float32),           # 2 wide tiles, the second of 6 columns; K in 2 chunks
     (9, 40, 5, [3, 37], F64),                     # one short tile; B in two parts
-    (13, 500, 300, [1, 0, 499], F64),             # 10 tiles → chunks of 204 rows: 3 chunks; an empty part
+    (13, 1100, 300, [1, 0, 1099], F64),           # 10 tiles: blocks of 4, 4, 2, each in chunks of 512, 512, 76
     (4, 1, 64, None, torch.float32),              # K = 1
 ]
 
