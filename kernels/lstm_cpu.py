@@ -5,8 +5,9 @@
         -> grad_gates (written over acts: BACKWARD_OVERWRITES_ACTS), grad_h0, grad_c0
     inference(x, w_ih, w_hh, bias, weight_hr, h0, c0, chunk_steps) -> outputs, c_T
         (the inference path, lstm_cpu_inference.cpp: a whole direction's forward, nothing kept)
-    matmul(a, a_transposed, b_parts) -> a @ B or aᵀ @ B, B the parts stacked
-        (the backward's weight and input gradients, lstm_cpu_matmul.cpp: on the tile kernel, not MKL)
+    matmul(a, a_transposed, b_parts, out=None) -> a @ B or aᵀ @ B, B the parts stacked
+        (training's big products — the forward's input projection, the backward's weight and input
+        gradients — lstm_cpu_matmul.cpp: on the tile kernel; narrow ones on torch's GEMM)
 
 Same signatures and equations as the PyTorch loops in lstmlab/backends/bptt.py, which stay the
 readable reference and the fallback. One difference: the gate rows stay in torch's order (i, f, g, o)
@@ -281,7 +282,8 @@ def backward_recurrence(acts, cell_states, c0, w_hh, weight_hr, grad_outputs, gr
 # each weight read per step feeds too few rows, and one GEMM per chunk of steps makes W_ih x_t instead (its
 # sums laid out as the tiles need them). T = 300, I = H = 512, 2 threads on tiles, forward time / oneDNN's,
 # medians of 15 interleaved rounds (this project's AMD VM, 2026-12-07), chunk's GEMM → in the walk:
-# B = 1 0.87 → 1.17, B = 2 0.94 → 0.90, B = 4 1.05 → 0.90.
+# B = 1 0.87 → 1.17, B = 2 0.94 → 0.90, B = 4 1.05 → 0.90; a first run of 7 rounds: B = 2 0.82 → 1.04,
+# B = 4 1.26 → 0.97. At 2 rows the two runs disagree; from 4 the walk won both.
 FUSE_INPUT_FROM_ROWS = 4
 
 

@@ -23,9 +23,10 @@
 //   h_{t−1}, all in registers, and the gate math runs on them straight away. No input GEMM at all: a
 //   GEMM call is MKL's, which on this project's AMD VM runs a (16·T, 512) × (512, 1024) product at
 //   ~90 GFLOP/s on one core where the tile walk runs at ~110 (scratch timings, 2026-12-07) — and
-//   there is no (T, B, 4H) buffer to write and read back. With fewer than 4 rows a thread, each weight
-//   read from memory would feed too few rows: then one GEMM per chunk of steps makes W_ih x_t + b, its
-//   output laid out as the tiles' sums (pack_tiles_side_by_side), and the walk starts from it.
+//   there is no (T, B, 4H) buffer to write and read back. A thread with fewer rows than
+//   fuse_input_from_rows (lstm_cpu.py's FUSE_INPUT_FROM_ROWS, 4) would feed each weight it reads from
+//   memory to too few rows: there one GEMM per chunk of steps makes W_ih x_t + b, its output laid out as
+//   the tiles' sums (pack_tiles_side_by_side), and the walk starts from it.
 // - One GEMM call per step (with a projection, or when forced): W_ih x_t for a chunk of steps in one
 //   GEMM into a buffer of the thread's own (written, read and dropped in its cache; no thread waits for
 //   another's input GEMM), then per step W_hh h_{t−1} as one GEMM, then the gate math.
@@ -53,7 +54,8 @@ namespace {
 using namespace lstmlab_cpu;
 
 // The whole forward of one direction. x (T, B, I); w_ih (4H, I); w_hh (4H, P); bias (4H) = b_ih + b_hh;
-// w_hr (P, H) or undefined; h0 (B, P); c0 (B, H); chunk: steps per input GEMM. Writes outputs
+// w_hr (P, H) or undefined; h0 (B, P); c0 (B, H); chunk: steps per input GEMM (where there is one);
+// fuse_input_from_rows: on tiles, a thread with at least this many rows sums W_ih x_t in the walk. Writes outputs
 // (T, B, P) and c_last (B, H).
 template <typename scalar_t>
 void forward_inference(const at::Tensor& x, const at::Tensor& w_ih, const at::Tensor& w_hh, const at::Tensor& bias,
@@ -119,7 +121,7 @@ void forward_inference(const at::Tensor& x, const at::Tensor& w_ih, const at::Te
     for (int64_t s = 0; s < steps; s += chunk) {
       const int64_t e = std::min(steps, s + chunk);
       if (has_units && !(on_tiles && fuse_input)) {                     // gates_t = W_ih x_t, t in [s, e)
-        at::Tensor x_chunk = x.narrow(0, s, e - s).reshape({-1, input_size});           // (t·B, I)
+        at::Tensor x_chunk = x.narrow(0, s, e - s).reshape({(e - s) * batch, input_size});   // (t·B, I)
         if (rows != batch) {                                            // this thread's rows, gathered first
           for (int64_t t = s; t < e; ++t) {
             std::memcpy(x_rows.data_ptr<scalar_t>() + (t - s) * rows * input_size,
@@ -233,8 +235,9 @@ void forward_inference(const at::Tensor& x, const at::Tensor& w_ih, const at::Te
 }  // namespace
 
 // x (T, B, I), w_ih (4H, I), w_hh (4H, P), bias (4H) or undefined (no bias), w_hr (P, H) or undefined,
-// h0 (B, P), c0 (B, H); chunk_steps ≥ 1: steps per input GEMM; partition as in lstm_cpu_split.h
-// (0 choose, 1 rows, 2 units, 3 tiles, 4 tile-rows; a projection never runs on tiles).
+// h0 (B, P), c0 (B, H); chunk_steps ≥ 1: steps per input GEMM (where there is one); partition as in
+// lstm_cpu_split.h (0 choose, 1 rows, 2 units, 3 tiles, 4 tile-rows; a projection never runs on tiles);
+// fuse_input_from_rows: on tiles, threads with at least this many rows sum W_ih x_t in the walk.
 // -> outputs (T, B, P), c_T (B, H).
 std::tuple<at::Tensor, at::Tensor> lstm_inference(const at::Tensor& x, const at::Tensor& w_ih, const at::Tensor& w_hh,
                                                   const c10::optional<at::Tensor>& bias_in,

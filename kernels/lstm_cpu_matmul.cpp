@@ -5,9 +5,11 @@
 //
 //     dx    = d_gates W_ih                       out = A B    A (T·B, 4H)        B = W_ih (4H, I)
 //     dW_ih = Σ_t d_gates_tᵀ x_t                 out = Aᵀ B   A (T·B, 4H)        B = x (T·B, I)
-//     dW_hh = Σ_t d_gates_tᵀ h_{t−1}             out = Aᵀ B   A (T·B, 4H)        B = [h_0; h_0 … h_{T−2}]
+//     dW_hh = Σ_t d_gates_tᵀ h_{t−1}             out = Aᵀ B   A (T·B, 4H)        B = [h_init; outputs 0 … T−2]
 //
-// (B of dW_hh comes in two parts, h_0 and the outputs of steps 0 … T−2: no (T·B, P) copy to join them.)
+// (B of dW_hh comes in two parts, the initial state and the outputs of steps 0 … T−2: no (T·B, P) copy
+// to join them.) Products whose B is narrow (under two thirds of a tile wide, as I = 32 or I = 1) stay
+// with MKL: lstm_cpu.py's matmul decides, MAX_PADDING.
 // They are a training step's largest share of arithmetic at batched shapes. MKL runs them at 107–157
 // GFLOP/s on this project's 2-core AMD VM (T = 100, B = 16, H = I = 256, 2 threads), while the tile
 // walk that steps the recurrence runs at ~110 a core (scratch timings, 2026-12-07).
@@ -20,7 +22,7 @@
 //   more, and an output bigger than the caches (the forward's (T·B, 4H)) would go to memory and back
 //   at every chunk (K = 512 in chunks of 64, as a first version cut it for 4H = 2048 columns at once:
 //   8 round trips of 52 MB, a third of the product's time).
-// - For each chunk the team packs B's rows of it (each thread a share), meets at a barrier, then each
+// - For each chunk and column block the team packs B's rows of it (each thread a share), meets at a barrier, then each
 //   thread runs its own groups of 4 output rows over every tile of the block: 16 vector sums in
 //   registers for 4 rows × 64 columns, started from what the chunks before left in out, walked over the
 //   chunk, stored back. A second barrier, and the next chunk's packing may overwrite the buffer.

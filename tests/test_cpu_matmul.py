@@ -29,6 +29,8 @@ CASES = [  # (M, K, N, part sizes along K or None for one part, dtype)
     (9, 40, 5, [3, 37], F64),                     # one short tile; B in two parts
     (13, 1100, 300, [1, 0, 1099], F64),           # 10 tiles: blocks of 4, 4, 2, each in chunks of 512, 512, 76
     (4, 1, 64, None, torch.float32),              # K = 1
+    (8, 1, 64, None, torch.float32),              # 2 row groups, 2 threads: one has no row of B to pack
+    (9, 600, 300, [250, 350], torch.float32),     # 5 tiles: blocks of 4 and 1, chunks of 512 and 88
 ]
 
 
@@ -78,6 +80,24 @@ def test_matmul_on_tiles_names_what_it_expected():
         op(torch.ones(3, 5, dtype=torch.int32), False, [torch.ones(5, 2, dtype=torch.int32)], out)
     with pytest.raises(RuntimeError, match=r"out must be \(M, N\) = \(3, 2\), got \[2, 3\]"):
         op(torch.randn(3, 5), False, [torch.randn(5, 2)], torch.empty(2, 3))
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, F64])
+def test_lstm_cpu_matmul_writes_into_out_from_a_transposed_view(dtype):
+    """How run_forward calls it: B = W_ihᵀ, a transposed view (copied contiguous on the way in), the
+    result written into a given buffer (the gates), which is also what it returns."""
+    from lstmlab.kernels import lstm_cpu
+    torch.manual_seed(0)
+    x, w_ih = torch.randn(30, 20, dtype=F64), torch.randn(4 * 24, 20, dtype=F64)
+    out = torch.full((30, 4 * 24), float("nan"), dtype=dtype)
+    got = lstm_cpu.matmul(x.to(dtype), False, [w_ih.to(dtype).T], out)
+    assert got.data_ptr() == out.data_ptr()
+    expected = x @ w_ih.T                                               # float64
+    if dtype == F64:
+        torch.testing.assert_close(out, expected, rtol=1e-12, atol=1e-12)
+    else:   # within 4x torch's own float32 error against float64
+        torch_error = (x.float() @ w_ih.float().T).double().sub(expected).abs().max()
+        assert (out.double() - expected).abs().max() <= 4 * torch_error
 
 
 def test_narrow_products_go_to_torch(monkeypatch):

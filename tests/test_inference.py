@@ -100,13 +100,14 @@ def test_bptt_inference_keeps_nothing_for_backward(loops, monkeypatch):
 @pytest.mark.parametrize("options", [{}, dict(num_layers=2, proj_size=5)], ids=["plain", "2-layer-proj"])
 @pytest.mark.parametrize("threads", [1, 2], ids=["1-thread", "2-threads"])
 @pytest.mark.parametrize("partition", ["tiles", "tile-rows", "units", "rows", "auto"])
-@pytest.mark.parametrize("fuse_from_rows", [0, 10**9], ids=["input-in-the-walk", "input-gemm"])
+@pytest.mark.parametrize("fuse_from_rows", [0, 4, 10**9], ids=["input-in-the-walk", "by-rows", "input-gemm"])
 def test_cpp_inference_in_chunks_matches_torch(partition, fuse_from_rows, threads, options, monkeypatch):
     """The C++ inference path (kernels/lstm_cpu_inference.cpp) in chunks of 8 steps, each thread making
     the input projections of its own units (or rows: gathered first) per chunk and stepping on its own
     copy of W_hh — transposed for the GEMM, or packed into tiles (not with a projection: the GEMM then)
     — must give torch's outputs and states, and leave the caller's h_0 and c_0 as they were. On tiles,
-    W_ih x_t is made either by the chunk's GEMM or in the tile walk itself (FUSE_INPUT_FROM_ROWS): both."""
+    W_ih x_t is made either by the chunk's GEMM or in the tile walk itself (FUSE_INPUT_FROM_ROWS): both, and
+    at 4 (the default) on tile-rows with 2 threads the 5 rows split 4 + 1, one thread each way."""
     from lstmlab.kernels import lstm_cpu
     monkeypatch.setattr(lstm_cpu, "FUSE_INPUT_FROM_ROWS", fuse_from_rows)
     monkeypatch.setattr(bptt, "INFERENCE_CHUNK_BYTES", 1)          # chunks of 8 steps: 20 = 8 + 8 + 4
@@ -217,3 +218,30 @@ def test_cpp_inference_op_names_what_it_expected():
         op(x, w_ih, w_hh, None, None, h0, c0, 8, 7, 4)
     with pytest.raises(RuntimeError, match="chunk_steps must be"):
         op(x, w_ih, w_hh, None, None, h0, c0, 0, 0, 4)
+
+
+@pytest.mark.parametrize("fuse_from_rows", [0, 10**9], ids=["input-in-the-walk", "input-gemm"])
+def test_cpp_inference_walks_a_big_layer_back_to_front_on_odd_steps(fuse_from_rows, monkeypatch):
+    """Tiles bigger than ZIGZAG_ABOVE_BYTES (1 MiB) are walked back to front on odd steps (lstm_cpu_tiles.h's
+    walk_backwards, sized by what a step walks: W_ih's and W_hh's tiles with the input in the walk, W_hh's
+    alone without). Here H = I = 192 in float64 on one thread: 24 tiles × 384 values of k × 32 doubles, 2.25
+    MiB in the walk, 1.1 MiB without — both past the threshold."""
+    from lstmlab.kernels import lstm_cpu
+    monkeypatch.setenv(bptt.LOOPS_VARIABLE, "cpp")
+    monkeypatch.setattr(lstm_cpu, "PARTITION", "tiles")
+    monkeypatch.setattr(lstm_cpu, "FUSE_INPUT_FROM_ROWS", fuse_from_rows)
+    torch.manual_seed(0)
+    reference = torch.nn.LSTM(192, 192, dtype=F64)
+    ours = lstmlab.LSTM(192, 192, backend="bptt", dtype=F64)
+    ours.load_state_dict(reference.state_dict())
+    x = torch.randn(4, 5, 192, dtype=F64)
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with torch.no_grad():
+            out, (h, c) = ours(x)
+            ref_out, (ref_h, ref_c) = reference(x)
+    finally:
+        torch.set_num_threads(previous)
+    for a, b in [(out, ref_out), (h, ref_h), (c, ref_c)]:
+        torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)

@@ -46,7 +46,8 @@ The two time loops (forward_recurrence, backward_recurrence below) are the lesso
 arithmetic, so on float32/float64 CPU tensors the same two loops run in C++ by default
 (kernels/lstm_cpu_recurrence.cpp: one GEMM and one fused pointwise pass per step, built on first
 use). LSTMLAB_BPTT_LOOPS=python|cpp|auto, or ``with use_loops("python"):``, picks; everything
-else here — the hoisted input GEMM, what is saved, the weight gradients as GEMMs — is shared.
+else here — the hoisted input GEMM, what is saved, the weight gradients as GEMMs — is shared (the C++
+loops bring their own GEMM for those products, on their tiles: ``loops.matmul``).
 """
 import contextlib
 import contextvars
@@ -456,7 +457,8 @@ def run_direction_inference(x, h0, c0, weights):
 
     Training must keep the activations and cell states of all T steps (T·B·5H values); here time runs
     in chunks — one input GEMM per chunk, then that chunk's recurrence — and only a chunk's gates and
-    cell states exist at any moment, besides the outputs that are the result.
+    cell states exist at any moment, besides the outputs that are the result. (The C++ path on tiles has
+    no input GEMM for threads with 4+ rows: W_ih x_t is summed in the tile walk, kernels/lstm_cpu_inference.cpp.)
     """
     steps, batch, _ = x.shape
     weight_ih, weight_hh, bias_ih, bias_hh, weight_hr = weights
