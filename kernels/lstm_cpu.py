@@ -330,7 +330,7 @@ def matmul(a, a_transposed, b_parts, out=None):
 
 
 def rollout(inputs, h0, c0, weights, biases, projections, feedback_weight, feedback_bias, steps, threads,
-            measure=False, team_must_win_by=0.1):
+            measure, team_must_win_by):
     """The closed-loop rollout (lstm_cpu_rollout.cpp) on weights packed by lstmlab.rollout.pack_affine:
     inputs (T_in, B, I) read first, then each output fed back. measure: the first steps are timed on one
     thread and on the team of `threads`, and the rest run on the team only if it was faster by

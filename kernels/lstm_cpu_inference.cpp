@@ -21,8 +21,8 @@
 // - On tiles (every layer without a projection): for each tile of U units and 4 batch rows at a time,
 //   the 16 gate sums start from the bias, walk the tile of W_ih over x_t, then the tile of W_hh over
 //   h_{t−1}, all in registers, and the gate math runs on them straight away. No input GEMM at all: a
-//   GEMM call is MKL's, which on this project's AMD VM runs a (16·T, 512) × (512, 1024) product at
-//   ~90 GFLOP/s on one core where the tile walk runs at ~110 (scratch timings, 2026-12-07) — and
+//   GEMM call is MKL's, which on this project's AMD VM ran a (1600, 512) × (512, 1024) product at 82–86
+//   GFLOP/s on one core where the tile walk ran at 108–116 (scratch timings, 2026-12-07) — and
 //   there is no (T, B, 4H) buffer to write and read back. A thread with fewer rows than
 //   fuse_input_from_rows (lstm_cpu.py's FUSE_INPUT_FROM_ROWS, 4) would feed each weight it reads from
 //   memory to too few rows: there one GEMM per chunk of steps makes W_ih x_t + b, its output laid out as
@@ -98,9 +98,8 @@ void forward_inference(const at::Tensor& x, const at::Tensor& w_ih, const at::Te
         packed = at::empty({my_tiles, out_size, 4, U}, x.options());
         pack_tiles(w_hh.data_ptr<scalar_t>() + j0 * out_size, out_size, 4, n, hidden, out_size,
                    packed.data_ptr<scalar_t>());
-        bias_tiles = at::zeros({my_tiles * U, 4}, x.options());                     // (tiles, 4, U) once transposed
-        bias_tiles.narrow(0, 0, n).copy_(b_mine.view({4, n}).t());
-        bias_tiles = bias_tiles.view({my_tiles, U, 4}).transpose(1, 2).contiguous();
+        bias_tiles = at::empty({my_tiles, 4, U}, x.options());       // the bias as a W of one column, K = 1
+        pack_tiles(b_mine.data_ptr<scalar_t>(), 1, 4, n, n, 1, bias_tiles.data_ptr<scalar_t>());
       } else {
         w_in = gate_rows_transposed(w_ih, hidden, j0, n);                           // (I, 4n)
         w_rec = gate_rows_transposed(w_hh, hidden, j0, n);                          // (P, 4n)

@@ -10,9 +10,9 @@
 // (B of dW_hh comes in two parts, the initial state and the outputs of steps 0 … T−2: no (T·B, P) copy
 // to join them.) Products whose B is narrow (under two thirds of a tile wide, as I = 32 or I = 1) stay
 // with MKL: lstm_cpu.py's matmul decides, MAX_PADDING.
-// They are a training step's largest share of arithmetic at batched shapes. MKL runs them at 107–157
+// They are a training step's largest share of arithmetic at batched shapes. MKL ran them at 107–181
 // GFLOP/s on this project's 2-core AMD VM (T = 100, B = 16, H = I = 256, 2 threads), while the tile
-// walk that steps the recurrence runs at ~110 a core (scratch timings, 2026-12-07).
+// walk that steps the recurrence ran at 108–116 on one core (scratch timings, 2026-12-07).
 //
 // How, the way a GEMM library does it (BLIS's loops, say), with the tile kernel as its inner loop:
 // - B's columns are taken a block at a time, and K, the summed index, a chunk at a time, so that the

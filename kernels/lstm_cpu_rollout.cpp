@@ -164,8 +164,8 @@ void affine_features(int64_t tile, int64_t batch, int64_t features, const scalar
 }
 
 // Steps timed on each side of the trial that decides whether the team pays (below): long enough to
-// average out a step's jitter (16 steps of the sine model: ~40–80 µs), at most half of a call that runs
-// one (≥ 64 steps; the sine model's are 1100). WARM_STEPS: team steps run untimed before the team's clock starts.
+// average out a step's jitter (16 steps of the sine model: ~40–80 µs), about half of the shortest call
+// that runs one (16 + 2 + 16 of ≥ 64 steps; the sine model's calls are 1100). WARM_STEPS: team steps run untimed before the team's clock starts.
 constexpr int64_t TRIAL_STEPS = 16, WARM_STEPS = 2;
 
 inline double seconds_since(std::chrono::steady_clock::time_point start) {

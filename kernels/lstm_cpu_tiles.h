@@ -63,6 +63,10 @@ LSTMLAB_INLINE void keep_in_register(V& v) {
 // out[r][g] = bias[g] + Σ_k z[r][k] · packed[k][g]  for R rows of z (row stride ldz) and G groups of U
 // outputs (G = 4: the four gates of U hidden units; G = 1: U features of a projection or the feedback).
 // packed: (K, G, U) — one tile of the packed weights, walked once, front to back.
+// Compiled (GCC 12, -O3 -march=native, AVX-512; objdump of a scratch instantiation, 2026-12-07), the walk
+// over k is 32–33 instructions — 16 FMAs, 4 weight loads, 4 broadcasts, 4 prefetches, the loop's own —
+// with no stack access: nothing spills, in float and double, z given either way. (Starting from acc or
+// from the bias, and storing acc, go through the stack once per walk, outside that loop.)
 // bias = nullptr: the sums start from acc instead — a second walk adds a second product to the first's
 // (the inference path: W_ih x_t, then + W_hh h_{t−1}, two inputs that lie in different places).
 // Z_TRANSPOSED: z is given as its transpose, value k of row r at z[k · ldz + r] (the backward's weight

@@ -168,9 +168,7 @@ class LSTM(nn.Module):
         is_packed = isinstance(input, PackedSequence)
         if is_packed:
             data, batch_sizes, sorted_indices, unsorted_indices = input
-            # (an empty batch_sizes is refused by check_lstm_input below, with what it should be)
             x, is_batched = data, True
-            batch = int(batch_sizes[0]) if batch_sizes.dim() == 1 and batch_sizes.numel() else 0
         else:
             _check_is_tensor("input", input)
             if input.dim() not in (2, 3):
@@ -180,10 +178,10 @@ class LSTM(nn.Module):
             x = input if is_batched else input.unsqueeze(0 if self.batch_first else 1)
             if self.batch_first:
                 x = x.transpose(0, 1)                                         # (T, B, I) time-major
-            batch = x.size(1)
         if hx is not None:
             hx = self._batched_state(hx, is_batched, is_packed)
-        check_lstm_input(self, x, batch_sizes)
+        check_lstm_input(self, x, batch_sizes)                     # (an empty batch_sizes is refused here)
+        batch = self._mini_batch(x, batch_sizes) if is_packed else x.size(1)
         hx = self._initial_state(x, batch, hx, sorted_indices)
 
         output, h_n, c_n = self._run(x, batch_sizes, hx)
@@ -234,17 +232,15 @@ class LSTM(nn.Module):
         weights = [self.direction_weights(layer, direction)
                    for layer in range(self.num_layers) for direction in range(self.num_directions)]
         autocast = _autocast_dtype(x, hx, self.weight_ih_l0.dtype, packed=lengths is not None)
-        if autocast is None and autocast_on(x.device.type):
-            # not cast (float64 throughout, or packed on the CPU): run as given, autocast off inside, so the
-            # backend's own matmuls are not cast behind its back
-            with torch.autocast(x.device.type, enabled=False):
-                return self._run_layers(backend, x, hx, weights, lengths, positions)
         if autocast is not None:
             # as torch.nn.LSTM under torch.autocast: input, state and weights in the lower precision (the
-            # casts are differentiable: the float32 parameters get float32 gradients), autocast itself off
-            # inside, so each backend runs on tensors of one dtype
+            # casts are differentiable: the float32 parameters get float32 gradients)
             x, hx = x.to(autocast), (hx[0].to(autocast), hx[1].to(autocast))
             weights = [type(w)(*(t.to(autocast) if t is not None else None for t in w)) for w in weights]
+        if autocast_on(x.device.type):
+            # cast above, or not cast at all (float64 throughout, or packed on the CPU): either way autocast
+            # is off inside, so each backend runs on tensors of one dtype and its own matmuls are not cast
+            # behind its back
             with torch.autocast(x.device.type, enabled=False):
                 return self._run_layers(backend, x, hx, weights, lengths, positions)
         return self._run_layers(backend, x, hx, weights, lengths, positions)

@@ -42,8 +42,8 @@ VECTOR_BYTES = 64            # the C++ tile: one 64-byte vector of units (16 flo
 # barrier, ~300 ns, the sine model's float32 steps were slower on two threads: 5.19 -> 5.47 on the Xeon.)
 THREAD_MIN_MACS = 1 << 14
 # Above it, whether the team pays is measured on each call of 64 steps or more, on its first steps (the
-# C++ kernel's trial: 16 steps on one thread, then 2 untimed and 16 timed on the team); the rest of the
-# call runs on the team only if it was this much faster. On a shared VM the answer changes from minute to
+# C++ kernel's trial, TRIAL_STEPS in lstm_cpu_rollout.cpp: some steps on one thread, then on the team);
+# the rest of the call runs on the team only if it was this much faster. On a shared VM the answer changes from minute to
 # minute with where the host puts the cores. Shorter calls run on the team without a trial.
 TEAM_MUST_WIN_BY = 0.1
 

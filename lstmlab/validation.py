@@ -17,7 +17,7 @@ def _check_flag(name, value):
         raise TypeError(f"{name} should be of type bool, got: {type(value).__name__}")
 
 
-def _check_integer(name, value, numpy_integers=True):
+def _check_integer(name, value, numpy_integers):
     """A whole number, not a bool (bool is a subclass of int: True is not a size) nor a float such as 2.0:
     a Python int, or also numpy's (np.int64 from a shape or an array) where torch takes them."""
     allowed = numbers.Integral if numpy_integers else int
@@ -25,8 +25,9 @@ def _check_integer(name, value, numpy_integers=True):
         raise TypeError(f"{name} should be of type int, got: {type(value).__name__}")
 
 
-def _check_positive(name, value, numpy_integers=False):
-    """numpy_integers=False: a Python int, torch.nn.LSTM's own check of input_size and hidden_size."""
+def _check_positive(name, value, numpy_integers):
+    """A whole number above zero (numpy_integers=False: a Python int, torch.nn.LSTM's own check of
+    input_size and hidden_size)."""
     _check_integer(name, value, numpy_integers)
     if value <= 0:
         raise ValueError(f"{name} must be greater than zero")
@@ -58,13 +59,11 @@ def check_lstm_args(input_size, hidden_size, num_layers, bias, batch_first, drop
         )
     _check_flag("bias", bias)
     _check_flag("batch_first", batch_first)
-    _check_positive("input_size", input_size)
-    _check_positive("hidden_size", hidden_size)
-    _check_integer("num_layers", num_layers)                  # torch takes numpy's integers here
-    if num_layers <= 0:
-        raise ValueError("num_layers must be greater than zero")
+    _check_positive("input_size", input_size, numpy_integers=False)
+    _check_positive("hidden_size", hidden_size, numpy_integers=False)
+    _check_positive("num_layers", num_layers, numpy_integers=True)   # torch takes numpy's integers here
     _check_flag("bidirectional", bidirectional)
-    _check_integer("proj_size", proj_size)
+    _check_integer("proj_size", proj_size, numpy_integers=True)
     if proj_size < 0:
         raise ValueError("proj_size should be a positive integer or zero to disable projections")
     if proj_size >= hidden_size:

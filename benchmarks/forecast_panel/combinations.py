@@ -16,12 +16,17 @@ them, as the panel is scored (MAE / best of ETS, AutoARIMA and Theta at each ori
 """
 import json
 import math
+import sys
 from pathlib import Path
 
 import numpy as np
 
+from lstmlab.forecast.selection import ranking
+
 HERE = Path(__file__).parent
-PEERS = ("ets", "autoarima", "theta")
+sys.path.insert(0, str(HERE))
+from run_panel import PEERS, geomean  # noqa: E402
+
 CANDIDATES = ("ES-LSTM",) + PEERS
 GROUPS = ("panel", "outside", "unseen")
 
@@ -32,8 +37,8 @@ def combinations(row):
     usable = [name for name in CANDIDATES if np.isfinite(forecasts[name]).all()]
     peers = [name for name in PEERS if name in usable]
     validation = row["selected"]["validation_mae"]
-    ranked = sorted((name for name in usable if validation.get(name) is not None and np.isfinite(validation[name])),
-                    key=lambda name: (validation[name], name != "ES-LSTM"))
+    scored = {name: score for name, score in validation.items() if score is not None and math.isfinite(score)}
+    ranked = [name for name in ranking(scored) if name in usable]
     top = lambda k: np.mean([forecasts[name] for name in ranked[:k]], axis=0)        # noqa: E731
     weights = np.array([1 / max(validation[name], 1e-12) for name in ranked[:2]])
     return {
@@ -44,16 +49,12 @@ def combinations(row):
         "mean3peers": np.mean([forecasts[name] for name in peers], axis=0),
         "median5+smoothing": np.median([forecasts[name] for name in usable] + [forecasts["smoothing"]], axis=0),
         "top2": top(2) if len(ranked) >= 2 else forecasts["ES-LSTM"],
-        "top3": top(3) if len(ranked) >= 3 else top(len(ranked)),
+        "top3": top(3),                           # (top 2 or 1 where fewer are ranked)
         "top2-weighted": (sum(w * forecasts[name] for w, name in zip(weights / weights.sum(), ranked[:2]))
                           if len(ranked) >= 2 else forecasts["ES-LSTM"]),
         "ES-LSTM+selected": (forecasts["ES-LSTM"] + forecasts["selected"]) / 2,
         "ES-LSTM+median3": (forecasts["ES-LSTM"] + np.median([forecasts[name] for name in peers], axis=0)) / 2,
     }
-
-
-def geomean(values):
-    return math.exp(sum(math.log(v) for v in values) / len(values))
 
 
 def main():
