@@ -50,10 +50,13 @@ def draw_cell(ax=None):
     ax.add_patch(_plt().Rectangle((0.8, 0.9), 8.4, 3.8, facecolor="#f4f4f4", edgecolor="grey"))
     # inputs: [h_{t−1}, x_t] shared by every gate
     ax.text(0.2, input_y, "$h_{t-1}$", fontsize=13, ha="center", va="center")
-    ax.text(4.9, input_y - 0.25, "$x_t$", fontsize=13, ha="center", va="center")
+    # x_t joins the shared line between two boxes (a dot marks the junction), so that it is not read as
+    # feeding only the box above where it joins
+    ax.text(6.05, input_y - 0.25, "$x_t$", fontsize=13, ha="center", va="center")
     ax.plot([0.45, 7.2], [input_y + 0.5, input_y + 0.5], color="black")
     ax.plot([0.2, 0.2, 0.45], [input_y + 0.2, input_y + 0.5, input_y + 0.5], color="black")
-    ax.plot([4.9, 4.9], [input_y, input_y + 0.5], color="black")
+    ax.plot([6.05, 6.05], [input_y, input_y + 0.5], color="black")
+    ax.plot([6.05], [input_y + 0.5], marker="o", markersize=5, color="black")
     gates = [("f", "σ", 2.0), ("i", "σ", 3.6), ("g", "tanh", 4.9), ("o", "σ", 7.2)]
     for letter, function, x in gates:
         ax.plot([x, x], [input_y + 0.5, gate_y - 0.3], color="black")
@@ -80,7 +83,7 @@ def draw_cell(ax=None):
     _arrow(ax, (8.48, 2.2), (9.8, 2.2), label="$h_t = o ⊙ \\tanh(c_t)$", label_at=0.5, offset=(0.05, -0.35))
     ax.text(10.0, cell_y, "$c_t$", fontsize=13, va="center")
     ax.text(10.0, 2.2, "$h_t$", fontsize=13, va="center")
-    ax.text(5.0, -0.55, "each box: W_ih x_t + W_hh h_{t−1} + b, then the function;  "
+    ax.text(5.0, -0.55, "each box: its rows of $W_{ih}\\,x_t + W_{hh}\\,h_{t-1} + b$, then the function;  "
                         "i input gate · f forget gate · g input node · o output gate",
             ha="center", fontsize=9.5, color="dimgray")
     ax.set_xlim(-0.3, 10.8)
@@ -124,12 +127,13 @@ def draw_unrolled(steps=4, ax=None):
     ax.text(0.45, 1.2, "$h_0$", ha="right", va="center", fontsize=12)
     ax.text(spacing * (steps + 1) / 2, 4.0, "$L = \\sum_t \\ell_t$ (every step's loss reads its $h_t$)",
             ha="center", fontsize=12)
-    ax.text(spacing * (steps + 1) / 2, -0.8,
-            "black: forward · red, dashed: backward — dc_{t−1} = dc_t ⊙ f (+ what h_{t−1} sends), "
-            "dh_{t−1} = dℓ_{t−1}/dh_{t−1} + W_hhᵀ d(gates_t)",
-            ha="center", fontsize=9.5, color="dimgray")
+    ax.text(spacing * (steps + 1) / 2, -0.55,
+            "black: forward · red, dashed: backward — $dc_{t-1} = dc_t ⊙ f$ (+ what $h_{t-1}$ sends), "
+            "$dh_{t-1} = \\partial\\ell_{t-1}/\\partial h_{t-1} + d\\mathrm{gates}_t\\,W_{hh}$\n"
+            "(steps counted from 1 here, so that $h_0, c_0$ are the initial state; the code counts t from 0)",
+            ha="center", va="top", fontsize=9.5, color="dimgray")
     ax.set_xlim(-0.4, spacing * (steps + 0.6))
-    ax.set_ylim(-1.1, 4.4)
+    ax.set_ylim(-1.5, 4.4)
     ax.axis("off")
     ax.set_title(f"The LSTM unrolled over {steps} steps")
     return fig
@@ -169,8 +173,8 @@ def draw_persistent(hidden_slices=4, batch_tiles=2, steps=3, ax=None):
         ax.text(0.3, y, f"batch\ntile {tile}", ha="center", va="center", fontsize=10)
     bottom = -(hidden_slices * batch_tiles) * row_height - 0.4 * batch_tiles
     ax.text(3.2 * steps / 2 + 1.0, bottom - 0.1,
-            "each step: read h_{t−1} (all P units, global memory / L2) → gates of its S units → write its slice of "
-            "h_t → wait at the barrier\nW_hh slices stay on chip for all T steps; c_t stays on chip too (each program "
+            "each step: read $h_{t-1}$ (all P units, global memory / L2) → gates of its S units → write its slice of "
+            "$h_t$ → wait at the barrier\nW_hh slices stay on chip for all T steps; c_t stays on chip too (each program "
             "owns its units' c)", ha="center", va="top", fontsize=9, color="dimgray")
     ax.set_xlim(-0.5, 3.2 * steps + 1.5)
     ax.set_ylim(bottom - 1.1, 1.5)

@@ -23,6 +23,7 @@ nn.Sequential of those, or a (weight, bias) pair. Anything else takes the step-b
 ``last_path`` says which path ran and why (``fused=True`` raises instead of falling back).
 """
 import math
+import numbers
 from dataclasses import dataclass
 from typing import Optional
 
@@ -180,8 +181,15 @@ def check_feedback(lstm, feedback):
     affine_parts(feedback, lstm.real_hidden_size, lstm.input_size)     # raises for an affine map of the wrong shape
 
 
-def apply_feedback(feedback, top, expected):
-    """feedback(top): a module / callable, or a (weight, bias) pair; its output must have shape ``expected``."""
+def apply_feedback(feedback, top, expected, rows_of=""):
+    """feedback(top): a module / callable, or a (weight, bias) pair; its output must have shape ``expected``.
+    top (B, P), or (n, B, P) — the observed steps: their n·B rows go through the feedback as one (n·B, P)
+    batch, so that it always gets what it is documented to take (a softmax over dim 1, a slice h[:, :2]
+    or a BatchNorm1d on (n, B, P) would have worked on the wrong axes)."""
+    if top.dim() == 3:
+        rows = apply_feedback(feedback, top.reshape(-1, top.size(-1)), (top.size(0) * top.size(1), expected[-1]),
+                              f" — the {top.size(0)} observed steps' {top.size(1)} batch rows, as one batch —")
+        return rows.reshape(expected)
     if callable(feedback):
         value = feedback(top)
     else:
@@ -189,8 +197,8 @@ def apply_feedback(feedback, top, expected):
         value = top @ weight.T + (bias if bias is not None else 0)
     if not isinstance(value, torch.Tensor) or value.shape != expected:
         got = tuple(value.shape) if isinstance(value, torch.Tensor) else type(value).__name__
-        raise ValueError(f"rollout: the feedback turned the top layer's output {tuple(top.shape)} into {got}; the "
-                         f"next input must be {tuple(expected)}")
+        raise ValueError(f"rollout: the feedback turned the top layer's output {tuple(top.shape)}{rows_of} into "
+                         f"{got}; the next input must be {tuple(expected)}")
     return value
 
 
@@ -338,6 +346,11 @@ def rollout(lstm, inputs, steps, feedback, state=None, fused="auto"):
     Returns outputs and the final (h, c).
     """
     global last_path
+    from .lstm import LSTM
+    if not isinstance(lstm, LSTM):
+        raise TypeError(f"rollout: lstm must be an lstmlab.LSTM, got {type(lstm).__module__}.{type(lstm).__name__}"
+                        + ("; load torch's weights into one: lstmlab.LSTM(same sizes).load_state_dict("
+                           "lstm.state_dict())" if isinstance(lstm, torch.nn.LSTM) else ""))
     if lstm.bidirectional:
         raise RuntimeError("rollout runs forward in time; a bidirectional LSTM needs the whole sequence")
     if not isinstance(inputs, torch.Tensor):
@@ -346,8 +359,9 @@ def rollout(lstm, inputs, steps, feedback, state=None, fused="auto"):
     time_dim = 1 if lstm.batch_first else 0
     if inputs.dim() not in (2, 3) or inputs.size(-1) != lstm.input_size or inputs.dim() == 3 and inputs.size(time_dim) == 0:
         raise ValueError(f"rollout: inputs must be (batch, {lstm.input_size}) or {layout}, got {tuple(inputs.shape)}")
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
+    if isinstance(steps, bool) or not isinstance(steps, numbers.Integral) or steps < 0:
         raise ValueError(f"rollout: steps must be an integer >= 0, got {steps!r}")
+    steps = int(steps)                                                      # numpy's integers too
     if not (isinstance(fused, str) and fused == "auto" or fused is True or fused is False):
         raise ValueError(f"rollout: fused must be 'auto', True or False, got {fused!r}")
     if isinstance(feedback, list):

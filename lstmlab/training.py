@@ -1,4 +1,6 @@
 """Training loops."""
+import numbers
+
 import torch
 from tqdm import tqdm          # plain text bars: no widget (and no IProgress warning) in notebooks
 
@@ -13,6 +15,9 @@ def fit_lbfgs(model, inputs, targets, steps=15, lr=0.8, max_iter=20, loss_fn=Non
     (``model(inputs, future_preds=K)``), and ``targets`` must cover them: a multi-step loss.
     Returns the loss at the start of every step.
     """
+    if isinstance(steps, bool) or not isinstance(steps, numbers.Integral) or steps < 0:
+        raise ValueError(f"fit_lbfgs: steps must be an integer >= 0, got {steps!r}")
+    check_shapes = loss_fn is None                # MSE would broadcast mismatched shapes with only a warning
     loss_fn = loss_fn or torch.nn.functional.mse_loss
     optimizer = torch.optim.LBFGS(model.parameters(), lr=lr, max_iter=max_iter, line_search_fn=line_search_fn)
     model.train()
@@ -20,6 +25,10 @@ def fit_lbfgs(model, inputs, targets, steps=15, lr=0.8, max_iter=20, loss_fn=Non
     def closure():
         optimizer.zero_grad()
         predictions = model(inputs, future_preds=future_preds) if future_preds else model(inputs)
+        if check_shapes and predictions.shape != targets.shape:
+            raise ValueError(f"fit_lbfgs: the model predicts {tuple(predictions.shape)} but targets are "
+                             f"{tuple(targets.shape)}" + (f" (with future_preds={future_preds}, the targets must "
+                                                          "cover the generated steps too)" if future_preds else ""))
         loss = loss_fn(predictions, targets)
         loss.backward()
         return loss

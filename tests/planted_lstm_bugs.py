@@ -89,6 +89,16 @@ def forget_gate_ignored(x, state, weights):
 
 
 # --- a third party's cell: its own names and layout (inputs on the left, gates ordered i, f, o, g, one bias) -
+def sigmoid_from_its_definition(x, state, weights):
+    """σ(z) = 1/(1 + e⁻ᶻ) as written: right, but autograd's derivative e⁻ᶻ/(1 + e⁻ᶻ)² is inf/inf at z = −1000."""
+    h, c = state
+    gates = x @ weights["weight_ih"].T + weights["bias_ih"] + h @ weights["weight_hh"].T + weights["bias_hh"]
+    sigmoid = lambda z: 1 / (1 + torch.exp(-z))                                  # noqa: E731
+    i, f, g, o = gates.chunk(4, dim=-1)
+    c = sigmoid(f) * c + sigmoid(i) * g.tanh()
+    return sigmoid(o) * c.tanh(), c
+
+
 class ThirdPartyCell(nn.Module):
     def __init__(self, input_size, hidden_size, bias=True):
         super().__init__()

@@ -169,6 +169,32 @@ def test_torch_compile_traces_one_graph(backend, graphs):
     assert counter.frame_count == graphs
 
 
+@pytest.mark.parametrize("batch", [2, 0], ids=["batch2", "empty-batch"])
+def test_torch_backend_compiles_in_float32(batch):
+    # traced by dynamo, CPU float32's fused op (oneDNN) failed in inductor, and B = 0 killed the process
+    torch._dynamo.reset()
+    ref, ours = twins("torch", 3, 4, num_layers=2, dtype=torch.float32)
+    x = torch.randn(3, batch, 3)
+    with torch.no_grad():
+        torch.testing.assert_close(torch.compile(ours)(x), ref(x))
+
+
+@pytest.mark.parametrize("backend", ["bptt", "cell"])
+@pytest.mark.parametrize("options", OPTIONS)
+def test_batched_gradients_match_torch(backend, options):
+    """autograd.grad(..., is_grads_batched=True) and jacobian(vectorize=True) vmap the backward: "bptt"'s C++
+    loops have no batching rule, so it takes the same equations in torch ops (it raised)."""
+    ref, ours = twins(backend, 3, 4, **options)
+    x = inputs(ref)[0]
+    output, ref_output = ours(x)[0], ref(x)[0]
+    vectors = torch.randn(3, *output.shape, dtype=torch.float64)
+    got = torch.autograd.grad(output, list(ours.parameters()), vectors, is_grads_batched=True)
+    expected = torch.autograd.grad(ref_output, list(ref.parameters()), vectors, is_grads_batched=True)
+    torch.testing.assert_close(got, expected)
+    jacobian = torch.autograd.functional.jacobian(lambda z: ours(z)[0], x, vectorize=True)
+    torch.testing.assert_close(jacobian, torch.autograd.functional.jacobian(lambda z: ref(z)[0], x, vectorize=True))
+
+
 # --- torch.export and torch.jit.trace -----------------------------------------------------------
 @pytest.mark.parametrize("backend", ["cell", "bptt"])
 @pytest.mark.parametrize("record", ["export", "trace"])
@@ -182,3 +208,14 @@ def test_export_and_trace_record_a_graph_with_torchs_answers(backend, record):
     example = torch.randn(2, 5, 3, dtype=torch.float64)
     graph = torch.export.export(ours, (example,)).module() if record == "export" else torch.jit.trace(ours, (example,))
     assert_call_matches_torch(graph, ref, torch.randn(2, 5, 3, dtype=torch.float64))     # a new input
+
+
+def test_forward_mode_on_bptt_names_the_backend_that_has_it():
+    x = torch.randn(3, 2, 3, dtype=torch.float64)
+    ours = lstmlab.LSTM(3, 4, backend="bptt", dtype=torch.float64)
+    with pytest.raises(NotImplementedError, match=r"no forward-mode derivative .* use backend='cell'"):
+        torch.func.jvp(lambda z: ours(z)[0], (x,), (torch.ones_like(x),))
+    ref, cell = twins("cell", 3, 4)
+    _, tangent = torch.func.jvp(lambda z: cell(z)[0], (x,), (torch.ones_like(x),))
+    _, expected = torch.func.jvp(lambda z: ref(z)[0], (x,), (torch.ones_like(x),))
+    torch.testing.assert_close(tangent, expected)

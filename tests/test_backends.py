@@ -65,3 +65,5 @@ def test_auto_never_picks_torch_and_prefers_bptt_on_cpu():
 def test_unknown_backend_names_the_choices():
     with pytest.raises(ValueError, match=r"unknown backend 'cudnn'; available: 'auto', 'cell', 'bptt'"):
         lstmlab.LSTM(3, 4, backend="cudnn")
+    with pytest.raises(TypeError, match=r"backend must be a string, one of 'auto', 'cell', 'bptt'.*got list"):
+        lstmlab.LSTM(3, 4, backend=["bptt"])                          # was "unhashable type: 'list'"

@@ -33,6 +33,15 @@ def test_step_bug_is_caught_and_named(step, cause, gate, state):
     assert "expected" in message and "got" in message
 
 
+def test_an_activation_that_overflows_when_saturated_is_named():
+    # a learner's textbook σ passes the ordinary case and gives NaN gradients in the saturated one: the
+    # message used to blame "the backward, or something detached from the graph"
+    d, message = diagnosis_of(lambda: check_step(bugs.sigmoid_from_its_definition,
+                                                 supports=Supports.for_step(**FLOAT64)))
+    assert d.case.saturated and d.cause == "overflow", message
+    assert "torch.sigmoid" in message and "nan" in message, message
+
+
 def test_bug_is_named_in_bfloat16_too():
     # bfloat16's tolerances are ~1e5 times float64's; the planted pattern still matches within them.
     d, message = diagnosis_of(lambda: check_step(bugs.gate_order_swapped,

@@ -160,8 +160,9 @@ def test_metric_numbers_are_fixed_point_while_that_reads_well():
     from lstmlab.forecast.metrics import format_number
     assert [format_number(v) for v in (0.0, 0.042, 13.3456, 1234567.891, None, float("nan"))] == \
         ["0.000", "0.042", "13.346", "1234567.891", "—", "—"]
-    assert [format_number(v) for v in (1.1e12, -2.5e-9, 0.004)] == ["1.100e+12", "-2.500e-09", "4.000e-03"]
-    assert format_number(0.05, decimals=2) == "5.00e-02"
+    assert [format_number(v) for v in (1.1e12, -2.5e-9, 0.004, -0.00012)] == \
+        ["1.100e+12", "-2.500e-09", "0.0040", "-0.00012"]
+    assert [format_number(v, decimals=2) for v in (0.05, 0.059, 0.52)] == ["0.050", "0.059", "0.52"]
 
 
 def test_baselines_on_airpassengers():

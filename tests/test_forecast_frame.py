@@ -83,7 +83,7 @@ def test_half_hourly_csv_through_the_command(tmp_path):
     path = monthly_csv(tmp_path / "load.csv", np.round(100 + 10 * np.sin(2 * np.pi * t / 48), 3), freq="30min")
     result = cli("--csv", str(path), "--horizon", "12", *QUICK)
     assert result.returncode == 0, result.stderr
-    assert "frequency 30min, season lengths [48, 336]" in result.stdout
+    assert "frequency 30min (every 30 minutes), season lengths [48, 336]" in result.stdout
 
 
 def test_two_weeks_of_half_hours_get_a_daily_and_a_weekly_season(tmp_path):
@@ -638,9 +638,10 @@ def test_python_errors_name_keywords_and_the_command_line_names_flags(tmp_path):
     """LSTMForecaster and read_csv users were told about --freq, --exogenous, --time-column …; the command
     line still names its flags."""
     frame = pd.DataFrame({"unique_id": "s", "ds": np.arange(30), "y": np.arange(30.0)})
-    with pytest.raises(ValueError, match=r"pass freq \(e\.g\. freq='12' or freq='MS'\)"):
+    with pytest.raises(ValueError, match=r"pass freq to say what one step is \(e\.g\. freq='12' or freq='MS' for "
+                                         r"months, freq='1' for no season\)"):
         prepare(frame)
-    with pytest.raises(ValueError, match=r"pass freq \(e\.g\. --freq 12 or --freq MS\)"):
+    with pytest.raises(ValueError, match=r"\(e\.g\. --freq 12 or --freq MS for months, --freq 1 for no season\)"):
         prepare(frame, command_line=True)
     path = monthly_csv(tmp_path / "m.csv", np.arange(1.0, 31.0))
     for options in ({"time_column": "y"}, {"exogenous": ["price"]}):
@@ -661,3 +662,53 @@ def test_one_series_too_short_in_a_panel_is_named_with_what_it_has_and_needs():
                                          r"least 8\) — in fold 1 of 1, trained on each series up to its cutoff, 3 "
                                          r"steps before its end$"):
         LSTMForecaster(3, ensemble=1, steps=2).cross_validation(frame, n_windows=1)
+
+
+# --- from a new user's trial on series nobody tuned on (2026-12-07) ------------------------------
+def test_messages_name_the_columns_as_the_file_names_them(tmp_path):
+    """--time-column year --column tfr: the messages said "column ds" and "y is missing"."""
+    path = tmp_path / "fertility.csv"
+    path.write_text("year,tfr\n" + "\n".join(f"{1960 + k},{2.5 - 0.01 * k}" for k in range(30)) + "\n")
+    result = cli("--csv", str(path), "--time-column", "year", "--column", "tfr", "--horizon", "3", *QUICK)
+    assert result.returncode != 0
+    assert "column year holds integers such as 1960, not dates: if they are years, pass --freq YS" in result.stderr, \
+        result.stderr
+    path.write_text("year,tfr\n" + "\n".join(f"{1960 + k}-01-01,{'' if k == 5 else 2.5}" for k in range(30)) + "\n")
+    result = cli("--csv", str(path), "--time-column", "year", "--column", "tfr", "--horizon", "3", *QUICK)
+    assert "tfr is missing (empty or NaN)" in result.stderr and "(year 1965-01-01" in result.stderr, result.stderr
+
+
+def test_a_frequency_on_another_grid_names_the_one_the_stamps_are_on():
+    """freq='Y' (year ends, as statsforecast users write it) for stamps on January 1st: the message said
+    only that the stamps must be evenly spaced, which they are."""
+    frame = pd.DataFrame({"unique_id": "a", "ds": pd.date_range("1960-01-01", periods=20, freq="YS"),
+                          "y": np.arange(20.0)})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FutureWarning)          # pandas' warning about 'Y' stays inside
+        with pytest.raises(ValueError, match=r"off the regular Y grid .* evenly spaced on another grid, 'YS-JAN': "
+                                             r"pass freq='YS-JAN', or leave freq out"):
+            prepare(frame, freq="Y")
+    assert prepare(frame, freq="YS").attrs["freq"] == "YS"
+
+
+def test_a_wide_table_is_named_as_such(tmp_path):
+    path = tmp_path / "wide.csv"
+    path.write_text("country,1960,1961,1962,1963\nA,1,2,3,4\nB,2,3,4,5\n")
+    result = cli("--csv", str(path), "--horizon", "2", *QUICK)
+    assert result.returncode != 0 and "it looks wide, one column per date" in result.stderr, result.stderr
+    assert "df.melt(" in result.stderr
+
+
+def test_the_report_says_what_the_exogenous_columns_do_and_what_a_step_is(tmp_path):
+    """Every other column is an exogenous input: the LSTM models are scored with its actual future values,
+    the peers with none — the report said only "exogenous inputs: …"."""
+    stamps = pd.date_range("2000-01-01", periods=40, freq="QS-OCT")
+    rows = [f"{d:%Y-%m-%d},{10 + np.sin(k):.3f},{k % 4}" for k, d in enumerate(stamps)]
+    path = tmp_path / "q.csv"
+    path.write_text("ds,y,promo\n" + "\n".join(rows) + "\n")
+    result = cli("--csv", str(path), "--horizon", "4", *QUICK)
+    assert result.returncode == 0, result.stderr
+    assert "frequency QS-OCT (quarterly)" in result.stdout, result.stdout
+    assert ("exogenous inputs: promo — the LSTM models read their actual values over each forecast window"
+            in result.stdout), result.stdout
+    assert "the statistical models use none" in result.stdout

@@ -266,6 +266,9 @@ def test_bad_arguments_are_named():
                                          r"the LSTM's 2 inputs"):
         with torch.no_grad():
             rollout(lstm, torch.zeros(3, 2, dtype=F64), 5, nn.Linear(8, 1, dtype=F64))
+    with pytest.raises(TypeError, match=r"lstm must be an lstmlab.LSTM, got torch.nn.modules.rnn.LSTM; load "
+                                        r"torch's weights into one"):            # was an AttributeError inside
+        rollout(nn.LSTM(2, 8, dtype=F64), torch.zeros(3, 2, dtype=F64), 5, head)
     with pytest.raises(RuntimeError, match="bidirectional"):
         rollout(lstmlab.LSTM(2, 8, bidirectional=True, dtype=F64), torch.zeros(3, 2, dtype=F64), 5, head)
 
@@ -277,13 +280,27 @@ def test_bad_arguments_are_named():
     (nn.Sequential(nn.Linear(8, 4, dtype=F64), nn.Linear(5, 2, dtype=F64)), ValueError,
      r"its Linear\(5, 2\) is given 4 features by what comes before it"),
     (nn.Linear(8, 2), ValueError, r"the feedback's weights are torch.float32, the LSTM's torch.float64"),
-    (lambda top: top[..., :3], ValueError, r"the feedback turned the top layer's output \(4, 3, 8\) into \(4, 3, 3\)"),
+    (lambda top: top[..., :3], ValueError, r"the feedback turned the top layer's output \(12, 8\) — the 4 observed "
+                                           r"steps' 3 batch rows, as one batch — into \(12, 3\)"),
 ], ids=["none", "three-tuple", "identity", "sequential", "dtype", "callable-width"])
 def test_a_feedback_no_path_can_run_is_refused_in_one_line(feedback, error, message):
     """Each used to fail inside a matrix product (or with 'cannot unpack', or an AttributeError)."""
     lstm, _ = make(input_size=2, hidden=8, layers=1)
     with pytest.raises(error, match=message):
         rollout(lstm, torch.zeros(4, 3, 2, dtype=F64), 2, feedback)
+
+
+def test_a_callable_feedback_always_gets_rows_of_the_top_layers_output():
+    """It was given the observed steps' outputs as (n, B, P): a softmax over dim 1 ran over the batch there
+    (rows summing to 4/3), a slice h[:, :2] cut the batch. Now (n·B, P), as every generated step gives it."""
+    lstm, _ = make(input_size=4, hidden=4, layers=1)
+    feedback = lambda top: torch.softmax(top, dim=1)                    # noqa: E731  written for (B, P)
+    observed = torch.randn(3, 2, 4, dtype=F64)
+    with torch.no_grad():
+        outputs, _ = rollout(lstm, observed, 2, feedback, fused=False)
+        expected = torch.softmax(lstm(observed)[0], dim=-1)             # what each observed step should feed back
+    torch.testing.assert_close(outputs[:3], expected)
+    torch.testing.assert_close(outputs.sum(-1), torch.ones(5, 2, dtype=F64))
 
 
 def test_batch_first_is_followed_by_both_paths():

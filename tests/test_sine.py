@@ -91,6 +91,14 @@ def test_bad_arguments():
         model(torch.zeros(3, 4, 1, dtype=torch.float64))
     with pytest.raises(ValueError, match="future_preds must be an integer >= 0, got -1"):
         model(torch.zeros(3, 4, dtype=torch.float64), future_preds=-1)
+    assert model(torch.zeros(3, 4, dtype=torch.float64), future_preds=np.int64(2)).shape == (3, 6)   # numpy's ints
+    x = torch.zeros(3, 4, dtype=torch.float64)
+    with pytest.raises(ValueError, match="fit_lbfgs: steps must be an integer >= 0, got -1"):
+        fit_lbfgs(model, x, torch.zeros(3, 4, dtype=torch.float64), steps=-1)     # it returned [] without a word
+    # MSE would broadcast (3, 4) against (3, 1) with only torch's warning
+    with pytest.raises(ValueError, match=r"the model predicts \(3, 6\) but targets are \(3, 4\) \(with "
+                                         r"future_preds=2, the targets must cover the generated steps too\)"):
+        fit_lbfgs(model, x, torch.zeros(3, 4, dtype=torch.float64), steps=1, progress=False, future_preds=2)
 
 
 def test_multi_step_loss_trains_through_the_rollout():

@@ -98,6 +98,9 @@ def available_backends(device=None):
 
 def check_backend(name, device=None):
     """Raise a ValueError naming the available backends unless ``name`` can run."""
+    if not isinstance(name, str):
+        raise TypeError(f"backend must be a string, one of {_choices(None)}; got {type(name).__name__} "
+                        f"{name!r}")
     if name == "auto":
         return
     device = torch.device(device) if device is not None else None

@@ -131,8 +131,9 @@ class LSTMDirectionFunction(torch.autograd.Function):
     vmap rule below folds a vmapped batch into B. Backward has two paths: the hand-written loops, when
     no graph of the backward is wanted (the usual case), and ``differentiable_backward`` — the same
     equations as ordinary differentiable ops on activations recomputed from the inputs — when one is:
-    ``create_graph=True`` (double backward) or a torch.func transform (grad, jacrev, hessian), both of
-    which run backward with grad mode on.
+    ``create_graph=True`` (double backward) or a torch.func transform (grad, jacrev), both of which run
+    backward with grad mode on — and batched gradients (is_grads_batched), which vmap the backward.
+    Forward mode (jvp, jacfwd, hessian) is not written: jvp below says so.
     """
 
     @staticmethod
@@ -176,7 +177,10 @@ class LSTMDirectionFunction(torch.autograd.Function):
          gates, cell_states, outputs, unprojected) = ctx.saved_tensors
         if grad_outputs is None and grad_cell_states is None:
             return (None,) * 8
-        if torch.is_grad_enabled():                                 # a graph of the backward is wanted
+        # a graph of the backward is wanted, or the backward runs under a functorch transform (vmap over
+        # grad_outputs: autograd.grad(..., is_grads_batched=True), jacobian(vectorize=True)), which the C++
+        # loops have no batching rule for: the same equations in torch ops
+        if torch.is_grad_enabled() or _under_a_transform(grad_outputs, grad_cell_states):
             grads = differentiable_backward(x, h0, c0, weight_ih, weight_hh, bias_ih, bias_hh, weight_hr,
                                             grad_outputs, grad_cell_states)
             return tuple(g if needed else None for g, needed in zip(grads, ctx.needs_input_grad))
@@ -201,6 +205,14 @@ class LSTMDirectionFunction(torch.autograd.Function):
         # The same swap maps the rows back to torch's i, f, g, o.
         grad_w_ih, grad_w_hh, grad_bias = (_reorder(grad, order) for grad in (grad_w_ih, grad_w_hh, grad_bias))
         return grad_x, grad_h0, grad_c0, grad_w_ih, grad_w_hh, grad_bias, grad_bias, grad_w_hr
+
+    @staticmethod
+    def jvp(ctx, *tangents):
+        # forward-mode AD would need the tangents carried through the C++ loops: not written. Said here, in
+        # place of autograd's generic "you must implement the jvp function".
+        raise NotImplementedError("backend 'bptt' has no forward-mode derivative (torch.func.jvp, jacfwd, "
+                                  "hessian, torch.autograd.forward_ad): use backend='cell', whose every step "
+                                  "is differentiable torch ops, or reverse mode (jacrev)")
 
     @staticmethod
     def vmap(info, in_dims, x, h0, c0, weight_ih, weight_hh, bias_ih, bias_hh, weight_hr):
@@ -280,12 +292,15 @@ def differentiable_backward(x, h0, c0, weight_ih, weight_hh, bias_ih, bias_hh, w
     d_gates = torch.stack(grad_gates)                               # (T, B, 4H)
     h_prev = torch.stack([step[7] for step in saved])               # (T, B, P)
     grad_x = d_gates @ weight_ih                                    # dx_t = d_gates_t W_ih
-    grad_w_ih = torch.einsum("tbg,tbi->gi", d_gates, x)             # Σ_t d_gates_tᵀ x_t
-    grad_w_hh = torch.einsum("tbg,tbp->gp", d_gates, h_prev)        # Σ_t d_gates_tᵀ h_{t−1}
+    # Σ over t and b as one product of the flattened rows (not einsum: autograd.grad's is_grads_batched
+    # vmaps this function, and its vmap has no rule for einsum)
+    rows = lambda tensor: tensor.reshape(-1, tensor.size(-1))      # (T, B, n) -> (T·B, n)  # noqa: E731
+    grad_w_ih = rows(d_gates).T @ rows(x)                           # Σ_t d_gates_tᵀ x_t
+    grad_w_hh = rows(d_gates).T @ rows(h_prev)                      # Σ_t d_gates_tᵀ h_{t−1}
     grad_bias = d_gates.sum(dim=(0, 1)) if bias_ih is not None else None   # Σ_t d_gates_t
     grad_w_hr = None
     if weight_hr is not None:                                       # Σ_t dh_tᵀ m_t
-        grad_w_hr = torch.einsum("tbp,tbh->ph", torch.stack(grad_h), torch.stack([step[6] for step in saved]))
+        grad_w_hr = rows(torch.stack(grad_h)).T @ rows(torch.stack([step[6] for step in saved]))
     return grad_x, grad_h0, grad_c0, grad_w_ih, grad_w_hh, grad_bias, grad_bias, grad_w_hr
 
 
@@ -389,6 +404,15 @@ def backward_recurrence(acts, cell_states, c0, w_hh, weight_hr, grad_outputs, gr
             dh = torch.addmm(grad_output_steps[t - 1], grad_gate_steps[t], w_hh)  # dh_{t−1} = grad_out + W_hhᵀ d_gates_t
     grad_h0 = grad_gate_steps[0] @ w_hh                             # (B, P)
     return grad_gates, grad_h0, dc                                  # dc now reaches c_0
+
+
+def _under_a_transform(*grads):
+    """True inside a functorch transform, or when a gradient is a batched tensor (autograd.grad's
+    is_grads_batched vmaps the backward without making a transform "active")."""
+    if torch._C._are_functorch_transforms_active():
+        return True
+    batched = torch._C._functorch.is_batchedtensor, torch._C._functorch.is_legacy_batchedtensor
+    return any(g is not None and (batched[0](g) or batched[1](g)) for g in grads)
 
 
 def matmul(a, a_transposed, b_parts, out=None):

@@ -6,6 +6,7 @@ single-model kinds (next-step, seq2seq, multi-horizon) still run through pipelin
 """
 import json
 import math
+import re
 import sys
 
 import numpy as np
@@ -97,6 +98,20 @@ def _frame_from_dataset(name):
     return frame, freq
 
 
+def _reads_as_date(name):
+    """A column name that is a date or a year (1960, 2020-01, 2020Q1): a sign of a wide table."""
+    import pandas as pd
+    text = str(name).strip()
+    if re.fullmatch(r"\d{4}", text):
+        return 1000 <= int(text) <= 2999
+    if not re.fullmatch(r"\d{4}[-/.]?(\d{1,2}|Q[1-4])([-/.]\d{1,2})?", text):
+        return False
+    try:
+        return not pd.isna(pd.Period(text) if "Q" in text else pd.to_datetime(text, errors="coerce"))
+    except ValueError:
+        return False
+
+
 def _read(args):
     from .frame import read_csv
     if args.dataset:
@@ -111,6 +126,14 @@ def _read(args):
         time_column = "ds" if "ds" in read_table(args.csv).columns else None
     if time_column is None:
         if args.freq is None:
+            columns = list(read_table(args.csv).columns)
+            dated = [name for name in columns if _reads_as_date(name)]
+            if len(dated) >= 3 and len(dated) >= len(columns) / 2:
+                # one column per date (1960, 1961, …): a wide table, one row per series
+                raise ValueError(f"the file has no ds column, and {len(dated)} of its {len(columns)} column names "
+                                 f"are dates ({dated[0]}, {dated[1]}, …): it looks wide, one column per date; "
+                                 "forecasting needs one row per (series, date) — reshape it first, e.g. "
+                                 f"df.melt(id_vars=[...], var_name='ds', value_name='y') in pandas")
             raise ValueError("the file has no ds column: pass --time-column NAME, or --freq to say what one step is")
         raw = read_table(args.csv, text_columns=[args.id_column] if args.id_column else [])
         if args.id_column and args.id_column not in raw.columns:
@@ -163,6 +186,11 @@ def _check_counts(args):
             raise ValueError(f"{flag} must be a positive integer, got {value}")
 
 
+def _show_progress(args):
+    """Progress bars on a terminal only: in a log file (stderr redirected) each update would be a line."""
+    return not args.json and sys.stderr.isatty()
+
+
 def _check_out(args):
     """--out must be a folder that can be written: found out before training, not after it."""
     if args.out:
@@ -208,7 +236,7 @@ def _run_new(args, frame):
     models = ("hybrid", "lstm") if args.model == "hybrid" else ("lstm",)
     folds = 1 if args.folds is None else args.folds             # 0 is refused by cross_validation
     report = evaluate(frame, args.horizon, folds=folds, step=args.step, models=models, freq=args.freq,
-                      season_length=args.season_length, peers=not args.no_peers, progress=not args.json,
+                      season_length=args.season_length, peers=not args.no_peers, progress=_show_progress(args),
                       **_config(args))
     if args.out:
         report["files"] = _write_new_outputs(args, frame, report)
@@ -277,7 +305,7 @@ def _run_legacy(args, frame):
     series = Series(name, one.y, period=period, season=np.arange(len(one)) % period if period > 1 else None,
                     labels=labels, exogenous=one.exogenous)
     report = run_forecast(series, args.horizon, args.holdout, args.model, args.seed, out_dir=args.out,
-                          save=args.save, load=args.load, progress=not args.json)
+                          save=args.save, load=args.load, progress=_show_progress(args))
     if args.json:
         print(json.dumps(json_safe({key: report[key] for key in ("dataset", "horizon", "metrics")}), allow_nan=False))
     else:

@@ -20,7 +20,7 @@ from .api import LSTMForecaster
 from .frame import exogenous_columns, prepare, season_lengths, split_series
 from .metrics import format_number, format_table, mae, mase, rmse, smape
 from .peers import STATISTICAL, all_peers, peer_season, statsforecast_available
-from .seasonality import frequency_name, usable_season
+from .seasonality import frequency_in_words, frequency_name, usable_season
 from .selection import select, validation_scores
 from .smoothing import smoothing_forecast, usable_periods
 
@@ -148,9 +148,15 @@ def summarize(rows):
 
 
 def format_report(report):
+    words = frequency_in_words(report["freq"])
     lines = [f"horizon {report['horizon']}, {report['folds']} fold(s) {report['step']} steps apart, frequency "
-             f"{report['freq']}, season lengths {report['season_lengths'] or 'none'}"
-             + (f", exogenous inputs: {', '.join(map(str, report['exogenous']))}" if report.get("exogenous") else "")]
+             f"{report['freq']}{f' ({words})' if words and words != report['freq'] else ''}, season lengths "
+             f"{report['season_lengths'] or 'none'}"]
+    if report.get("exogenous"):
+        # said plainly: the LSTM models are scored with these columns' actual values over each forecast window
+        lines.append(f"exogenous inputs: {', '.join(map(str, report['exogenous']))} — the LSTM models read their "
+                     "actual values over each forecast window (as a scenario would give them); the statistical "
+                     "models use none (--no-exogenous: the target alone, for all)")
     for uid in dict.fromkeys(row["unique_id"] for row in report["rows"]):
         lines.append(f"\nseries {uid!s}")
         for row in (r for r in report["rows"] if r["unique_id"] == uid):
@@ -161,7 +167,8 @@ def format_report(report):
             # the ES-LSTM's smoothing needs two cycles before the last h points: it may model fewer seasons
             smoothing = "" if several == [row["period"]] or (not several and row["period"] == 1) else \
                 f"; the smoothing's: {', '.join(map(str, several)) or 'none'}"
-            lines.append(f"  cutoff {row['cutoff']} (season length {row['period']}{smoothing}{differ})")
+            season = f"season length {row['period']}" if row["period"] > 1 else "no season"
+            lines.append(f"  cutoff {row['cutoff']} ({season}{smoothing}{differ})")
             table = [(name, m["mae"], m["rmse"], m["smape"], m["mase"], row.get("relative_mae", {}).get(name))
                      for name, m in row["metrics"].items()]
             lines.extend("  " + line for line in format_table(COLUMNS, table))
@@ -173,7 +180,10 @@ def format_report(report):
                 lines.append(f"  selected: {row['selected']['model']} (MAE on the last {report['horizon']} points "
                              f"up to the cutoff; the peers refitted without them, the ES-LSTM on the window its "
                              f"early stopping held out: {scored or 'none scored'}{missing})")
-    lines.append("\nmean over series and folds (rel. MAE: geometric mean of MAE / best of ETS, AutoARIMA, Theta)")
+    several = len({row["unique_id"] for row in report["rows"]}) > 1
+    lines.append("\nmean over series and folds (rel. MAE: geometric mean of MAE / best of ETS, AutoARIMA, Theta"
+                 + ("; MAE and RMSE average series in their own units: compare models across series by rel. MAE "
+                    "or MASE)" if several else ")"))
     lines.extend(format_table(COLUMNS, [(name, m["mae"], m["rmse"], m["smape"], m["mase"], m["relative_mae_geomean"])
                                         for name, m in report["summary"].items()]))
     for reason in undefined_reasons(report):

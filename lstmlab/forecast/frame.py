@@ -105,6 +105,7 @@ def read_csv(path, id_column=None, time_column="ds", target_column="y", freq=Non
     else:
         frame = frame.rename(columns={id_column: "unique_id"})
     frame = frame.rename(columns={time_column: "ds", target_column: "y"})
+    frame.attrs["column_names"] = {"ds": time_column, "y": target_column}     # for messages
     frame.attrs["source"] = str(path)
     frame.attrs["lines"] = data_lines(path, len(frame))
     return prepare(select_exogenous(frame, exogenous, str(path), command_line), freq=freq, source=str(path),
@@ -146,6 +147,13 @@ def exogenous_columns(frame):
     return [name for name in frame.columns if name not in REQUIRED]
 
 
+def _names(frame):
+    """(time, target): the names of the ds and y columns as the file has them (--time-column year, --column tfr),
+    for messages; "ds" and "y" for a frame built in Python."""
+    names = frame.attrs.get("column_names") or {}
+    return names.get("ds", "ds"), names.get("y", "y")
+
+
 def _describe_row(frame, position, source):
     lines = frame.attrs.get("lines")
     where = f"{source}, line {lines[position]}" if lines is not None and source else f"row {position}"
@@ -165,19 +173,20 @@ def prepare(frame, freq=None, source=None, command_line=False):
     if missing:
         raise ValueError(f"a long-format frame needs columns {', '.join(REQUIRED)}; missing {', '.join(missing)} "
                          f"(columns: {', '.join(map(str, frame.columns))})")
-    lines = frame.attrs.get("lines")
+    lines, names = frame.attrs.get("lines"), frame.attrs.get("column_names")
     frame = frame.reset_index(drop=True).copy()
-    frame.attrs["lines"] = lines
+    frame.attrs["lines"], frame.attrs["column_names"] = lines, names
+    time_name, target_name = _names(frame)
     if isinstance(frame["unique_id"].dtype, pd.CategoricalDtype):
         # their values: groupby on categories warns (pandas 2) and would list the unused ones
         frame["unique_id"] = frame["unique_id"].astype(frame["unique_id"].cat.categories.dtype)
     if len(frame) == 0:
         raise ValueError(f"{source or 'the frame'} has no data rows")
     if frame["y"].dtype == bool:
-        raise ValueError(f"y in {source or 'the frame'} holds True/False, not numbers; convert it first if "
+        raise ValueError(f"{target_name} in {source or 'the frame'} holds True/False, not numbers; convert it first if "
                          "that is meant")
     if frame["y"].dtype.kind in "mM":             # pandas would turn them into nanoseconds
-        raise ValueError(f"y in {source or 'the frame'} holds {'durations' if frame['y'].dtype.kind == 'm' else 'dates'} "
+        raise ValueError(f"{target_name} in {source or 'the frame'} holds {'durations' if frame['y'].dtype.kind == 'm' else 'dates'} "
                          f"({frame['y'].iloc[0]}, ...), not numbers; convert them to the number to forecast first")
     unnamed = [name for name in frame.columns if str(name).startswith("Unnamed: ")]
     if unnamed:                                   # an empty header cell: pandas' saved index, most often
@@ -189,7 +198,7 @@ def prepare(frame, freq=None, source=None, command_line=False):
     if no_id.any():                               # groupby would drop these rows without a word
         k = int(np.argmax(no_id))
         raise ValueError(f"the series id (unique_id) is missing at {_describe_row(frame, k, source)} "
-                         f"(ds {frame['ds'].iloc[k]}); every row needs the id of its series")
+                         f"({time_name} {frame['ds'].iloc[k]}); every row needs the id of its series")
     values = pd.to_numeric(frame["y"], errors="coerce")
     bad = values.isna() | ~np.isfinite(values.to_numpy(dtype=np.float64, na_value=np.nan))
     if bad.any():
@@ -200,41 +209,44 @@ def prepare(frame, freq=None, source=None, command_line=False):
         if isinstance(raw, str) and re.fullmatch(r"\s*[-+]?[\d.,\s']*\d[\d.,\s']*", raw) and re.search(r"[,\s']", raw.strip()):
             advice = ("a thousands separator or a decimal comma? write numbers as 1234.5 (a semicolon-separated "
                       "file is read with decimal commas: 1234,5)")
-        raise ValueError(f"series {shown(frame['unique_id'].iloc[k])}: y is {what} at "
-                         f"{_describe_row(frame, k, source)} (ds {frame['ds'].iloc[k]}); {advice}")
+        raise ValueError(f"series {shown(frame['unique_id'].iloc[k])}: {target_name} is {what} at "
+                         f"{_describe_row(frame, k, source)} ({time_name} {frame['ds'].iloc[k]}); {advice}")
     frame["y"] = values.astype(np.float64)
     if frame["ds"].dtype.kind == "f":             # integer steps, after a NaN went through pandas: 0.0, 1.0, …
         stamps = frame["ds"].to_numpy()
         broken = ~np.isfinite(stamps) | (stamps != np.round(stamps))
         if broken.any():
             k = int(np.argmax(broken))
-            raise ValueError(f"ds is {shown(frame['ds'].iloc[k])} at {_describe_row(frame, k, source)}: expected "
+            raise ValueError(f"{time_name} is {shown(frame['ds'].iloc[k])} at {_describe_row(frame, k, source)}: expected "
                              "dates, or whole numbers counting the steps (0, 1, 2, …)")
         frame["ds"] = stamps.astype(np.int64)
     if isinstance(frame["ds"].dtype, pd.PeriodDtype) or isinstance(frame["ds"].iloc[0], pd.Period):
         # not read as dates below: say how to make them dates
-        raise ValueError(f"ds in {source or 'the frame'} holds pandas Periods ({frame['ds'].iloc[0]}, ...), not time "
+        raise ValueError(f"{time_name} in {source or 'the frame'} holds pandas Periods ({frame['ds'].iloc[0]}, ...), not time "
                          "stamps: convert them first, e.g. df['ds'] = df['ds'].dt.to_timestamp()")
     if freq is None or frame["ds"].dtype.kind not in "iu":
         if frame["ds"].dtype.kind in "iu" and freq is None:
             first = int(frame["ds"].iloc[0])
             dates = integer_dates(frame["ds"])
             if dates:
-                raise ValueError(f"column ds holds integers such as {first}, not dates: {dates}; if they count "
+                raise ValueError(f"column {time_name} holds integers such as {first}, not dates: {dates}; if they count "
                                  f"steps, pass {option('freq', command_line=command_line)}")
-            raise ValueError(f"column ds holds integers, not dates: pass freq (e.g. "
-                             f"{option('freq', '12', command_line)} or {option('freq', 'MS', command_line)}) to say "
-                             "what one step is")
+            if frame["ds"].between(1000, 2999).all():     # 1960, 1961, …: years, most likely
+                raise ValueError(f"column {time_name} holds integers such as {first}, not dates: if they are years, pass "
+                                 f"{option('freq', 'YS', command_line)} (one year a step)")
+            raise ValueError(f"column {time_name} holds integers such as {first}, not dates: pass freq to say what one "
+                             f"step is (e.g. {option('freq', '12', command_line)} or {option('freq', 'MS', command_line)} "
+                             f"for months, {option('freq', '1', command_line)} for no season)")
         if frame["ds"].dtype.kind != "M":
             parsed = _parse_stamps(frame["ds"])
             if parsed.isna().any():
                 k = int(np.argmax(parsed.isna().to_numpy()))
-                raise ValueError(f"series {shown(frame['unique_id'].iloc[k])}: ds {frame['ds'].iloc[k]!r} at "
+                raise ValueError(f"series {shown(frame['unique_id'].iloc[k])}: {time_name} {frame['ds'].iloc[k]!r} at "
                                  f"{_describe_row(frame, k, source)} is not a date")
             if parsed.dtype.kind != "M":              # pandas keeps stamps with several UTC offsets as objects
                 if freq is None:                      # no frequency can be read from them
                     offsets = sorted({stamp.strftime("%z") for stamp in parsed if stamp.tzinfo is not None})
-                    raise ValueError(f"ds in {source or 'the frame'} mixes UTC offsets ({', '.join(offsets)}, e.g. "
+                    raise ValueError(f"{time_name} in {source or 'the frame'} mixes UTC offsets ({', '.join(offsets)}, e.g. "
                                      f"across a daylight-saving change): pass {option('freq', 'h', command_line)}, or "
                                      "convert the stamps to UTC first")
                 frame["ds"] = parsed
@@ -301,7 +313,7 @@ def _day_or_month_first(frame, month_first, source):
     month_ok, day_ok = regular(month_first), regular(day_first)
     if month_ok and day_ok:
         k = int(np.argmax((day_first != month_first).to_numpy()))
-        raise ValueError(f"ds {frame['ds'].iloc[k]!r} at {_describe_row(frame, k, source)} reads as "
+        raise ValueError(f"{_names(frame)[0]} {frame['ds'].iloc[k]!r} at {_describe_row(frame, k, source)} reads as "
                          f"{month_first.iloc[k]:%Y-%m-%d} (month first) or {day_first.iloc[k]:%Y-%m-%d} (day first), "
                          "and both readings give evenly spaced dates; write the dates as YYYY-MM-DD")
     return day_first if day_ok else month_first
@@ -317,7 +329,9 @@ def _instants(stamps):
 def _first_off_grid(stamps, freq):
     """(position, expected stamp) of the first stamp off the grid of ``freq`` steps from the first one, or None."""
     pd = _pandas()
-    grid = pd.date_range(stamps.iloc[0], periods=len(stamps), freq=freq)
+    with warnings.catch_warnings():               # pandas' FutureWarning for old spellings (Y, A, M, H)
+        warnings.simplefilter("ignore", FutureWarning)
+        grid = pd.date_range(stamps.iloc[0], periods=len(stamps), freq=freq)
     off = _instants(grid) != _instants(stamps)
     return (int(np.argmax(off)), grid[int(np.argmax(off))]) if off.any() else None
 
@@ -338,6 +352,7 @@ def _weekdays_with_days_left_out(index):
 def _check_stamps(frame, rows, uid, source, freq, inferred, command_line=False):
     """Stamps of one series must increase by one constant step; returns the frequency seen."""
     pd = _pandas()
+    time_name = _names(frame)[0]
     stamps = frame["ds"].iloc[rows]
     if len(rows) < 2:
         raise ValueError(f"series {shown(uid)} has only {len(rows)} point at {_describe_row(frame, rows[0], source)}; "
@@ -348,7 +363,7 @@ def _check_stamps(frame, rows, uid, source, freq, inferred, command_line=False):
         if bad.any():
             k = rows[int(np.argmax(bad)) + 1]
             dates = integer_dates(stamps)
-            raise ValueError(f"series {shown(uid)}: ds goes {frame['ds'].iloc[k - 1]} -> {frame['ds'].iloc[k]} at "
+            raise ValueError(f"series {shown(uid)}: {time_name} goes {frame['ds'].iloc[k - 1]} -> {frame['ds'].iloc[k]} at "
                              f"{_describe_row(frame, k, source)}; integer stamps must increase by 1"
                              + (f"; {dates}" if dates else ""))
         return inferred
@@ -363,7 +378,7 @@ def _check_stamps(frame, rows, uid, source, freq, inferred, command_line=False):
                 name, before, after = id_like
                 advice = (f"column {name!r} changes from {before:g} to {after:g} there: if it names the series, "
                           f"{id_hint(name, command_line)}; otherwise {advice}")
-            raise ValueError(f"series {shown(uid)}: ds {what} at {_describe_row(frame, k, source)} "
+            raise ValueError(f"series {shown(uid)}: {time_name} {what} at {_describe_row(frame, k, source)} "
                              f"({frame['ds'].iloc[k - 1]} -> {frame['ds'].iloc[k]}); {advice}")
     if np.median(order) == 7 * 86_400 * 10**9:
         _refuse_weekday_change(frame, rows, uid, source, command_line)
@@ -374,14 +389,14 @@ def _check_stamps(frame, rows, uid, source, freq, inferred, command_line=False):
         # one a month, on days that move (the 30th, then Feb 29): no grid of equal steps holds them
         k = rows[int(np.argmax(index.day != index.day[0]))]
         raise ValueError(f"series {shown(uid)}: the stamps are one a month but not on one day of the month "
-                         f"(ds {frame['ds'].iloc[rows[0]]}, then {frame['ds'].iloc[k]} at "
+                         f"({time_name} {frame['ds'].iloc[rows[0]]}, then {frame['ds'].iloc[k]} at "
                          f"{_describe_row(frame, k, source)}); put them on the 1st (MS), the last day (ME) or one "
                          "day from the 2nd to the 28th")
     if seen is None and _weekdays_with_days_left_out(index):
         # trading days: every stamp Monday to Friday, some weekdays (holidays) absent
         k, missing = _first_off_grid(stamps, "B")
         raise ValueError(f"series {shown(uid)}: the stamps are business days (Monday to Friday) with some left out: "
-                         f"{missing:%Y-%m-%d} is missing before ds {frame['ds'].iloc[rows[k]]} at "
+                         f"{missing:%Y-%m-%d} is missing before {time_name} {frame['ds'].iloc[rows[k]]} at "
                          f"{_describe_row(frame, rows[k], source)} (a holiday?); the steps must be evenly spaced: "
                          "fill the missing days (e.g. with the day before's value), or number the rows 0, 1, 2, … "
                          f"instead of dates and pass {option('freq', '5', command_line)} (a 5-day week)")
@@ -395,7 +410,7 @@ def _check_stamps(frame, rows, uid, source, freq, inferred, command_line=False):
             seen = start                          # evenly spaced after all (pandas would not say so)
         else:
             k = rows[off[0]]
-            raise ValueError(f"series {shown(uid)}: the stamps are not evenly spaced: ds {frame['ds'].iloc[k]} at "
+            raise ValueError(f"series {shown(uid)}: the stamps are not evenly spaced: {time_name} {frame['ds'].iloc[k]} at "
                              f"{_describe_row(frame, k, source)}, where steps of {frequency_name(start)} from the "
                              f"first stamps lead to {off[1]}; fill the gaps")
     if seen is None:
@@ -410,9 +425,18 @@ def _check_stamps(frame, rows, uid, source, freq, inferred, command_line=False):
     if off is not None:
         k = rows[off[0]]
         monthly = monthly_on_one_day(stamps) if freq is not None else None
-        hint = (f"; they are {frequency_name(monthly)} apart, on day {stamps.iloc[0].day} of the month: leave out "
-                "freq to read them so") if monthly is not None else "; the stamps must be evenly spaced"
-        raise ValueError(f"series {shown(uid)}: ds {frame['ds'].iloc[k]} at {_describe_row(frame, k, source)} is off "
+        own = frequency_of(stamps) if freq is not None and monthly is None else None
+        if monthly is not None:
+            hint = (f"; they are {frequency_name(monthly)} apart, on day {stamps.iloc[0].day} of the month: leave out "
+                    "freq to read them so")
+        elif own is not None:                     # freq='Y' (year ends) for stamps on January 1st (YS), say
+            named = f" ({frequency_name(own)})" if frequency_name(own) != own else ""
+            hint = (f"; the stamps are evenly spaced on another grid, {own!r}{named}: pass "
+                    f"{option('freq', own, command_line)}, or leave {option('freq', command_line=command_line)} "
+                    "out to read it from them")
+        else:
+            hint = "; the stamps must be evenly spaced"
+        raise ValueError(f"series {shown(uid)}: {time_name} {frame['ds'].iloc[k]} at {_describe_row(frame, k, source)} is off "
                          f"the regular {frequency_name(seen)} grid (expected {off[1]}){hint}")
     if inferred is not None and seen != inferred:
         raise ValueError(f"series {shown(uid)} has frequency {frequency_name(seen)}, another series has "
@@ -432,7 +456,7 @@ def _refuse_weekday_change(frame, rows, uid, source, command_line):
         k = rows[int(np.argmax(changed))]
         names = pd.Timestamp(frame["ds"].iloc[rows[0]]).day_name(), pd.Timestamp(frame["ds"].iloc[k]).day_name()
         raise ValueError(f"series {shown(uid)}: the stamps are a week apart, but the weekday changes from {names[0]} "
-                         f"to {names[1]} at {_describe_row(frame, k, source)} (ds {frame['ds'].iloc[k]}); weekly "
+                         f"to {names[1]} at {_describe_row(frame, k, source)} ({_names(frame)[0]} {frame['ds'].iloc[k]}); weekly "
                          "stamps must fall on one weekday: move each to one day of its week, or number the rows "
                          f"0, 1, 2, … instead of dates and pass {option('freq', '52', command_line)}")
 

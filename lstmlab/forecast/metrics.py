@@ -42,12 +42,15 @@ def all_metrics(actual, forecast, history, period=1):
 
 def format_number(value, decimals=3):
     """A metric as the reports print it: fixed point where that keeps two significant digits and stays
-    short (0.042, 1234.567), scientific otherwise (1.100e+12, and 1.100e-09 rather than 0.000); — when
-    undefined."""
+    short (0.042, 1234.567) — with more decimals for a small value down to 1e-4 (0.0040 at 3 decimals, an
+    sMAPE of 0.059 at 2: a column of sMAPEs reads 0.52 beside 0.059, not beside 5.90e-02) — scientific
+    otherwise (1.100e+12, and 1.100e-09 rather than 0.000); — when undefined."""
     if value is None or not np.isfinite(value):
         return "—"
     if value == 0 or 10.0 ** (1 - decimals) <= abs(value) < 1e7:
         return f"{value:.{decimals}f}"
+    if 1e-4 <= abs(value) < 1:
+        return f"{value:.{int(np.floor(-np.log10(abs(value)))) + 2}f}"      # two significant digits
     return f"{value:.{decimals}e}"
 
 

@@ -72,6 +72,37 @@ def frequency_name(freq):
     return f"DateOffset(months={months})" if months is not None else str(freq)
 
 
+def frequency_in_words(freq):
+    """'quarterly' for QS-OCT (pandas' own name for quarters that start in January, April, July and
+    October), 'every 2 months', '30 minutes' …; None for a number of steps or an offset without words."""
+    months = months_apart(freq)
+    if months is not None:
+        return "monthly" if months == 1 else f"every {months} months"
+    if freq is None or str(freq).isdigit():
+        return None
+    try:
+        offset = _offset_of(freq)
+    except ValueError:
+        return None
+    names = {cls.__name__ for cls in type(offset).__mro__}
+    n = abs(offset.n)
+    for classes, unit, adverb in (({"YearBegin", "YearEnd", "BYearBegin", "BYearEnd"}, "years", "yearly"),
+                                  ({"QuarterBegin", "QuarterEnd", "BQuarterBegin", "BQuarterEnd"}, "quarters",
+                                   "quarterly"),
+                                  ({"MonthBegin", "MonthEnd", "BusinessMonthBegin", "BusinessMonthEnd"}, "months",
+                                   "monthly"),
+                                  ({"Week"}, "weeks", "weekly"), ({"BusinessDay"}, "business days", "business-daily")):
+        if names & classes:
+            return adverb if n == 1 else f"every {n} {unit}"
+    nanos = _fixed_nanos(offset)
+    if nanos:
+        for size, unit in ((86_400, "day"), (3_600, "hour"), (60, "minute"), (1, "second")):
+            if nanos % (size * 10**9) == 0:
+                count = nanos // (size * 10**9)
+                return f"every {unit}" if count == 1 else f"every {count} {unit}s"
+    return None
+
+
 def season_lengths_for(freq):
     """Seasonal periods for a frequency alias ("MS", "BME", "QS-OCT", "30min", "W-SUN", "12" …) or a
     pd.DateOffset(months=k); [] if none.

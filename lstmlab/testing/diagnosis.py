@@ -18,6 +18,7 @@ from typing import Optional
 import torch
 
 from . import patterns
+from .cases import SATURATING
 from .compare import Mismatch, compare_one, is_wrong_dtype
 from .step_views import cell_step_view, lstm_step_view
 from .subjects import torch_subject
@@ -123,6 +124,15 @@ def diagnose(subject, outcome, inputs, reference, tols):
             d.cause, d.cause_text = "exception", "the subject raised instead of returning a result"
         return d
     d.first = outcome.mismatches[0]
+    if getattr(case, "saturated", False) and any(not math.isfinite(m.actual) for m in outcome.mismatches
+                                                 if m.note is None):
+        # NaN or inf only here, where the inputs are ×1000: exp(1000) = inf, and inf/inf is NaN
+        d.cause, d.cause_text = "overflow", patterns.CAUSES["overflow"] + (
+            f" (a NaN or inf where torch is finite, in a case whose every gate is saturated: exp(±{SATURATING:g}) "
+            "is inf, so (eᶻ − e⁻ᶻ)/(eᶻ + e⁻ᶻ) is inf/inf = NaN, and autograd's derivative of 1/(1 + e⁻ᶻ), "
+            "e⁻ᶻ/(1 + e⁻ᶻ)², is too) — use torch.sigmoid and torch.tanh, whose backward is computed from "
+            "their result (notebook 8 writes stable forms by hand)")
+        return d
     if is_wrong_dtype(d.first):
         d.cause, d.cause_text = "dtype", ("the result is not in the input's dtype: computing in a wider dtype is fine, "
                                           "but cast h and c back (h.to(x.dtype)), as torch returns the input's dtype")

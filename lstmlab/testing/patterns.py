@@ -22,6 +22,7 @@ CAUSES = {
     "wrong_init": "wrong init only",
     "h0_backward": "backward wrong only for h_0",
     "c0_backward": "backward wrong only for c_0",
+    "overflow": "σ or tanh written from its definition overflows at saturated inputs",
 }
 GATES = "ifgo"
 
