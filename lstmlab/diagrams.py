@@ -174,7 +174,7 @@ def draw_persistent(hidden_slices=4, batch_tiles=2, steps=3, ax=None):
     bottom = -(hidden_slices * batch_tiles) * row_height - 0.4 * batch_tiles
     ax.text(3.2 * steps / 2 + 1.0, bottom - 0.1,
             "each step: read $h_{t-1}$ (all P units, global memory / L2) → gates of its S units → write its slice of "
-            "$h_t$ → wait at the barrier\nW_hh slices stay on chip for all T steps; c_t stays on chip too (each program "
+            "$h_t$ → wait at the barrier\n$W_{hh}$ slices stay on chip for all T steps; $c_t$ stays on chip too (each program "
             "owns its units' c)", ha="center", va="top", fontsize=9, color="dimgray")
     ax.set_xlim(-0.5, 3.2 * steps + 1.5)
     ax.set_ylim(bottom - 1.1, 1.5)

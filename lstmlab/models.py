@@ -1,11 +1,10 @@
 """Models built on lstmlab.LSTM (any backend)."""
-import numbers
-
 import torch
 from torch import nn
 
 from .lstm import LSTM
 from .rollout import rollout
+from .validation import step_count
 
 
 class AutoregressiveLSTM(nn.Module):
@@ -29,8 +28,6 @@ class AutoregressiveLSTM(nn.Module):
         fused: lstmlab.rollout's choice for the generated steps ("auto", True or False)."""
         if x.dim() != 2:
             raise ValueError(f"AutoregressiveLSTM expects x of shape (batch, time), got {tuple(x.shape)}")
-        if isinstance(future_preds, bool) or not isinstance(future_preds, numbers.Integral) or future_preds < 0:
-            raise ValueError(f"future_preds must be an integer >= 0, got {future_preds!r}")
-        future_preds = int(future_preds)                              # numpy's integers too
+        future_preds = step_count("future_preds", future_preds)
         predictions, _ = rollout(self.lstm, x.T.unsqueeze(-1), future_preds, self.head, fused=fused)  # (T + F, B, 1)
         return predictions.squeeze(-1).T                          # (B, T + future_preds)

@@ -23,12 +23,13 @@ nn.Sequential of those, or a (weight, bias) pair. Anything else takes the step-b
 ``last_path`` says which path ran and why (``fused=True`` raises instead of falling back).
 """
 import math
-import numbers
 from dataclasses import dataclass
 from typing import Optional
 
 import torch
 from torch import nn
+
+from .validation import step_count
 
 VECTOR_BYTES = 64            # the C++ tile: one 64-byte vector of units (16 floats / 8 doubles)
 # float64 multiply-adds per step per thread below which the rollout does not try a second thread; a
@@ -181,15 +182,17 @@ def check_feedback(lstm, feedback):
     affine_parts(feedback, lstm.real_hidden_size, lstm.input_size)     # raises for an affine map of the wrong shape
 
 
-def apply_feedback(feedback, top, expected, rows_of=""):
+def apply_feedback(feedback, top, expected, at=""):
     """feedback(top): a module / callable, or a (weight, bias) pair; its output must have shape ``expected``.
-    top (B, P), or (n, B, P) — the observed steps: their n·B rows go through the feedback as one (n·B, P)
-    batch, so that it always gets what it is documented to take (a softmax over dim 1, a slice h[:, :2]
-    or a BatchNorm1d on (n, B, P) would have worked on the wrong axes)."""
+    top (B, P), or (n, B, P) — the observed steps. A callable always gets what it is documented to take,
+    one step's (B, P): it was given (n, B, P), where a softmax over dim 1, a slice h[:, :2], a BatchNorm1d
+    or an offset per batch row worked on the wrong axes. An nn.Linear and a pair act on each row alone,
+    so they take all n steps in one call."""
     if top.dim() == 3:
-        rows = apply_feedback(feedback, top.reshape(-1, top.size(-1)), (top.size(0) * top.size(1), expected[-1]),
-                              f" — the {top.size(0)} observed steps' {top.size(1)} batch rows, as one batch —")
-        return rows.reshape(expected)
+        if callable(feedback) and not isinstance(feedback, nn.Linear):
+            return torch.stack([apply_feedback(feedback, step, expected[1:], f" at observed step {t}")
+                                for t, step in enumerate(top)])
+        at = f" (the {top.size(0)} observed steps)"
     if callable(feedback):
         value = feedback(top)
     else:
@@ -197,7 +200,7 @@ def apply_feedback(feedback, top, expected, rows_of=""):
         value = top @ weight.T + (bias if bias is not None else 0)
     if not isinstance(value, torch.Tensor) or value.shape != expected:
         got = tuple(value.shape) if isinstance(value, torch.Tensor) else type(value).__name__
-        raise ValueError(f"rollout: the feedback turned the top layer's output {tuple(top.shape)}{rows_of} into "
+        raise ValueError(f"rollout: the feedback turned the top layer's output {tuple(top.shape)}{at} into "
                          f"{got}; the next input must be {tuple(expected)}")
     return value
 
@@ -340,13 +343,15 @@ def rollout(lstm, inputs, steps, feedback, state=None, fused="auto"):
     and outputs is (steps, B, I); or (T, B, I), an observed sequence read teacher-forced before
     ``steps`` generated steps — outputs is (T + steps, B, I), the prediction after every step
     (with ``lstm.batch_first``: (B, T, I) in, (B, T + steps, I) or (B, steps, I) out);
-    feedback: maps the top layer's output (B, P) to the next input (B, I) — see the module docstring;
+    feedback: maps the top layer's output (B, P) to the next input (B, I), one step at a time (an
+    nn.Linear or a pair takes the observed steps in one call) — see the module docstring;
     state: (h (L, B, P), c (L, B, H)) or None for zeros; fused: "auto" (fuse when possible), True
     (fuse or raise ValueError saying why not) or False (the step-by-step path).
     Returns outputs and the final (h, c).
     """
     global last_path
     from .lstm import LSTM
+    lstm = getattr(lstm, "_orig_mod", lstm)                                 # torch.compile(lstm): the module inside
     if not isinstance(lstm, LSTM):
         raise TypeError(f"rollout: lstm must be an lstmlab.LSTM, got {type(lstm).__module__}.{type(lstm).__name__}"
                         + ("; load torch's weights into one: lstmlab.LSTM(same sizes).load_state_dict("
@@ -359,9 +364,7 @@ def rollout(lstm, inputs, steps, feedback, state=None, fused="auto"):
     time_dim = 1 if lstm.batch_first else 0
     if inputs.dim() not in (2, 3) or inputs.size(-1) != lstm.input_size or inputs.dim() == 3 and inputs.size(time_dim) == 0:
         raise ValueError(f"rollout: inputs must be (batch, {lstm.input_size}) or {layout}, got {tuple(inputs.shape)}")
-    if isinstance(steps, bool) or not isinstance(steps, numbers.Integral) or steps < 0:
-        raise ValueError(f"rollout: steps must be an integer >= 0, got {steps!r}")
-    steps = int(steps)                                                      # numpy's integers too
+    steps = step_count("rollout: steps", steps)
     if not (isinstance(fused, str) and fused == "auto" or fused is True or fused is False):
         raise ValueError(f"rollout: fused must be 'auto', True or False, got {fused!r}")
     if isinstance(feedback, list):

@@ -1,8 +1,8 @@
 """Training loops."""
-import numbers
-
 import torch
 from tqdm import tqdm          # plain text bars: no widget (and no IProgress warning) in notebooks
+
+from .validation import step_count
 
 
 def fit_lbfgs(model, inputs, targets, steps=15, lr=0.8, max_iter=20, loss_fn=None, progress=True,
@@ -15,8 +15,7 @@ def fit_lbfgs(model, inputs, targets, steps=15, lr=0.8, max_iter=20, loss_fn=Non
     (``model(inputs, future_preds=K)``), and ``targets`` must cover them: a multi-step loss.
     Returns the loss at the start of every step.
     """
-    if isinstance(steps, bool) or not isinstance(steps, numbers.Integral) or steps < 0:
-        raise ValueError(f"fit_lbfgs: steps must be an integer >= 0, got {steps!r}")
+    steps = step_count("fit_lbfgs: steps", steps)
     check_shapes = loss_fn is None                # MSE would broadcast mismatched shapes with only a warning
     loss_fn = loss_fn or torch.nn.functional.mse_loss
     optimizer = torch.optim.LBFGS(model.parameters(), lr=lr, max_iter=max_iter, line_search_fn=line_search_fn)

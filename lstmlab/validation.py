@@ -33,6 +33,14 @@ def _check_positive(name, value, numpy_integers):
         raise ValueError(f"{name} must be greater than zero")
 
 
+def step_count(name, value):
+    """A number of steps, an integer >= 0 (numpy's too: np.int64 from a shape), as a Python int — or a
+    ValueError in the words lstmlab's own functions use: "<name> must be an integer >= 0, got -1"."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
+        raise ValueError(f"{name} must be an integer >= 0, got {value!r}")
+    return int(value)
+
+
 def check_cell_args(input_size, hidden_size, bias):
     """torch.nn.LSTMCell checks nothing here; lstmlab refuses what no cell can be built from (a size that is
     not a positive whole number; numpy's integers are taken, as torch takes them)."""

@@ -88,7 +88,6 @@ def forget_gate_ignored(x, state, weights):
     return torch.sigmoid(o) * torch.tanh(c), c
 
 
-# --- a third party's cell: its own names and layout (inputs on the left, gates ordered i, f, o, g, one bias) -
 def sigmoid_from_its_definition(x, state, weights):
     """σ(z) = 1/(1 + e⁻ᶻ) as written: right, but autograd's derivative e⁻ᶻ/(1 + e⁻ᶻ)² is inf/inf at z = −1000."""
     h, c = state
@@ -99,6 +98,7 @@ def sigmoid_from_its_definition(x, state, weights):
     return sigmoid(o) * c.tanh(), c
 
 
+# --- a third party's cell: its own names and layout (inputs on the left, gates ordered i, f, o, g, one bias) -
 class ThirdPartyCell(nn.Module):
     def __init__(self, input_size, hidden_size, bias=True):
         super().__init__()

@@ -162,7 +162,8 @@ def test_metric_numbers_are_fixed_point_while_that_reads_well():
         ["0.000", "0.042", "13.346", "1234567.891", "—", "—"]
     assert [format_number(v) for v in (1.1e12, -2.5e-9, 0.004, -0.00012)] == \
         ["1.100e+12", "-2.500e-09", "0.0040", "-0.00012"]
-    assert [format_number(v, decimals=2) for v in (0.05, 0.059, 0.52)] == ["0.050", "0.059", "0.52"]
+    assert [format_number(v, decimals=2) for v in (0.05, 0.059, 0.52, 0.01, 0.0995, -0.001)] == \
+        ["0.050", "0.059", "0.52", "0.010", "0.10", "-0.0010"]
 
 
 def test_baselines_on_airpassengers():

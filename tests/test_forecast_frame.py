@@ -712,3 +712,23 @@ def test_the_report_says_what_the_exogenous_columns_do_and_what_a_step_is(tmp_pa
     assert ("exogenous inputs: promo — the LSTM models read their actual values over each forecast window"
             in result.stdout), result.stdout
     assert "the statistical models use none" in result.stdout
+
+
+def test_a_panel_report_warns_that_mae_adds_units_and_says_no_season(tmp_path):
+    rows = [f"{uid},{k},{scale * (1 + 0.1 * np.sin(k)):.4f}" for uid, scale in (("small", 0.04), ("big", 12.0))
+            for k in range(40)]
+    path = tmp_path / "panel.csv"
+    path.write_text("id,ds,y\n" + "\n".join(rows) + "\n")
+    result = cli("--csv", str(path), "--id-column", "id", "--freq", "1", "--horizon", "4", *QUICK)
+    assert result.returncode == 0, result.stderr
+    assert "(no season)" in result.stdout and "season length 1" not in result.stdout, result.stdout
+    assert "MAE and RMSE average series in their own units" in result.stdout
+
+
+def test_progress_bars_only_on_a_terminal(monkeypatch):
+    from argparse import Namespace
+    from lstmlab.forecast.cli import _show_progress
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: False)
+    assert not _show_progress(Namespace(json=False))                   # a log file: no bars
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    assert _show_progress(Namespace(json=False)) and not _show_progress(Namespace(json=True))

@@ -280,8 +280,8 @@ def test_bad_arguments_are_named():
     (nn.Sequential(nn.Linear(8, 4, dtype=F64), nn.Linear(5, 2, dtype=F64)), ValueError,
      r"its Linear\(5, 2\) is given 4 features by what comes before it"),
     (nn.Linear(8, 2), ValueError, r"the feedback's weights are torch.float32, the LSTM's torch.float64"),
-    (lambda top: top[..., :3], ValueError, r"the feedback turned the top layer's output \(12, 8\) — the 4 observed "
-                                           r"steps' 3 batch rows, as one batch — into \(12, 3\)"),
+    (lambda top: top[..., :3], ValueError, r"the feedback turned the top layer's output \(3, 8\) at observed step "
+                                           r"0 into \(3, 3\)"),
 ], ids=["none", "three-tuple", "identity", "sequential", "dtype", "callable-width"])
 def test_a_feedback_no_path_can_run_is_refused_in_one_line(feedback, error, message):
     """Each used to fail inside a matrix product (or with 'cannot unpack', or an AttributeError)."""
@@ -290,17 +290,29 @@ def test_a_feedback_no_path_can_run_is_refused_in_one_line(feedback, error, mess
         rollout(lstm, torch.zeros(4, 3, 2, dtype=F64), 2, feedback)
 
 
-def test_a_callable_feedback_always_gets_rows_of_the_top_layers_output():
+def test_a_callable_feedback_always_gets_one_steps_output():
     """It was given the observed steps' outputs as (n, B, P): a softmax over dim 1 ran over the batch there
-    (rows summing to 4/3), a slice h[:, :2] cut the batch. Now (n·B, P), as every generated step gives it."""
+    (rows summing to 4/3), a slice h[:, :2] cut the batch, an offset per batch row (B, I) failed. Now
+    (B, P) a step, as every generated step gives it."""
     lstm, _ = make(input_size=4, hidden=4, layers=1)
-    feedback = lambda top: torch.softmax(top, dim=1)                    # noqa: E731  written for (B, P)
     observed = torch.randn(3, 2, 4, dtype=F64)
+    offset = torch.tensor([[0.0], [10.0]], dtype=F64)                   # one per batch row: (B, 1)
+    for feedback, each_step in [(lambda top: torch.softmax(top, dim=1), lambda top: torch.softmax(top, dim=-1)),
+                                (lambda top: top + offset, lambda top: top + offset[None])]:
+        with torch.no_grad():
+            outputs, _ = rollout(lstm, observed, 2, feedback, fused=False)
+            expected = each_step(lstm(observed)[0])                     # what each observed step feeds back
+        torch.testing.assert_close(outputs[:3], expected)
     with torch.no_grad():
-        outputs, _ = rollout(lstm, observed, 2, feedback, fused=False)
-        expected = torch.softmax(lstm(observed)[0], dim=-1)             # what each observed step should feed back
-    torch.testing.assert_close(outputs[:3], expected)
-    torch.testing.assert_close(outputs.sum(-1), torch.ones(5, 2, dtype=F64))
+        softmax, _ = rollout(lstm, observed, 2, lambda top: torch.softmax(top, dim=1), fused=False)
+    torch.testing.assert_close(softmax.sum(-1), torch.ones(5, 2, dtype=F64))
+
+
+def test_a_compiled_lstm_rolls_out_as_the_module_inside():
+    lstm, head = make(input_size=2, hidden=6, layers=2)
+    x = torch.randn(3, 2, dtype=F64)
+    with torch.no_grad():
+        torch.testing.assert_close(rollout(torch.compile(lstm), x, 4, head), rollout(lstm, x, 4, head))
 
 
 def test_batch_first_is_followed_by_both_paths():

@@ -97,7 +97,8 @@ def available_backends(device=None):
 
 
 def check_backend(name, device=None):
-    """Raise a ValueError naming the available backends unless ``name`` can run."""
+    """Raise a ValueError naming the available backends unless ``name`` can run (a TypeError unless it is
+    a string)."""
     if not isinstance(name, str):
         raise TypeError(f"backend must be a string, one of {_choices(None)}; got {type(name).__name__} "
                         f"{name!r}")

@@ -411,8 +411,9 @@ def _under_a_transform(*grads):
     is_grads_batched vmaps the backward without making a transform "active")."""
     if torch._C._are_functorch_transforms_active():
         return True
-    batched = torch._C._functorch.is_batchedtensor, torch._C._functorch.is_legacy_batchedtensor
-    return any(g is not None and (batched[0](g) or batched[1](g)) for g in grads)
+    never = lambda tensor: False                                    # noqa: E731  (private API: may go)
+    checks = [getattr(torch._C._functorch, name, never) for name in ("is_batchedtensor", "is_legacy_batchedtensor")]
+    return any(g is not None and any(check(g) for check in checks) for g in grads)
 
 
 def matmul(a, a_transposed, b_parts, out=None):
@@ -453,6 +454,10 @@ def gemm_gradients(grad_gates, grad_outputs, x, h0, outputs, weight_ih, weight_h
     return grad_x, grad_w_ih, grad_w_hh, grad_bias, grad_w_hr
 
 
+# Under torch.compile, eagerly, between graphs: dynamo cannot look into the C++ loops anyway, and tracing
+# into the Function first printed a page of its warnings (on the loops' lru_cache'd loader, os.stat, ...)
+# before it gave up on it.
+@torch.compiler.disable
 def run_direction(x, h0, c0, weights):
     """x: (T, B, I), h0: (B, P), c0: (B, H) -> outputs (T, B, P), cell_states (T, B, H)."""
     outputs, cell_states, _, _ = LSTMDirectionFunction.apply(x.contiguous(), h0, c0, *weights)

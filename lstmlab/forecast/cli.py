@@ -98,18 +98,18 @@ def _frame_from_dataset(name):
     return frame, freq
 
 
+# Column names that are dates — a year, a month, a quarter or a day, written as these — are a sign of a
+# wide table (one column per date). Whole patterns only: 1999.99 or 2020_sales are not dates.
+DATE_NAMES = (r"(1[0-9]|20)\d\d",                                    # 1960
+              r"(1[0-9]|20)\d\d[-/](0?[1-9]|1[0-2])",               # 2020-01
+              r"(1[0-9]|20)\d\d(0[1-9]|1[0-2])",                     # 202001
+              r"(1[0-9]|20)\d\d[-/ ]?[QM]\d{1,2}",                  # 2020Q1, 2020M01
+              r"(1[0-9]|20)\d\d[-/](0?[1-9]|1[0-2])[-/](0?[1-9]|[12]\d|3[01])")   # 2020-01-31
+
+
 def _reads_as_date(name):
-    """A column name that is a date or a year (1960, 2020-01, 2020Q1): a sign of a wide table."""
-    import pandas as pd
-    text = str(name).strip()
-    if re.fullmatch(r"\d{4}", text):
-        return 1000 <= int(text) <= 2999
-    if not re.fullmatch(r"\d{4}[-/.]?(\d{1,2}|Q[1-4])([-/.]\d{1,2})?", text):
-        return False
-    try:
-        return not pd.isna(pd.Period(text) if "Q" in text else pd.to_datetime(text, errors="coerce"))
-    except ValueError:
-        return False
+    """Is a column name a date (1960, 2020-01, 202001, 2020Q1, 2020-01-31)?"""
+    return any(re.fullmatch(pattern, str(name).strip()) for pattern in DATE_NAMES)
 
 
 def _read(args):
@@ -123,10 +123,10 @@ def _read(args):
     from .frame import read_table
     time_column = args.time_column
     if time_column is None:
-        time_column = "ds" if "ds" in read_table(args.csv).columns else None
+        columns = list(read_table(args.csv).columns)
+        time_column = "ds" if "ds" in columns else None
     if time_column is None:
         if args.freq is None:
-            columns = list(read_table(args.csv).columns)
             dated = [name for name in columns if _reads_as_date(name)]
             if len(dated) >= 3 and len(dated) >= len(columns) / 2:
                 # one column per date (1960, 1961, …): a wide table, one row per series
@@ -152,6 +152,7 @@ def _read(args):
             frame.insert(0, "unique_id", __import__("pathlib").Path(args.csv).stem)
         from .frame import data_lines, select_exogenous
         frame.attrs["lines"] = data_lines(args.csv, len(frame))
+        frame.attrs["column_names"] = {"ds": "step", "y": target}              # for messages
         return prepare(select_exogenous(frame, _exogenous(args), args.csv, command_line=True), freq=args.freq,
                        source=args.csv, command_line=True)
     return read_csv(args.csv, id_column=args.id_column, time_column=time_column, target_column=args.column or "y",

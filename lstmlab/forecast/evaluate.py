@@ -180,10 +180,10 @@ def format_report(report):
                 lines.append(f"  selected: {row['selected']['model']} (MAE on the last {report['horizon']} points "
                              f"up to the cutoff; the peers refitted without them, the ES-LSTM on the window its "
                              f"early stopping held out: {scored or 'none scored'}{missing})")
-    several = len({row["unique_id"] for row in report["rows"]}) > 1
+    panel = len({row["unique_id"] for row in report["rows"]}) > 1
     lines.append("\nmean over series and folds (rel. MAE: geometric mean of MAE / best of ETS, AutoARIMA, Theta"
                  + ("; MAE and RMSE average series in their own units: compare models across series by rel. MAE "
-                    "or MASE)" if several else ")"))
+                    "or MASE)" if panel else ")"))
     lines.extend(format_table(COLUMNS, [(name, m["mae"], m["rmse"], m["smape"], m["mase"], m["relative_mae_geomean"])
                                         for name, m in report["summary"].items()]))
     for reason in undefined_reasons(report):

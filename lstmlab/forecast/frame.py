@@ -233,7 +233,9 @@ def prepare(frame, freq=None, source=None, command_line=False):
                                  f"steps, pass {option('freq', command_line=command_line)}")
             if frame["ds"].between(1000, 2999).all():     # 1960, 1961, …: years, most likely
                 raise ValueError(f"column {time_name} holds integers such as {first}, not dates: if they are years, pass "
-                                 f"{option('freq', 'YS', command_line)} (one year a step)")
+                                 f"{option('freq', 'YS', command_line)} (one year a step); if they count steps, pass "
+                                 f"{option('freq', command_line=command_line)} (e.g. {option('freq', '1', command_line)}: "
+                                 "no season)")
             raise ValueError(f"column {time_name} holds integers such as {first}, not dates: pass freq to say what one "
                              f"step is (e.g. {option('freq', '12', command_line)} or {option('freq', 'MS', command_line)} "
                              f"for months, {option('freq', '1', command_line)} for no season)")

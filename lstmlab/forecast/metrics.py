@@ -49,8 +49,11 @@ def format_number(value, decimals=3):
         return "—"
     if value == 0 or 10.0 ** (1 - decimals) <= abs(value) < 1e7:
         return f"{value:.{decimals}f}"
-    if 1e-4 <= abs(value) < 1:
-        return f"{value:.{int(np.floor(-np.log10(abs(value)))) + 2}f}"      # two significant digits
+    if 1e-4 <= abs(value) < 1:                   # two significant digits: 0.0040, 0.059 (0.0995 -> 0.10)
+        digits = 1 - int(np.floor(np.log10(abs(value))))
+        if round(abs(value), digits) >= 10.0 ** (2 - digits):
+            digits -= 1                              # rounds up into the next decade
+        return f"{value:.{max(digits, decimals)}f}"
     return f"{value:.{decimals}e}"
 
 

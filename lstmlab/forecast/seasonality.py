@@ -72,9 +72,28 @@ def frequency_name(freq):
     return f"DateOffset(months={months})" if months is not None else str(freq)
 
 
+# pandas' calendar offsets by the unit they step in: (offset classes, unit, its adverb, steps of one a year).
+# season_lengths_for takes the season from here, frequency_in_words the words.
+CALENDAR_UNITS = (
+    ({"YearBegin", "YearEnd", "BYearBegin", "BYearEnd"}, "years", "yearly", 1),
+    ({"QuarterBegin", "QuarterEnd", "BQuarterBegin", "BQuarterEnd"}, "quarters", "quarterly", 4),
+    ({"SemiMonthBegin", "SemiMonthEnd"}, "half-months", "twice a month", 24),
+    ({"MonthBegin", "MonthEnd", "BusinessMonthBegin", "BusinessMonthEnd", "CustomBusinessMonthBegin",
+      "CustomBusinessMonthEnd"}, "months", "monthly", 12),
+    ({"Week"}, "weeks", "weekly", 52),
+    ({"BusinessDay", "CustomBusinessDay"}, "business days", "business-daily", None),   # 5 a week: below
+)
+
+
+def _calendar_unit(offset):
+    """The CALENDAR_UNITS row of a pandas offset, or None (fixed lengths: D, h, min …; Easter …)."""
+    names = {cls.__name__ for cls in type(offset).__mro__}      # BusinessMonthEnd, MonthOffset, …
+    return next((row for row in CALENDAR_UNITS if names & row[0]), None)
+
+
 def frequency_in_words(freq):
     """'quarterly' for QS-OCT (pandas' own name for quarters that start in January, April, July and
-    October), 'every 2 months', '30 minutes' …; None for a number of steps or an offset without words."""
+    October), 'every 2 months', 'every 30 minutes' …; None for a number of steps or what has no words."""
     months = months_apart(freq)
     if months is not None:
         return "monthly" if months == 1 else f"every {months} months"
@@ -84,16 +103,11 @@ def frequency_in_words(freq):
         offset = _offset_of(freq)
     except ValueError:
         return None
-    names = {cls.__name__ for cls in type(offset).__mro__}
-    n = abs(offset.n)
-    for classes, unit, adverb in (({"YearBegin", "YearEnd", "BYearBegin", "BYearEnd"}, "years", "yearly"),
-                                  ({"QuarterBegin", "QuarterEnd", "BQuarterBegin", "BQuarterEnd"}, "quarters",
-                                   "quarterly"),
-                                  ({"MonthBegin", "MonthEnd", "BusinessMonthBegin", "BusinessMonthEnd"}, "months",
-                                   "monthly"),
-                                  ({"Week"}, "weeks", "weekly"), ({"BusinessDay"}, "business days", "business-daily")):
-        if names & classes:
-            return adverb if n == 1 else f"every {n} {unit}"
+    if offset.n < 1:
+        return None
+    row = _calendar_unit(offset)
+    if row is not None:
+        return row[2] if offset.n == 1 else f"every {offset.n} {row[1]}"
     nanos = _fixed_nanos(offset)
     if nanos:
         for size, unit in ((86_400, "day"), (3_600, "hour"), (60, "minute"), (1, "second")):
@@ -121,20 +135,12 @@ def season_lengths_for(freq):
         return [int(text)] if int(text) > 1 else []
     offset = _offset_of(freq)
     n = abs(offset.n)
-    names = {cls.__name__ for cls in type(offset).__mro__}      # BusinessMonthEnd, MonthOffset, …
-    if names & {"YearBegin", "YearEnd", "BYearBegin", "BYearEnd"}:
-        return []
-    if names & {"QuarterBegin", "QuarterEnd", "BQuarterBegin", "BQuarterEnd"}:
-        return _whole_cycles(4, n)
-    if names & {"SemiMonthBegin", "SemiMonthEnd"}:
-        return _whole_cycles(24, n)
-    if names & {"MonthBegin", "MonthEnd", "BusinessMonthBegin", "BusinessMonthEnd",
-                "CustomBusinessMonthBegin", "CustomBusinessMonthEnd"}:
-        return _whole_cycles(12, n)
-    if "Week" in names:
-        return _whole_cycles(52, n)
-    if names & {"BusinessDay", "CustomBusinessDay"}:
-        return [5] if n == 1 else []
+    row = _calendar_unit(offset)
+    if row is not None:
+        per_year = row[3]
+        if per_year is None:                     # business days: a 5-day week
+            return [5] if n == 1 else []
+        return _whole_cycles(per_year, n)        # years: _whole_cycles(1, n) is []
     nanos = _fixed_nanos(offset)
     if nanos:                                    # D, h, min, s …: cycles of a day and of a week
         day = 86_400 * 10**9
