@@ -305,8 +305,9 @@ def inference(x, w_ih, w_hh, bias, weight_hr, h0, c0, chunk_steps):
 
 
 # The tile kernel computes B's columns 4 vectors at a time (64 floats, 32 doubles), the last ones padded
-# with zeros: it takes the product only where that padding is at most a third of its arithmetic.
-# Measured, 2 threads, T·B rows of d_gates (this project's AMD VM, medians of 11, 2026-12-07), time on
+# with zeros: it takes the product only where that padding is at most a third of its arithmetic (float32:
+# MKL keeps widths up to 42 and 65–85). One run of it, 2 threads, T·B rows of d_gates (this project's AMD
+# VM, medians of 11, 2026-12-07; the README's ranges over several runs: dx 0.80–0.87, dW 0.87–1.00), time on
 # tiles / torch's: T=100 B=16 H=I=256: dx 0.86, dW_ih 0.80, dW_hh 0.94; T=20 B=128 H=I=128: 0.88, 0.87,
 # 0.83; B=16 H=I=128: 0.74, 0.76, 0.71; B=64 H=I=512: 0.97, 0.94, 0.98; B=8 H=51: dW_hh 0.82 — but
 # I=32: dx 1.37, dW_ih 1.52 (half of each tile padding), I=1: 5.7.
@@ -320,7 +321,7 @@ def matmul(a, a_transposed, b_parts, out=None):
     tile padding. The same product either way, summed in another order."""
     width, lanes = b_parts[0].size(-1), 64 // a.element_size()
     padded = -(-width // (4 * lanes)) * 4 * lanes
-    if width == 0 or padded > MAX_PADDING * width:
+    if padded > MAX_PADDING * width:
         from lstmlab.backends import bptt
         return bptt.matmul(a, a_transposed, b_parts, out)
     if out is None:

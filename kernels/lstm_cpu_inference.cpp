@@ -81,7 +81,7 @@ void forward_inference(const at::Tensor& x, const at::Tensor& w_ih, const at::Te
     at::Tensor w_in, b_mine, w_rec, packed, packed_in, bias_tiles, recurrent, gates, x_rows, c_prev, c_next, w_hr_t,
         h_part;
     const int64_t my_tiles = (n + U - 1) / U;
-    const bool fuse_input = rows >= fuse_input_from_rows;    // (on tiles) W_ih x_t in the walk, not a chunk's GEMM
+    const bool fuse_input = on_tiles && rows >= fuse_input_from_rows;   // W_ih x_t in the walk, not a chunk's GEMM
     if (has_units) {
       b_mine = bias.view({4, hidden}).narrow(1, j0, n).contiguous().view({4 * n});   // (4n)
       if (on_tiles) {                  // this thread's units of W_ih and of W_hh, and of the bias, in tiles
@@ -106,7 +106,7 @@ void forward_inference(const at::Tensor& x, const at::Tensor& w_ih, const at::Te
         recurrent = at::empty({rows, 4 * n}, x.options());                          // W_hh h_{t−1} (b, 4n)
         gates = at::empty({std::min(chunk, steps) * rows, 4 * n}, x.options());     // (t·b, 4n)
       }
-      if (rows != batch && !(on_tiles && fuse_input)) {
+      if (rows != batch && !fuse_input) {
         x_rows = at::empty({std::min(chunk, steps) * rows, input_size}, x.options());   // (t·b, I)
       }
       c_prev = at::empty({rows, n}, x.options());                                   // (b, n), a copy: c0 is the caller's
@@ -119,7 +119,7 @@ void forward_inference(const at::Tensor& x, const at::Tensor& w_ih, const at::Te
     }
     for (int64_t s = 0; s < steps; s += chunk) {
       const int64_t e = std::min(steps, s + chunk);
-      if (has_units && !(on_tiles && fuse_input)) {                     // gates_t = W_ih x_t, t in [s, e)
+      if (has_units && !fuse_input) {                     // gates_t = W_ih x_t, t in [s, e)
         at::Tensor x_chunk = x.narrow(0, s, e - s).reshape({(e - s) * batch, input_size});   // (t·B, I)
         if (rows != batch) {                                            // this thread's rows, gathered first
           for (int64_t t = s; t < e; ++t) {

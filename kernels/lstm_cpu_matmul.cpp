@@ -8,11 +8,11 @@
 //     dW_hh = Σ_t d_gates_tᵀ h_{t−1}             out = Aᵀ B   A (T·B, 4H)        B = [h_init; outputs 0 … T−2]
 //
 // (B of dW_hh comes in two parts, the initial state and the outputs of steps 0 … T−2: no (T·B, P) copy
-// to join them.) Products whose B is narrow (under two thirds of a tile wide, as I = 32 or I = 1) stay
-// with MKL: lstm_cpu.py's matmul decides, MAX_PADDING.
-// They are a training step's largest share of arithmetic at batched shapes. MKL ran them at 107–181
-// GFLOP/s on this project's 2-core AMD VM (T = 100, B = 16, H = I = 256, 2 threads), while the tile
-// walk that steps the recurrence ran at 108–116 on one core (scratch timings, 2026-12-07).
+// to join them.) Products where padding B's width to whole tiles would add over half of it stay with
+// MKL (float32: widths up to 42 and 65–85, so I = 32 or I = 1): lstm_cpu.py's matmul decides, MAX_PADDING.
+// They are a training step's largest share of arithmetic at batched shapes. On this project's 2-core
+// AMD VM (T = 100, B = 16, H = I = 256, 2 threads, scratch timings, 2026-12-07) MKL ran them at 111–181
+// GFLOP/s and this kernel at 163–206 (README, "Training's products on the tiles").
 //
 // How, the way a GEMM library does it (BLIS's loops, say), with the tile kernel as its inner loop:
 // - B's columns are taken a block at a time, and K, the summed index, a chunk at a time, so that the
@@ -106,9 +106,9 @@ void matmul_on_tiles_impl(const at::Tensor& a, bool a_transposed, const std::vec
                                                            count * sizeof(scalar_t));
         }
       }
+      const auto [q0, q1] = block(rows_k, team, thread);     // this thread's share of the packing
       for (int64_t t0 = 0; t0 < tiles; t0 += block_tiles) {             // a block of B's columns
         const int64_t t1 = std::min(tiles, t0 + block_tiles);
-        const auto [q0, q1] = block(rows_k, team, thread);   // this thread's share of the packing
         for (int64_t k = q0; k < q1; ++k) {
           const scalar_t* row = b_row(k0 + k);
           for (int64_t tile = t0; tile < t1; ++tile) {

@@ -1,6 +1,7 @@
 // The pointwise part of one LSTM step, forward and backward, for one batch row and a slice of hidden
 // units: everything in a step but its matrix product. Shared by backend "bptt"'s time loops
-// (lstm_cpu_recurrence.cpp) and its inference path (lstm_cpu_inference.cpp); the activations σ and
+// (lstm_cpu_recurrence.cpp), its inference path (lstm_cpu_inference.cpp) and the fused rollout
+// (lstm_cpu_rollout.cpp: cell_units); the activations σ and
 // tanh are in lstm_cpu_activations.h.
 #pragma once
 

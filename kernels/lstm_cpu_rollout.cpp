@@ -40,7 +40,7 @@
 #include <tuple>
 #include <vector>
 
-#include "lstm_cpu_activations.h"
+#include "lstm_cpu_pointwise.h"
 #include "lstm_cpu_team.h"
 #include "lstm_cpu_tiles.h"
 
@@ -48,12 +48,11 @@ namespace {
 
 using lstmlab_cpu::affine_rows;
 using lstmlab_cpu::block;
+using lstmlab_cpu::cell_units;
 using lstmlab_cpu::lanes;
 using lstmlab_cpu::MAX_ROWS;
 using lstmlab_cpu::run_team;
-using lstmlab_cpu::sigmoid;
 using lstmlab_cpu::store;
-using lstmlab_cpu::tanh_;
 using lstmlab_cpu::vec_t;
 using lstmlab_cpu::wait_for_all_threads;
 
@@ -98,23 +97,15 @@ void layer_tile(int64_t tile, int64_t batch, int64_t hidden, const scalar_t* z, 
     // The gate math of all rows of the block in one vectorised loop over rows·n lanes (only real units:
     // a short tile's rows are packed end to end): the long dependency chains of σ and tanh (a division
     // each) of different rows then overlap.
-    scalar_t sums[V * U], pre[4][MAX_ROWS * U], c_block[MAX_ROWS * U], h[MAX_ROWS * U];
+    // pre: gate g's pre-activations of every row at g · MAX_ROWS·U, the rows' units end to end
+    constexpr int64_t GATE_STRIDE = MAX_ROWS * U;
+    scalar_t sums[V * U], pre[4 * GATE_STRIDE], c_block[GATE_STRIDE], h[GATE_STRIDE];
     for (int r = 0; r < rows; ++r) {
       for (int v = 0; v < V; ++v) store(sums + v * U, acc[r][v]);
-      for (int g = 0; g < 4; ++g) copy_units(pre[g] + r * units, sums + g * units, units);
+      for (int g = 0; g < 4; ++g) copy_units(pre + g * GATE_STRIDE + r * units, sums + g * units, units);
       copy_units(c_block + r * units, c + (r0 + r) * padded + j0, units);
     }
-    const int64_t lanes_used = rows * units;
-#pragma omp simd
-    for (int64_t k = 0; k < lanes_used; ++k) {
-      const scalar_t i = sigmoid(pre[0][k]);                   // i = σ(W_i z + b_i)   input gate
-      const scalar_t f = sigmoid(pre[1][k]);                   // f = σ(W_f z + b_f)   forget gate
-      const scalar_t g = tanh_(pre[2][k]);                     // g = tanh(W_g z + b_g) input node
-      const scalar_t o = sigmoid(pre[3][k]);                   // o = σ(W_o z + b_o)   output gate
-      const scalar_t c_new = f * c_block[k] + i * g;           // c_t = f ⊙ c_{t−1} + i ⊙ g
-      c_block[k] = c_new;
-      h[k] = o * tanh_(c_new);                                 // m_t = o ⊙ tanh c_t
-    }
+    cell_units(pre, GATE_STRIDE, c_block, h, rows * units);   // i, f, g, o; c_t; m_t = o ⊙ tanh c_t
     for (int r = 0; r < rows; ++r) {
       const int64_t row = r0 + r;
       copy_units(c + row * padded + j0, c_block + r * units, units);

@@ -29,6 +29,7 @@ from typing import Optional
 import torch
 from torch import nn
 
+from .lstm import LSTM
 from .validation import step_count
 
 VECTOR_BYTES = 64            # the C++ tile: one 64-byte vector of units (16 floats / 8 doubles)
@@ -184,15 +185,7 @@ def check_feedback(lstm, feedback):
 
 def apply_feedback(feedback, top, expected, at=""):
     """feedback(top): a module / callable, or a (weight, bias) pair; its output must have shape ``expected``.
-    top (B, P), or (n, B, P) — the observed steps. A callable always gets what it is documented to take,
-    one step's (B, P): it was given (n, B, P), where a softmax over dim 1, a slice h[:, :2], a BatchNorm1d
-    or an offset per batch row worked on the wrong axes. An nn.Linear and a pair act on each row alone,
-    so they take all n steps in one call."""
-    if top.dim() == 3:
-        if callable(feedback) and not isinstance(feedback, nn.Linear):
-            return torch.stack([apply_feedback(feedback, step, expected[1:], f" at observed step {t}")
-                                for t, step in enumerate(top)])
-        at = f" (the {top.size(0)} observed steps)"
+    ``at`` says which steps top holds, for the message."""
     if callable(feedback):
         value = feedback(top)
     else:
@@ -219,7 +212,15 @@ def rollout_steps(lstm, given, state, total, feedback, replay=None):
     observed, state = lstm(read.transpose(0, 1) if lstm.batch_first else read, state)
     if lstm.batch_first:
         observed = observed.transpose(0, 1)                     # (n, B, P) time-major, as the rest of the loop
-    outputs = [apply_feedback(feedback, observed, read.shape)]  # (n, B, I)
+    # A callable gets what it is documented to take, one step's (B, P): given (n, B, P), a softmax over dim
+    # 1, a slice h[:, :2], a BatchNorm1d or an offset per batch row worked on the wrong axes. An nn.Linear
+    # and a pair act on each row alone: all n steps in one call.
+    if callable(feedback) and not isinstance(feedback, nn.Linear):
+        fed_back = torch.stack([apply_feedback(feedback, step, read.shape[1:], f" at observed step {t}")
+                                for t, step in enumerate(observed)])
+    else:
+        fed_back = apply_feedback(feedback, observed, read.shape, f" (the {observed.size(0)} observed steps)")
+    outputs = [fed_back]                                        # (n, B, I)
     value, made = outputs[0][-1], observed.size(0)              # (B, I) the first value not given
     if replay is not None and total > made:
         replayed, state = replay(value, state, total - made)    # (k, B, I), k ≤ the steps asked for
@@ -350,7 +351,6 @@ def rollout(lstm, inputs, steps, feedback, state=None, fused="auto"):
     Returns outputs and the final (h, c).
     """
     global last_path
-    from .lstm import LSTM
     lstm = getattr(lstm, "_orig_mod", lstm)                                 # torch.compile(lstm): the module inside
     if not isinstance(lstm, LSTM):
         raise TypeError(f"rollout: lstm must be an lstmlab.LSTM, got {type(lstm).__module__}.{type(lstm).__name__}"

@@ -173,6 +173,7 @@ def test_under_autocast_a_packed_cpu_input_is_not_cast_and_an_integer_state_is_r
         # torch's own values against its float32 run: no lstmlab change can fail this line; it guards the
         # premise above (torch keeps float32 outputs with bfloat16 inner products), should torch change it
         torch.testing.assert_close(c, b, rtol=0, atol=BF16_TWO_ULPS)
+        assert (c - b).abs().max() > 0              # … and that its inner products are rounded (not float32's)
     assert kind is ref_kind is RuntimeError and "hx[0] dtype (torch.int64) is not a floating-point type" in message
 
 

@@ -97,10 +97,19 @@ def test_bptt_inference_keeps_nothing_for_backward(loops, monkeypatch):
         lstm(torch.randn(100, 2, 4))                               # grad mode: the training path
 
 
-@pytest.mark.parametrize("options", [{}, dict(num_layers=2, proj_size=5)], ids=["plain", "2-layer-proj"])
+def inference_cases():
+    """(options, partition, fuse_from_rows): the fuse threshold only where the walk runs on tiles — a layer
+    without a projection, on tiles (auto chooses them there); elsewhere it changes nothing."""
+    for name, options in [("plain", {}), ("2-layer-proj", dict(num_layers=2, proj_size=5))]:
+        for partition in ["tiles", "tile-rows", "units", "rows", "auto"]:
+            on_tiles = not options and partition in ("tiles", "tile-rows", "auto")
+            fuses = [(0, "input-in-the-walk"), (4, "by-rows"), (10**9, "input-gemm")] if on_tiles else [(4, "")]
+            for fuse, fuse_id in fuses:
+                yield pytest.param(options, partition, fuse, id="-".join(filter(None, (name, partition, fuse_id))))
+
+
 @pytest.mark.parametrize("threads", [1, 2], ids=["1-thread", "2-threads"])
-@pytest.mark.parametrize("partition", ["tiles", "tile-rows", "units", "rows", "auto"])
-@pytest.mark.parametrize("fuse_from_rows", [0, 4, 10**9], ids=["input-in-the-walk", "by-rows", "input-gemm"])
+@pytest.mark.parametrize("options, partition, fuse_from_rows", inference_cases())
 def test_cpp_inference_in_chunks_matches_torch(partition, fuse_from_rows, threads, options, monkeypatch):
     """The C++ inference path (kernels/lstm_cpu_inference.cpp) in chunks of 8 steps, each thread making
     the input projections of its own units (or rows: gathered first) per chunk and stepping on its own

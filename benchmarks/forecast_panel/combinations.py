@@ -21,13 +21,12 @@ from pathlib import Path
 
 import numpy as np
 
-from lstmlab.forecast.selection import ranking
+from lstmlab.forecast.selection import CANDIDATES, ranking
 
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
 from run_panel import PEERS, geomean  # noqa: E402
 
-CANDIDATES = ("ES-LSTM",) + PEERS
 GROUPS = ("panel", "outside", "unseen")
 
 

@@ -12,6 +12,7 @@ import sys
 import numpy as np
 
 from .datasets import DATASETS, Series, load_dataset
+from .hints import looks_like_a_year
 
 NEW_MODELS = ("hybrid", "lstm")
 LEGACY_MODELS = ("next-step", "seq2seq", "multi-horizon")
@@ -100,16 +101,18 @@ def _frame_from_dataset(name):
 
 # Column names that are dates — a year, a month, a quarter or a day, written as these — are a sign of a
 # wide table (one column per date). Whole patterns only: 1999.99 or 2020_sales are not dates.
-DATE_NAMES = (r"(1[0-9]|20)\d\d",                                    # 1960
-              r"(1[0-9]|20)\d\d[-/](0?[1-9]|1[0-2])",               # 2020-01
-              r"(1[0-9]|20)\d\d(0[1-9]|1[0-2])",                     # 202001
-              r"(1[0-9]|20)\d\d[-/ ]?[QM]\d{1,2}",                  # 2020Q1, 2020M01
-              r"(1[0-9]|20)\d\d[-/](0?[1-9]|1[0-2])[-/](0?[1-9]|[12]\d|3[01])")   # 2020-01-31
+DATE_NAMES = (r"\d{4}",                                                # 1960
+              r"\d{4}[-/](0?[1-9]|1[0-2])",                           # 2020-01
+              r"\d{4}(0[1-9]|1[0-2])",                                # 202001
+              r"\d{4}[-/ ]?[QM]\d{1,2}",                              # 2020Q1, 2020M01
+              r"\d{4}[-/](0?[1-9]|1[0-2])[-/](0?[1-9]|[12]\d|3[01])")   # 2020-01-31
 
 
 def _reads_as_date(name):
     """Is a column name a date (1960, 2020-01, 202001, 2020Q1, 2020-01-31)?"""
-    return any(re.fullmatch(pattern, str(name).strip()) for pattern in DATE_NAMES)
+    text = str(name).strip()
+    return (any(re.fullmatch(pattern, text) for pattern in DATE_NAMES)
+            and looks_like_a_year(int(text[:4])))
 
 
 def _read(args):

@@ -150,7 +150,7 @@ def summarize(rows):
 def format_report(report):
     words = frequency_in_words(report["freq"])
     lines = [f"horizon {report['horizon']}, {report['folds']} fold(s) {report['step']} steps apart, frequency "
-             f"{report['freq']}{f' ({words})' if words and words != report['freq'] else ''}, season lengths "
+             f"{report['freq']}{f' ({words})' if words else ''}, season lengths "
              f"{report['season_lengths'] or 'none'}"]
     if report.get("exogenous"):
         # said plainly: the LSTM models are scored with these columns' actual values over each forecast window

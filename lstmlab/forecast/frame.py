@@ -16,8 +16,9 @@ from typing import Dict, List, Optional
 
 import numpy as np
 
-from .hints import id_hint, id_like_column, integer_dates, not_utf8, option
-from .seasonality import frequency_name, frequency_of, month_steps, monthly_on_one_day, season_lengths_for
+from .hints import id_hint, id_like_column, integer_dates, looks_like_a_year, not_utf8, option
+from .seasonality import (frequency_name, frequency_of, month_steps, monthly_on_one_day, offset_of,
+                          season_lengths_for)
 
 REQUIRED = ("unique_id", "ds", "y")
 
@@ -231,7 +232,7 @@ def prepare(frame, freq=None, source=None, command_line=False):
             if dates:
                 raise ValueError(f"column {time_name} holds integers such as {first}, not dates: {dates}; if they count "
                                  f"steps, pass {option('freq', command_line=command_line)}")
-            if frame["ds"].between(1000, 2999).all():     # 1960, 1961, …: years, most likely
+            if frame["ds"].map(looks_like_a_year).all():   # 1960, 1961, …: years, most likely
                 raise ValueError(f"column {time_name} holds integers such as {first}, not dates: if they are years, pass "
                                  f"{option('freq', 'YS', command_line)} (one year a step); if they count steps, pass "
                                  f"{option('freq', command_line=command_line)} (e.g. {option('freq', '1', command_line)}: "
@@ -269,9 +270,7 @@ def prepare(frame, freq=None, source=None, command_line=False):
     inferred = None
     if freq is not None and frame["ds"].dtype.kind == "M":
         try:
-            with warnings.catch_warnings():       # pandas' FutureWarning for old spellings (M, H): ours follows
-                warnings.simplefilter("ignore", FutureWarning)
-                pd.tseries.frequencies.to_offset(freq)
+            offset_of(freq)                       # (without pandas' FutureWarning for M, H: ours follows)
         except ValueError:
             raise ValueError(f"freq {freq!r} is not a pandas frequency alias (MS, QS, W, D, h, 30min, ...); "
                              "a file with dates needs one (a plain number is for files without dates)") from None
@@ -331,9 +330,7 @@ def _instants(stamps):
 def _first_off_grid(stamps, freq):
     """(position, expected stamp) of the first stamp off the grid of ``freq`` steps from the first one, or None."""
     pd = _pandas()
-    with warnings.catch_warnings():               # pandas' FutureWarning for old spellings (Y, A, M, H)
-        warnings.simplefilter("ignore", FutureWarning)
-        grid = pd.date_range(stamps.iloc[0], periods=len(stamps), freq=freq)
+    grid = pd.date_range(stamps.iloc[0], periods=len(stamps), freq=offset_of(freq))   # Y, A, M, H: no warning
     off = _instants(grid) != _instants(stamps)
     return (int(np.argmax(off)), grid[int(np.argmax(off))]) if off.any() else None
 

@@ -43,6 +43,11 @@ def not_utf8(path):
     return f"{path} is not a readable UTF-8 CSV file"
 
 
+def looks_like_a_year(number):
+    """1960 or 2020 — a whole number a table would mean as a year (1000 to 2099)."""
+    return 1000 <= number <= 2099
+
+
 def integer_dates(stamps):
     """For integer stamps that read as dates (YYYYMMDD, YYYYMM, Excel's day numbers): how to convert
     them, in words; None otherwise."""

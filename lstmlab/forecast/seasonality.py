@@ -72,7 +72,8 @@ def frequency_name(freq):
     return f"DateOffset(months={months})" if months is not None else str(freq)
 
 
-# pandas' calendar offsets by the unit they step in: (offset classes, unit, its adverb, steps of one a year).
+# pandas' calendar offsets by the unit they step in: (offset classes, unit, its adverb, steps of one in a
+# cycle: a year — a week for business days).
 # season_lengths_for takes the season from here, frequency_in_words the words.
 CALENDAR_UNITS = (
     ({"YearBegin", "YearEnd", "BYearBegin", "BYearEnd"}, "years", "yearly", 1),
@@ -81,7 +82,7 @@ CALENDAR_UNITS = (
     ({"MonthBegin", "MonthEnd", "BusinessMonthBegin", "BusinessMonthEnd", "CustomBusinessMonthBegin",
       "CustomBusinessMonthEnd"}, "months", "monthly", 12),
     ({"Week"}, "weeks", "weekly", 52),
-    ({"BusinessDay", "CustomBusinessDay"}, "business days", "business-daily", None),   # 5 a week: below
+    ({"BusinessDay", "CustomBusinessDay"}, "business days", "business-daily", 5),
 )
 
 
@@ -100,7 +101,7 @@ def frequency_in_words(freq):
     if freq is None or str(freq).isdigit():
         return None
     try:
-        offset = _offset_of(freq)
+        offset = offset_of(freq)
     except ValueError:
         return None
     if offset.n < 1:
@@ -133,14 +134,11 @@ def season_lengths_for(freq):
         if int(text) < 1:
             raise ValueError(f"a frequency in steps per season must be at least 1 (1: no season), got {freq!r}")
         return [int(text)] if int(text) > 1 else []
-    offset = _offset_of(freq)
+    offset = offset_of(freq)
     n = abs(offset.n)
     row = _calendar_unit(offset)
     if row is not None:
-        per_year = row[3]
-        if per_year is None:                     # business days: a 5-day week
-            return [5] if n == 1 else []
-        return _whole_cycles(per_year, n)        # years: _whole_cycles(1, n) is []
+        return _whole_cycles(row[3], n)          # years: _whole_cycles(1, n) is []
     nanos = _fixed_nanos(offset)
     if nanos:                                    # D, h, min, s …: cycles of a day and of a week
         day = 86_400 * 10**9
@@ -156,7 +154,7 @@ def _whole_cycles(period, every):
     return [period // every] if 0 < every < period and period % every == 0 else []
 
 
-def _offset_of(freq):
+def offset_of(freq):
     """pandas' offset for an alias; deprecated spellings (M, H, T …) are read without pandas' warning."""
     import warnings
     from pandas.tseries.frequencies import to_offset

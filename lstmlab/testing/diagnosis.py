@@ -124,7 +124,7 @@ def diagnose(subject, outcome, inputs, reference, tols):
             d.cause, d.cause_text = "exception", "the subject raised instead of returning a result"
         return d
     d.first = outcome.mismatches[0]
-    if getattr(case, "saturated", False) and any(not math.isfinite(m.actual) and math.isfinite(m.expected)
+    if case.saturated and any(not math.isfinite(m.actual) and math.isfinite(m.expected)
                                                  for m in outcome.mismatches if m.note is None):
         # NaN or inf only here, where the inputs are ×1000: exp(1000) = inf, and inf/inf is NaN
         d.cause, d.cause_text = "overflow", patterns.CAUSES["overflow"] + (
