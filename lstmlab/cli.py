@@ -246,8 +246,9 @@ def main(argv=None):
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())     # no second error at exit
         return 0
     except Exception as error:                      # anything else: one line, no traceback (unless --debug)
-        if args.debug:
-            raise
+        if args.debug:                              # the traceback, then the same line and exit code as without
+            import traceback
+            traceback.print_exc()
         if isinstance(error, CommandError):
             code, message = error.exit_code, str(error)
         else:

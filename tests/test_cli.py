@@ -133,7 +133,7 @@ def test_debug_shows_the_traceback(tmp_path, debug_first):
     command = ["demo", "--out", str(blocker / "x")]
     argv = ["--debug", *command] if debug_first else [*command, "--debug"]
     result = subprocess.run([sys.executable, "-m", "lstmlab.cli", *argv], capture_output=True, text=True)
-    assert result.returncode != 0
+    assert result.returncode == 2                   # bad usage, as without --debug (it exited 1 with it)
     assert "Traceback" in result.stderr and "CommandError" in result.stderr
 
 
@@ -188,7 +188,7 @@ def test_forecast_debug_shows_the_traceback_of_a_refused_file(tmp_path, debug_fi
     command = ["forecast", "--csv", str(path), "--horizon", "3"]
     argv = ["--debug", *command] if debug_first else [*command, "--debug"]
     result = subprocess.run([sys.executable, "-m", "lstmlab.cli", *argv], capture_output=True, text=True)
-    assert result.returncode != 0
+    assert result.returncode == 2
     assert "Traceback" in result.stderr and "ValueError: column ds holds integers" in result.stderr
     plain = subprocess.run([sys.executable, "-m", "lstmlab.cli", *command], capture_output=True, text=True)
     assert plain.returncode == 2

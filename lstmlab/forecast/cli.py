@@ -206,8 +206,8 @@ def _check_out(args):
 
 
 def run_cli(args):
-    """Run `lstmlab forecast`; returns the exit code. Errors are one line on stderr, or with --debug the
-    traceback down to the check that refused."""
+    """Run `lstmlab forecast`; returns the exit code. Errors are one line on stderr (exit code 2); with --debug
+    the traceback down to the check that refused comes before it."""
     try:
         _refuse_ignored_options(args)
         _check_counts(args)
@@ -219,8 +219,9 @@ def run_cli(args):
                              "seq2seq); the hybrid is refitted before every fold")
         return _run_new(args, frame)
     except (ValueError, FileNotFoundError, ImportError) as error:
-        if args.debug:                         # lstmlab.cli's main then shows it, as for every command
-            raise
+        if args.debug:                         # the traceback first, then the same line and exit code
+            import traceback
+            traceback.print_exc()
         print(f"lstmlab forecast: {error}", file=sys.stderr)
         return 2
 
