@@ -6,14 +6,17 @@ STAMP  := $(VENV)/.installed
 # torch==2.13.0 is a CPU build that lies on this machine's disk; installing it first keeps pip
 # from reaching for a multi-GB CUDA build when it resolves lstmlab's "torch>=2.4".
 TORCH  ?= torch==2.13.0
+# Elsewhere, PyTorch's CPU index keeps the same pin to its CPU build:
+#   make test TORCH_INDEX=https://download.pytorch.org/whl/cpu
+TORCH_INDEX ?=
 
-.PHONY: setup demo test check bench gpu clean
+.PHONY: setup demo test check gpu clean
 
 setup: $(STAMP)
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet "$(TORCH)"
+	$(PY) -m pip install --quiet "$(TORCH)" $(if $(TORCH_INDEX),--index-url "$(TORCH_INDEX)")
 	$(PY) -m pip install --quiet -e ".[dev,forecast]"
 	$(PY) -m lstmlab.kernels.lstm_cpu    # builds backend bptt's C++ loops once (~15 s); never fails setup
 	touch $(STAMP)

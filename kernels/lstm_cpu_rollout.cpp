@@ -10,8 +10,8 @@
 //
 // Why a kernel of its own: in generation there is no sequence to hoist a big GEMM out of — each
 // step is a handful of tiny matrix-vector products (the sine model: 2 layers of H = 51, B = 3, about
-// 10⁵ multiply-adds), and a Python loop pays 5–10 µs of dispatch per op for what the arithmetic
-// does in a few µs. Here a step costs only its arithmetic:
+// 10⁵ multiply-adds), and a Python loop pays 2–5 µs of dispatch per op, a dozen ops a step, for what
+// the arithmetic does in a few µs. Here a step costs only its arithmetic:
 //
 // - Packed weights (lstmlab/rollout.py packs them once per call): for each tile of U hidden units
 //   (U = one 64-byte vector: 16 floats or 8 doubles), the rows of all four gates for those units and

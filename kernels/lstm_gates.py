@@ -278,6 +278,10 @@ class TritonLSTMDirection(torch.autograd.Function):
         return grad_x, grad_h0, grad_c0, grad_w_ih, grad_w_hh, grad_bias, grad_bias, grad_w_hr
 
 
+# Its autograd.Function keeps the outputs it returns for backward (h_{t−1} for dW_hh): see run_layers.
+SAVES_OUTPUTS = True
+
+
 def run_direction(x, h0, c0, weights):
     """x: (T, B, I), h0: (B, P), c0: (B, H) -> outputs (T, B, P), cell_states (T, B, H) in x's dtype."""
     outputs, cell_states = TritonLSTMDirection.apply(x.contiguous(), h0.contiguous(), c0.contiguous(), *weights)

@@ -77,12 +77,15 @@ _SM90 = {
 }
 DISPATCH_TABLE = {
     "sm_90": _SM90,
-    # A100: 164 KiB of shared memory per SM — fp32 H=512's forward (164 KiB + scratch) does not fit.
+    # A100: at most 163 KiB (166,912 B) of shared memory per program (164 KiB per SM) — fp32 H=512's
+    # forward needs 164 KiB (167,936 B), so it does not fit.
     "sm_80": {"forward": {2: _SM90["forward"][2], 4: [(256, 16, 4)]}, "backward": _SM90["backward"]},
     # Blackwell: the 8-warp forward configurations spill (255 registers, ~500 B), so they stop at 512 / 256.
     "sm_100": {"forward": {2: [(512, 16, 4)], 4: [(256, 16, 4)]}, "backward": _SM90["backward"]},
 }
-# What the host knows of each architecture, for the co-resident check without a GPU at hand.
+# What the host knows of each architecture, for the co-resident check without a GPU at hand. shared_bytes
+# is the most one program (block) may use, the opt-in limit; an SM holds 1 KiB more, which each block
+# reserves for itself, so counting programs per SM against it errs on the safe side.
 ARCH_LIMITS = {
     "sm_80": {"arch": "sm_80", "sms": 108, "shared_bytes": 166912, "registers": 65536, "max_threads": 2048, "max_blocks": 32},
     "sm_90": {"arch": "sm_90", "sms": 132, "shared_bytes": 232448, "registers": 65536, "max_threads": 2048, "max_blocks": 32},
@@ -230,7 +233,8 @@ def _dot_fp32(w, x, DOT_PRECISION: tl.constexpr, SPLIT: tl.constexpr):
     """w (M, K) on chip in the weights' dtype times x (K, N) in fp32 -> (M, N) fp32.
 
     SPLIT (16-bit weights): x = hi + lo, both 16-bit, two tensor-core products accumulated in fp32 —
-    x keeps ~16 significant bits instead of 8, and the weights stay 16-bit on chip (half the space)."""
+    x keeps twice the 16-bit type's significant bits (bf16: ~16 instead of 8; fp16: ~22 instead of 11), and
+    the weights stay 16-bit on chip (half the space)."""
     if SPLIT:
         hi = x.to(w.dtype)
         lo = (x - hi.to(tl.float32)).to(w.dtype)
@@ -488,7 +492,7 @@ def device_limits(device):
     arch = "sm_80" if props.major < 9 else ("sm_90" if props.major == 9 else "sm_100")
     known = ARCH_LIMITS[arch]
     return {"arch": arch, "sms": props.multi_processor_count,
-            "shared_bytes": getattr(props, "shared_memory_per_multiprocessor", known["shared_bytes"]),
+            "shared_bytes": getattr(props, "shared_memory_per_block_optin", known["shared_bytes"]),
             "registers": getattr(props, "regs_per_multiprocessor", known["registers"]),
             "max_threads": getattr(props, "max_threads_per_multi_processor", known["max_threads"]),
             "max_blocks": known["max_blocks"]}
@@ -751,6 +755,10 @@ class PersistentLSTMDirection(torch.autograd.Function):
         grad_x, grad_w_ih, grad_w_hh, grad_bias, grad_w_hr = (
             g.to(x.dtype) if g is not None else None for g in grads)
         return grad_x, grad_h0, grad_c0.to(c0.dtype), grad_w_ih, grad_w_hh, grad_bias, grad_bias, grad_w_hr
+
+
+# Its autograd.Function keeps the outputs it returns for backward (h_{t−1} for dW_hh): see run_layers.
+SAVES_OUTPUTS = True
 
 
 def run_direction(x, h0, c0, weights):

@@ -70,7 +70,8 @@ def _demo(args):
         print(f"Training the sine-wave model ({args.steps} teacher-forced L-BFGS steps, then multi-step ones on "
               f"its own predictions; backend {args.backend!r}) ...")
     result = run_sine_demo(steps=args.steps, train_waves=args.train_waves, train_length=args.train_length, future=args.future,
-                           seed=args.seed, backend=args.backend, out_dir=args.out, progress=not args.json)
+                           seed=args.seed, backend=args.backend, out_dir=args.out,
+                           progress=not args.json and sys.stderr.isatty())    # bars on a terminal, not in a log
     if args.json:
         print(json.dumps(result.as_dict()))
         return 0

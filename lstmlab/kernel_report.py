@@ -180,8 +180,8 @@ def report(arch="sm_90", dtypes=tuple(DTYPES), hidden_sizes=HIDDEN_SIZES, batche
 
 def format_report(result):
     limits = result["limits"]
-    lines = [f"arch {result['arch']}: {limits['sms']} SMs, {limits['shared_bytes']} B shared and "
-             f"{limits['registers']} registers per SM, at most 255 registers per thread "
+    lines = [f"arch {result['arch']}: {limits['sms']} SMs, {limits['registers']} registers per SM, at most "
+             f"{limits['shared_bytes']} B of shared memory per block and 255 registers per thread "
              f"(Triton {result['versions']['triton']}, {result['versions']['ptxas']})",
              "",
              f"{'backend':<11}{'pass':<9}{'dtype':<9}{'H':>5}{'B':>4}  {'path':<11}{'regs':>5}{'spill':>6}"

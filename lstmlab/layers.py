@@ -60,13 +60,14 @@ def recorded():
 
 
 def run_layers(run_direction, x, h0, c0, weights, num_directions, dropout=0.0, training=False, lengths=None,
-               run_direction_inference=None):
+               run_direction_inference=None, saves_outputs=False):
     """Run a stack of LSTM layers.
 
     run_direction(x, h0, c0, weights) -> (outputs (T, B, P), cell_states (T, B, H)): one recurrence.
     x: (T, B, I); h0: (L·D, B, P); c0: (L·D, B, H); weights: L·D DirectionWeights, layer-major;
     lengths: (B,) per-row lengths (non-increasing) or None when every row runs all T steps. B may be 0.
     run_direction_inference: the backend's path that keeps nothing for backward, or None (see above).
+    saves_outputs: run_direction's autograd.Function keeps the outputs it returns for its backward.
     Returns output (T, B, D·P), h_n (L·D, B, P), c_n (L·D, B, H).
     """
     num_layers = len(weights) // num_directions
@@ -99,8 +100,14 @@ def run_layers(run_direction, x, h0, c0, weights, num_directions, dropout=0.0, t
         layer_output = torch.cat(direction_outputs, dim=2) if num_directions == 2 else direction_outputs[0]
         is_last = layer == num_layers - 1
         if dropout > 0 and training and not is_last:
-            # Same call, same place and same shape as torch's native LSTM: seeded masks agree.
+            # Same call, same place and same shape as torch's native LSTM on the CPU: seeded masks agree
+            # (cuDNN, on a GPU, draws its own).
             layer_output = F.dropout(layer_output, dropout, training=True) if lengths is None else \
                 dropout_packed(layer_output, lengths, dropout)              # torch drops the packed (N, F) rows
         layer_input = layer_output                                         # (T, B, D·P)
+    if saves_outputs and not inference and num_directions == 1 and lengths is None and layer_input.requires_grad:
+        # The caller gets the very tensor the last layer's Function saved for backward: an in-place edit
+        # of it (out.relu_(), out += skip) would fail backward's version check, where torch's float64 loop
+        # takes it. A copy of (T, B, P) — at most a sixth of what the Function keeps — is the caller's to edit.
+        layer_input = layer_input.clone()
     return layer_input, torch.stack(final_h), torch.stack(final_c)

@@ -21,7 +21,7 @@ from .cell import lstm_cell
 from .layers import direction_weights, run_layers
 from .sequences import packed_to_padded, padded_to_packed
 from .validation import (autocast_on, check_hidden_size, check_lstm_args, check_lstm_input, check_lstm_state,
-                         check_rnn_input, _check_is_tensor, _check_state_pair)
+                         check_lstm_weights, check_rnn_input, _check_is_tensor, _check_state_pair)
 
 
 def _autocast_dtype(x, hx, weight_dtype, packed=False):
@@ -231,6 +231,7 @@ class LSTM(nn.Module):
             x, lengths, positions = packed_to_padded(x, batch_sizes)          # (T, B, I)
         weights = [self.direction_weights(layer, direction)
                    for layer in range(self.num_layers) for direction in range(self.num_directions)]
+        check_lstm_weights(self, weights)
         autocast = _autocast_dtype(x, hx, self.weight_ih_l0.dtype, packed=lengths is not None)
         if autocast is not None:
             # as torch.nn.LSTM under torch.autocast: input, state and weights in the lower precision (the
@@ -248,7 +249,8 @@ class LSTM(nn.Module):
     def _run_layers(self, backend, x, hx, weights, lengths, positions):
         output, h_n, c_n = run_layers(backend.run_direction, x, hx[0], hx[1], weights, self.num_directions,
                                       self.dropout, self.training, lengths,
-                                      getattr(backend, "run_direction_inference", None))
+                                      getattr(backend, "run_direction_inference", None),
+                                      getattr(backend, "SAVES_OUTPUTS", False))
         if positions is not None:
             output = padded_to_packed(output, positions)                      # (N, D·P)
         return output, h_n, c_n

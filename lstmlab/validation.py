@@ -111,8 +111,9 @@ def check_cell_input(cell, input, hx):
 
 
 def check_rnn_input(lstm, input, batch_sizes):
-    """torch.nn.RNNBase.check_input: the weights' dtype, 2 dimensions (packed data) or 3, input_size features."""
-    _check_dtype("RNN", "input", input, lstm.weight_ih_l0.dtype)
+    """torch.nn.RNNBase.check_input: the weights' dtype, 2 dimensions (packed data) or 3, input_size features.
+    (torch skips check_input for packed data, and its op then fails with a RuntimeError: same type here.)"""
+    _check_dtype("RNN", "input", input, lstm.weight_ih_l0.dtype, ValueError if batch_sizes is None else RuntimeError)
     expected_dim = 2 if batch_sizes is not None else 3
     if input.dim() != expected_dim:
         raise RuntimeError(f"input must have {expected_dim} dimensions, got {input.dim()}")
@@ -170,6 +171,29 @@ def check_lstm_state(lstm, hx, expected_h_size, expected_c_size, input_device=No
                                f"{input_device} and hidden tensor at {value.device}")
 
 
+def check_lstm_weights(lstm, weights):
+    """Every layer's parameters in the shapes and the dtype its constructor gave them. A parameter replaced
+    by one of another shape (lstm.weight_ih_l0 = nn.Parameter(...)) made the loops read part of it, or
+    fail deep inside; torch's float64 loop fails in a matmul ("mat1 and mat2 shapes cannot be multiplied"),
+    so the same type, RuntimeError, naming the parameter."""
+    hidden, recurrent = lstm.hidden_size, lstm.proj_size or lstm.hidden_size
+    dtype = lstm.weight_ih_l0.dtype
+    for k, w in enumerate(weights):
+        layer, direction = divmod(k, lstm.num_directions)
+        inputs = lstm.input_size if layer == 0 else recurrent * lstm.num_directions
+        expected = {"weight_ih": (4 * hidden, inputs), "weight_hh": (4 * hidden, recurrent),
+                    "bias_ih": (4 * hidden,), "bias_hh": (4 * hidden,), "weight_hr": (recurrent, hidden)}
+        for kind, tensor in zip(w._fields, w):
+            if tensor is None:
+                continue
+            name = f"{kind}_l{layer}" + ("_reverse" if direction else "")
+            if tuple(tensor.shape) != expected[kind]:
+                raise RuntimeError(f"LSTM: expected {name} of shape {expected[kind]}, got {tuple(tensor.shape)}")
+            if tensor.dtype != dtype:
+                raise RuntimeError(f"LSTM: expected every parameter in weight_ih_l0's dtype ({dtype}), "
+                                   f"got {name} in {tensor.dtype}: convert the model, model.to({dtype})")
+
+
 def check_hidden_size(hx, expected_size, message="Expected hidden size {}, got {}"):
     """torch.nn.RNNBase.check_hidden_size: hx must have exactly the expected size (no broadcasting)."""
     if hx.size() != expected_size:
@@ -199,7 +223,9 @@ def autocast_on(device_type):
 def _check_dtype(module, noun, tensor, weight_dtype, error=ValueError):
     """noun: what the tensor is called ("input", "hx[0]"), in the message and in the fix it suggests."""
     if tensor.dtype != weight_dtype and not autocast_on(tensor.device.type):
+        # a model only converts to a floating dtype (Module.to refuses an integer one): no such advice then
+        model_fix = f", or convert model: model.to({tensor.dtype})" if tensor.dtype.is_floating_point else ""
         raise error(
             f"{module} {noun} dtype ({tensor.dtype}) does not match weight dtype ({weight_dtype}). "
-            f"Convert {noun}: {noun}.to({weight_dtype}), or convert model: model.to({tensor.dtype})"
+            f"Convert {noun}: {noun}.to({weight_dtype}){model_fix}"
         )

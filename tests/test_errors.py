@@ -220,6 +220,49 @@ def test_hx_of_another_dtype_gets_torchs_type_and_a_clear_message(which):
                   f"Convert hx[{which}]: hx[{which}].to(torch.float32), or convert model: model.to(torch.float64)")
 
 
+@pytest.mark.parametrize("backend", ["cell", "bptt"])
+@pytest.mark.parametrize("name, shape", [("weight_ih_l0", (28, 2)), ("weight_hh_l1", (28, 6)), ("bias_hh_l0", (27,)),
+                                         ("weight_hr_l1_reverse", (4, 7))])
+def test_a_parameter_replaced_by_one_of_another_shape_is_refused_naming_it(backend, name, shape):
+    """Found by a torch user's audit: "bptt" trained on a weight_ih of the wrong width (it read part of the
+    input, silently) and weight_hr of the wrong shape ran too; torch's float64 loop fails in a matmul."""
+    options = {"num_layers": 2, "bidirectional": True, "proj_size": 3} if "hr" in name else {"num_layers": 2}
+    ref = torch.nn.LSTM(5, 7, dtype=torch.float64, **options)
+    ours = lstmlab.LSTM(5, 7, dtype=torch.float64, backend=backend, **options)
+    for module in (ref, ours):
+        setattr(module, name, torch.nn.Parameter(f64(*shape)))
+    x = f64(4, 3, 5)
+    assert raised(lambda: ref(x))[0] is RuntimeError
+    expected = {"weight_ih_l0": (28, 5), "weight_hh_l1": (28, 7), "bias_hh_l0": (28,), "weight_hr_l1_reverse": (3, 7)}
+    assert raised(lambda: ours(x)) == (RuntimeError, f"LSTM: expected {name} of shape {expected[name]}, got {shape}")
+
+
+def test_a_parameter_of_another_dtype_is_refused_naming_it():
+    lstm = lstmlab.LSTM(5, 7, backend="bptt")
+    lstm.weight_hh_l0.data = lstm.weight_hh_l0.data.double()       # one parameter converted on its own
+    assert raised(lambda: lstm(torch.randn(4, 3, 5))) == (
+        RuntimeError, "LSTM: expected every parameter in weight_ih_l0's dtype (torch.float32), got weight_hh_l0 in "
+                      "torch.float64: convert the model, model.to(torch.float32)")
+
+
+def test_packed_input_of_another_dtype_gets_torchs_type():
+    # torch skips check_input for packed data; its op fails with a RuntimeError (lstmlab raised ValueError)
+    x = pack_sequence([torch.randn(3, 5, dtype=torch.bfloat16), torch.randn(2, 5, dtype=torch.bfloat16)])
+    assert raised(lambda: torch.nn.LSTM(5, 7)(x))[0] is RuntimeError
+    assert raised(lambda: lstmlab.LSTM(5, 7)(x)) == (
+        RuntimeError, "RNN input dtype (torch.bfloat16) does not match weight dtype (torch.float32). "
+                      "Convert input: input.to(torch.float32), or convert model: model.to(torch.bfloat16)")
+
+
+def test_integer_input_is_not_told_to_convert_the_model_to_integers():
+    # Module.to refuses an integer dtype, so "or convert model: model.to(torch.int64)" was advice that fails
+    assert raised(lambda: lstmlab.LSTMCell(3, 4)(torch.ones(2, 3, dtype=torch.int64))) == (
+        RuntimeError, "LSTMCell input dtype (torch.int64) does not match weight dtype (torch.float32). "
+                      "Convert input: input.to(torch.float32)")
+    assert raised(lambda: lstmlab.LSTM(3, 4)(torch.ones(5, 2, 3, dtype=torch.int64)))[1].endswith(
+        "Convert input: input.to(torch.float32)")
+
+
 def test_non_tensor_input_and_hx():
     lstm = lstmlab.LSTM(5, 7, dtype=torch.float64)
     assert raised(lambda: lstm([[1.0] * 5])) == (TypeError, "input should be a torch.Tensor, got: list")

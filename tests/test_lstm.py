@@ -69,6 +69,29 @@ def test_packed_output_keeps_the_packing(backend):
     assert torch.equal(out.unsorted_indices, expected.unsorted_indices)
 
 
+@pytest.mark.parametrize("options", [{}, {"proj_size": 3, "batch_first": True}], ids=["plain", "proj-batch_first"])
+def test_the_output_can_be_edited_in_place_before_backward(backend, options):
+    """Found by a torch user's audit: out.relu_() (or out += skip) failed backward on "bptt", "triton" and
+    "persistent" — the output was the tensor their Function had saved — where torch's float64 LSTM takes it."""
+    ref, ours = twins(backend, INPUT, HIDDEN, **options)
+    torch.manual_seed(2)
+    x = torch.randn(B, T, INPUT, dtype=torch.float64) if options.get("batch_first") else \
+        torch.randn(T, B, INPUT, dtype=torch.float64)
+    results = []
+    for module in (ours, ref):
+        x_leaf = leaf(x)
+        output, (h_n, c_n) = module(x_leaf)
+        output[0] += 0.1                                               # a skip connection, in place
+        output.relu_()                                                 # as nn.ReLU(inplace=True)
+        (output.square().sum() + h_n.sum() + c_n.sum()).backward()
+        results.append((output, x_leaf.grad, [p.grad for p in module.parameters()]))
+    (ours_out, ours_dx, ours_dw), (ref_out, ref_dx, ref_dw) = results
+    torch.testing.assert_close(ours_out, ref_out)
+    torch.testing.assert_close(ours_dx, ref_dx)
+    for a, b in zip(ours_dw, ref_dw):
+        torch.testing.assert_close(a, b)
+
+
 @pytest.mark.parametrize("options", [
     pytest.param({"num_layers": 3, "dropout": 0.4}, id="layers3"),
     pytest.param({"num_layers": 2, "dropout": 0.3, "bidirectional": True, "proj_size": 3}, id="bi-proj"),

@@ -8,8 +8,9 @@ part and a few in-place elementwise ops (the biases b = b_ih + b_hh are added in
     i, f, o = σ(gates_t[i, f, o]);   g = tanh(gates_t[g])
     c_t = f ⊙ c_{t−1} + i ⊙ g;       h_t = W_hr (o ⊙ tanh c_t)   (W_hr = identity without a projection)
 
-Inside, gate rows are reordered from torch's (i, f, g, o) to (i, f, o, g) so the three sigmoids
-are one contiguous block: one activation call instead of three.
+The PyTorch loops below reorder the gate rows from torch's (i, f, g, o) to (i, f, o, g), so the three
+sigmoids are one contiguous block: one activation call instead of three. The C++ loops keep torch's
+order (their one pass activates each gate where it lies; ``loops.GATE_ORDER`` says which a run uses).
 
 What forward saves, and why:
 - the activated gates i, f, o, g of every step (T, B, 4H): every local derivative needs them;
@@ -34,8 +35,9 @@ and from step t+1) and dc_t the one reaching c_t:
     dh_{t−1} = grad_output_{t−1} + W_hhᵀ d_gates_t
 
 Everything in those lines that does not depend on dh or dc (the products of activations) is
-computed for all T at once before the loop, so each step is only: one addcmul for dc, two
-multiplies for the gate gradients, one addcmul for dc_{t−1}, one GEMM for dh_{t−1}.
+computed for all T at once before the loop, so each step is only: one addcmul for dc, three
+multiplies for the gate gradients (d_i and d_f in one), one addcmul for dc_{t−1}, one GEMM for dh_{t−1}
+(and one more, dm = W_hrᵀ dh, with a projection).
 The weight, bias and input gradients then need no loop at all — a few GEMMs over all T·B rows:
 
     dW_ih = Σ_t d_gates_tᵀ x_t,   dW_hh = Σ_t d_gates_tᵀ h_{t−1},   db = Σ_t d_gates_t,
@@ -152,8 +154,9 @@ class LSTMDirectionFunction(torch.autograd.Function):
         bias = _reorder(bias_ih + bias_hh, order) if bias_ih is not None else None
 
         # One GEMM for the input projection of every step, into a buffer the loops allocate (the C++
-        # ones put a big one on huge pages: lstm_cpu_buffers.h). The bias goes to the loops, which add
-        # it where they add W_hh h_{t−1} (addmm would first copy it into all T·B rows: a pass of its own).
+        # ones put a big one on huge pages: lstm_cpu_buffers.h). The bias goes to the loops: the C++ ones
+        # add it in their one pass per step, where W_hh h_{t−1} is added (addmm here would first copy it
+        # into all T·B rows, a pass of its own); the PyTorch loops add it to all T·B rows in one op.
         x_rows = x.reshape(steps * batch, -1)                       # (T·B, I)
         gates = loops.empty_gates(steps, batch, 4 * hidden, x)      # (T, B, 4H), activated in place
         loops.matmul(x_rows, False, [w_ih.T], gates.view(steps * batch, 4 * hidden))   # W_ih x_t   (T·B, 4H)
@@ -452,6 +455,10 @@ def gemm_gradients(grad_gates, grad_outputs, x, h0, outputs, weight_ih, weight_h
         dh_all[:-1].view(-1, dh_all.size(-1)).addmm_(grad_gates[1:].view(-1, gate_size), weight_hh)
         grad_w_hr = dh_all.view(steps * batch, -1).T @ unprojected.view(steps * batch, -1)
     return grad_x, grad_w_ih, grad_w_hh, grad_bias, grad_w_hr
+
+
+# Its autograd.Function keeps the outputs it returns for backward (h_{t−1} for dW_hh): see run_layers.
+SAVES_OUTPUTS = True
 
 
 # Under torch.compile, eagerly, between graphs: dynamo cannot look into the C++ loops anyway, and tracing

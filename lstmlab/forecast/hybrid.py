@@ -14,7 +14,7 @@
    inverse = exp for multiplicative seasonality. The median is the point forecast.
 5. Guards against learning what one series' history cannot teach (each measured on the development
    panel, benchmarks/forecast_panel): the network starts at zero, i.e. at the smoothing's forecast;
-   half of every batch is turned upside down (−window -> −correction), so a constant bias that the
+   each window is turned upside down with probability ½ (−window -> −correction), so a constant bias that the
    window does not show is not learnt; training stops at the checkpoint that best forecasts each
    series' last window, which is held out of training.
 6. The members of the ensemble (15 by default) differ in seed and in lookback (h, 2h, 3h: N-BEATS'
@@ -177,7 +177,8 @@ def error_spread(targets, quantiles, mirror):
 @contextmanager
 def torch_threads(count):
     """Small networks train faster on one thread: measured on this project's 2-core machine shared
-    with other jobs, one Adam step (B=128, L=24, H=32) took 7.5 ms on 1 thread and 219 ms on 2. Inside,
+    with other jobs, one Adam step (B=128, L=24, H=32) took 7.5 ms on 1 thread and 219 ms on 2 (a one-off
+    scratch timing of an earlier session, while another job held the second core). Inside,
     the C++ loops split their work by the fixed rule (fixed_work_split)."""
     before = torch.get_num_threads()
     torch.set_num_threads(count)
@@ -333,7 +334,7 @@ class ESLSTM:
             index = train[torch.randint(len(train), (min(c.batch_size, len(train)),), generator=generator)]
             window, target = inputs[index], targets[index]                                 # (B, L, 1 + E), (B, h)
             if mirror:
-                # half the windows upside down (−window -> −target): a correction the network cannot
+                # each window upside down with probability ½ (−window -> −target): a correction the network cannot
                 # tie to the window's shape, a constant bias, is wrong on one half and is not learnt
                 sign = torch.randint(2, (len(index), 1), generator=generator) * 2.0 - 1.0    # (B, 1): ±1
                 window, target = window * sign.unsqueeze(-1), target * sign
