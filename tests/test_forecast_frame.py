@@ -464,6 +464,23 @@ def test_semicolon_files_read_decimal_commas_and_a_thousands_separator_is_named(
         read_csv(path)
 
 
+def test_a_comma_at_the_end_of_every_line_and_a_file_sorted_newest_first(tmp_path):
+    """Found by a forecaster's trial: a trailing comma on every line made an empty column with no name,
+    refused as "a saved pandas index?"; a download sorted newest first was answered with a guess that
+    its price column named the series."""
+    months = pd.date_range("1990-01-01", periods=40, freq="MS")
+    lines = ["DATE,HOUSTNSA,"] + [f"{m:%Y-%m-%d},{100 + k % 12}," for k, m in enumerate(months)]
+    (tmp_path / "trailing.csv").write_text("\n".join(lines) + "\n")
+    frame = read_csv(tmp_path / "trailing.csv", time_column="DATE", target_column="HOUSTNSA")
+    assert list(frame.columns) == ["unique_id", "ds", "y"] and len(frame) == 40
+    newest = pd.DataFrame({"Date": months[::-1].strftime("%d-%b-%y"), "Open": np.arange(40.0), "Close": 1 + np.arange(40.0)})
+    newest.to_csv(tmp_path / "newest.csv", index=False)
+    with pytest.raises(ValueError, match=r"series 'newest': the rows run newest first \(Date 1993-04-01.*, then "
+                                         r"1993-03-01.* at .*newest.csv, line 3\); sort them oldest first "
+                                         r"\(df.sort_values\('Date'\)\)"):
+        read_csv(tmp_path / "newest.csv", time_column="Date", target_column="Close")
+
+
 def test_a_column_without_a_name_is_refused_and_exogenous_columns_are_chosen(tmp_path):
     """df.to_csv(path) writes the index as a column with an empty name: it used to become an exogenous
     input without a word (and change the forecast)."""

@@ -223,6 +223,19 @@ def test_an_untrained_member_forecasts_the_smoothing_with_its_error_band():
     assert (band[:, 0] < 0).all() and (band[:, 4] > 0).all()                             # a band, not a point
 
 
+def test_with_nothing_to_hold_out_the_network_is_not_trained():
+    """A series so short that every window's targets reach its last window's: early stopping would judge
+    each step on windows it trained on and keep the most overfitted one (world copper consumption, 19 points,
+    h = 6: 1.54× the best peer against 0.99× for the smoothing). Now no step is taken: the smoothing's forecast."""
+    y = 3000 + 250 * np.arange(19) + 100 * np.sin(np.arange(19))                 # 19 points, no season
+    model = ESLSTM(HybridConfig(horizon=6, period=1, **TINY)).fit([("short", y, None)])
+    assert all(not network.held_out and network.stopped_at == 0 for _, network in model.members)
+    np.testing.assert_allclose(model.predict()["short"][:, 2], smoothing_forecast(y, (), 6), rtol=1e-6)
+    longer = np.r_[y, y[-1] + 250 * np.arange(1, 41)]                            # 59 points: windows to spare
+    assert all(network.held_out for _, network in ESLSTM(HybridConfig(horizon=6, period=1, **TINY)).fit(
+        [("longer", longer, None)]).members)
+
+
 def test_early_stopping_keeps_the_last_window_out_of_training():
     y = np.array(AIRPASSENGERS, dtype=np.float64)
     model = ESLSTM(HybridConfig(horizon=12, period=12, **TINY))
@@ -342,6 +355,28 @@ def test_each_series_keeps_the_seasons_its_own_length_allows():
     alone = LSTMForecaster(h=12, **TINY).fit(air_frame(132)).network.series["air"].smoothing
     assert forecaster.network.series["air"].smoothing == alone          # the same smoothing as fitted alone
     assert forecaster.predict().groupby("unique_id").size().to_dict() == {"air": 12, "new": 12}
+
+
+def test_a_series_without_a_season_gets_none_unless_the_user_names_one():
+    """Monthly stamps say a series CAN have a yearly season; a seasonally adjusted one or a price has none,
+    and a smoothing that models one anyway carries its first cycles' noise into every forecast (a forecaster's
+    trial: seasonally adjusted unemployment 1.73× the best peer with the season, 1.07× without). The hybrid
+    keeps a season when STL's seasonal strength reaches 0.64, as forecast::nsdiffs and statsforecast test it."""
+    from lstmlab.forecast.seasonality import seasonal_strength
+    rng = np.random.default_rng(0)
+    walk = 100 + np.cumsum(rng.normal(size=144))                                   # a price: no season
+    seasonal = 100 + 0.5 * np.arange(144) + 10 * np.sin(2 * np.pi * np.arange(144) / 12) + rng.normal(size=144)
+    assert seasonal_strength(walk, 12) < 0.64 < seasonal_strength(seasonal, 12)
+    stamps = pd.date_range("2000-01-01", periods=144, freq="MS")
+    frame = pd.concat([pd.DataFrame({"unique_id": "walk", "ds": stamps, "y": walk}),
+                       pd.DataFrame({"unique_id": "seasonal", "ds": stamps, "y": seasonal})])
+    forecaster = LSTMForecaster(h=12, **TINY).fit(frame)
+    assert forecaster.seasons_ == {"walk": (), "seasonal": (12,)}
+    assert forecaster.network.series["walk"].smoothing.periods == ()
+    named = LSTMForecaster(h=12, season_length=12, **TINY).fit(frame)               # the user's word is kept
+    assert named.seasons_ == {"walk": (12,), "seasonal": (12,)}
+    pure = LSTMForecaster(h=12, model="lstm", **TINY).fit(frame)                   # no smoothing: windows only
+    assert pure.seasons_ == {"walk": (12,), "seasonal": (12,)}
 
 
 def test_cross_validation_trains_only_before_each_cutoff():

@@ -15,7 +15,7 @@ import numpy as np
 from .frame import PanelSeries, exogenous_columns, future_stamps, prepare, season_lengths, shown, split_series
 from .hybrid import ESLSTM, HybridConfig
 from .metrics import mae
-from .smoothing import refuse_nonpositive, usable_periods
+from .smoothing import refuse_nonpositive, smoothing_periods
 
 MODEL_NAMES = {"es": "ES-LSTM", "last": "LSTM"}
 LEVELS = {80: (0.1, 0.9), 90: (0.05, 0.95)}
@@ -95,14 +95,17 @@ class LSTMForecaster:
     def fit(self, df, progress=False):
         """Fit one network on every series of ``df``. Each series' smoothing models the seasons its own
         length allows (two whole cycles before its last h points): a short new series in a panel does not
-        take the season away from the long ones. ``seasons_`` maps each id to them; ``period_`` and
+        take the season away from the long ones. Of those, the hybrid keeps the seasons a series shows
+        (seasonal strength ≥ 0.64, seasonality.seasonal_strength) unless season_length named them: a
+        seasonally adjusted series gets none. ``seasons_`` maps each id to them; ``period_`` and
         ``season_lengths_`` are the longest and all of them over the panel."""
         frame = self._panel(df)
         self.freq_ = frame.attrs.get("freq")
         lengths = season_lengths(frame, self.season_length)
         self.frequency_seasons_ = tuple(lengths)         # from the frequency or season_length, before any is dropped
         self.series_ = split_series(frame)
-        self.seasons_ = {s.unique_id: usable_periods(lengths, len(s) - self.h) for s in self.series_}
+        tested = self.model == "hybrid" and not self.season_length      # the seasons the user named are kept
+        self.seasons_ = {s.unique_id: smoothing_periods(s.y, lengths, self.h, tested) for s in self.series_}
         for series in self.series_:
             if self.config.get("seasonality") == "multiplicative" and (series.y <= 0).any():
                 stamps = series.ds

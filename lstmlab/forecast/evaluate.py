@@ -22,7 +22,7 @@ from .metrics import format_number, format_table, mae, mase, rmse, smape
 from .peers import STATISTICAL, all_peers, peer_season, statsforecast_available
 from .seasonality import frequency_in_words, frequency_name, usable_season
 from .selection import select, validation_scores
-from .smoothing import smoothing_forecast, usable_periods
+from .smoothing import smoothing_forecast, smoothing_periods
 
 MODELS = {"hybrid": "ES-LSTM", "lstm": "LSTM"}
 # the report's table: (title, least width, decimals)
@@ -84,7 +84,7 @@ def evaluate(df, h, folds=1, step=None, models=("hybrid", "lstm"), freq=None, se
         predictions = {name: cv[(cv.unique_id == uid) & (cv.cutoff == cutoff)][name].to_numpy()
                        for name, cv in forecasts.items()}
         # the hybrid's smoothing alone (its forecast before any training): what the LSTM adds is the difference
-        smoothing_seasons = usable_periods(lengths, len(history) - h)            # what the ES-LSTM's smoothing models
+        smoothing_seasons = smoothing_periods(history, lengths, h, tested=not season_length)   # what the ES-LSTM's smoothing models
         predictions["smoothing"] = smoothing_forecast(
             history, smoothing_seasons, h, config.get("seasonality", "auto"),
             config.get("trend", True), fit_horizon=1 if config.get("smoothing_fit") == "one-step" else h, name=uid)
@@ -149,7 +149,8 @@ def summarize(rows):
 
 def format_report(report):
     words = frequency_in_words(report["freq"])
-    lines = [f"horizon {report['horizon']}, {report['folds']} fold(s) {report['step']} steps apart, frequency "
+    folds = "1 fold" if report["folds"] == 1 else f"{report['folds']} folds {report['step']} steps apart"
+    lines = [f"horizon {report['horizon']}, {folds}, frequency "
              f"{report['freq']}{f' ({words})' if words else ''}, season lengths "
              f"{report['season_lengths'] or 'none'}"]
     if report.get("exogenous"):
@@ -176,7 +177,8 @@ def format_report(report):
                 validation = row["selected"]["validation_mae"]
                 scored = ", ".join(f"{name} {format_number(value)}" for name, value in validation.items())
                 missing = "" if "ES-LSTM" in validation else \
-                    "; the ES-LSTM is not scored: the series is too short for early stopping to hold those points out"
+                    ("; the ES-LSTM is not scored: the series is too short for early stopping to hold those points "
+                     "out (where no series can, its network is not trained: its forecast is the smoothing's)")
                 lines.append(f"  selected: {row['selected']['model']} (MAE on the last {report['horizon']} points "
                              f"up to the cutoff; the peers refitted without them, the ES-LSTM on the window its "
                              f"early stopping held out: {scored or 'none scored'}{missing})")

@@ -190,6 +190,12 @@ def prepare(frame, freq=None, source=None, command_line=False):
         raise ValueError(f"{target_name} in {source or 'the frame'} holds {'durations' if frame['y'].dtype.kind == 'm' else 'dates'} "
                          f"({frame['y'].iloc[0]}, ...), not numbers; convert them to the number to forecast first")
     unnamed = [name for name in frame.columns if str(name).startswith("Unnamed: ")]
+    # a comma at the end of every line makes a column with no name and no values: nothing to read there
+    empty = [name for name in unnamed if frame[name].isna().all()]
+    if empty:
+        frame = frame.drop(columns=empty)
+        frame.attrs["lines"], frame.attrs["column_names"] = lines, names
+        unnamed = [name for name in unnamed if name not in empty]
     if unnamed:                                   # an empty header cell: pandas' saved index, most often
         raise ValueError(f"column {unnamed[0]!r} of {source or 'the frame'} has no name in the header (a saved "
                          "pandas index?); every column besides unique_id, ds and y is an exogenous input, so name "
@@ -237,7 +243,8 @@ def prepare(frame, freq=None, source=None, command_line=False):
                                  f"{option('freq', 'YS', command_line)} (one year a step); if they count steps, pass "
                                  f"{option('freq', command_line=command_line)} (e.g. {option('freq', '1', command_line)}: "
                                  "no season)")
-            raise ValueError(f"column {time_name} holds integers such as {first}, not dates: pass freq to say what one "
+            raise ValueError(f"column {time_name} holds integers such as {first}, not dates: pass "
+                             f"{option('freq', command_line=command_line)} to say what one "
                              f"step is (e.g. {option('freq', '12', command_line)} or {option('freq', 'MS', command_line)} "
                              f"for months, {option('freq', '1', command_line)} for no season)")
         if frame["ds"].dtype.kind != "M":
@@ -367,6 +374,10 @@ def _check_stamps(frame, rows, uid, source, freq, inferred, command_line=False):
                              + (f"; {dates}" if dates else ""))
         return inferred
     order = np.diff(_instants(stamps).astype(np.int64))
+    if (order < 0).all():                         # a file written newest first, as price downloads often are
+        raise ValueError(f"series {shown(uid)}: the rows run newest first ({time_name} {frame['ds'].iloc[rows[0]]}, "
+                         f"then {frame['ds'].iloc[rows[1]]} at {_describe_row(frame, rows[1], source)}); sort them "
+                         + ("oldest first" if command_line else f"oldest first (df.sort_values({str(time_name)!r}))"))
     for test, what in ((order == 0, "repeats"), (order < 0, "goes back in time")):
         if test.any():
             position = int(np.argmax(test)) + 1

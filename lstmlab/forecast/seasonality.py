@@ -33,6 +33,25 @@ def frequency_of(stamps):
         return None
 
 
+# Seasonal strength at which a season counts as there: the threshold of forecast::nsdiffs' "seas" test and of
+# statsforecast's AutoARIMA (Wang, Smith & Hyndman 2006).
+SEASONAL_STRENGTH = 0.64
+
+
+def seasonal_strength(y, period):
+    """How much of y's variation, once its trend is out, is a cycle of ``period`` steps (0 to 1):
+
+        F_s = max(0, 1 − Var(R) / Var(S + R))     S, R: STL's seasonal part and remainder (statsmodels)
+
+    A calendar says which cycles a series CAN have; this says whether it has one. A seasonally adjusted
+    series (GDP, unemployment) or a price has none, and a smoothing that models a season anyway carries
+    its first cycles' noise into every forecast. Needs two whole cycles (len(y) ≥ 2·period)."""
+    from statsmodels.tsa.seasonal import STL
+    fit = STL(np.asarray(y, dtype=np.float64), period=int(period)).fit()
+    total = np.var(fit.seasonal + fit.resid, ddof=1)
+    return 0.0 if total <= 0 else float(max(0.0, 1.0 - np.var(fit.resid, ddof=1) / total))
+
+
 def month_steps(index):
     """Months from each stamp of a DatetimeIndex to the next, whatever the days: Jan 30 -> Feb 29 is 1."""
     return np.diff(index.year * 12 + index.month)

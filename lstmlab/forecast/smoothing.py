@@ -41,6 +41,15 @@ def usable_periods(lengths, length, cycles=2):
     return tuple(sorted({int(m) for m in lengths if m > 1 and cycles * m <= length}))
 
 
+def smoothing_periods(y, lengths, horizon, tested=True):
+    """The seasons the ES-LSTM's smoothing models for a series y (its training data): those of ``lengths``
+    with two whole cycles before its last ``horizon`` points (held out for early stopping) and — unless the
+    user named them (tested=False) — a seasonal strength in y of at least SEASONAL_STRENGTH."""
+    from .seasonality import SEASONAL_STRENGTH, seasonal_strength
+    periods = usable_periods(lengths, len(y) - horizon)
+    return periods if not tested else tuple(m for m in periods if seasonal_strength(y, m) >= SEASONAL_STRENGTH)
+
+
 def refuse_nonpositive(y, name, position=lambda k: f"step {k}", error=ValueError):
     """The one refusal of zeros or negatives under multiplicative seasonality (log y): named by series and
     by ``position`` of the first one (a step index here; the API gives the stamp)."""
