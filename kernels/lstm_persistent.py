@@ -84,8 +84,9 @@ DISPATCH_TABLE = {
     "sm_100": {"forward": {2: [(512, 16, 4)], 4: [(256, 16, 4)]}, "backward": _SM90["backward"]},
 }
 # What the host knows of each architecture, for the co-resident check without a GPU at hand. shared_bytes
-# is the most one program (block) may use, the opt-in limit; an SM holds 1 KiB more, which each block
-# reserves for itself, so counting programs per SM against it errs on the safe side.
+# is the most one program (block) may use, the opt-in limit; an SM holds 1 KiB more, and each block
+# reserves 1 KiB of it, which programs_per_sm does not count: it could count 2 programs of 113–113.5 KiB
+# where 1 fits. In every configuration of the kernel report registers or the table bind first.
 ARCH_LIMITS = {
     "sm_80": {"arch": "sm_80", "sms": 108, "shared_bytes": 166912, "registers": 65536, "max_threads": 2048, "max_blocks": 32},
     "sm_90": {"arch": "sm_90", "sms": 132, "shared_bytes": 232448, "registers": 65536, "max_threads": 2048, "max_blocks": 32},

@@ -253,7 +253,8 @@ def main(argv=None):
         if isinstance(error, CommandError):
             code, message = error.exit_code, str(error)
         else:
-            code, message = FAILED, f"{type(error).__name__}: {error} (lstmlab --debug {args.command} ... shows where)"
+            hint = "" if args.debug else f" (lstmlab --debug {args.command} ... shows where)"
+            code, message = FAILED, f"{type(error).__name__}: {error}{hint}"
         print(f"lstmlab {args.command}: " + " ".join(message.split()), file=sys.stderr)
         return code
 

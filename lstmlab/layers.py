@@ -78,7 +78,7 @@ def run_layers(run_direction, x, h0, c0, weights, num_directions, dropout=0.0, t
         # torch.export and jit.trace get the textbook loop too: the C++ loops and Triton kernels are opaque
         # ops to them (no shape functions; jit's tracer refuses the C++ op's optional output), its ops are not.
         from .backends.cell_loop import run_direction
-        run_direction_inference = None
+        run_direction_inference, saves_outputs = None, False
     inference = (run_direction_inference is not None and lengths is None
                  and not gradients_wanted(x, h0, c0, weights) and not transformed_or_compiled())
     layer_input = x                                                        # (T, B, I)

@@ -110,10 +110,9 @@ def check_cell_input(cell, input, hx):
         _check_dtype("LSTMCell", f"hx[{idx}]", value, cell.weight_ih.dtype, RuntimeError)
 
 
-def check_rnn_input(lstm, input, batch_sizes):
-    """torch.nn.RNNBase.check_input: the weights' dtype, 2 dimensions (packed data) or 3, input_size features.
-    (torch skips check_input for packed data, and its op then fails with a RuntimeError: same type here.)"""
-    _check_dtype("RNN", "input", input, lstm.weight_ih_l0.dtype, ValueError if batch_sizes is None else RuntimeError)
+def check_rnn_input(lstm, input, batch_sizes, dtype_error=ValueError):
+    """torch.nn.RNNBase.check_input: the weights' dtype, 2 dimensions (packed data) or 3, input_size features."""
+    _check_dtype("RNN", "input", input, lstm.weight_ih_l0.dtype, dtype_error)
     expected_dim = 2 if batch_sizes is not None else 3
     if input.dim() != expected_dim:
         raise RuntimeError(f"input must have {expected_dim} dimensions, got {input.dim()}")
@@ -126,7 +125,8 @@ def check_rnn_input(lstm, input, batch_sizes):
 def check_lstm_input(lstm, input, batch_sizes):
     """check_rnn_input on time-major input, then the op's device check and refusal of T = 0 (an empty
     batch, B = 0, is fine); for packed data, that its batch sizes describe it."""
-    check_rnn_input(lstm, input, batch_sizes)
+    # torch's forward skips check_input for packed data, and its op then fails with a RuntimeError: same type
+    check_rnn_input(lstm, input, batch_sizes, ValueError if batch_sizes is None else RuntimeError)
     if batch_sizes is not None:
         check_batch_sizes(batch_sizes, input.size(0))
     weight = lstm.weight_ih_l0
