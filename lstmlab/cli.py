@@ -260,4 +260,7 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # python -m lstmlab.cli runs this file as __main__, a second copy of the module: its CommandError would not
+    # be the one lstmlab.forecast raises, so the package's own main runs
+    from lstmlab.cli import main as package_main
+    sys.exit(package_main())

@@ -33,6 +33,20 @@ class DirectionWeights(NamedTuple):
     weight_hr: Optional[torch.Tensor] = None  # (P, H)  projection, only when proj_size > 0
 
 
+def parameter_shapes(input_size, hidden_size, proj_size, num_directions, bias, layer):
+    """kind -> shape of one layer's parameters (each direction's are the same), in registration order:
+    weight_ih (4H, I_l) with I_0 = input_size and I_l = D·P after, weight_hh (4H, P), the biases (4H,),
+    weight_hr (P, H) with a projection."""
+    recurrent = proj_size if proj_size > 0 else hidden_size                    # P
+    inputs = input_size if layer == 0 else recurrent * num_directions
+    shapes = {"weight_ih": (4 * hidden_size, inputs), "weight_hh": (4 * hidden_size, recurrent)}
+    if bias:
+        shapes.update(bias_ih=(4 * hidden_size,), bias_hh=(4 * hidden_size,))
+    if proj_size > 0:
+        shapes["weight_hr"] = (proj_size, hidden_size)
+    return shapes
+
+
 def direction_weights(module, layer, direction=0):
     """The DirectionWeights of one layer and direction of an lstmlab.LSTM or a torch.nn.LSTM."""
     suffix = f"_l{layer}" + ("_reverse" if direction == 1 else "")

@@ -18,7 +18,7 @@ from torch.nn.utils.rnn import PackedSequence
 
 from . import backends
 from .cell import lstm_cell
-from .layers import direction_weights, run_layers
+from .layers import direction_weights, parameter_shapes, run_layers
 from .sequences import packed_to_padded, padded_to_packed
 from .validation import (autocast_on, check_hidden_size, check_lstm_args, check_lstm_input, check_lstm_state,
                          check_lstm_weights, check_rnn_input, _check_is_tensor, _check_state_pair)
@@ -78,18 +78,11 @@ class LSTM(nn.Module):
         self.mode = "LSTM"                                                  # torch.nn.RNNBase's attribute
 
         num_directions = 2 if bidirectional else 1
-        gate_size = 4 * hidden_size
-        real_hidden_size = proj_size if proj_size > 0 else hidden_size      # P
         self._all_weights = []                                              # names, per layer·direction
         for layer in range(num_layers):
+            shapes = parameter_shapes(input_size, hidden_size, proj_size, num_directions, bias, layer)
             for direction in range(num_directions):
-                layer_input_size = input_size if layer == 0 else real_hidden_size * num_directions
                 suffix = f"_l{layer}" + ("_reverse" if direction == 1 else "")
-                shapes = {"weight_ih": (gate_size, layer_input_size), "weight_hh": (gate_size, real_hidden_size)}
-                if bias:
-                    shapes.update(bias_ih=(gate_size,), bias_hh=(gate_size,))
-                if proj_size > 0:
-                    shapes["weight_hr"] = (proj_size, hidden_size)
                 for kind, shape in shapes.items():
                     self.register_parameter(kind + suffix, nn.Parameter(torch.empty(shape, **factory)))
                 self._all_weights.append([kind + suffix for kind in shapes])

@@ -10,6 +10,8 @@ import warnings
 
 import torch
 
+from .layers import parameter_shapes
+
 
 def _check_flag(name, value):
     """A bool (1 is not a flag)."""
@@ -176,13 +178,11 @@ def check_lstm_weights(lstm, weights):
     by one of another shape (lstm.weight_ih_l0 = nn.Parameter(...)) made the loops read part of it, or
     fail deep inside; torch's float64 loop fails in a matmul ("mat1 and mat2 shapes cannot be multiplied"),
     so the same type, RuntimeError, naming the parameter."""
-    hidden, recurrent = lstm.hidden_size, lstm.proj_size or lstm.hidden_size
     dtype = lstm.weight_ih_l0.dtype
     for k, w in enumerate(weights):
         layer, direction = divmod(k, lstm.num_directions)
-        inputs = lstm.input_size if layer == 0 else recurrent * lstm.num_directions
-        expected = {"weight_ih": (4 * hidden, inputs), "weight_hh": (4 * hidden, recurrent),
-                    "bias_ih": (4 * hidden,), "bias_hh": (4 * hidden,), "weight_hr": (recurrent, hidden)}
+        expected = parameter_shapes(lstm.input_size, lstm.hidden_size, lstm.proj_size, lstm.num_directions,
+                                    lstm.bias, layer)                  # the shapes the constructor registered
         for kind, tensor in zip(w._fields, w):
             if tensor is None:
                 continue

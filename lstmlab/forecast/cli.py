@@ -206,8 +206,8 @@ def _check_out(args):
 
 
 def run_cli(args):
-    """Run `lstmlab forecast`; returns the exit code. Errors are one line on stderr (exit code 2); with --debug
-    the traceback down to the check that refused comes before it."""
+    """Run `lstmlab forecast`; returns the exit code. Bad input raises CommandError (exit code 2), which
+    lstmlab.cli's main prints as one line — after the traceback down to the check that refused, with --debug."""
     try:
         _refuse_ignored_options(args)
         _check_counts(args)
@@ -219,11 +219,8 @@ def run_cli(args):
                              "seq2seq); the hybrid is refitted before every fold")
         return _run_new(args, frame)
     except (ValueError, FileNotFoundError, ImportError) as error:
-        if args.debug:                         # the traceback first, then the same line and exit code
-            import traceback
-            traceback.print_exc()
-        print(f"lstmlab forecast: {error}", file=sys.stderr)
-        return 2
+        from ..cli import USAGE, CommandError   # bad input: lstmlab.cli's main prints it as for every command
+        raise CommandError(str(error), USAGE) from error
 
 
 def _run_new(args, frame):

@@ -84,7 +84,8 @@ def evaluate(df, h, folds=1, step=None, models=("hybrid", "lstm"), freq=None, se
         predictions = {name: cv[(cv.unique_id == uid) & (cv.cutoff == cutoff)][name].to_numpy()
                        for name, cv in forecasts.items()}
         # the hybrid's smoothing alone (its forecast before any training): what the LSTM adds is the difference
-        smoothing_seasons = smoothing_periods(history, lengths, h, tested=not season_length)   # what the ES-LSTM's smoothing models
+        # what the ES-LSTM's smoothing models (the seasons the user named, untested)
+        smoothing_seasons = smoothing_periods(history, lengths, h, tested=not season_length)
         predictions["smoothing"] = smoothing_forecast(
             history, smoothing_seasons, h, config.get("seasonality", "auto"),
             config.get("trend", True), fit_horizon=1 if config.get("smoothing_fit") == "one-step" else h, name=uid)

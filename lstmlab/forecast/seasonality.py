@@ -54,8 +54,8 @@ def seasonal_strength(y, period):
     from statsmodels.tsa.seasonal import STL
     y = np.asarray(y, dtype=np.float64)
     period = int(period)
-    odd = lambda n: int(np.ceil(n)) | 1                                   # noqa: E731  (the next odd integer)
-    trend, low_pass = odd(1.5 * period / (1 - 1.5 / 11)), odd(period + 1)
+    trend = int(np.ceil(1.5 * period / (1 - 1.5 / 11))) | 1             # statsmodels' own windows: the
+    low_pass = (period + 1) | 1                                           # smallest odd ≥ 1.5m/(1 − 1.5/11), > m
     fit = STL(y, period=period, seasonal=11, seasonal_deg=0, trend=trend, low_pass=low_pass, seasonal_jump=2,
               trend_jump=-(-trend // 10), low_pass_jump=-(-low_pass // 10)).fit()
     total = np.var(fit.seasonal + fit.resid, ddof=1)

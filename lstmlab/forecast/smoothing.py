@@ -29,6 +29,8 @@ from typing import Tuple
 
 import numpy as np
 
+from .seasonality import SEASONAL_STRENGTH, seasonal_strength
+
 ALPHAS = np.array([0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9])
 GAMMAS = np.array([0.0, 0.02, 0.05, 0.1, 0.2, 0.3])
 BETAS = np.array([0.02, 0.05, 0.1, 0.2])
@@ -45,7 +47,6 @@ def smoothing_periods(y, lengths, horizon, tested=True):
     """The seasons the ES-LSTM's smoothing models for a series y (its training data): those of ``lengths``
     with two whole cycles before its last ``horizon`` points (held out for early stopping) and — unless the
     user named them (tested=False) — a seasonal strength in y of at least SEASONAL_STRENGTH."""
-    from .seasonality import SEASONAL_STRENGTH, seasonal_strength
     periods = usable_periods(lengths, len(y) - horizon)
     return periods if not tested else tuple(m for m in periods if seasonal_strength(y, m) >= SEASONAL_STRENGTH)
 
