@@ -749,3 +749,51 @@ def test_progress_bars_only_on_a_terminal(monkeypatch):
     assert not _show_progress(Namespace(json=False))                   # a log file: no bars
     monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
     assert _show_progress(Namespace(json=False)) and not _show_progress(Namespace(json=True))
+
+
+def test_dates_in_a_year_and_a_quarter_or_month_column_are_made_one(tmp_path):
+    """statsmodels' macrodata (and many statistics offices' files) give the date as two columns, year and
+    quarter. There was no way in: no ds column, --time-column year repeats each year, and with --freq the
+    year and quarter became exogenous inputs."""
+    path = tmp_path / "macro.csv"
+    path.write_text('"year","quarter","realcons","realdpi"\n' + "".join(
+        f"{1959 + k // 4},{k % 4 + 1},{1700 + 10 * k + 5 * (k % 4)},{1900 + 11 * k}\n" for k in range(40)))
+    frame = read_csv(path, target_column="realcons")
+    assert list(frame.columns) == ["unique_id", "ds", "y", "realdpi"]
+    assert frame["ds"].iloc[:5].dt.strftime("%Y-%m-%d").tolist() == ["1959-01-01", "1959-04-01", "1959-07-01",
+                                                                      "1959-10-01", "1960-01-01"]
+    assert season_lengths(frame) == [4]
+    result = cli("--csv", str(path), "--column", "realcons", "--horizon", "4", "--json", *QUICK)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["exogenous"] == ["realdpi"] and report["freq"].startswith("QS")
+    monthly = tmp_path / "monthly.csv"
+    monthly.write_text("Year,Month,sales\n" + "".join(f"{2000 + k // 12},{k % 12 + 1},{k}\n" for k in range(30)))
+    assert read_csv(monthly, target_column="sales")["ds"].iloc[13].strftime("%Y-%m-%d") == "2001-02-01"
+    labelled = tmp_path / "labelled.csv"
+    labelled.write_text("year,qtr,y\n" + "".join(f"{2000 + k // 4},Q{k % 4 + 1},{k}\n" for k in range(12)))
+    assert read_csv(labelled)["ds"].iloc[-1].strftime("%Y-%m-%d") == "2002-10-01"
+
+
+def test_a_broken_date_part_is_named_with_its_line(tmp_path):
+    path = tmp_path / "bad.csv"
+    path.write_text("year,quarter,y\n2019,1,5\n2019,2,6\n2019,5,7\n")
+    with pytest.raises(ValueError, match=r"columns 'year' and 'quarter': quarter is 5 at .*bad.csv, line 4; "
+                                         r"expected a quarter number, 1 to 4 \(or Q1 to Q4\)"):
+        read_csv(path)
+    path.write_text("year,month,y\n2019,1,5\nnext,2,6\n")
+    with pytest.raises(ValueError, match=r"year is 'next' at .*line 3; expected a year"):
+        read_csv(path)
+
+
+def test_the_multiplicative_refusal_names_the_files_columns_and_a_plain_date(tmp_path):
+    """It said "y is 0 at ds 2019-03-01 00:00:00" of a file whose columns are month and sales."""
+    stamps = pd.date_range("2019-01-01", periods=26, freq="MS")
+    path = tmp_path / "shop.csv"
+    path.write_text("month,sales\n" + "".join(f"{d:%Y-%m-%d},{0 if k == 2 else 5 + k % 3}\n"
+                                              for k, d in enumerate(stamps)))
+    result = cli("--csv", str(path), "--time-column", "month", "--column", "sales", "--horizon", "3",
+                 "--seasonality", "multiplicative", *QUICK)
+    assert result.returncode == 2
+    assert "multiplicative seasonality needs positive values; sales is 0 at month 2019-03-01;" in result.stderr, \
+        result.stderr

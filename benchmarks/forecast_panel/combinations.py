@@ -33,7 +33,7 @@ GROUPS = ("panel", "outside", "unseen")
 def combinations(row):
     """name -> (h,) forecast, for one series and origin."""
     forecasts = {name: np.asarray(values) for name, values in row["forecasts"].items()}
-    usable = [name for name in CANDIDATES if np.isfinite(forecasts[name]).all()]
+    usable = [name for name in CANDIDATES if name in forecasts and np.isfinite(forecasts[name]).all()]
     peers = [name for name in PEERS if name in usable]
     validation = row["selected"]["validation_mae"]
     scored = {name: score for name, score in validation.items() if score is not None and math.isfinite(score)}

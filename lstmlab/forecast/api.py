@@ -12,7 +12,8 @@ from dataclasses import replace
 
 import numpy as np
 
-from .frame import PanelSeries, exogenous_columns, future_stamps, prepare, season_lengths, shown, split_series
+from .frame import (PanelSeries, column_names, exogenous_columns, future_stamps, prepare, season_lengths, shown,
+                    split_series, stamp_text)
 from .hybrid import ESLSTM, HybridConfig
 from .metrics import mae
 from .smoothing import refuse_nonpositive, smoothing_periods
@@ -108,9 +109,9 @@ class LSTMForecaster:
         self.seasons_ = {s.unique_id: smoothing_periods(s.y, lengths, self.h, tested) for s in self.series_}
         for series in self.series_:
             if self.config.get("seasonality") == "multiplicative" and (series.y <= 0).any():
-                stamps = series.ds
-                refuse_nonpositive(series.y, series.unique_id, error=SeriesError,       # named by its stamp
-                                   position=lambda k: f"ds {stamps.iloc[k] if hasattr(stamps, 'iloc') else stamps[k]}")
+                stamps, (time_name, target_name) = series.ds, column_names(frame)    # as the file names them
+                refuse_nonpositive(series.y, series.unique_id, error=SeriesError, target=target_name,
+                                   position=lambda k: f"{time_name} {stamp_text(stamps[k])}")
             period = max(self.seasons_[series.unique_id], default=1)
             if self.season_length and period < max(self.season_length):      # a season the user asked for
                 check_series(series, self.h, max(self.season_length), explicit_season=True)

@@ -126,8 +126,10 @@ def _read(args):
     from .frame import read_table
     time_column = args.time_column
     if time_column is None:
+        from .frame import date_parts
         columns = list(read_table(args.csv).columns)
-        time_column = "ds" if "ds" in columns else None
+        # ds, or a date in two columns (year and quarter or month), which read_csv makes one
+        time_column = "ds" if "ds" in columns or (date_parts(columns) and args.freq is None) else None
     if time_column is None:
         if args.freq is None:
             dated = [name for name in columns if _reads_as_date(name)]

@@ -17,7 +17,7 @@ import time
 import numpy as np
 
 from .api import LSTMForecaster
-from .frame import exogenous_columns, prepare, season_lengths, split_series
+from .frame import exogenous_columns, prepare, season_lengths, split_series, stamp_text
 from .metrics import format_number, format_table, mae, mase, rmse, smape
 from .peers import STATISTICAL, all_peers, peer_season, statsforecast_available
 from .seasonality import frequency_in_words, frequency_name, usable_season
@@ -86,12 +86,15 @@ def evaluate(df, h, folds=1, step=None, models=("hybrid", "lstm"), freq=None, se
         # the hybrid's smoothing alone (its forecast before any training): what the LSTM adds is the difference
         # what the ES-LSTM's smoothing models (the seasons the user named, untested)
         smoothing_seasons = smoothing_periods(history, lengths, h, tested=not season_length)
+        columns = exogenous_columns(frame)          # with their actual values over the window, as the LSTM models
+        exogenous = np.stack([full.exogenous[c][:end + h] for c in columns], axis=1) if columns else None
         predictions["smoothing"] = smoothing_forecast(
             history, smoothing_seasons, h, config.get("seasonality", "auto"),
-            config.get("trend", True), fit_horizon=1 if config.get("smoothing_fit") == "one-step" else h, name=uid)
+            config.get("trend", True), fit_horizon=1 if config.get("smoothing_fit") == "one-step" else h, name=uid,
+            exogenous=exogenous)
         if peers:
             start = time.perf_counter()
-            for name, values in all_peers(history, h, period, season_lengths=lengths).items():
+            for name, values in all_peers(history, h, period, season_lengths=lengths, exogenous=exogenous).items():
                 if not name.startswith("_"):
                     predictions[name] = values
             peer_seasons = {name: peer_season(lengths or [period], len(history), name) for name in STATISTICAL}
@@ -101,7 +104,8 @@ def evaluate(df, h, folds=1, step=None, models=("hybrid", "lstm"), freq=None, se
             hybrid = forecasts[MODELS["hybrid"]]
             network_mae = hybrid[(hybrid.unique_id == uid) & (hybrid.cutoff == cutoff)][
                 f"{MODELS['hybrid']}-validation-mae"].iloc[0]                                 # NaN: not held out
-            validation = validation_scores(history, h, lengths, None if pd.isna(network_mae) else float(network_mae))
+            validation = validation_scores(history, h, lengths, None if pd.isna(network_mae) else float(network_mae),
+                                           exogenous=None if exogenous is None else exogenous[:end])
             chosen = select(validation, predictions)
             predictions["selected"] = predictions[chosen]
             selected = {"model": chosen, "validation_mae": validation}
@@ -109,7 +113,7 @@ def evaluate(df, h, folds=1, step=None, models=("hybrid", "lstm"), freq=None, se
         scores = {name: metrics(actual, values, history, period) if np.isfinite(values).all()
                   else {"mae": None, "rmse": None, "smape": None, "mase": None}
                   for name, values in predictions.items()}
-        row = {"unique_id": uid, "cutoff": _stamp(cutoff), "period": period, "peer_seasons": peer_seasons,
+        row = {"unique_id": uid, "cutoff": stamp_text(cutoff), "period": period, "peer_seasons": peer_seasons,
                "smoothing_seasons": list(smoothing_seasons), "metrics": scores}
         if select_models:
             row["selected"] = selected
@@ -125,11 +129,6 @@ def evaluate(df, h, folds=1, step=None, models=("hybrid", "lstm"), freq=None, se
     return {"horizon": h, "folds": folds, "step": step, "freq": frequency_name(frame.attrs["freq"]),
             "season_lengths": lengths, "exogenous": exogenous_columns(frame), "rows": rows,
             "summary": summarize(rows), "seconds": timings}
-
-
-def _stamp(value):
-    text = str(value)
-    return text[:-9] if text.endswith(" 00:00:00") else text
 
 
 def summarize(rows):
@@ -156,9 +155,12 @@ def format_report(report):
              f"{report['season_lengths'] or 'none'}"]
     if report.get("exogenous"):
         # said plainly: the LSTM models are scored with these columns' actual values over each forecast window
+        regression = any("autoarima_x" in row["metrics"] for row in report["rows"])
         lines.append(f"exogenous inputs: {', '.join(map(str, report['exogenous']))} — the LSTM models read their "
-                     "actual values over each forecast window (as a scenario would give them); the statistical "
-                     "models use none (--no-exogenous: the target alone, for all)")
+                     "actual values over each forecast window (as a scenario would give them)"
+                     + (", and so does autoarima_x (AutoARIMA with them as regressors); the other statistical "
+                        "models use none" if regression else "; the statistical models use none")
+                     + " (--no-exogenous: the target alone, for all)")
     for uid in dict.fromkeys(row["unique_id"] for row in report["rows"]):
         lines.append(f"\nseries {uid!s}")
         for row in (r for r in report["rows"] if r["unique_id"] == uid):

@@ -81,6 +81,8 @@ def read_csv(path, id_column=None, time_column="ds", target_column="y", freq=Non
              command_line=False):
     """A long-format frame from a CSV file: a UTF-8 byte-order mark (Excel) and quoted fields are
     read as such; ``time_column`` is parsed as dates unless ``freq`` says the steps are plain integers.
+    A file with no ds column but a year column and a quarter or month column (statsmodels' macrodata) gets
+    its dates from them: the first day of each quarter or month.
 
     Without ``id_column`` the file holds one series, named after the file. ``exogenous``: the columns to
     use as exogenous inputs (None: every other column; []: none). ``command_line``: messages name the
@@ -94,6 +96,11 @@ def read_csv(path, id_column=None, time_column="ds", target_column="y", freq=Non
         for other, same in named[k + 1:]:
             if same == name:
                 raise ValueError(f"{role} and {other} both name column {name!r}; each must name its own column")
+    parts = date_parts(frame.columns) if time_column == "ds" and "ds" not in frame.columns else None
+    if parts:                                      # the dates in two columns (year, quarter): made one, parts dropped
+        frame.attrs["lines"] = data_lines(path, len(frame))
+        frame.insert(0, "ds", dates_from_parts(frame, *parts, source=str(path)))
+        frame = frame.drop(columns=list(parts[:2]))
     wanted = [name for name in (id_column, time_column, target_column) if name]
     for name in wanted:
         if name not in frame.columns:
@@ -106,11 +113,47 @@ def read_csv(path, id_column=None, time_column="ds", target_column="y", freq=Non
     else:
         frame = frame.rename(columns={id_column: "unique_id"})
     frame = frame.rename(columns={time_column: "ds", target_column: "y"})
-    frame.attrs["column_names"] = {"ds": time_column, "y": target_column}     # for messages
+    frame.attrs["column_names"] = {"ds": f"{parts[0]} and {parts[1]}" if parts else time_column,
+                                   "y": target_column}                          # for messages
     frame.attrs["source"] = str(path)
     frame.attrs["lines"] = data_lines(path, len(frame))
     return prepare(select_exogenous(frame, exogenous, str(path), command_line), freq=freq, source=str(path),
                    command_line=command_line)
+
+
+# columns that hold a date in parts (statsmodels' macrodata: year, quarter): name -> what they are
+YEAR_NAMES = ("year", "yr")
+PART_NAMES = {"quarter": "quarter", "qtr": "quarter", "month": "month"}
+
+
+def date_parts(columns):
+    """(year column, part column, "quarter" | "month") when the columns hold a date in two parts — a year and a
+    quarter or month (matched without case) — else None."""
+    lower = {str(name).strip().lower(): name for name in columns}
+    year = next((lower[name] for name in YEAR_NAMES if name in lower), None)
+    part = next(((lower[name], kind) for name, kind in PART_NAMES.items() if name in lower), None)
+    return (year, *part) if year is not None and part is not None else None
+
+
+def dates_from_parts(frame, year, part, kind, source=None):
+    """The first day of each row's quarter or month, from a year column and a quarter (1-4, or Q1-Q4) or month
+    (1-12) column; a value that is neither is refused, naming its line."""
+    pd = _pandas()
+    top = 4 if kind == "quarter" else 12
+    text = frame[part].astype(str).str.strip().str.upper()
+    if kind == "quarter":
+        text = text.str.replace(r"^Q", "", regex=True)
+    numbers = pd.to_numeric(text, errors="coerce")
+    years = pd.to_numeric(frame[year], errors="coerce")
+    for values, name, low, high in ((years, year, 1, 9999), (numbers, part, 1, top)):
+        broken = values.isna() | (values != values.round()) | (values < low) | (values > high)
+        if broken.any():
+            k = int(np.argmax(broken.to_numpy()))
+            expected = "a year" if name == year else f"a {kind} number, 1 to {top}" + (" (or Q1 to Q4)" if top == 4 else "")
+            raise ValueError(f"the dates are read from columns {year!r} and {part!r}: {name} is "
+                             f"{shown(frame[name].iloc[k])} at {_describe_row(frame, k, source)}; expected {expected}")
+    months = (numbers - 1) * 3 + 1 if kind == "quarter" else numbers
+    return pd.to_datetime(pd.DataFrame({"year": years.astype(int), "month": months.astype(int), "day": 1}))
 
 
 def data_lines(path, rows):
@@ -146,6 +189,18 @@ def shown(value):
 def exogenous_columns(frame):
     """The columns of a long-format frame besides unique_id, ds and y."""
     return [name for name in frame.columns if name not in REQUIRED]
+
+
+def stamp_text(value):
+    """A time stamp as messages and reports write it: 2019-03-01, not 2019-03-01 00:00:00 (a time of day
+    only when there is one)."""
+    text = str(value)
+    return text[:-9] if text.endswith(" 00:00:00") else text
+
+
+def column_names(frame):
+    """(time, target) as the user named them; public for the API's messages."""
+    return _names(frame)
 
 
 def _names(frame):

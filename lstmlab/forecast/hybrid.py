@@ -1,5 +1,7 @@
 """ES-LSTM: the ES-RNN-style hybrid (Smyl 2020), one global LSTM over a panel of series.
 
+0. With exogenous columns, their linear effect x_t · β is taken out of z first (regression.py) and
+   added back to every forecast from the scenario's x: the smoothing sees the series without it.
 1. Per series, exponential smoothing (smoothing.py) gives a level l_t, a damped trend b_t and seasonal
    indices s_t (the sum over its seasons: half-hourly data have a daily and a weekly one); its
    parameters are chosen by the error of its own forecasts 1..h steps ahead.
@@ -10,7 +12,7 @@
    One network for all series and windows (a "global" model) reads the window and emits, for each of
    the h steps, the quantiles (0.05, 0.1, 0.5, 0.9, 0.95) of that correction, trained with the pinball
    loss   ρ_q(e) = max(q·e, (q − 1)·e),  e = target − prediction.
-4. Forecasts are de-normalised:  ŷ_{t+k} = inverse(smoothing forecast_k + scale · output_k),
+4. Forecasts are de-normalised:  ŷ_{t+k} = inverse(smoothing forecast_k + x_{t+k} · β + scale · output_k),
    inverse = exp for multiplicative seasonality. The median is the point forecast.
 5. Guards against learning what one series' history cannot teach (each measured on the development
    panel, benchmarks/forecast_panel): the network starts at zero, i.e. at the smoothing's forecast;
@@ -21,7 +23,8 @@
    ensembling); the forecast takes the median of their quantiles.
 
 With normalize="last" the same network gets no smoothing (α = 1, no trend or season: windows and
-targets are relative to the last value): that is the pure LSTM, kept for comparison.
+targets are relative to the last value) and no regression on the exogenous columns (it reads them as
+inputs only): that is the pure LSTM, kept for comparison.
 """
 import copy
 from contextlib import contextmanager
@@ -34,6 +37,7 @@ from torch import nn
 from tqdm import tqdm          # plain text bars: no widget (and no IProgress warning) in notebooks
 
 from .models import MultiHorizonLSTM, quantile_loss
+from .regression import exogenous_effect
 from .smoothing import Smoothing, choose_mode, fit_smoothing
 
 QUANTILES = (0.05, 0.1, 0.5, 0.9, 0.95)
@@ -113,7 +117,8 @@ def default_lookbacks(horizon, period, normalize, factors=(1.0, 2.0, 3.0)):
 
 @dataclass
 class _Prepared:
-    """One series, smoothed: z, levels, trends (N,), seasons (J, N), exogenous standardised (N, E)."""
+    """One series, smoothed: z (after the exogenous effect is taken out), levels, trends (N,), seasons (J, N),
+    exogenous standardised (N, E), and the exogenous effect on z: β (E,) and x_t · β for every t (N,)."""
     smoothing: Smoothing
     z: np.ndarray
     levels: np.ndarray
@@ -122,6 +127,8 @@ class _Prepared:
     exogenous: np.ndarray
     exogenous_center: np.ndarray
     exogenous_scale: np.ndarray
+    effect: np.ndarray
+    offsets: np.ndarray
 
 
 class HybridNet(nn.Module):
@@ -213,6 +220,13 @@ class ESLSTM:
         c = self.config
         seasons = (c.season_lengths or (c.period,)) if seasons is None else tuple(seasons)
         mode = choose_mode(y, max(seasons, default=1), c.seasonality, name)
+        exogenous = np.zeros((len(y), 0)) if exogenous is None else np.asarray(exogenous, dtype=np.float64)
+        effect = np.zeros(exogenous.shape[1])
+        if c.normalize == "es" and exogenous.shape[1]:
+            # the exogenous columns' linear effect comes out of z before the smoothing (regression.py)
+            raw = np.log(y) if mode == "multiplicative" else np.asarray(y, dtype=np.float64)
+            effect = exogenous_effect(raw, exogenous, max(seasons, default=1))
+            y = np.exp(raw - exogenous @ effect) if mode == "multiplicative" else raw - exogenous @ effect
         if c.normalize == "es":
             smoothing = fit_smoothing(y, seasons or 1, mode, trend=c.trend,
                                       horizon=c.horizon if c.smoothing_fit == "horizon" else 1)
@@ -223,10 +237,10 @@ class ESLSTM:
             smoothing.scale = float(change) if change > 0 else 1.0
         z = smoothing.transform(y)
         levels, trends, seasons = smoothing.run(z)
-        exogenous = np.zeros((len(y), 0)) if exogenous is None else np.asarray(exogenous, dtype=np.float64)
         center, scale = exogenous.mean(axis=0), exogenous.std(axis=0)
         scale = np.where(scale > 0, scale, 1.0)
-        return _Prepared(smoothing, z, levels, trends, seasons, (exogenous - center) / scale, center, scale)
+        return _Prepared(smoothing, z, levels, trends, seasons, (exogenous - center) / scale, center, scale,
+                         effect, exogenous @ effect)
 
     def _smoothing_forecast(self, prepared, t):
         """The smoothing's own forecast after t: l_t + (φ + … + φ^k) b_t + Σ_j s^j_{t+k−m_j⌈k/m_j⌉}, k = 1..h. (h,)"""
@@ -403,6 +417,17 @@ class ESLSTM:
                              f"values for the {self.config.horizon} forecast steps")
         return (np.asarray(future_exogenous[name], dtype=np.float64) - p.exogenous_center) / p.exogenous_scale
 
+    def _future_offsets(self, name, future_exogenous=None, end=None):
+        """(h,): the exogenous effect x_{t+k} · β on z at the h steps after ``end`` — from the scenario's
+        values after the last fitted point, from the actual ones after an earlier end."""
+        p, h = self.series[name], self.config.horizon
+        if end is not None:
+            return p.offsets[end + 1:end + 1 + h]
+        if not p.exogenous.shape[1]:
+            return np.zeros(h)
+        self._scenario(name, p, future_exogenous)                   # the same checks as the network's inputs
+        return np.asarray(future_exogenous[name], dtype=np.float64) @ p.effect
+
     @torch.no_grad()
     def member_draws(self, name, future_exogenous=None, end=None):
         """(M, h, Q): each member's quantiles of the correction after the window ending at ``end`` (default:
@@ -427,12 +452,13 @@ class ESLSTM:
             draw = draw[:, [self.config.quantiles.index(0.5)]] + member.untrained_band
         return draw
 
-    def to_series_units(self, name, normalised, end=None):
+    def to_series_units(self, name, normalised, end=None, future_exogenous=None):
         """Normalised corrections (h, Q) after ``end`` (default: the last fitted point) -> forecasts in the
-        series' units: inverse(smoothing forecast + scale · correction)."""
+        series' units: inverse(smoothing forecast + exogenous effect + scale · correction)."""
         p = self.series[name]
         t = len(p.z) - 1 if end is None else end
-        z = self._smoothing_forecast(p, t)[:, None] + p.smoothing.scale * normalised
+        offsets = self._future_offsets(name, future_exogenous, end)                      # (h,)
+        z = (self._smoothing_forecast(p, t) + offsets)[:, None] + p.smoothing.scale * normalised
         return p.smoothing.inverse(z)
 
     def ensemble_quantiles(self, name, future_exogenous=None, end=None):
@@ -440,7 +466,8 @@ class ESLSTM:
         the members' median, as N-BEATS takes it — one member that learnt a wrong correction moves it less
         than a mean (development panel: 1.039 / 1.105 with the mean, 1.033 / 1.100 with the median)."""
         draws = self.member_draws(name, future_exogenous, end=end)                           # (M, h, Q)
-        return self.to_series_units(name, np.sort(np.median(draws, axis=0), axis=1), end=end)
+        return self.to_series_units(name, np.sort(np.median(draws, axis=0), axis=1), end=end,
+                                    future_exogenous=future_exogenous)
 
     def validation_forecast(self, name):
         """(h,): the median forecast of the series' last h fitted points from the window before them, or None

@@ -17,6 +17,7 @@ import numpy as np
 
 STATISTICAL = ("ets", "autoarima", "theta")
 BASELINES = ("naive", "seasonal_naive")
+WITH_EXOGENOUS = "autoarima_x"      # AutoARIMA with the exogenous columns as regressors: the peer given what the LSTM is
 
 
 def naive(history, horizon):
@@ -59,8 +60,9 @@ def peer_season(season_lengths, length, model):
     return max(usable) if usable else 1
 
 
-def statistical(history, horizon, period, models=STATISTICAL, season_lengths=None):
-    """{name: (h,)} forecasts of statsforecast's AutoETS, AutoARIMA and AutoTheta after ``history``.
+def statistical(history, horizon, period, models=STATISTICAL, season_lengths=None, exogenous=None):
+    """{name: (h,)} forecasts of statsforecast's AutoETS, AutoARIMA and AutoTheta after ``history``
+    (and of autoarima_x, given ``exogenous``: see fit_peer).
 
     Each model gets the longest of ``season_lengths`` (default: [period]) that it takes (peer_season).
     Each chooses its own form (see the module doc).
@@ -68,7 +70,7 @@ def statistical(history, horizon, period, models=STATISTICAL, season_lengths=Non
     out = {}
     for name in models:
         try:
-            out[name] = fit_peer(name, history, horizon, period, season_lengths)["mean"]
+            out[name] = fit_peer(name, history, horizon, period, season_lengths, exogenous=exogenous)["mean"]
         except ImportError:
             raise
         except Exception as error:                       # a peer that cannot fit is reported, not fatal
@@ -77,21 +79,32 @@ def statistical(history, horizon, period, models=STATISTICAL, season_lengths=Non
     return out
 
 
-def fit_peer(name, history, horizon, period, season_lengths=None, level=()):
+def fit_peer(name, history, horizon, period, season_lengths=None, level=(), exogenous=None):
     """One statsforecast model after ``history``: {"mean": (h,)} and, for each level (80, 90), its prediction
-    interval {"lo-80": (h,), "hi-80": (h,), …}. Its season: the longest it takes (peer_season)."""
+    interval {"lo-80": (h,), "hi-80": (h,), …}. Its season: the longest it takes (peer_season).
+
+    name "autoarima_x": AutoARIMA with ``exogenous`` (N + h, E) as regressors — the fitted points' values
+    and the forecast steps' (a regression with ARIMA errors, as R's auto.arima(xreg = …))."""
     if not statsforecast_available():
         raise ImportError("the statistical peers need statsforecast: pip install 'lstmlab[forecast]'")
     from statsforecast.models import AutoARIMA, AutoETS, AutoTheta
     history = np.asarray(history, dtype=np.float64)
+    regressors = {}
+    if name == WITH_EXOGENOUS:
+        exogenous = np.asarray(exogenous, dtype=np.float64)
+        regressors = {"X": exogenous[:len(history)], "X_future": exogenous[len(history):len(history) + horizon]}
+        name = "autoarima"
     season = peer_season(list(season_lengths) if season_lengths else [period], len(history), name)
     model = {"ets": AutoETS, "autoarima": AutoARIMA, "theta": AutoTheta}[name](season_length=season)
-    out = model.forecast(y=history, h=horizon, **({"level": list(level)} if level else {}))
+    out = model.forecast(y=history, h=horizon, **regressors, **({"level": list(level)} if level else {}))
     return {key: np.asarray(value, dtype=np.float64) for key, value in out.items()}
 
 
-def all_peers(history, horizon, period, with_statistics=True, season_lengths=None):
+def all_peers(history, horizon, period, with_statistics=True, season_lengths=None, exogenous=None):
+    """naive, seasonal naive and the statistical peers; with ``exogenous`` (N + h, E columns) also
+    autoarima_x, the one peer that reads them."""
     peers = {"naive": naive(history, horizon), "seasonal_naive": seasonal_naive(history, horizon, period)}
     if with_statistics:
-        peers.update(statistical(history, horizon, period, season_lengths=season_lengths))
+        models = STATISTICAL + ((WITH_EXOGENOUS,) if exogenous is not None else ())
+        peers.update(statistical(history, horizon, period, models, season_lengths, exogenous))
     return peers

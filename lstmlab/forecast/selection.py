@@ -7,7 +7,7 @@ panel"). So each candidate forecasts the last h points of the training data from
 them, and the one with the lowest MAE there makes the series' forecast:
 
     validation MAE(model) = mean |y_{N−h+k} − ŷ_k|, k = 1..h,   ŷ from the first N − h points only
-    selected = argmin over {ES-LSTM, ets, autoarima, theta}
+    selected = argmin over {ES-LSTM, ets, autoarima, theta}   (and autoarima_x, with exogenous columns)
 
 The peers are refitted on the first N − h points (each with the season those allow: on a short series
 that can be none, where the forecast after all N points has one). The ES-LSTM is not: early stopping
@@ -22,17 +22,18 @@ import warnings
 import numpy as np
 
 from .metrics import mae
-from .peers import STATISTICAL, fit_peer, statistical
+from .peers import STATISTICAL, WITH_EXOGENOUS, fit_peer, statistical
 from .seasonality import usable_season
 
 NETWORK = "ES-LSTM"
-CANDIDATES = (NETWORK,) + STATISTICAL
+CANDIDATES = (NETWORK,) + STATISTICAL + (WITH_EXOGENOUS,)
 
 
-def validation_scores(history, h, season_lengths, network_mae):
+def validation_scores(history, h, season_lengths, network_mae, exogenous=None):
     """{candidate: MAE on the last h points of ``history``}: the peers fitted on the points before them,
     the network's from its own held-out window (``network_mae``; None: not scored). A candidate that cannot
-    forecast there (too few points, a failed fit) is left out."""
+    forecast there (too few points, a failed fit) is left out. ``exogenous`` (N, E), the columns over
+    ``history``: autoarima_x is a candidate too, with their actual values over the held-out points."""
     history = np.asarray(history, dtype=np.float64)
     fitted, held_out = history[:-h], history[-h:]
     scores = {NETWORK: network_mae} if network_mae is not None and np.isfinite(network_mae) else {}
@@ -44,9 +45,10 @@ def validation_scores(history, h, season_lengths, network_mae):
         # numpy's warning would be about a shorter history the user never gave; a forecast that is not
         # finite is left out below
         warnings.simplefilter("ignore", RuntimeWarning)
-        forecasts = statistical(fitted, h, period, season_lengths=season_lengths)
+        models = STATISTICAL + ((WITH_EXOGENOUS,) if exogenous is not None else ())
+        forecasts = statistical(fitted, h, period, models, season_lengths, exogenous)
     for name, forecast in forecasts.items():
-        if name in STATISTICAL and np.isfinite(forecast).all():
+        if name in CANDIDATES and np.isfinite(forecast).all():
             scores[name] = mae(held_out, forecast)
     return scores
 

@@ -29,6 +29,7 @@ from typing import Tuple
 
 import numpy as np
 
+from .regression import exogenous_effect
 from .seasonality import SEASONAL_STRENGTH, seasonal_strength
 
 ALPHAS = np.array([0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9])
@@ -51,12 +52,13 @@ def smoothing_periods(y, lengths, horizon, tested=True):
     return periods if not tested else tuple(m for m in periods if seasonal_strength(y, m) >= SEASONAL_STRENGTH)
 
 
-def refuse_nonpositive(y, name, position=lambda k: f"step {k}", error=ValueError):
-    """The one refusal of zeros or negatives under multiplicative seasonality (log y): named by series and
-    by ``position`` of the first one (a step index here; the API gives the stamp)."""
+def refuse_nonpositive(y, name, position=lambda k: f"step {k}", error=ValueError, target="y"):
+    """The one refusal of zeros or negatives under multiplicative seasonality (log y): named by series, by
+    ``target`` (the column's name in the user's file) and by ``position`` of the first one (a step index
+    here; the API gives the stamp)."""
     k = int(np.argmax(np.asarray(y) <= 0))
     shown = repr(name) if isinstance(name, str) else str(name)
-    raise error(f"series {shown}: multiplicative seasonality needs positive values; y is {y[k]:g} at "
+    raise error(f"series {shown}: multiplicative seasonality needs positive values; {target} is {y[k]:g} at "
                 f"{position(k)}; use additive seasonality (or auto)")
 
 
@@ -229,11 +231,21 @@ def fit_smoothing(y, periods, mode, trend=True, horizon=1):
     return smoothing
 
 
-def smoothing_forecast(y, periods, horizon, seasonality="auto", trend=True, fit_horizon=None, name="series"):
+def smoothing_forecast(y, periods, horizon, seasonality="auto", trend=True, fit_horizon=None, name="series",
+                       exogenous=None):
     """The smoothing alone, no network, in y's units: l_N + (φ + … + φ^k) b_N + Σ_j s^j_{N+k−m_j⌈k/m_j⌉},
-    k = 1..h. It is what the ES-LSTM forecasts before training (hybrid.py), reported beside it. (horizon,)"""
+    k = 1..h. It is what the ES-LSTM forecasts before training (hybrid.py), reported beside it. (horizon,)
+
+    exogenous: (N + horizon, E), the columns over y's points and the forecast's steps: as in the ES-LSTM,
+    their linear effect is taken out of z before the smoothing and added to its forecast (regression.py)."""
     periods = usable_periods(_as_tuple(periods, int), len(y))
     mode = choose_mode(y, max(periods, default=1), seasonality, name)
+    offsets = np.zeros(len(y) + horizon)
+    if exogenous is not None and np.asarray(exogenous).shape[1]:
+        exogenous = np.asarray(exogenous, dtype=np.float64)
+        z = np.log(y) if mode == "multiplicative" else np.asarray(y, dtype=np.float64)
+        offsets = exogenous @ exogenous_effect(z, exogenous[:len(y)], max(periods, default=1))
+        y = np.exp(z - offsets[:len(y)]) if mode == "multiplicative" else z - offsets[:len(y)]
     smoothing = fit_smoothing(y, periods, mode, trend=trend, horizon=fit_horizon or horizon)
     levels, trends, seasons = smoothing.run(smoothing.transform(y))
-    return smoothing.inverse(smoothing.forecast(levels, trends, seasons, len(y) - 1, horizon))
+    return smoothing.inverse(smoothing.forecast(levels, trends, seasons, len(y) - 1, horizon) + offsets[len(y):])

@@ -1,0 +1,107 @@
+"""The exogenous columns' linear effect, taken out of a series before its smoothing (regression.py):
+β recovered on series with a level that wanders, a season and a trend; the ES-LSTM with an informative
+column against itself without it; a scenario value drives the step it describes."""
+import numpy as np
+import pytest
+
+pd = pytest.importorskip("pandas")
+
+from lstmlab.forecast.api import LSTMForecaster  # noqa: E402
+from lstmlab.forecast.metrics import mae  # noqa: E402
+from lstmlab.forecast.regression import exogenous_effect  # noqa: E402
+
+TINY = {"ensemble": 1, "steps": 20, "hidden_size": 8, "mlp_size": 16}
+
+
+def promo_series(seed, n=144, effect=30.0, noise=4.0):
+    """A monthly series with a trend, a season and a promotion (0/1 on a quarter of the months) adding
+    ``effect`` units: the frame and the noise-free part."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(n)
+    promo = (rng.random(n) < 0.25).astype(float)
+    clean = 200 + 0.8 * t + 25 * np.sin(2 * np.pi * t / 12) + effect * promo
+    frame = pd.DataFrame({"unique_id": "s", "ds": pd.date_range("2000-01-01", periods=n, freq="MS"),
+                          "y": clean + rng.normal(0, noise, n), "promo": promo})
+    return frame, clean
+
+
+def test_the_effect_is_recovered_through_a_wandering_level_and_a_season():
+    rng = np.random.default_rng(0)
+    n = 400
+    t = np.arange(n)
+    x = rng.standard_normal((n, 2))
+    level = np.cumsum(rng.normal(0, 1.0, n))                      # a random walk: no fixed mean to regress on
+    z = level + 3 * np.sin(2 * np.pi * t / 12) + x @ np.array([2.0, -0.5]) + rng.normal(0, 0.3, n)
+    np.testing.assert_allclose(exogenous_effect(z, x, period=12), [2.0, -0.5], atol=0.1)
+    np.testing.assert_allclose(exogenous_effect(z, x), [2.0, -0.5], atol=0.1)
+
+
+def test_a_trend_or_a_constant_column_gets_no_effect():
+    """A time index steps by a constant, which the regression's constants take: the trend is the
+    smoothing's, not the column's. A month number steps by the season's pattern, taken too; a constant
+    column explains nothing."""
+    rng = np.random.default_rng(1)
+    n = 120
+    t = np.arange(n, dtype=np.float64)
+    promo = (rng.random(n) < 0.3).astype(float)
+    z = 5 + 0.7 * t + 4 * promo + rng.normal(0, 0.5, n)
+    month = t % 12 + 1
+    beta = exogenous_effect(z, np.stack([t, np.full(n, 3.0), promo], axis=1), period=1)
+    assert beta[0] == 0 and beta[1] == 0
+    assert beta[2] == pytest.approx(4.0, abs=0.3)
+    beta = exogenous_effect(z + np.sin(month), np.stack([month, promo], axis=1), period=12)
+    assert beta[0] == 0 and beta[1] == pytest.approx(4.0, abs=0.3)
+    assert exogenous_effect(z, np.zeros((n, 0)), period=1).shape == (0,)
+
+
+def test_an_informative_column_brings_the_forecast_near_the_noise():
+    """The promotion adds 30 to a series with noise of σ = 4 (a perfect forecast's MAE ≈ 3.2). Without the
+    regression the smoothing chased each promotion a step late and the network had to learn the effect from
+    a hundred windows: MAE 7.5 (seed 0; 10.6 with no column). With it: 3.9."""
+    frame, clean = promo_series(seed=0)
+    h = 12
+    train, test = frame.iloc[:-h], frame.iloc[-h:]
+    with_column = LSTMForecaster(h=h, **TINY).fit(train).predict(X_df=test[["unique_id", "ds", "promo"]])
+    without = LSTMForecaster(h=h, **TINY).fit(train.drop(columns="promo")).predict()
+    error_with = mae(clean[-h:], with_column["ES-LSTM"].to_numpy())
+    error_without = mae(clean[-h:], without["ES-LSTM"].to_numpy())
+    assert error_with < 0.5 * error_without
+    assert error_with < 6.0                           # against the noise-free series: 0 is perfect
+
+
+def test_a_scenario_value_moves_the_step_it_describes():
+    """Issue 16's alignment rule, for the ES-LSTM: one more promotion in the scenario at step k raises the
+    forecast at step k by about the promotion's effect, and every other step by much less. (Additive: with
+    multiplicative seasonality the effect is a percentage, fitted at the training data's mean level.)"""
+    frame, _ = promo_series(seed=2, n=120)
+    h = 6
+    forecaster = LSTMForecaster(h=h, seasonality="additive", **TINY).fit(frame)
+    stamps = pd.date_range(frame.ds.iloc[-1] + pd.offsets.MonthBegin(), periods=h, freq="MS")
+    base = forecaster.predict(X_df=pd.DataFrame({"unique_id": "s", "ds": stamps, "promo": 0.0}))["ES-LSTM"].to_numpy()
+    for k in range(h):
+        scenario = np.zeros(h)
+        scenario[k] = 1.0
+        moved = forecaster.predict(X_df=pd.DataFrame({"unique_id": "s", "ds": stamps, "promo": scenario}))
+        change = moved["ES-LSTM"].to_numpy() - base
+        assert change[k] == pytest.approx(30.0, abs=6.0)
+        assert np.abs(np.delete(change, k)).max() < 0.2 * change[k]
+
+
+def test_the_report_has_the_peer_that_reads_the_columns_too():
+    """With exogenous columns the LSTM models read their actual future values and the three statistical
+    peers none; autoarima_x (AutoARIMA with the columns as regressors) is the peer given the same, and a
+    candidate of the selected forecast. The smoothing row is the ES-LSTM before training, so it has the
+    columns' effect as well."""
+    pytest.importorskip("statsforecast")
+    from lstmlab.forecast.evaluate import evaluate, format_report
+    frame, _ = promo_series(seed=0, n=96)
+    report = evaluate(frame, 12, models=("hybrid",), **TINY)
+    mae_of = {name: m["mae"] for name, m in report["rows"][0]["metrics"].items()}
+    assert {"autoarima_x", "autoarima", "smoothing", "ES-LSTM"} <= set(mae_of)
+    assert mae_of["autoarima_x"] < 0.6 * mae_of["autoarima"]
+    assert mae_of["smoothing"] < 0.6 * mae_of["autoarima"]
+    assert "and so does autoarima_x (AutoARIMA with them as regressors)" in format_report(report)
+    # the selected forecast can pick it: scored on the last 12 points before the cutoff, with their actual x
+    assert "autoarima_x" in report["rows"][0]["selected"]["validation_mae"]
+    without = evaluate(frame.drop(columns="promo"), 12, models=("hybrid",), **TINY)
+    assert "autoarima_x" not in without["rows"][0]["metrics"]
