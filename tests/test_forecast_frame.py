@@ -797,3 +797,29 @@ def test_the_multiplicative_refusal_names_the_files_columns_and_a_plain_date(tmp
     assert result.returncode == 2
     assert "multiplicative seasonality needs positive values; sales is 0 at month 2019-03-01;" in result.stderr, \
         result.stderr
+
+
+def test_date_parts_stay_out_of_the_way_of_finer_dates_and_named_columns(tmp_path):
+    """Found in review: year, month and day columns were read as monthly stamps (then refused as repeats),
+    a date column beside year and month was ignored, and --column month lost its column."""
+    daily = tmp_path / "daily.csv"
+    daily.write_text("year,month,day,y\n" + "".join(f"2020,1,{d},{d}\n" for d in range(1, 29)))
+    with pytest.raises(ValueError, match=r"column 'ds' not in"):
+        read_csv(daily)
+    dated = tmp_path / "dated.csv"
+    dated.write_text("date,year,month,y\n" + "".join(f"2020-{m:02d}-01,2020,{m},{m}\n" for m in range(1, 13)))
+    with pytest.raises(ValueError, match=r"column 'ds' not in"):
+        read_csv(dated)
+    frame = read_csv(dated, time_column="date")
+    assert set(frame.columns) == {"unique_id", "ds", "y", "year", "month"}
+    target = tmp_path / "target.csv"
+    target.write_text("year,month,ds\n" + "".join(f"{2000 + k // 12},{k % 12 + 1},{k}\n" for k in range(24)))
+    result = cli("--csv", str(target), "--column", "month", "--horizon", "2", *QUICK)
+    assert "column 'month' not in" not in result.stderr
+
+
+def test_an_infinite_exogenous_value_is_refused_with_its_line(tmp_path):
+    path = tmp_path / "x.csv"
+    path.write_text("ds,y,x\n" + "".join(f"2000-{m:02d}-01,{m},{'inf' if m == 5 else m}\n" for m in range(1, 13)))
+    with pytest.raises(ValueError, match=r"exogenous column 'x' is inf at .*x.csv, line 6, not a finite number"):
+        read_csv(path)

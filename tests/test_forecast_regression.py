@@ -105,3 +105,55 @@ def test_the_report_has_the_peer_that_reads_the_columns_too():
     assert "autoarima_x" in report["rows"][0]["selected"]["validation_mae"]
     without = evaluate(frame.drop(columns="promo"), 12, models=("hybrid",), **TINY)
     assert "autoarima_x" not in without["rows"][0]["metrics"]
+
+
+def test_the_season_test_reads_the_series_without_the_columns_effect():
+    """Found in review: a promotion (+30) on a random third of the months hid a season of amplitude 10 from
+    the seasonal-strength test (0.34 < 0.64), the season was dropped, and the forecast missed it (MAE 8.8
+    against 2.1 with the season named)."""
+    from lstmlab.forecast.smoothing import smoothing_periods
+    rng = np.random.default_rng(0)
+    n = 84
+    t = np.arange(n)
+    promo = (rng.random(n) < 0.3).astype(float)
+    y = 100 + 0.5 * t + 10 * np.sin(2 * np.pi * t / 12) + 30 * promo + rng.normal(0, 2, n)
+    assert smoothing_periods(y[:72], [12], 6) == ()                              # the test on y as it is
+    assert smoothing_periods(y[:72], [12], 6, exogenous=promo[:72, None]) == (12,)
+    frame = pd.DataFrame({"unique_id": "a", "ds": pd.date_range("2000-01-01", periods=n, freq="MS"), "y": y,
+                          "promo": promo})
+    forecaster = LSTMForecaster(h=6, **TINY).fit(frame.iloc[:72])
+    assert forecaster.seasons_ == {"a": (12,)}
+    forecast = forecaster.predict(X_df=frame.iloc[72:78].drop(columns="y"))["ES-LSTM"].to_numpy()
+    assert mae(y[72:78], forecast) < 4.0
+
+
+def test_a_column_of_large_values_does_not_overflow_a_multiplicative_series():
+    """Found in review: z − x·β with x near 10⁵ moved the logged series by ~950, exp() underflowed to 0 and
+    every forecast was NaN. The effect is taken about the column's mean."""
+    from lstmlab.forecast.smoothing import smoothing_forecast
+    rng = np.random.default_rng(3)
+    n = 60
+    index = 1e5 + np.cumsum(rng.normal(0, 50, n + 6))                            # a price index, say
+    y = 50 * np.exp(0.01 * (index - 1e5) / 50 + rng.normal(0, 0.01, n + 6))
+    forecast = smoothing_forecast(y[:n], (), 6, "multiplicative", exogenous=index[:, None])
+    assert np.isfinite(forecast).all() and mae(y[n:], forecast) < 0.2 * y[n:].mean()
+    frame = pd.DataFrame({"unique_id": "p", "ds": pd.date_range("2000-01-01", periods=n + 6, freq="MS"),
+                          "y": y, "index": index})
+    fitted = LSTMForecaster(h=6, seasonality="multiplicative", **TINY).fit(frame.iloc[:n])
+    assert np.isfinite(fitted.predict(X_df=frame.iloc[n:].drop(columns="y"))["ES-LSTM"].to_numpy()).all()
+    # a large constant added to a column changes nothing of its effect (it was read as constant: β = 0)
+    np.testing.assert_allclose(exogenous_effect(np.log(y[:n]), index[:n, None] + 1e12, 1),
+                               exogenous_effect(np.log(y[:n]), index[:n, None], 1), rtol=1e-3)
+
+
+def test_x_df_with_another_id_or_case_is_named():
+    frame, _ = promo_series(seed=1, n=48)
+    forecaster = LSTMForecaster(h=3, **TINY).fit(frame.assign(unique_id="Store_1"))
+    stamps = pd.date_range("2004-01-01", periods=3, freq="MS")
+    with pytest.raises(ValueError, match=r"series 'Store_1': X_df has no rows for it; its ids are 'store_1' "
+                                         r"\('store_1' differs only in case\)"):
+        forecaster.predict(X_df=pd.DataFrame({"unique_id": "store_1", "ds": stamps, "promo": 0.0}))
+    with pytest.raises(ValueError, match=r"ds must be the 3 stamps after the fitted data \(2004-01-01 .. 2004-03-01\), "
+                                         r"got 2005-01-01 .. 2005-03-01$"):
+        forecaster.predict(X_df=pd.DataFrame({"unique_id": "Store_1", "ds": stamps + pd.DateOffset(years=1),
+                                              "promo": 0.0}))

@@ -6,7 +6,10 @@ the way statsforecast and neuralforecast take them.
     fc.predict()                                   # unique_id, ds, ES-LSTM, ES-LSTM-lo-90, …, ES-LSTM-hi-90
     fc.cross_validation(df, n_windows=3, step_size=12)   # + cutoff, y: refits before every cutoff
 
-One global network learns from every series of the frame; each series keeps its own smoothing.
+One global network learns from every series of the frame; each series keeps its own smoothing. Exogenous
+columns (every column besides unique_id, ds and y) need their future values at predict: X_df with unique_id,
+ds and the columns, h rows per series. The ES-LSTM takes their linear effect out of each series before its
+smoothing and adds it back from X_df (regression.py); the network reads them too.
 """
 from dataclasses import replace
 
@@ -106,7 +109,11 @@ class LSTMForecaster:
         self.frequency_seasons_ = tuple(lengths)         # from the frequency or season_length, before any is dropped
         self.series_ = split_series(frame)
         tested = self.model == "hybrid" and not self.season_length      # the seasons the user named are kept
-        self.seasons_ = {s.unique_id: smoothing_periods(s.y, lengths, self.h, tested) for s in self.series_}
+        self.exogenous_ = exogenous_columns(frame)
+        columns = {s.unique_id: np.stack([s.exogenous[n] for n in self.exogenous_], axis=1) if self.exogenous_ else None
+                   for s in self.series_}                                               # (N, E) or None
+        self.seasons_ = {s.unique_id: smoothing_periods(s.y, lengths, self.h, tested, columns[s.unique_id])
+                         for s in self.series_}
         for series in self.series_:
             if self.config.get("seasonality") == "multiplicative" and (series.y <= 0).any():
                 stamps, (time_name, target_name) = series.ds, column_names(frame)    # as the file names them
@@ -118,11 +125,9 @@ class LSTMForecaster:
             check_series(series, self.h, period, explicit_season=bool(self.season_length))
         self.period_ = max((max(m, default=1) for m in self.seasons_.values()), default=1)
         self.season_lengths_ = tuple(sorted(set().union(*self.seasons_.values())))
-        self.exogenous_ = exogenous_columns(frame)
         config = HybridConfig(horizon=self.h, period=self.period_, season_lengths=self.season_lengths_,
                               normalize="es" if self.model == "hybrid" else "last", **self.config)
-        panel = [(s.unique_id, s.y, np.stack([s.exogenous[n] for n in self.exogenous_], axis=1)
-                  if self.exogenous_ else None, self.seasons_[s.unique_id]) for s in self.series_]
+        panel = [(s.unique_id, s.y, columns[s.unique_id], self.seasons_[s.unique_id]) for s in self.series_]
         self.network = ESLSTM(config).fit(panel, progress=progress)
         return self
 
@@ -194,6 +199,12 @@ class LSTMForecaster:
         scenario = {}
         for series in self.series_:
             rows = X_df[X_df["unique_id"] == series.unique_id]
+            if len(rows) == 0:                        # say which ids X_df has: a typo or a case is seen at once
+                ids = list(dict.fromkeys(X_df["unique_id"]))
+                same = [i for i in ids if str(i).casefold() == str(series.unique_id).casefold()]
+                hint = f" ({shown(same[0])} differs only in case)" if same else ""
+                raise ValueError(f"series {shown(series.unique_id)}: X_df has no rows for it; its ids are "
+                                 f"{', '.join(map(shown, ids[:5]))}{' …' if len(ids) > 5 else ''}{hint}")
             if len(rows) != self.h:
                 raise ValueError(f"series {shown(series.unique_id)}: X_df has {len(rows)} future rows, "
                                  f"expected {self.h}")
@@ -208,8 +219,9 @@ class LSTMForecaster:
                 order = np.argsort(given, kind="stable")
                 if not np.array_equal(given[order], np.asarray(expected)):
                     raise ValueError(f"series {shown(series.unique_id)}: X_df's ds must be the {self.h} stamps "
-                                     f"after the fitted data ({expected[0]} .. {expected[-1]}), got {given[order][0]} .. "
-                                     f"{given[order][-1]}")
+                                     f"after the fitted data ({stamp_text(expected[0])} .. {stamp_text(expected[-1])}), "
+                                     f"got {stamp_text(pd.Timestamp(given[order][0]) if given.dtype.kind == 'M' else given[order][0])}"
+                                     f" .. {stamp_text(pd.Timestamp(given[order][-1]) if given.dtype.kind == 'M' else given[order][-1])}")
                 rows = rows.iloc[order]
             values = pd.DataFrame({name: pd.to_numeric(rows[name], errors="coerce") for name in self.exogenous_})
             bad = values.isna().to_numpy() | ~np.isfinite(values.to_numpy(np.float64, na_value=np.nan))

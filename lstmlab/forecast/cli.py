@@ -129,7 +129,7 @@ def _read(args):
         from .frame import date_parts
         columns = list(read_table(args.csv).columns)
         # ds, or a date in two columns (year and quarter or month), which read_csv makes one
-        time_column = "ds" if "ds" in columns or (date_parts(columns) and args.freq is None) else None
+        time_column = "ds" if "ds" in columns or date_parts(columns, (args.column or "y", args.id_column)) else None
     if time_column is None:
         if args.freq is None:
             dated = [name for name in columns if _reads_as_date(name)]

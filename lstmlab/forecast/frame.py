@@ -96,7 +96,8 @@ def read_csv(path, id_column=None, time_column="ds", target_column="y", freq=Non
         for other, same in named[k + 1:]:
             if same == name:
                 raise ValueError(f"{role} and {other} both name column {name!r}; each must name its own column")
-    parts = date_parts(frame.columns) if time_column == "ds" and "ds" not in frame.columns else None
+    parts = date_parts(frame.columns, (id_column, target_column)) \
+        if time_column == "ds" and "ds" not in frame.columns else None
     if parts:                                      # the dates in two columns (year, quarter): made one, parts dropped
         frame.attrs["lines"] = data_lines(path, len(frame))
         frame.insert(0, "ds", dates_from_parts(frame, *parts, source=str(path)))
@@ -126,13 +127,20 @@ YEAR_NAMES = ("year", "yr")
 PART_NAMES = {"quarter": "quarter", "qtr": "quarter", "month": "month"}
 
 
-def date_parts(columns):
+FINER_NAMES = ("day", "week", "hour", "minute", "date", "time", "datetime", "timestamp")
+
+
+def date_parts(columns, named=()):
     """(year column, part column, "quarter" | "month") when the columns hold a date in two parts — a year and a
-    quarter or month (matched without case) — else None."""
+    quarter or month (matched without case) — else None. Not when a column holds a finer part or a whole date
+    (day, week, date …: the two parts are not the whole stamp), nor when ``named`` (the columns the user named
+    as the target or the id) takes one of them."""
     lower = {str(name).strip().lower(): name for name in columns}
     year = next((lower[name] for name in YEAR_NAMES if name in lower), None)
     part = next(((lower[name], kind) for name, kind in PART_NAMES.items() if name in lower), None)
-    return (year, *part) if year is not None and part is not None else None
+    if year is None or part is None or any(name in lower for name in FINER_NAMES):
+        return None
+    return None if {year, part[0]} & set(named) else (year, *part)
 
 
 def dates_from_parts(frame, year, part, kind, source=None):
@@ -320,6 +328,7 @@ def prepare(frame, freq=None, source=None, command_line=False):
     exogenous = exogenous_columns(frame)
     for name in exogenous:
         numeric = pd.to_numeric(frame[name], errors="coerce")
+        numeric = numeric.where(np.isfinite(numeric.to_numpy(dtype=np.float64, na_value=np.nan)))   # inf: refused too
         if numeric.isna().any():
             k = int(np.argmax(numeric.isna().to_numpy()))
             hint = ""
@@ -327,7 +336,8 @@ def prepare(frame, freq=None, source=None, command_line=False):
                 hint = (f"; if {name!r} names the series, {id_hint(name, command_line)}; otherwise leave it out"
                         + (" (--exogenous, --no-exogenous)" if command_line else ""))
             raise ValueError(f"series {shown(frame['unique_id'].iloc[k])}: exogenous column {name!r} is "
-                             f"{shown(frame[name].iloc[k])} at {_describe_row(frame, k, source)}, not a number{hint}")
+                             f"{shown(frame[name].iloc[k])} at {_describe_row(frame, k, source)}, not a "
+                             f"{'finite ' if isinstance(frame[name].iloc[k], float) else ''}number{hint}")
         frame[name] = numeric.astype(np.float64)
     inferred = None
     if freq is not None and frame["ds"].dtype.kind == "M":

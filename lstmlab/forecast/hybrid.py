@@ -226,7 +226,8 @@ class ESLSTM:
             # the exogenous columns' linear effect comes out of z before the smoothing (regression.py)
             raw = np.log(y) if mode == "multiplicative" else np.asarray(y, dtype=np.float64)
             effect = exogenous_effect(raw, exogenous, max(seasons, default=1))
-            y = np.exp(raw - exogenous @ effect) if mode == "multiplicative" else raw - exogenous @ effect
+            offsets = (exogenous - exogenous.mean(axis=0)) @ effect                    # about x̄: regression.py
+            y = np.exp(raw - offsets) if mode == "multiplicative" else raw - offsets
         if c.normalize == "es":
             smoothing = fit_smoothing(y, seasons or 1, mode, trend=c.trend,
                                       horizon=c.horizon if c.smoothing_fit == "horizon" else 1)
@@ -240,7 +241,7 @@ class ESLSTM:
         center, scale = exogenous.mean(axis=0), exogenous.std(axis=0)
         scale = np.where(scale > 0, scale, 1.0)
         return _Prepared(smoothing, z, levels, trends, seasons, (exogenous - center) / scale, center, scale,
-                         effect, exogenous @ effect)
+                         effect, (exogenous - center) @ effect)
 
     def _smoothing_forecast(self, prepared, t):
         """The smoothing's own forecast after t: l_t + (φ + … + φ^k) b_t + Σ_j s^j_{t+k−m_j⌈k/m_j⌉}, k = 1..h. (h,)"""
@@ -426,7 +427,7 @@ class ESLSTM:
         if not p.exogenous.shape[1]:
             return np.zeros(h)
         self._scenario(name, p, future_exogenous)                   # the same checks as the network's inputs
-        return np.asarray(future_exogenous[name], dtype=np.float64) @ p.effect
+        return (np.asarray(future_exogenous[name], dtype=np.float64) - p.exogenous_center) @ p.effect
 
     @torch.no_grad()
     def member_draws(self, name, future_exogenous=None, end=None):

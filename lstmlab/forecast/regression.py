@@ -9,6 +9,8 @@ promotion adds a percentage; y for additive: it adds units):
     z_t = Σ_e β_e x_{t,e} + u_t           u: the adjusted series, smoothed as before (smoothing.py)
 
 and put back at forecast time, from the scenario's x:  ẑ_{t+k} = smoothing forecast of u + Σ_e β_e x_{t+k,e}.
+(x is taken about its mean over the fitted points, x − x̄: a column of large values — a price index near
+10⁵ — would otherwise move u by β·x̄, as far as exp() overflows; the level absorbs the constant either way.)
 The network still reads every column and learns what the straight line misses.
 
 β comes from least squares on the steps of the series, with one constant per place in the season
@@ -39,8 +41,8 @@ def exogenous_effect(z, exogenous, period=1):
         rows = place == k
         dz[rows] -= dz[rows].mean()
         dx[rows] -= dx[rows].mean(axis=0)
-    spread = np.abs(dx).max(axis=0)
-    varies = spread > 1e-9 * np.maximum(np.abs(exogenous).max(axis=0), 1.0)   # else nothing left to explain
+    # else nothing left to explain (a constant's steps, a trend's after the constants: rounding only)
+    varies = np.abs(dx).max(axis=0) > 1e-9 * np.ptp(exogenous, axis=0)
     beta = np.zeros(E)
     if varies.any():
         beta[varies] = np.linalg.lstsq(dx[:, varies], dz, rcond=None)[0]

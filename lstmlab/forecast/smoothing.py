@@ -44,12 +44,22 @@ def usable_periods(lengths, length, cycles=2):
     return tuple(sorted({int(m) for m in lengths if m > 1 and cycles * m <= length}))
 
 
-def smoothing_periods(y, lengths, horizon, tested=True):
+def smoothing_periods(y, lengths, horizon, tested=True, exogenous=None):
     """The seasons the ES-LSTM's smoothing models for a series y (its training data): those of ``lengths``
     with two whole cycles before its last ``horizon`` points (held out for early stopping) and — unless the
-    user named them (tested=False) — a seasonal strength in y of at least SEASONAL_STRENGTH."""
+    user named them (tested=False) — a seasonal strength in y of at least SEASONAL_STRENGTH.
+
+    exogenous (N, E): the test reads y without the columns' linear effect (regression.py, with the longest
+    season), as the smoothing will: a promotion on a random third of the months is noise to STL, enough to
+    hide a season of a third of its size (strength 0.34 with it, 0.96 without)."""
     periods = usable_periods(lengths, len(y) - horizon)
-    return periods if not tested else tuple(m for m in periods if seasonal_strength(y, m) >= SEASONAL_STRENGTH)
+    if not tested:
+        return periods
+    y = np.asarray(y, dtype=np.float64)
+    if exogenous is not None and np.asarray(exogenous).shape[1] and periods:
+        exogenous = np.asarray(exogenous, dtype=np.float64)
+        y = y - (exogenous - exogenous.mean(axis=0)) @ exogenous_effect(y, exogenous, max(periods))
+    return tuple(m for m in periods if seasonal_strength(y, m) >= SEASONAL_STRENGTH)
 
 
 def refuse_nonpositive(y, name, position=lambda k: f"step {k}", error=ValueError, target="y"):
@@ -244,7 +254,8 @@ def smoothing_forecast(y, periods, horizon, seasonality="auto", trend=True, fit_
     if exogenous is not None and np.asarray(exogenous).shape[1]:
         exogenous = np.asarray(exogenous, dtype=np.float64)
         z = np.log(y) if mode == "multiplicative" else np.asarray(y, dtype=np.float64)
-        offsets = exogenous @ exogenous_effect(z, exogenous[:len(y)], max(periods, default=1))
+        centred = exogenous - exogenous[:len(y)].mean(axis=0)                     # about x̄: regression.py
+        offsets = centred @ exogenous_effect(z, exogenous[:len(y)], max(periods, default=1))
         y = np.exp(z - offsets[:len(y)]) if mode == "multiplicative" else z - offsets[:len(y)]
     smoothing = fit_smoothing(y, periods, mode, trend=trend, horizon=fit_horizon or horizon)
     levels, trends, seasons = smoothing.run(smoothing.transform(y))
