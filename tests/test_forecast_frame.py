@@ -823,3 +823,36 @@ def test_an_infinite_exogenous_value_is_refused_with_its_line(tmp_path):
     path.write_text("ds,y,x\n" + "".join(f"2000-{m:02d}-01,{m},{'inf' if m == 5 else m}\n" for m in range(1, 13)))
     with pytest.raises(ValueError, match=r"exogenous column 'x' is inf at .*x.csv, line 6, not a finite number"):
         read_csv(path)
+
+
+def test_out_with_exogenous_columns_reads_their_future_from_a_file(tmp_path):
+    """--out with an exogenous column was refused ("the command line cannot take them"): now --future gives
+    their values over the forecast steps, checked before any training, and the forecast follows them."""
+    rng = np.random.default_rng(0)
+    stamps = pd.date_range("2015-01-01", periods=78, freq="MS")
+    promo = (rng.random(78) < 0.3).astype(float)
+    y = 100 + 0.5 * np.arange(78) + 30 * promo + rng.normal(0, 2, 78)
+    data = tmp_path / "shop.csv"
+    pd.DataFrame({"month": stamps[:72], "sales": y[:72], "promo": promo[:72]}).to_csv(data, index=False)
+    future = tmp_path / "future.csv"
+    pd.DataFrame({"month": stamps[72:], "promo": [0, 1, 0, 0, 1, 0]}).to_csv(future, index=False)
+    base = ["--csv", str(data), "--time-column", "month", "--column", "sales", "--horizon", "6"]
+    result = cli(*base, "--out", str(tmp_path / "out"), "--future", str(future), "--ensemble", "1",
+                 "--train-steps", "5", "--no-peers")
+    assert result.returncode == 0, result.stderr
+    forecast = pd.read_csv(tmp_path / "out" / "forecast.csv")["ES-LSTM"].to_numpy()
+    assert forecast[[1, 4]].min() > forecast[[0, 2, 3, 5]].max() + 15          # the promoted months
+    short = tmp_path / "short.csv"
+    pd.DataFrame({"month": stamps[72:77], "promo": 0.0}).to_csv(short, index=False)
+    result = cli(*base, "--out", str(tmp_path / "out2"), "--future", str(short), *QUICK)
+    assert result.returncode == 2 and f"series 'shop': --future {short} has 5 future rows, expected 6" in result.stderr
+    pd.DataFrame({"month": pd.date_range("2021-02-01", periods=6, freq="MS"), "promo": 0.0}).to_csv(short, index=False)
+    result = cli(*base, "--out", str(tmp_path / "out2"), "--future", str(short), *QUICK)
+    assert result.returncode == 2 and "ds must be the 6 stamps after the fitted data (2021-01-01 .. 2021-06-01), " \
+        "got 2021-02-01 .. 2021-07-01" in result.stderr
+    pd.DataFrame({"month": stamps[72:], "price": 1.0}).to_csv(short, index=False)
+    result = cli(*base, "--out", str(tmp_path / "out2"), "--future", str(short), *QUICK)
+    assert result.returncode == 2 and f"--future {short} lacks column(s) promo; its columns: month, price" in result.stderr
+    result = cli(*base, "--future", str(future), *QUICK)
+    assert result.returncode == 2 and "there is no --out" in result.stderr
+    assert not (tmp_path / "out2").exists()

@@ -178,60 +178,10 @@ class LSTMForecaster:
         return scores
 
     def _future_stamps(self, series):
-        """The h stamps after the series' fitted data."""
-        last = series.ds.iloc[-1] if hasattr(series.ds, "iloc") else series.ds[-1]
-        if isinstance(last, (int, np.integer)):
-            return np.arange(int(last) + 1, int(last) + 1 + self.h)
-        return future_stamps(last, self.h, self.freq_)
+        return series_future_stamps(series, self.h, self.freq_)
 
     def _scenario(self, X_df):
-        if X_df is None:
-            raise ValueError(f"the model was fitted with exogenous columns {', '.join(self.exogenous_)}: pass "
-                             f"X_df with their values for the next {self.h} steps of every series")
-        import pandas as pd
-        if not hasattr(X_df, "columns"):
-            raise TypeError(f"X_df must be a pandas DataFrame (unique_id, ds, {', '.join(self.exogenous_)}), "
-                            f"got {type(X_df).__name__}")
-        if "unique_id" not in X_df.columns:
-            if len(self.series_) > 1:
-                raise ValueError(f"X_df needs a unique_id column: the model was fitted on {len(self.series_)} series")
-            X_df = X_df.assign(unique_id=self.series_[0].unique_id)      # one series: its rows are all X_df's
-        scenario = {}
-        for series in self.series_:
-            rows = X_df[X_df["unique_id"] == series.unique_id]
-            if len(rows) == 0:                        # say which ids X_df has: a typo or a case is seen at once
-                ids = list(dict.fromkeys(X_df["unique_id"]))
-                same = [i for i in ids if str(i).casefold() == str(series.unique_id).casefold()]
-                hint = f" ({shown(same[0])} differs only in case)" if same else ""
-                raise ValueError(f"series {shown(series.unique_id)}: X_df has no rows for it; its ids are "
-                                 f"{', '.join(map(shown, ids[:5]))}{' …' if len(ids) > 5 else ''}{hint}")
-            if len(rows) != self.h:
-                raise ValueError(f"series {shown(series.unique_id)}: X_df has {len(rows)} future rows, "
-                                 f"expected {self.h}")
-            missing = [name for name in self.exogenous_ if name not in rows.columns]
-            if missing:
-                raise ValueError(f"X_df lacks exogenous column(s) {', '.join(missing)}")
-            if "ds" in rows.columns:                  # matched on the stamps, not taken in the rows' order
-                expected = self._future_stamps(series)
-                given = rows["ds"].to_numpy()
-                if not isinstance(expected[0], (int, np.integer)):
-                    given = pd.to_datetime(rows["ds"], errors="coerce").to_numpy()
-                order = np.argsort(given, kind="stable")
-                if not np.array_equal(given[order], np.asarray(expected)):
-                    raise ValueError(f"series {shown(series.unique_id)}: X_df's ds must be the {self.h} stamps "
-                                     f"after the fitted data ({stamp_text(expected[0])} .. {stamp_text(expected[-1])}), "
-                                     f"got {stamp_text(pd.Timestamp(given[order][0]) if given.dtype.kind == 'M' else given[order][0])}"
-                                     f" .. {stamp_text(pd.Timestamp(given[order][-1]) if given.dtype.kind == 'M' else given[order][-1])}")
-                rows = rows.iloc[order]
-            values = pd.DataFrame({name: pd.to_numeric(rows[name], errors="coerce") for name in self.exogenous_})
-            bad = values.isna().to_numpy() | ~np.isfinite(values.to_numpy(np.float64, na_value=np.nan))
-            if bad.any():
-                k, column = np.argwhere(bad)[0]
-                name = self.exogenous_[column]
-                raise ValueError(f"series {shown(series.unique_id)}: X_df's {name!r} is {shown(rows[name].iloc[k])} at "
-                                 f"future step {k + 1}, not a finite number")
-            scenario[series.unique_id] = values.to_numpy(np.float64)                          # (h, E)
-        return scenario
+        return scenario_values(X_df, self.series_, self.h, self.exogenous_, self.freq_)
 
     def cross_validation(self, df, n_windows=3, step_size=None, progress=False, validation=False):
         """Rolling origin: for each of n_windows cutoffs (the last one h steps before the end, the
@@ -276,3 +226,63 @@ class LSTMForecaster:
             forecast["y"] = test["y"].to_numpy()
             results.append(forecast)
         return pd.concat(results, ignore_index=True)
+
+
+def series_future_stamps(series, h, freq):
+    """The h stamps after the series' fitted data."""
+    last = series.ds.iloc[-1] if hasattr(series.ds, "iloc") else series.ds[-1]
+    if isinstance(last, (int, np.integer)):
+        return np.arange(int(last) + 1, int(last) + 1 + h)
+    return future_stamps(last, h, freq)
+
+
+def scenario_values(X_df, fitted, h, exogenous, freq):
+    """{unique_id: (h, E)}: the future exogenous values of every fitted series from X_df (unique_id, ds, the
+    columns), matched on ds and checked (count, stamps, numbers); refused with one line naming the series."""
+    if X_df is None:
+        raise ValueError(f"the model was fitted with exogenous columns {', '.join(exogenous)}: pass "
+                         f"X_df with their values for the next {h} steps of every series")
+    import pandas as pd
+    if not hasattr(X_df, "columns"):
+        raise TypeError(f"X_df must be a pandas DataFrame (unique_id, ds, {', '.join(exogenous)}), "
+                        f"got {type(X_df).__name__}")
+    if "unique_id" not in X_df.columns:
+        if len(fitted) > 1:
+            raise ValueError(f"X_df needs a unique_id column: the model was fitted on {len(fitted)} series")
+        X_df = X_df.assign(unique_id=fitted[0].unique_id)      # one series: its rows are all X_df's
+    scenario = {}
+    for series in fitted:
+        rows = X_df[X_df["unique_id"] == series.unique_id]
+        if len(rows) == 0:                        # say which ids X_df has: a typo or a case is seen at once
+            ids = list(dict.fromkeys(X_df["unique_id"]))
+            same = [i for i in ids if str(i).casefold() == str(series.unique_id).casefold()]
+            hint = f" ({shown(same[0])} differs only in case)" if same else ""
+            raise ValueError(f"series {shown(series.unique_id)}: X_df has no rows for it; its ids are "
+                             f"{', '.join(map(shown, ids[:5]))}{' …' if len(ids) > 5 else ''}{hint}")
+        if len(rows) != h:
+            raise ValueError(f"series {shown(series.unique_id)}: X_df has {len(rows)} future rows, "
+                             f"expected {h}")
+        missing = [name for name in exogenous if name not in rows.columns]
+        if missing:
+            raise ValueError(f"X_df lacks exogenous column(s) {', '.join(missing)}")
+        if "ds" in rows.columns:                  # matched on the stamps, not taken in the rows' order
+            expected = series_future_stamps(series, h, freq)
+            given = rows["ds"].to_numpy()
+            if not isinstance(expected[0], (int, np.integer)):
+                given = pd.to_datetime(rows["ds"], errors="coerce").to_numpy()
+            order = np.argsort(given, kind="stable")
+            if not np.array_equal(given[order], np.asarray(expected)):
+                raise ValueError(f"series {shown(series.unique_id)}: X_df's ds must be the {h} stamps "
+                                 f"after the fitted data ({stamp_text(expected[0])} .. {stamp_text(expected[-1])}), "
+                                 f"got {stamp_text(pd.Timestamp(given[order][0]) if given.dtype.kind == 'M' else given[order][0])}"
+                                 f" .. {stamp_text(pd.Timestamp(given[order][-1]) if given.dtype.kind == 'M' else given[order][-1])}")
+            rows = rows.iloc[order]
+        values = pd.DataFrame({name: pd.to_numeric(rows[name], errors="coerce") for name in exogenous})
+        bad = values.isna().to_numpy() | ~np.isfinite(values.to_numpy(np.float64, na_value=np.nan))
+        if bad.any():
+            k, column = np.argwhere(bad)[0]
+            name = exogenous[column]
+            raise ValueError(f"series {shown(series.unique_id)}: X_df's {name!r} is {shown(rows[name].iloc[k])} at "
+                             f"future step {k + 1}, not a finite number")
+        scenario[series.unique_id] = values.to_numpy(np.float64)                          # (h, E)
+    return scenario

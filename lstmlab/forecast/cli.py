@@ -64,6 +64,9 @@ def add_forecast_arguments(forecast):
     forecast.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     forecast.add_argument("--out", help="folder for the forecast: forecast.csv, with the selected forecast beside the "
                                         "ES-LSTM's (the older models also write a PNG)")
+    forecast.add_argument("--future", metavar="CSV",
+                          help="with --out and exogenous columns: their values over the next --horizon steps, one "
+                               "row per step (and series), with the --csv file's time and id columns")
     forecast.add_argument("--save", help="older models: save the trained forecaster to this folder")
     forecast.add_argument("--load", help="older models: load a saved forecaster from this folder instead of training")
     forecast.add_argument("--json", action="store_true", help="print one JSON object (undefined metrics are null)")
@@ -232,10 +235,14 @@ def _run_new(args, frame):
                          "--horizon steps of each of --folds folds")
     from .frame import exogenous_columns
     exogenous = exogenous_columns(frame)
-    if args.out and exogenous:                 # found out only after the whole evaluation otherwise
+    if args.future and not (args.out and exogenous):
+        raise ValueError("--future gives the exogenous columns' values for --out's forecast; "
+                         + ("there is no --out" if not args.out else "the file has no exogenous column"))
+    if args.out and exogenous and not args.future:        # found out only after the whole evaluation otherwise
         raise ValueError(f"--out forecasts past the end of the file, which needs the future values of the "
-                         f"exogenous column(s) {', '.join(exogenous)}; the command line cannot take them: use "
-                         "LSTMForecaster.predict(X_df=...) in Python, pass --no-exogenous, or drop --out")
+                         f"exogenous column(s) {', '.join(exogenous)}: give them with --future CSV (one row per "
+                         "future step), pass --no-exogenous, or drop --out")
+    future = _read_future(args, frame, exogenous) if args.future else None     # refused before any training
     _check_out(args)
     models = ("hybrid", "lstm") if args.model == "hybrid" else ("lstm",)
     folds = 1 if args.folds is None else args.folds             # 0 is refused by cross_validation
@@ -243,7 +250,7 @@ def _run_new(args, frame):
                       season_length=args.season_length, peers=not args.no_peers, progress=_show_progress(args),
                       **_config(args))
     if args.out:
-        report["files"] = _write_new_outputs(args, frame, report)
+        report["files"] = _write_new_outputs(args, frame, report, future)
     if args.json:
         print(json.dumps(json_safe(report), allow_nan=False))
     else:
@@ -264,16 +271,56 @@ def _config(args):
     return {name: value for name, value in given.items() if value is not None}
 
 
-def _write_new_outputs(args, frame, report):
+def _read_future(args, frame, exogenous):
+    """The --future file as X_df: unique_id, ds (dates, when the --csv file has them) and the exogenous columns.
+    Its time and id columns are named as in the --csv file; a date in year and quarter/month columns is read
+    as there. The rows are matched to the forecast steps by LSTMForecaster.predict, which refuses the wrong
+    stamps or count."""
+    from .frame import date_parts, dates_from_parts, read_table
+    raw = read_table(args.future, text_columns=[args.id_column] if args.id_column else [])
+    wanted = list(exogenous) + ([args.id_column] if args.id_column else [])
+    dated = frame["ds"].dtype.kind == "M"             # a file of plain steps: the future rows are taken in order
+    time = args.time_column or "ds"
+    if dated and time not in raw.columns and args.time_column is None and date_parts(raw.columns, (args.id_column,)):
+        year, part, kind = date_parts(raw.columns, (args.id_column,))
+        raw.insert(0, "ds", dates_from_parts(raw, year, part, kind, source=args.future))
+    elif dated:
+        wanted.append(time)
+    missing = [name for name in wanted if name not in raw.columns]
+    if missing:
+        raise ValueError(f"--future {args.future} lacks column(s) {', '.join(map(str, missing))}; its columns: "
+                         f"{', '.join(map(str, raw.columns))}")
+    future = raw.rename(columns={time: "ds", **({args.id_column: "unique_id"} if args.id_column else {})})
+    columns = (["unique_id"] if args.id_column else []) + (["ds"] if dated else []) + list(exogenous)
+    future = future[columns]
+    if not args.id_column:
+        future.insert(0, "unique_id", frame["unique_id"].iloc[0])
+    if dated:
+        import pandas as pd
+        future["ds"] = pd.to_datetime(future["ds"], errors="coerce")
+    from .api import scenario_values
+    from .frame import split_series
+    try:                                          # the API's checks, now rather than after the training
+        scenario_values(future, split_series(frame), args.horizon, exogenous, frame.attrs.get("freq"))
+    except ValueError as error:
+        raise ValueError(str(error).replace("X_df", f"--future {args.future}")) from None
+    return future
+
+
+def _write_new_outputs(args, frame, report, future=None):
     """The forecasts past the end of the file, as a CSV (long format): the default model's, fitted on all of
-    it, and, with the peers, the `selected` forecast and which candidate made it (selection.py)."""
+    it, and, with the peers, the `selected` forecast and which candidate made it (selection.py). ``future``:
+    the exogenous columns' values over the forecast steps (--future)."""
     from pathlib import Path
 
     from .api import LSTMForecaster
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     forecaster = LSTMForecaster(args.horizon, args.freq, args.season_length, args.model, **_config(args)).fit(frame)
-    forecast = forecaster.predict()
+    try:
+        forecast = forecaster.predict(X_df=future)
+    except ValueError as error:                           # the API's words for what the --future file holds
+        raise ValueError(str(error).replace("X_df", f"--future {args.future}")) from error
     files = {}
     if args.model == "hybrid" and not args.no_peers:
         # a pick of its own: on each series' last h points, which the report's last cutoff forecast
