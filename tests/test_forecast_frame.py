@@ -848,11 +848,67 @@ def test_out_with_exogenous_columns_reads_their_future_from_a_file(tmp_path):
     assert result.returncode == 2 and f"series 'shop': --future {short} has 5 future rows, expected 6" in result.stderr
     pd.DataFrame({"month": pd.date_range("2021-02-01", periods=6, freq="MS"), "promo": 0.0}).to_csv(short, index=False)
     result = cli(*base, "--out", str(tmp_path / "out2"), "--future", str(short), *QUICK)
-    assert result.returncode == 2 and "ds must be the 6 stamps after the fitted data (2021-01-01 .. 2021-06-01), " \
-        "got 2021-02-01 .. 2021-07-01" in result.stderr
+    assert result.returncode == 2 and "short.csv's month must be the 6 stamps after the fitted data (2021-01-01 .. " \
+        "2021-06-01), got 2021-02-01 .. 2021-07-01" in result.stderr
     pd.DataFrame({"month": stamps[72:], "price": 1.0}).to_csv(short, index=False)
     result = cli(*base, "--out", str(tmp_path / "out2"), "--future", str(short), *QUICK)
     assert result.returncode == 2 and f"--future {short} lacks column(s) promo; its columns: month, price" in result.stderr
     result = cli(*base, "--future", str(future), *QUICK)
     assert result.returncode == 2 and "there is no --out" in result.stderr
     assert not (tmp_path / "out2").exists()
+
+
+def test_a_scenario_written_below_the_data_is_pointed_to_future(tmp_path):
+    """A common layout: the future's promo values in the last rows, y empty. It was refused as a missing
+    value to fill or drop; the message now says where such rows go. A gap in the middle keeps the old advice."""
+    stamps = pd.date_range("2020-01-01", periods=15, freq="MS")
+    y = [str(5 + k % 4) for k in range(12)] + ["", "", ""]
+    path = tmp_path / "tail.csv"
+    path.write_text("ds,y,promo\n" + "".join(f"{d:%Y-%m-%d},{v},{k % 2}\n" for k, (d, v) in enumerate(zip(stamps, y))))
+    result = cli("--csv", str(path), "--horizon", "3", *QUICK)
+    assert result.returncode == 2
+    assert "line 14 (ds 2021-01-01); this and every later row of the series have no y: if they hold the exogenous " \
+        "columns' future, put them in a file of their own and pass it with --future (and --out)" in result.stderr
+    with pytest.raises(ValueError, match=r"pass them as X_df to predict\(\)"):
+        read_csv(path)
+    y[5] = ""
+    path.write_text("ds,y,promo\n" + "".join(f"{d:%Y-%m-%d},{v},{k % 2}\n" for k, (d, v) in enumerate(zip(stamps, y))))
+    with pytest.raises(ValueError, match=r"line 7 .*; fill or drop missing values before forecasting$"):
+        read_csv(path)
+
+
+def test_future_files_are_read_as_their_data_file(tmp_path):
+    """From a review of --future: in a file without dates a step column in the future file was dropped (rows
+    out of order got the wrong promo); day-first dates that read right in --csv were refused in --future; an
+    empty future file, a series only in it, and an unreadable date each get one line."""
+    rng = np.random.default_rng(1)
+    promo = (rng.random(66) < 0.3).astype(float)
+    y = 100 + 0.5 * np.arange(66) + 30 * promo + rng.normal(0, 2, 66)
+    plain = tmp_path / "plain.csv"
+    pd.DataFrame({"y": y[:60], "promo": promo[:60]}).to_csv(plain, index=False)
+    steps = tmp_path / "steps.csv"
+    pd.DataFrame({"ds": np.arange(65, 59, -1), "promo": [0, 0, 0, 0, 1, 1]}).to_csv(steps, index=False)
+    run = ["--horizon", "6", "--ensemble", "1", "--train-steps", "5", "--no-peers"]
+    result = cli("--csv", str(plain), "--freq", "12", *run, "--out", str(tmp_path / "o1"), "--future", str(steps))
+    assert result.returncode == 0, result.stderr
+    forecast = pd.read_csv(tmp_path / "o1" / "forecast.csv")["ES-LSTM"].to_numpy()     # steps 60 .. 65
+    assert forecast[:2].min() > forecast[2:].max() + 15                                # promo at steps 60, 61
+    stamps = pd.date_range("2015-01-01", periods=66, freq="MS")
+    european = tmp_path / "eu.csv"
+    pd.DataFrame({"ds": stamps[:60].strftime("%d/%m/%Y"), "y": y[:60], "promo": promo[:60]}).to_csv(european, index=False)
+    future = tmp_path / "eu_future.csv"
+    pd.DataFrame({"ds": stamps[60:].strftime("%d/%m/%Y"), "promo": promo[60:]}).to_csv(future, index=False)
+    result = cli("--csv", str(european), *run, "--out", str(tmp_path / "o2"), "--future", str(future))
+    assert result.returncode == 0, result.stderr
+    for text, message in (("ds,promo\n", "has no data rows: it needs one row per forecast step"),
+                          ("ds,promo\n" + "".join(f"{d:%d/%m/%Y},0\n" for d in stamps[60:65]) + "someday,0\n",
+                           "ds is 'someday' at " + str(future) + ", line 7, not a date")):
+        future.write_text(text)
+        result = cli("--csv", str(european), *run, "--out", str(tmp_path / "o3"), "--future", str(future))
+        assert result.returncode == 2 and message in result.stderr, result.stderr
+    panel = tmp_path / "panel.csv"
+    pd.DataFrame({"store": "007", "ds": stamps[:60], "y": y[:60], "promo": promo[:60]}).to_csv(panel, index=False)
+    future.write_text("store,ds,promo\n" + "".join(f"{uid},{d:%Y-%m-%d},0\n" for uid in ("007", "099") for d in stamps[60:]))
+    result = cli("--csv", str(panel), "--id-column", "store", *run, "--out", str(tmp_path / "o3"), "--future", str(future))
+    assert result.returncode == 2 and "has rows for series '099', which the --csv file does not have" in result.stderr
+    assert not (tmp_path / "o3").exists()

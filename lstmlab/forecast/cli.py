@@ -8,6 +8,7 @@ import json
 import math
 import re
 import sys
+import warnings
 
 import numpy as np
 
@@ -18,7 +19,7 @@ NEW_MODELS = ("hybrid", "lstm")
 LEGACY_MODELS = ("next-step", "seq2seq", "multi-horizon")
 # options the older models do not read: refused with them rather than ignored
 NEW_MODEL_OPTIONS = {"folds": "--folds", "step": "--step", "ensemble": "--ensemble", "train_steps": "--train-steps",
-                     "seasonality": "--seasonality", "no_peers": "--no-peers"}
+                     "seasonality": "--seasonality", "no_peers": "--no-peers", "future": "--future"}
 
 
 def add_forecast_arguments(forecast):
@@ -65,8 +66,9 @@ def add_forecast_arguments(forecast):
     forecast.add_argument("--out", help="folder for the forecast: forecast.csv, with the selected forecast beside the "
                                         "ES-LSTM's (the older models also write a PNG)")
     forecast.add_argument("--future", metavar="CSV",
-                          help="with --out and exogenous columns: their values over the next --horizon steps, one "
-                               "row per step (and series), with the --csv file's time and id columns")
+                          help="hybrid/lstm, with --out and exogenous columns: their values over the next --horizon "
+                               "steps, one row per step (and series), with the --csv file's time and id columns "
+                               "(a file without dates: rows in order, or a time column counting the steps on)")
     forecast.add_argument("--save", help="older models: save the trained forecaster to this folder")
     forecast.add_argument("--load", help="older models: load a saved forecaster from this folder instead of training")
     forecast.add_argument("--json", action="store_true", help="print one JSON object (undefined metrics are null)")
@@ -237,7 +239,7 @@ def _run_new(args, frame):
     exogenous = exogenous_columns(frame)
     if args.future and not (args.out and exogenous):
         raise ValueError("--future gives the exogenous columns' values for --out's forecast; "
-                         + ("there is no --out" if not args.out else "the file has no exogenous column"))
+                         + ("there is no --out" if not args.out else "the model reads no exogenous column"))
     if args.out and exogenous and not args.future:        # found out only after the whole evaluation otherwise
         raise ValueError(f"--out forecasts past the end of the file, which needs the future values of the "
                          f"exogenous column(s) {', '.join(exogenous)}: give them with --future CSV (one row per "
@@ -272,39 +274,74 @@ def _config(args):
 
 
 def _read_future(args, frame, exogenous):
-    """The --future file as X_df: unique_id, ds (dates, when the --csv file has them) and the exogenous columns.
-    Its time and id columns are named as in the --csv file; a date in year and quarter/month columns is read
-    as there. The rows are matched to the forecast steps by LSTMForecaster.predict, which refuses the wrong
-    stamps or count."""
-    from .frame import date_parts, dates_from_parts, read_table
-    raw = read_table(args.future, text_columns=[args.id_column] if args.id_column else [])
-    wanted = list(exogenous) + ([args.id_column] if args.id_column else [])
-    dated = frame["ds"].dtype.kind == "M"             # a file of plain steps: the future rows are taken in order
-    time = args.time_column or "ds"
-    if dated and time not in raw.columns and args.time_column is None and date_parts(raw.columns, (args.id_column,)):
-        year, part, kind = date_parts(raw.columns, (args.id_column,))
-        raw.insert(0, "ds", dates_from_parts(raw, year, part, kind, source=args.future))
-    elif dated:
-        wanted.append(time)
-    missing = [name for name in wanted if name not in raw.columns]
-    if missing:
-        raise ValueError(f"--future {args.future} lacks column(s) {', '.join(map(str, missing))}; its columns: "
-                         f"{', '.join(map(str, raw.columns))}")
-    future = raw.rename(columns={time: "ds", **({args.id_column: "unique_id"} if args.id_column else {})})
-    columns = (["unique_id"] if args.id_column else []) + (["ds"] if dated else []) + list(exogenous)
-    future = future[columns]
-    if not args.id_column:
-        future.insert(0, "unique_id", frame["unique_id"].iloc[0])
-    if dated:
-        import pandas as pd
-        future["ds"] = pd.to_datetime(future["ds"], errors="coerce")
-    from .api import scenario_values
-    from .frame import split_series
-    try:                                          # the API's checks, now rather than after the training
-        scenario_values(future, split_series(frame), args.horizon, exogenous, frame.attrs.get("freq"))
+    """The --future file as X_df: unique_id, ds and the exogenous columns, one row per forecast step (and
+    series). Its time and id columns are named as in the --csv file (a date in year and quarter/month columns
+    is read as there); in a file of plain steps a time column counts the steps on from the --csv file's (its
+    rows are taken in order without one). Checked now, by the API's own checks (api.scenario_values: count,
+    stamps, numbers), not after the training."""
+    import pandas as pd
+
+    from .frame import _describe_row, data_lines, date_parts, dates_from_parts, read_table, split_series, shown
+    name = f"--future {args.future}"
+    try:
+        raw = read_table(args.future, text_columns=[args.id_column] if args.id_column else [])
+    except FileNotFoundError:
+        raise ValueError(f"{name}: no such file") from None
     except ValueError as error:
-        raise ValueError(str(error).replace("X_df", f"--future {args.future}")) from None
-    return future
+        raise ValueError(f"--future: {error}") from None
+    if len(raw) == 0:
+        raise ValueError(f"{name} has no data rows: it needs one row per forecast step"
+                         + (" and series" if args.id_column else ""))
+    raw.attrs["lines"] = data_lines(args.future, len(raw))
+    time_name = (frame.attrs.get("column_names") or {}).get("ds", "ds")          # as the --csv file names it
+    dated = frame["ds"].dtype.kind == "M"
+    time = args.time_column or "ds"
+    parts = date_parts(raw.columns, (args.id_column,)) if dated and time not in raw.columns else None
+    missing = [column for column in ([args.id_column] if args.id_column else []) + list(exogenous)
+               if column not in raw.columns]
+    if dated and time not in raw.columns and not parts:
+        missing.insert(0, time_name)
+    if missing:
+        raise ValueError(f"{name} lacks column(s) {', '.join(map(str, missing))}; its columns: "
+                         f"{', '.join(map(str, raw.columns))}")
+    future = pd.DataFrame({"unique_id": raw[args.id_column] if args.id_column else frame["unique_id"].iloc[0]},
+                          index=raw.index)
+    if parts:
+        future["ds"] = dates_from_parts(raw, *parts, source=args.future)
+    elif time in raw.columns:
+        future["ds"] = raw[time]
+    for column in exogenous:                     # picked by name: a repeated or extra column is left alone
+        future[column] = raw[column]
+    fitted = split_series(frame)
+    known = {series.unique_id for series in fitted}
+    stray = [uid for uid in dict.fromkeys(future["unique_id"]) if uid not in known]
+    if stray:
+        raise ValueError(f"{name} has rows for series {shown(stray[0])}, which the --csv file does not have")
+    if "ds" in future.columns:
+        text = future["ds"]
+        with warnings.catch_warnings():          # pandas' note on the day-first reading: both are tried
+            warnings.simplefilter("ignore", UserWarning)
+            readings = [pd.to_datetime(text, errors="coerce"), pd.to_datetime(text, errors="coerce", dayfirst=True)] \
+                if dated and not parts else [pd.to_numeric(text, errors="coerce") if not dated else text]
+        unread = np.logical_and.reduce([reading.isna().to_numpy() for reading in readings])
+        if unread.any():
+            k = int(np.argmax(unread))
+            raise ValueError(f"{name}: {time_name} is {shown(raw[time].iloc[k])} at "
+                             f"{_describe_row(raw, k, args.future)}, not {'a date' if dated else 'a step number'}")
+    else:
+        readings = [None]
+
+    from .api import scenario_values
+    error = None
+    for reading in readings:                     # as the --csv file's dates: month first, else day first
+        if reading is not None:
+            future["ds"] = reading
+        try:
+            scenario_values(future, fitted, args.horizon, exogenous, frame.attrs.get("freq"))
+            return future
+        except ValueError as refused:
+            error = error or refused
+    raise ValueError(str(error).replace("X_df's ds", f"{name}'s {time_name}").replace("X_df", name)) from None
 
 
 def _write_new_outputs(args, frame, report, future=None):

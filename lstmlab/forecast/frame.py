@@ -276,6 +276,14 @@ def prepare(frame, freq=None, source=None, command_line=False):
         raw = frame["y"].iloc[k]
         what = "missing (empty or NaN)" if pd.isna(raw) else f"{str(raw)!r}, not a finite number"
         advice = "fill or drop missing values before forecasting"
+        series_rows = (frame["unique_id"] == frame["unique_id"].iloc[k]).to_numpy()
+        if pd.isna(raw) and exogenous_columns(frame) and frame["y"][series_rows].iloc[
+                int(np.argmax(frame.index[series_rows] == k)):].isna().all():
+            # the series' last rows have no y but do have the other columns: a scenario, written below the data
+            advice = ("this and every later row of the series have no y: if they hold the exogenous columns' "
+                      "future, " + ("put them in a file of their own and pass it with --future (and --out)"
+                                    if command_line else "pass them as X_df to predict()")
+                      + "; the data to learn from must have y")
         if isinstance(raw, str) and re.fullmatch(r"\s*[-+]?[\d.,\s']*\d[\d.,\s']*", raw) and re.search(r"[,\s']", raw.strip()):
             advice = ("a thousands separator or a decimal comma? write numbers as 1234.5 (a semicolon-separated "
                       "file is read with decimal commas: 1234,5)")
