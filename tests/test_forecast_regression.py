@@ -157,3 +157,20 @@ def test_x_df_with_another_id_or_case_is_named():
                                          r"got 2005-01-01 .. 2005-03-01$"):
         forecaster.predict(X_df=pd.DataFrame({"unique_id": "Store_1", "ds": stamps + pd.DateOffset(years=1),
                                               "promo": 0.0}))
+
+
+def test_the_selected_frame_can_pick_the_peer_that_reads_the_columns():
+    """selected_frame (and --out's forecast.csv) picked among the ES-LSTM, ETS, AutoARIMA and Theta only: with
+    X_df, autoarima_x is scored on the last h points (with their actual x) and can be picked, its intervals
+    from the scenario."""
+    pytest.importorskip("statsforecast")
+    from lstmlab.forecast.selection import selected_frame
+    frame, _ = promo_series(seed=0, n=96)
+    forecaster = LSTMForecaster(h=12, **TINY).fit(frame.iloc[:84])
+    future = frame.iloc[84:].drop(columns="y")
+    picked = selected_frame(forecaster, X_df=future)
+    assert "autoarima_x" in picked.attrs["validation_mae"]["s"]
+    if picked["selected_model"].iloc[0] == "autoarima_x":
+        promoted = future["promo"].to_numpy() == 1
+        assert picked["selected"][promoted].mean() > picked["selected"][~promoted].mean() + 15
+    assert (picked["selected-lo-80"] <= picked["selected"]).all() and (picked["selected"] <= picked["selected-hi-90"]).all()

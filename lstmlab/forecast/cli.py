@@ -362,7 +362,7 @@ def _write_new_outputs(args, frame, report, future=None):
     if args.model == "hybrid" and not args.no_peers:
         # a pick of its own: on each series' last h points, which the report's last cutoff forecast
         from .selection import selected_frame
-        selected = selected_frame(forecaster, forecast)
+        selected = selected_frame(forecaster, forecast, X_df=future)
         for column in selected.columns.drop(["unique_id", "ds"]):            # the same series, in the same order
             forecast[column] = selected[column].to_numpy()
         files["selected"] = selected.groupby("unique_id", sort=False)["selected_model"].first().to_dict()

@@ -75,16 +75,18 @@ def selected_forecast(history, h, season_lengths, network_mae, network_forecast)
     return chosen, columns["mean"], scores
 
 
-def _selected_columns(history, h, season_lengths, network_mae, network_columns, level=()):
+def _selected_columns(history, h, season_lengths, network_mae, network_columns, level=(), exogenous=None):
     """selected_forecast with the chosen model's prediction intervals: (chosen, {"mean", "lo-80", "hi-80", …},
-    scores). A peer ranked above the network is refitted on the whole history, best first, until one fits."""
-    scores = validation_scores(history, h, season_lengths, network_mae)
+    scores). A peer ranked above the network is refitted on the whole history, best first, until one fits.
+    ``exogenous`` (N + h, E): the columns over the history and the forecast steps (autoarima_x competes)."""
+    scores = validation_scores(history, h, season_lengths, network_mae,
+                               None if exogenous is None else exogenous[:len(history)])
     period = usable_season(season_lengths, len(history))
     for name in ranking(scores):
         if name == NETWORK:
             break
         try:
-            columns = fit_peer(name, history, h, period, season_lengths, level)
+            columns = fit_peer(name, history, h, period, season_lengths, level, exogenous)
         except Exception:                                   # as statistical(): a peer that cannot fit passes
             continue
         if all(np.isfinite(values).all() for values in columns.values()):
@@ -92,17 +94,19 @@ def _selected_columns(history, h, season_lengths, network_mae, network_columns, 
     return NETWORK, network_columns, scores
 
 
-def selected_frame(forecaster, forecast=None, level=(80, 90)):
+def selected_frame(forecaster, forecast=None, level=(80, 90), X_df=None):
     """The selected forecast past the end of a fitted LSTMForecaster's data (model="hybrid"), for every series:
     a DataFrame unique_id, ds, selected, selected-lo-80, selected-hi-80, … (the chosen model's own intervals:
     the ES-LSTM's quantiles, or the peer's prediction intervals), selected_model; the scores it was selected
     by are in its attrs["validation_mae"] ({unique_id: {candidate: MAE}}). ``forecast``: the forecaster's
-    predict(level=level), if made."""
+    predict(level=level, X_df=X_df), if made. X_df: the exogenous columns' future, as predict takes it; with
+    it autoarima_x is a candidate too."""
     import pandas as pd
     if forecaster.model != "hybrid":
         raise ValueError(f"the selected forecast picks between the ES-LSTM and the peers; this forecaster is "
                          f"model={forecaster.model!r}")
-    forecast = forecaster.predict(level=level) if forecast is None else forecast
+    forecast = forecaster.predict(level=level, X_df=X_df) if forecast is None else forecast
+    scenario = forecaster._scenario(X_df) if forecaster.exogenous_ else {}            # {uid: (h, E)}
     bands = [f"{side}-{lv}" for lv in level for side in ("lo", "hi")]
     validation = forecaster.validation_mae()
     parts, scores = [], {}
@@ -110,8 +114,13 @@ def selected_frame(forecaster, forecast=None, level=(80, 90)):
         rows = (forecast["unique_id"] == series.unique_id).to_numpy()
         network = {"mean": forecast.loc[rows, forecaster.alias].to_numpy()}                  # (h,) each
         network.update({band: forecast.loc[rows, f"{forecaster.alias}-{band}"].to_numpy() for band in bands})
+        exogenous = None
+        if scenario:                               # the fitted points' values, then the scenario's: (N + h, E)
+            exogenous = np.concatenate([np.stack([series.exogenous[name] for name in forecaster.exogenous_], axis=1),
+                                        scenario[series.unique_id]])
         chosen, columns, scores[series.unique_id] = _selected_columns(
-            series.y, forecaster.h, list(forecaster.frequency_seasons_), validation[series.unique_id], network, level)
+            series.y, forecaster.h, list(forecaster.frequency_seasons_), validation[series.unique_id], network, level,
+            exogenous)
         part = {"unique_id": series.unique_id, "ds": forecast.loc[rows, "ds"].to_numpy(), "selected": columns["mean"]}
         part.update({f"selected-{band}": columns[band] for band in bands})
         part["selected_model"] = chosen
