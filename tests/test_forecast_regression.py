@@ -57,7 +57,9 @@ def test_a_trend_or_a_constant_column_gets_no_effect():
 def test_an_informative_column_brings_the_forecast_near_the_noise():
     """The promotion adds 30 to a series with noise of σ = 4 (a perfect forecast's MAE ≈ 3.2). Without the
     regression the smoothing chased each promotion a step late and the network had to learn the effect from
-    a hundred windows: MAE 7.5 (seed 0; 10.6 with no column). With it: 3.9."""
+    a hundred windows: at the defaults (seed 0, against the noisy values) MAE 7.48, 10.64 with no column, 3.87
+    with the regression (exogenous_study.py has five seeds). Here a one-member network of 20 steps, scored
+    against the noise-free series."""
     frame, clean = promo_series(seed=0)
     h = 12
     train, test = frame.iloc[:-h], frame.iloc[-h:]
@@ -169,8 +171,10 @@ def test_the_selected_frame_can_pick_the_peer_that_reads_the_columns():
     forecaster = LSTMForecaster(h=12, **TINY).fit(frame.iloc[:84])
     future = frame.iloc[84:].drop(columns="y")
     picked = selected_frame(forecaster, X_df=future)
-    assert "autoarima_x" in picked.attrs["validation_mae"]["s"]
-    if picked["selected_model"].iloc[0] == "autoarima_x":
-        promoted = future["promo"].to_numpy() == 1
-        assert picked["selected"][promoted].mean() > picked["selected"][~promoted].mean() + 15
+    scores = picked.attrs["validation_mae"]["s"]
+    assert "autoarima_x" in scores
+    # seed 0: it forecast the last 12 points best (MAE 3.97 against the ES-LSTM's 5.56), so it is picked
+    assert picked["selected_model"].iloc[0] == "autoarima_x" == min(scores, key=scores.get)
+    promoted = future["promo"].to_numpy() == 1
+    assert picked["selected"][promoted].mean() > picked["selected"][~promoted].mean() + 15
     assert (picked["selected-lo-80"] <= picked["selected"]).all() and (picked["selected"] <= picked["selected-hi-90"]).all()

@@ -66,17 +66,16 @@ def mean_mae(report, model):
 def runs(frame, h, folds):
     """MAE (mean over origins) of the ES-LSTM with the column, without the regression, without the column,
     and of autoarima_x and autoarima."""
-    import lstmlab.forecast.hybrid as hybrid
-    import lstmlab.forecast.smoothing as smoothing
+    import lstmlab.forecast.regression as regression
     from lstmlab.forecast.evaluate import evaluate
     given = evaluate(frame, h, folds=folds, models=("hybrid",))
-    real = hybrid.exogenous_effect
-    # β = 0 everywhere the ES-LSTM uses it: its smoothing, and the seasonal-strength test (smoothing.py)
-    hybrid.exogenous_effect = smoothing.exogenous_effect = lambda z, exogenous, period=1: np.zeros(exogenous.shape[1])
+    real = regression.exogenous_effect
+    # β = 0 everywhere the ES-LSTM uses it (regression.without_effect: its smoothing and the seasonal test)
+    regression.exogenous_effect = lambda z, exogenous, period=1: np.zeros(exogenous.shape[1])
     try:
         network_only = evaluate(frame, h, folds=folds, models=("hybrid",), peers=False)
     finally:
-        hybrid.exogenous_effect = smoothing.exogenous_effect = real
+        regression.exogenous_effect = real
     none = evaluate(frame.drop(columns="x"), h, folds=folds, models=("hybrid",), peers=False)
     return [mean_mae(given, "ES-LSTM"), mean_mae(network_only, "ES-LSTM"), mean_mae(none, "ES-LSTM"),
             mean_mae(given, "autoarima_x"), mean_mae(given, "autoarima")]

@@ -110,8 +110,7 @@ class LSTMForecaster:
         self.series_ = split_series(frame)
         tested = self.model == "hybrid" and not self.season_length      # the seasons the user named are kept
         self.exogenous_ = exogenous_columns(frame)
-        columns = {s.unique_id: np.stack([s.exogenous[n] for n in self.exogenous_], axis=1) if self.exogenous_ else None
-                   for s in self.series_}                                               # (N, E) or None
+        columns = {s.unique_id: s.exogenous_matrix(self.exogenous_) for s in self.series_}   # (N, E) or None
         self.seasons_ = {s.unique_id: smoothing_periods(s.y, lengths, self.h, tested, columns[s.unique_id])
                          for s in self.series_}
         for series in self.series_:

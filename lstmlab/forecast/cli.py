@@ -354,10 +354,7 @@ def _write_new_outputs(args, frame, report, future=None):
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     forecaster = LSTMForecaster(args.horizon, args.freq, args.season_length, args.model, **_config(args)).fit(frame)
-    try:
-        forecast = forecaster.predict(X_df=future)
-    except ValueError as error:                           # the API's words for what the --future file holds
-        raise ValueError(str(error).replace("X_df", f"--future {args.future}")) from error
+    forecast = forecaster.predict(X_df=future)            # checked by _read_future before the training
     files = {}
     if args.model == "hybrid" and not args.no_peers:
         # a pick of its own: on each series' last h points, which the report's last cutoff forecast

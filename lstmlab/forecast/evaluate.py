@@ -85,7 +85,7 @@ def evaluate(df, h, folds=1, step=None, models=("hybrid", "lstm"), freq=None, se
                        for name, cv in forecasts.items()}
         # the hybrid's smoothing alone (its forecast before any training): what the LSTM adds is the difference
         columns = exogenous_columns(frame)          # with their actual values over the window, as the LSTM models
-        exogenous = np.stack([full.exogenous[c][:end + h] for c in columns], axis=1) if columns else None
+        exogenous = full.exogenous_matrix(columns)[:end + h] if columns else None
         # what the ES-LSTM's smoothing models (the seasons the user named, untested)
         smoothing_seasons = smoothing_periods(history, lengths, h, tested=not season_length,
                                               exogenous=None if exogenous is None else exogenous[:end])

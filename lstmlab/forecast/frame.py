@@ -42,6 +42,10 @@ class PanelSeries:
     def __len__(self):
         return len(self.y)
 
+    def exogenous_matrix(self, names):
+        """The named exogenous columns side by side, (N, E); None without any."""
+        return np.stack([self.exogenous[name] for name in names], axis=1) if names else None
+
 
 def read_table(path, text_columns=()):
     """A CSV file as pandas reads it, with what pandas would hide refused: a UTF-8 byte-order mark (Excel) is
@@ -207,11 +211,6 @@ def stamp_text(value):
 
 
 def column_names(frame):
-    """(time, target) as the user named them; public for the API's messages."""
-    return _names(frame)
-
-
-def _names(frame):
     """(time, target): the names of the ds and y columns as the file has them (--time-column year, --column tfr),
     for messages; "ds" and "y" for a frame built in Python."""
     names = frame.attrs.get("column_names") or {}
@@ -240,7 +239,7 @@ def prepare(frame, freq=None, source=None, command_line=False):
     lines, names = frame.attrs.get("lines"), frame.attrs.get("column_names")
     frame = frame.reset_index(drop=True).copy()
     frame.attrs["lines"], frame.attrs["column_names"] = lines, names
-    time_name, target_name = _names(frame)
+    time_name, target_name = column_names(frame)
     if isinstance(frame["unique_id"].dtype, pd.CategoricalDtype):
         # their values: groupby on categories warns (pandas 2) and would list the unused ones
         frame["unique_id"] = frame["unique_id"].astype(frame["unique_id"].cat.categories.dtype)
@@ -394,7 +393,7 @@ def _day_or_month_first(frame, month_first, source):
     month_ok, day_ok = regular(month_first), regular(day_first)
     if month_ok and day_ok:
         k = int(np.argmax((day_first != month_first).to_numpy()))
-        raise ValueError(f"{_names(frame)[0]} {frame['ds'].iloc[k]!r} at {_describe_row(frame, k, source)} reads as "
+        raise ValueError(f"{column_names(frame)[0]} {frame['ds'].iloc[k]!r} at {_describe_row(frame, k, source)} reads as "
                          f"{month_first.iloc[k]:%Y-%m-%d} (month first) or {day_first.iloc[k]:%Y-%m-%d} (day first), "
                          "and both readings give evenly spaced dates; write the dates as YYYY-MM-DD")
     return day_first if day_ok else month_first
@@ -431,7 +430,7 @@ def _weekdays_with_days_left_out(index):
 def _check_stamps(frame, rows, uid, source, freq, inferred, command_line=False):
     """Stamps of one series must increase by one constant step; returns the frequency seen."""
     pd = _pandas()
-    time_name = _names(frame)[0]
+    time_name = column_names(frame)[0]
     stamps = frame["ds"].iloc[rows]
     if len(rows) < 2:
         raise ValueError(f"series {shown(uid)} has only {len(rows)} point at {_describe_row(frame, rows[0], source)}; "
@@ -539,7 +538,7 @@ def _refuse_weekday_change(frame, rows, uid, source, command_line):
         k = rows[int(np.argmax(changed))]
         names = pd.Timestamp(frame["ds"].iloc[rows[0]]).day_name(), pd.Timestamp(frame["ds"].iloc[k]).day_name()
         raise ValueError(f"series {shown(uid)}: the stamps are a week apart, but the weekday changes from {names[0]} "
-                         f"to {names[1]} at {_describe_row(frame, k, source)} ({_names(frame)[0]} {frame['ds'].iloc[k]}); weekly "
+                         f"to {names[1]} at {_describe_row(frame, k, source)} ({column_names(frame)[0]} {frame['ds'].iloc[k]}); weekly "
                          "stamps must fall on one weekday: move each to one day of its week, or number the rows "
                          f"0, 1, 2, … instead of dates and pass {option('freq', '52', command_line)}")
 

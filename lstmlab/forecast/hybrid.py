@@ -37,7 +37,7 @@ from torch import nn
 from tqdm import tqdm          # plain text bars: no widget (and no IProgress warning) in notebooks
 
 from .models import MultiHorizonLSTM, quantile_loss
-from .regression import exogenous_effect
+from .regression import without_effect
 from .smoothing import Smoothing, choose_mode, fit_smoothing
 
 QUANTILES = (0.05, 0.1, 0.5, 0.9, 0.95)
@@ -224,10 +224,7 @@ class ESLSTM:
         effect = np.zeros(exogenous.shape[1])
         if c.normalize == "es" and exogenous.shape[1]:
             # the exogenous columns' linear effect comes out of z before the smoothing (regression.py)
-            raw = np.log(y) if mode == "multiplicative" else np.asarray(y, dtype=np.float64)
-            effect = exogenous_effect(raw, exogenous, max(seasons, default=1))
-            offsets = (exogenous - exogenous.mean(axis=0)) @ effect                    # about x̄: regression.py
-            y = np.exp(raw - offsets) if mode == "multiplicative" else raw - offsets
+            y, effect, _ = without_effect(y, exogenous, max(seasons, default=1), mode == "multiplicative")
         if c.normalize == "es":
             smoothing = fit_smoothing(y, seasons or 1, mode, trend=c.trend,
                                       horizon=c.horizon if c.smoothing_fit == "horizon" else 1)

@@ -60,6 +60,11 @@ def peer_season(season_lengths, length, model):
     return max(usable) if usable else 1
 
 
+def peer_models(exogenous=None):
+    """The statistical peers to fit: ETS, AutoARIMA, Theta, and autoarima_x when there are exogenous columns."""
+    return STATISTICAL + ((WITH_EXOGENOUS,) if exogenous is not None else ())
+
+
 def statistical(history, horizon, period, models=STATISTICAL, season_lengths=None, exogenous=None):
     """{name: (h,)} forecasts of statsforecast's AutoETS, AutoARIMA and AutoTheta after ``history``
     (and of autoarima_x, given ``exogenous``: see fit_peer).
@@ -105,6 +110,5 @@ def all_peers(history, horizon, period, with_statistics=True, season_lengths=Non
     autoarima_x, the one peer that reads them."""
     peers = {"naive": naive(history, horizon), "seasonal_naive": seasonal_naive(history, horizon, period)}
     if with_statistics:
-        models = STATISTICAL + ((WITH_EXOGENOUS,) if exogenous is not None else ())
-        peers.update(statistical(history, horizon, period, models, season_lengths, exogenous))
+        peers.update(statistical(history, horizon, period, peer_models(exogenous), season_lengths, exogenous))
     return peers

@@ -47,3 +47,14 @@ def exogenous_effect(z, exogenous, period=1):
     if varies.any():
         beta[varies] = np.linalg.lstsq(dx[:, varies], dz, rcond=None)[0]
     return beta
+
+
+def without_effect(y, exogenous, period=1, multiplicative=False):
+    """(y with the columns' effect taken out, β, x̄): z = log y (multiplicative) or y; u = z − (x − x̄) · β,
+    returned in y's units. x is taken about its mean over these points (x̄, (E,)), so the level keeps its
+    place; a forecast adds (x_future − x̄) · β back to z."""
+    z = np.log(y) if multiplicative else np.asarray(y, dtype=np.float64)
+    exogenous = np.asarray(exogenous, dtype=np.float64)
+    beta, center = exogenous_effect(z, exogenous, period), exogenous.mean(axis=0)
+    u = z - (exogenous - center) @ beta
+    return (np.exp(u) if multiplicative else u), beta, center

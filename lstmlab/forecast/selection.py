@@ -22,7 +22,7 @@ import warnings
 import numpy as np
 
 from .metrics import mae
-from .peers import STATISTICAL, WITH_EXOGENOUS, fit_peer, statistical
+from .peers import STATISTICAL, WITH_EXOGENOUS, fit_peer, peer_models, statistical
 from .seasonality import usable_season
 
 NETWORK = "ES-LSTM"
@@ -45,8 +45,7 @@ def validation_scores(history, h, season_lengths, network_mae, exogenous=None):
         # numpy's warning would be about a shorter history the user never gave; a forecast that is not
         # finite is left out below
         warnings.simplefilter("ignore", RuntimeWarning)
-        models = STATISTICAL + ((WITH_EXOGENOUS,) if exogenous is not None else ())
-        forecasts = statistical(fitted, h, period, models, season_lengths, exogenous)
+        forecasts = statistical(fitted, h, period, peer_models(exogenous), season_lengths, exogenous)
     for name, forecast in forecasts.items():
         if name in CANDIDATES and np.isfinite(forecast).all():
             scores[name] = mae(held_out, forecast)
@@ -116,8 +115,7 @@ def selected_frame(forecaster, forecast=None, level=(80, 90), X_df=None):
         network.update({band: forecast.loc[rows, f"{forecaster.alias}-{band}"].to_numpy() for band in bands})
         exogenous = None
         if scenario:                               # the fitted points' values, then the scenario's: (N + h, E)
-            exogenous = np.concatenate([np.stack([series.exogenous[name] for name in forecaster.exogenous_], axis=1),
-                                        scenario[series.unique_id]])
+            exogenous = np.concatenate([series.exogenous_matrix(forecaster.exogenous_), scenario[series.unique_id]])
         chosen, columns, scores[series.unique_id] = _selected_columns(
             series.y, forecaster.h, list(forecaster.frequency_seasons_), validation[series.unique_id], network, level,
             exogenous)

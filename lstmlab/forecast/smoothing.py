@@ -29,7 +29,7 @@ from typing import Tuple
 
 import numpy as np
 
-from .regression import exogenous_effect
+from .regression import without_effect
 from .seasonality import SEASONAL_STRENGTH, seasonal_strength
 
 ALPHAS = np.array([0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9])
@@ -55,10 +55,8 @@ def smoothing_periods(y, lengths, horizon, tested=True, exogenous=None):
     periods = usable_periods(lengths, len(y) - horizon)
     if not tested:
         return periods
-    y = np.asarray(y, dtype=np.float64)
     if exogenous is not None and np.asarray(exogenous).shape[1] and periods:
-        exogenous = np.asarray(exogenous, dtype=np.float64)
-        y = y - (exogenous - exogenous.mean(axis=0)) @ exogenous_effect(y, exogenous, max(periods))
+        y = without_effect(y, exogenous, max(periods))[0]
     return tuple(m for m in periods if seasonal_strength(y, m) >= SEASONAL_STRENGTH)
 
 
@@ -250,13 +248,11 @@ def smoothing_forecast(y, periods, horizon, seasonality="auto", trend=True, fit_
     their linear effect is taken out of z before the smoothing and added to its forecast (regression.py)."""
     periods = usable_periods(_as_tuple(periods, int), len(y))
     mode = choose_mode(y, max(periods, default=1), seasonality, name)
-    offsets = np.zeros(len(y) + horizon)
+    ahead = np.zeros(horizon)                       # the columns' effect over the forecast steps
     if exogenous is not None and np.asarray(exogenous).shape[1]:
         exogenous = np.asarray(exogenous, dtype=np.float64)
-        z = np.log(y) if mode == "multiplicative" else np.asarray(y, dtype=np.float64)
-        centred = exogenous - exogenous[:len(y)].mean(axis=0)                     # about x̄: regression.py
-        offsets = centred @ exogenous_effect(z, exogenous[:len(y)], max(periods, default=1))
-        y = np.exp(z - offsets[:len(y)]) if mode == "multiplicative" else z - offsets[:len(y)]
+        y, beta, center = without_effect(y, exogenous[:len(y)], max(periods, default=1), mode == "multiplicative")
+        ahead = (exogenous[len(y):] - center) @ beta
     smoothing = fit_smoothing(y, periods, mode, trend=trend, horizon=fit_horizon or horizon)
     levels, trends, seasons = smoothing.run(smoothing.transform(y))
-    return smoothing.inverse(smoothing.forecast(levels, trends, seasons, len(y) - 1, horizon) + offsets[len(y):])
+    return smoothing.inverse(smoothing.forecast(levels, trends, seasons, len(y) - 1, horizon) + ahead)
