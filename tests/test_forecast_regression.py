@@ -178,3 +178,24 @@ def test_the_selected_frame_can_pick_the_peer_that_reads_the_columns():
     promoted = future["promo"].to_numpy() == 1
     assert picked["selected"][promoted].mean() > picked["selected"][~promoted].mean() + 15
     assert (picked["selected-lo-80"] <= picked["selected"]).all() and (picked["selected"] <= picked["selected-hi-90"]).all()
+
+
+def test_exogenous_effects_reports_each_series_beta_in_its_unit():
+    """The fitted β a user reads (like auto.arima's xreg coefficients): per series and column, in y's unit
+    with additive seasonality and log y's with multiplicative; no rows without columns."""
+    frame, _ = promo_series(seed=0, n=96)
+    other = frame.assign(unique_id="t", y=frame.y * 1.0 + 10 * frame.promo)            # a larger promotion: +40
+    panel = pd.concat([frame, other], ignore_index=True)
+    additive = LSTMForecaster(h=12, seasonality="additive", **TINY).fit(panel).exogenous_effects()
+    assert list(additive.columns) == ["unique_id", "column", "effect", "unit"]
+    assert list(additive.unique_id) == ["s", "t"] and set(additive.column) == {"promo"}
+    assert set(additive.unit) == {"y"}
+    assert additive.effect.to_numpy() == pytest.approx([30.0, 40.0], abs=4.0)
+    relative = LSTMForecaster(h=12, seasonality="multiplicative", **TINY).fit(frame).exogenous_effects()
+    assert list(relative.unit) == ["log y"]
+    level = frame.y[frame.promo == 0].mean()
+    assert relative.effect.iloc[0] == pytest.approx(np.log1p(30.0 / level), rel=0.25)    # +30 on a level ~240
+    assert LSTMForecaster(h=12, **TINY).fit(frame.drop(columns="promo")).exogenous_effects().empty
+    assert LSTMForecaster(h=12, model="lstm", **TINY).fit(frame).exogenous_effects().empty
+    with pytest.raises(RuntimeError, match="call fit before exogenous_effects"):
+        LSTMForecaster(h=12).exogenous_effects()

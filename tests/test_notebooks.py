@@ -42,7 +42,7 @@ def test_notebook_runs(path, monkeypatch):
 
 
 # Notebooks that end in a worked application instead of exercises (checking your own LSTM).
-NO_EXERCISES = ("12_",)
+NO_EXERCISES = ("10_",)
 
 # What a learner should never have to read: a widget warning, an object's repr instead of a result.
 NOISE = ["IProgress", "torch._C.Generator", "<torch.", "TqdmWarning", "grad_fn="]

@@ -176,6 +176,22 @@ class LSTMForecaster:
             scores[series.unique_id] = None if forecast is None else mae(series.y[-self.h:], forecast)
         return scores
 
+    def exogenous_effects(self):
+        """The linear effect of each exogenous column that the ES-LSTM took out of each series before its
+        smoothing (regression.py): one row per series and column. ``effect`` is β, the change of ``unit`` per
+        unit of the column: of y with additive seasonality, of log y with multiplicative (β = 0.2 is
+        exp(0.2) − 1 ≈ +22 %). No rows without exogenous columns; the pure LSTM (model="lstm") fits no β."""
+        if self.network is None:
+            raise RuntimeError("call fit before exogenous_effects")
+        import pandas as pd
+        rows = []
+        if self.model == "hybrid":
+            for uid, prepared in self.network.series.items():
+                unit = "log y" if prepared.smoothing.mode == "multiplicative" else "y"
+                rows += [{"unique_id": uid, "column": column, "effect": float(beta), "unit": unit}
+                         for column, beta in zip(self.exogenous_, prepared.effect)]
+        return pd.DataFrame(rows, columns=["unique_id", "column", "effect", "unit"])
+
     def _future_stamps(self, series):
         return series_future_stamps(series, self.h, self.freq_)
 
