@@ -175,6 +175,19 @@ def test_baselines_on_airpassengers():
     assert linear.shape == (12,) and mae(actual, linear) < 47.8     # the linear baseline is a real baseline
 
 
+def test_the_linear_baseline_keeps_two_windows_per_coefficient():
+    """Found by a user trial: 72 monthly closes with the monthly lookback of 36 left 34 windows for 37
+    coefficients; the least-squares fit interpolated them and forecast 75, 37, 18 for a series near 130."""
+    rng = np.random.default_rng(0)
+    walk = 130 + np.cumsum(rng.normal(0, 3, 75))                      # a random walk: naive is the right model
+    history, actual = walk[:72], walk[72:]
+    linear = linear_forecast(history, 3, 36)
+    assert mae(actual, linear) < 2 * mae(actual, naive_forecast(history, 3))      # 4.1 against 3.6 (13.6 before)
+    air = airpassengers().values
+    assert mae(air[132:], linear_forecast(air[:132], 12, 36)) == pytest.approx(14.18, abs=0.01)   # 85 windows: kept
+    np.testing.assert_array_equal(linear_forecast(air[:132], 12, 60), linear_forecast(air[:132], 12, 39))
+
+
 # --- models and training ---------------------------------------------------------------------
 def test_model_shapes():
     assert NextStepLSTM(3, 8)(torch.randn(5, 10, 3)).shape == (5, 1)

@@ -565,14 +565,15 @@ def test_a_weekly_schedule_is_not_taken_for_trading_days_and_spaced_headers_keep
     assert read_csv(path, id_column="id")["unique_id"].iloc[0] == "007"
 
 
-def test_a_long_format_file_without_id_column_is_told_to_name_it(tmp_path):
+def test_a_unique_id_column_names_the_series_as_in_the_forecasters_long_format(tmp_path):
+    """unique_id, ds, y is statsforecast's format, which --help promises: its unique_id is the id without
+    --id-column (it used to be refused, asking for --id-column unique_id); ids stay text (007)."""
     path = tmp_path / "panel.csv"
-    path.write_text("unique_id,ds,y\n" + "".join(f"{uid},2020-{m:02d}-01,{m + k}\n" for k, uid in enumerate("ab")
+    path.write_text("unique_id,ds,y\n" + "".join(f"{uid},2020-{m:02d}-01,{m + k}\n" for k, uid in enumerate(["a", "007"])
                                                 for m in range(1, 13)))
-    with pytest.raises(ValueError, match="pass id_column='unique_id'"):
-        read_csv(path, time_column="ds")
+    assert list(read_csv(path, time_column="ds")["unique_id"].unique()) == ["a", "007"]
     frame = read_csv(path, id_column="unique_id", time_column="ds")
-    assert sorted(frame["unique_id"].unique()) == ["a", "b"]
+    assert list(frame["unique_id"].unique()) == ["a", "007"]
 
 
 # --- found by a user-style audit of `lstmlab forecast` and LSTMForecaster -----------------------------
@@ -854,6 +855,10 @@ def test_out_with_exogenous_columns_reads_their_future_from_a_file(tmp_path):
     pd.DataFrame({"month": stamps[72:], "price": 1.0}).to_csv(short, index=False)
     result = cli(*base, "--out", str(tmp_path / "out2"), "--future", str(short), *QUICK)
     assert result.returncode == 2 and f"--future {short} lacks column(s) promo; its columns: month, price" in result.stderr
+    pd.DataFrame({"month": range(72, 78), "promo": 0.0}).to_csv(short, index=False)      # numbers, not dates
+    result = cli(*base, "--out", str(tmp_path / "out2"), "--future", str(short), *QUICK)
+    assert result.returncode == 2 and "short.csv's month holds numbers (72, …) where the fitted data has dates: give " \
+        "the 6 stamps after it as dates (2021-01-01 .. 2021-06-01)" in result.stderr
     result = cli(*base, "--future", str(future), *QUICK)
     assert result.returncode == 2 and "there is no --out" in result.stderr
     assert not (tmp_path / "out2").exists()
@@ -913,3 +918,142 @@ def test_future_files_are_read_as_their_data_file(tmp_path):
     result = cli("--csv", str(panel), "--id-column", "store", *run, "--out", str(tmp_path / "o3"), "--future", str(future))
     assert result.returncode == 2 and "has rows for series '099', which the --csv file does not have" in result.stderr
     assert not (tmp_path / "o3").exists()
+
+
+# --- found by a user trial (session 21) ---------------------------------------------------------------
+def test_a_column_named_as_a_role_that_another_column_plays_is_refused_or_left_out(tmp_path):
+    """--column price on a file that also has a y column used to crash inside pandas (two columns named y)."""
+    stamps = pd.date_range("2020-01-01", periods=30, freq="MS").strftime("%Y-%m-%d")
+    path = tmp_path / "prices.csv"
+    path.write_text("ds,y,price\n" + "\n".join(f"{d},{100 + k},{10 + 0.8 * k:.2f}" for k, d in enumerate(stamps)) + "\n")
+    with pytest.raises(ValueError, match=r"has a column 'y' that is not the target \(target_column='price'\): inside "
+                                         r"lstmlab the target is called 'y'.*leave it out \(exogenous=\[\]"):
+        read_csv(path, target_column="price")
+    frame = read_csv(path, target_column="price", exogenous=[])
+    assert list(frame.columns) == ["unique_id", "ds", "y"] and frame.y.iloc[0] == 10.0
+    result = cli("--csv", str(path), "--column", "price", "--horizon", "3", *QUICK)
+    assert result.returncode == 2 and "that is not the target (--column price)" in result.stderr
+    assert "Traceback" not in result.stderr
+    dated = tmp_path / "dated.csv"
+    dated.write_text("ds,date,sales\n" + "\n".join(f"{k},{d},{50 + k}" for k, d in enumerate(stamps)) + "\n")
+    with pytest.raises(ValueError, match=r"column 'ds' that is not the time column \(time_column='date'\)"):
+        read_csv(dated, time_column="date", target_column="sales")
+    assert read_csv(dated, time_column="date", target_column="sales", exogenous=[]).ds.dt.year.iloc[-1] == 2022
+
+
+def test_thousands_points_in_a_semicolon_file_are_refused_not_read_as_decimals(tmp_path):
+    """974 beside 1.011 (one thousand and eleven, the European way): read with decimal commas, 1.011 became one
+    point something and the series jumped between ~1 and ~1000 without a word."""
+    stamps = pd.date_range("2020-01-01", periods=30, freq="MS").strftime("%Y-%m-%d")
+    values = [f"{v:,}".replace(",", ".") for v in range(900, 1200, 10)]
+    path = tmp_path / "eu.csv"
+    path.write_text("ds;y\n" + "\n".join(f"{d};{v}" for d, v in zip(stamps, values)) + "\n")
+    with pytest.raises(ValueError, match=r"column 'y' of .*eu.csv holds '1.000' beside '900': in a semicolon-separated "
+                                         r"file '1.000' may be a number with a thousands point \(1000\)"):
+        read_csv(path)
+    decimals = tmp_path / "decimals.csv"                    # decimal points only, none without: read as written
+    decimals.write_text("ds;y\n" + "\n".join(f"{d};{v / 1000:.3f}" for d, v in zip(stamps, range(900, 1200, 10))) + "\n")
+    assert read_csv(decimals).y.iloc[-1] == pytest.approx(1.19)
+    commas = tmp_path / "commas.csv"
+    commas.write_text("ds;y\n" + "\n".join(f"{d};{v},5" for d, v in zip(stamps, range(900, 1200, 10))) + "\n")
+    assert read_csv(commas).y.iloc[-1] == pytest.approx(1190.5)
+
+
+def test_messages_of_an_interleaved_panel_quote_the_series_own_stamps(tmp_path):
+    """Rows of two series in turn: 'goes back in time' quoted the row above, another series' stamp."""
+    path = tmp_path / "interleaved.csv"
+    path.write_text("id,ds,y\nA,2020-01-01,1\nB,2020-05-01,5\nA,2020-03-01,2\nB,2020-06-01,6\nA,2020-02-01,3\n"
+                    "B,2020-07-01,7\n")
+    with pytest.raises(ValueError, match=r"series 'A': ds goes back in time at .*line 6 \(2020-03-01 -> 2020-02-01\)"):
+        read_csv(path, id_column="id")
+    steps = tmp_path / "steps.csv"
+    steps.write_text("id,ds,y\nA,1,1\nB,11,5\nA,2,2\nB,12,6\nA,4,3\nB,13,7\n")
+    with pytest.raises(ValueError, match=r"series 'A': ds goes 2 -> 4 at"):
+        read_csv(steps, id_column="id", freq="1")
+
+
+@pytest.mark.parametrize("short_first", [False, True])
+def test_a_series_of_two_points_is_on_the_panels_grid_not_another_frequency(short_first):
+    """Two monthly stamps are 31 days apart: read alone they said 31D, and the panel was refused for mixing
+    frequencies (blaming the long series when the short one came first). Now the panel's frequency comes
+    from its longest series, and the short one is refused for being short."""
+    long = pd.DataFrame({"unique_id": "A", "ds": pd.date_range("2020-01-01", periods=40, freq="MS"), "y": np.arange(40.0)})
+    short = pd.DataFrame({"unique_id": "B", "ds": pd.to_datetime(["2022-05-01", "2022-06-01"]), "y": [10.0, 11.0]})
+    frame = prepare(pd.concat([short, long] if short_first else [long, short], ignore_index=True))
+    assert frame.attrs["freq"] == "MS"
+    from lstmlab.forecast.api import LSTMForecaster
+    with pytest.raises(ValueError, match=r"series 'B' has 2 points: too short"):
+        LSTMForecaster(h=2, ensemble=1, steps=5).fit(frame)
+
+
+def test_tuple_ids_forecast_like_any_other_id():
+    """A (store, sku) tuple is a hashable id that fit accepted; predict then built its frame from the tuple as
+    if it were a column of two values and failed inside pandas."""
+    from lstmlab.forecast.api import LSTMForecaster
+    from lstmlab.forecast.selection import selected_frame
+    t = np.arange(40)
+    ids = [("store1", "sku9"), ("store1", "sku10")]
+    frame = pd.concat([pd.DataFrame({"unique_id": [uid] * 40, "ds": pd.date_range("2020-01-01", periods=40, freq="MS"),
+                                     "y": 100 + 10 * k + t + np.sin(t)}) for k, uid in enumerate(ids)], ignore_index=True)
+    forecaster = LSTMForecaster(h=3, ensemble=1, steps=5).fit(frame)
+    forecast = forecaster.predict()
+    assert list(forecast.unique_id) == [ids[0]] * 3 + [ids[1]] * 3
+    assert list(selected_frame(forecaster, forecast).unique_id) == list(forecast.unique_id)
+
+
+@pytest.mark.parametrize("freq", ["D", "W-SUN", "MS"])
+def test_local_dates_across_a_daylight_saving_change_are_read_as_dates(tmp_path, freq):
+    """Local midnights written with their UTC offset (+01:00 in winter, +02:00 in summer) were refused with
+    advice for hourly data (pass --freq h), and with --freq D as off the grid: a day is a calendar day."""
+    stamps = pd.date_range("2020-10-01", periods=60, freq=freq, tz="Europe/Berlin")
+    path = tmp_path / "local.csv"
+    pd.DataFrame({"ds": stamps.astype(str), "y": np.arange(60.0)}).to_csv(path, index=False)
+    frame = read_csv(path)
+    assert frame.attrs["freq"] == freq
+    assert list(frame.ds) == list(stamps.tz_localize(None))
+    hourly = tmp_path / "hourly.csv"                        # hours do move with the clock: --freq h, as before
+    pd.DataFrame({"ds": pd.date_range("2021-03-27", periods=60, freq="h", tz="Europe/Berlin").astype(str),
+                  "y": np.arange(60.0)}).to_csv(hourly, index=False)
+    with pytest.raises(ValueError, match=r"mixes UTC offsets \(\+0100, \+0200.*pass freq='h'"):
+        read_csv(hourly)
+
+
+@pytest.mark.parametrize("alias", ["SMS", "SME"])
+def test_twice_a_month_stamps_are_read_without_freq(alias):
+    """The 1st and 15th (SMS), or the 15th and the month's end (SME): pd.infer_freq names neither, and they
+    were refused as 'not evenly spaced … fill the gaps' although --freq SMS read them."""
+    stamps = pd.date_range("2018-01-01", periods=60, freq=alias)
+    frame = prepare(pd.DataFrame({"unique_id": "a", "ds": stamps, "y": np.arange(60.0)}))
+    assert frame.attrs["freq"] == alias and season_lengths(frame) == [24]
+    gap = pd.DataFrame({"unique_id": "a", "ds": stamps.delete(30), "y": np.arange(59.0)})
+    with pytest.raises(ValueError, match="not evenly spaced"):
+        prepare(gap)
+
+
+def test_what_spreadsheets_write_is_read_or_named(tmp_path):
+    """Excel's first line sep=; , rows of bare separators at the end, a word in a column of decimal commas,
+    117.1% — each used to be a wrong message (no ds column; y missing; the first 1,5 blamed; fill or drop
+    missing values)."""
+    stamps = pd.date_range("2020-01-01", periods=30, freq="MS").strftime("%Y-%m-%d")
+    excel = tmp_path / "excel.csv"
+    excel.write_text("sep=;\nds;y\n" + "".join(f"{d};{k},5\n" for k, d in enumerate(stamps)) + ";\n;\n")
+    frame = read_csv(excel)
+    assert len(frame) == 30 and frame.y.iloc[-1] == 29.5
+    excel.write_text("sep=;\nds;y\n" + "".join(f"{d};{'unknown' if k == 4 else f'{k},5'}\n" for k, d in enumerate(stamps)))
+    with pytest.raises(ValueError, match=r"y is 'unknown', not a finite number at .*line 7 .*; fix that value: y must be a "
+                                         r"number on every row"):
+        read_csv(excel)
+    percent = tmp_path / "percent.csv"
+    percent.write_text("ds,y\n" + "".join(f'{d},"{100 + k}.1%"\n' for k, d in enumerate(stamps)))
+    with pytest.raises(ValueError, match=r"'100.1%'.*write plain numbers \(117.1\), without a unit or sign"):
+        read_csv(percent)
+
+
+def test_command_line_counts_and_short_series_are_named_as_typed(tmp_path):
+    path = monthly_csv(tmp_path / "short.csv", np.arange(6.0))
+    result = cli("--csv", str(path), "--horizon", "0", *QUICK)
+    assert result.returncode == 2 and "--horizon must be a positive integer, got 0" in result.stderr
+    result = cli("--csv", str(path), "--horizon", "2", "--freq", "MS", *QUICK)
+    assert result.returncode == 2 and "too short to learn horizon 2 with no season" in result.stderr
+    from lstmlab.forecast.hints import option
+    assert option("id_column", "Series id", command_line=True) == "--id-column 'Series id'"

@@ -46,8 +46,9 @@ def check_series(series: PanelSeries, horizon, period, explicit_season):
                          f"two full seasons ({2 * period} points) are needed")
     needed = horizon + max(horizon, 4) + max(period, 1)
     if len(series) < needed:
+        season = f"season length {period}" if period > 1 else "no season"
         raise SeriesError(f"series {shown(name)} has {len(series)} points: too short to learn horizon {horizon} with "
-                         f"season length {period} (needs at least {needed})")
+                         f"{season} (needs at least {needed})")
 
 
 class LSTMForecaster:
@@ -156,7 +157,7 @@ class LSTMForecaster:
         parts = []
         for series in self.series_:
             q = quantiles[series.unique_id]                                                  # (h, Q)
-            part = {"unique_id": series.unique_id, "ds": self._future_stamps(series), self.alias: q[:, qs.index(0.5)]}
+            part = {"unique_id": [series.unique_id] * self.h, "ds": self._future_stamps(series), self.alias: q[:, qs.index(0.5)]}
             for lv in level:
                 low, high = LEVELS[lv]
                 if low in qs and high in qs:
@@ -284,6 +285,10 @@ def scenario_values(X_df, fitted, h, exogenous, freq):
             expected = series_future_stamps(series, h, freq)
             given = rows["ds"].to_numpy()
             if not isinstance(expected[0], (int, np.integer)):
+                if rows["ds"].dtype.kind in "iuf":        # pandas would read 2000 as 2000 nanoseconds after 1970
+                    raise ValueError(f"series {shown(series.unique_id)}: X_df's ds holds numbers ({shown(rows['ds'].iloc[0])}"
+                                     f", …) where the fitted data has dates: give the {h} stamps after it as dates "
+                                     f"({stamp_text(expected[0])} .. {stamp_text(expected[-1])})")
                 given = pd.to_datetime(rows["ds"], errors="coerce").to_numpy()
             order = np.argsort(given, kind="stable")
             if not np.array_equal(given[order], np.asarray(expected)):

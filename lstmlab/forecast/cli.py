@@ -188,7 +188,7 @@ def _refuse_ignored_options(args):
 
 def _check_counts(args):
     """Counts named as the user typed them (the API names them by its keywords), refused before any work."""
-    counts = [("--season-length", m) for m in args.season_length or ()]
+    counts = [("--horizon", args.horizon)] + [("--season-length", m) for m in args.season_length or ()]
     if args.model in NEW_MODELS:                   # the older models refuse these options outright
         counts += [("--folds", args.folds), ("--step", args.step), ("--ensemble", args.ensemble),
                    ("--train-steps", args.train_steps)]
@@ -321,8 +321,12 @@ def _read_future(args, frame, exogenous):
         text = future["ds"]
         with warnings.catch_warnings():          # pandas' note on the day-first reading: both are tried
             warnings.simplefilter("ignore", UserWarning)
-            readings = [pd.to_datetime(text, errors="coerce"), pd.to_datetime(text, errors="coerce", dayfirst=True)] \
-                if dated and not parts else [pd.to_numeric(text, errors="coerce") if not dated else text]
+            if dated and not parts and text.dtype.kind in "iuf":
+                readings = [text]                # numbers (2000) where the data has dates: scenario_values says so
+            elif dated and not parts:
+                readings = [pd.to_datetime(text, errors="coerce"), pd.to_datetime(text, errors="coerce", dayfirst=True)]
+            else:
+                readings = [pd.to_numeric(text, errors="coerce") if not dated else text]
         unread = np.logical_and.reduce([reading.isna().to_numpy() for reading in readings])
         if unread.any():
             k = int(np.argmax(unread))

@@ -78,7 +78,38 @@ def read_table(path, text_columns=()):
         raise ValueError(f"column {repeated[0]!r} appears {header.count(repeated[0])} times in the header of {path}; "
                          "give every column its own name")
     frame.columns = [str(name).strip() for name in frame.columns]
+    empty = frame.isna().all(axis=1).to_numpy()
+    if empty.any() and empty[-1]:                 # rows of bare separators (,,) at the end, as spreadsheets save them
+        frame = frame.iloc[:len(empty) - int(np.argmin(empty[::-1])) if not empty.all() else 0]
+    if separator == ";":
+        for name in frame.columns:
+            if frame[name].dtype == object and name not in text_columns:
+                # one word in a column (a typo, "n/a") leaves all of it text, decimal commas unread: read them
+                # here, so the message names that word, not the first 1,5
+                comma = frame[name].str.fullmatch(r"\s*[-+]?\d*,\d+\s*", na=False)
+                frame[name] = frame[name].where(~comma, frame[name].str.replace(",", ".", regex=False))
+        _refuse_thousands_dots(pd.read_csv(path, encoding="utf-8-sig", sep=";", dtype=str, keep_default_na=False,
+                                           skiprows=header_line - 1), path)
     return frame
+
+
+# 1.011 in a semicolon file: one thousand and eleven, written the European way, or 1.011 with a decimal point?
+THOUSANDS_DOT = re.compile(r"[-+]?[1-9]\d{0,2}(\.\d{3})+")
+
+
+def _refuse_thousands_dots(text, path):
+    """A semicolon file's column whose numbers with a point all look like thousands (1.011, 12.480.000) beside
+    numbers without one (974) is refused: read with decimal commas, pandas takes 1.011 for one point
+    something, and the series would jump from ~1000 to ~1 without a word."""
+    for name in text.columns:
+        values = text[name].str.strip()
+        dotted = values[values.str.contains(".", regex=False)]
+        if len(dotted) and dotted.str.fullmatch(THOUSANDS_DOT).all() and values.str.fullmatch(r"[-+]?\d+").any():
+            plain = values[values.str.fullmatch(r"[-+]?\d+")].iloc[0]
+            raise ValueError(f"column {str(name).strip()!r} of {path} holds {dotted.iloc[0]!r} beside {plain!r}: in a "
+                             f"semicolon-separated file {dotted.iloc[0]!r} may be a number with a thousands point "
+                             f"({dotted.iloc[0].replace('.', '')}) or with a decimal point; write the numbers without "
+                             "thousands points (decimals after a comma: 1011,5)")
 
 
 def read_csv(path, id_column=None, time_column="ds", target_column="y", freq=None, exogenous=None,
@@ -93,7 +124,9 @@ def read_csv(path, id_column=None, time_column="ds", target_column="y", freq=Non
     options as flags (--freq), not keywords (freq=).
     """
     path = Path(path)
-    frame = read_table(path, text_columns=[id_column] if id_column else [])
+    frame = read_table(path, text_columns=[id_column or "unique_id"])
+    if id_column is None and "unique_id" in frame.columns:
+        id_column = "unique_id"                    # the forecasters' long format (statsforecast, neuralforecast)
     roles = {"id_column": id_column, "time_column": time_column, "target_column": target_column}
     named = [(option(keyword, command_line=command_line), name) for keyword, name in roles.items() if name]
     for k, (role, name) in enumerate(named):
@@ -110,9 +143,20 @@ def read_csv(path, id_column=None, time_column="ds", target_column="y", freq=Non
     for name in wanted:
         if name not in frame.columns:
             raise ValueError(f"column {name!r} not in {path}; columns: {', '.join(frame.columns)}")
-    if id_column is None and "unique_id" in frame.columns:
-        raise ValueError(f"{path} has a column 'unique_id': pass {option('id_column', 'unique_id', command_line)} "
-                         "to forecast each id as its own series, or rename that column")
+    chosen = {"unique_id": id_column, "ds": time_column, "y": target_column}
+    for name, column in chosen.items():
+        if name in frame.columns and name not in wanted:
+            # a column named as one of the roles that another column was picked for (--column price beside a
+            # y column): inside, y is the target, so it can only be left out
+            if exogenous is not None and name not in exogenous:
+                frame = frame.drop(columns=name)
+                continue
+            keyword, role = {"unique_id": ("id_column", "series id"), "ds": ("time_column", "time column"),
+                             "y": ("target_column", "target")}[name]
+            leave_out = ("--no-exogenous or --exogenous NAME …" if command_line else "exogenous=[] or a list of names")
+            raise ValueError(f"{path} has a column {name!r} that is not the {role} ({option(keyword, column, command_line)}): "
+                             f"inside lstmlab the {role} is called {name!r}, so that column cannot be an exogenous "
+                             f"input under its name; rename it to use it, or leave it out ({leave_out})")
     if id_column is None:
         frame.insert(0, "unique_id", path.stem)
     else:
@@ -184,12 +228,17 @@ def _header(path):
     separator (a comma, or a semicolon or tab when the header has no comma), and the header's line number:
     blank lines and lines starting with # above it (a source note) are passed over."""
     import csv
-    number, line = 0, ""
+    number, line, separator = 0, "", None
     with open(path, newline="", encoding="utf-8-sig", errors="replace") as handle:
         for number, line in enumerate(handle, start=1):
+            told = re.fullmatch(r'"?sep=(.)"?', line.strip("\r\n"))
+            if told and separator is None:       # Excel's first line, sep=; : the separator, not the header
+                separator = told.group(1)
+                continue
             if line.strip() and not line.lstrip().startswith("#"):
                 break
-    separator = "," if "," in line else next((mark for mark in (";", "\t") if mark in line), ",")
+    if separator is None:
+        separator = "," if "," in line else next((mark for mark in (";", "\t") if mark in line), ",")
     return [name.strip() for name in next(csv.reader([line], delimiter=separator), [])], separator, number
 
 
@@ -274,7 +323,8 @@ def prepare(frame, freq=None, source=None, command_line=False):
         k = int(np.argmax(bad.to_numpy()))
         raw = frame["y"].iloc[k]
         what = "missing (empty or NaN)" if pd.isna(raw) else f"{str(raw)!r}, not a finite number"
-        advice = "fill or drop missing values before forecasting"
+        advice = ("fill or drop missing values before forecasting" if pd.isna(raw) else
+                  f"fix that value: {target_name} must be a number on every row")
         series_rows = (frame["unique_id"] == frame["unique_id"].iloc[k]).to_numpy()
         if pd.isna(raw) and exogenous_columns(frame) and frame["y"][series_rows].iloc[
                 int(np.argmax(frame.index[series_rows] == k)):].isna().all():
@@ -286,6 +336,8 @@ def prepare(frame, freq=None, source=None, command_line=False):
         if isinstance(raw, str) and re.fullmatch(r"\s*[-+]?[\d.,\s']*\d[\d.,\s']*", raw) and re.search(r"[,\s']", raw.strip()):
             advice = ("a thousands separator or a decimal comma? write numbers as 1234.5 (a semicolon-separated "
                       "file is read with decimal commas: 1234,5)")
+        elif isinstance(raw, str) and re.fullmatch(r"\s*\D{0,3}\s*[-+]?\d[\d.,]*\s*\D{0,3}\s*", raw):
+            advice = "write plain numbers (117.1), without a unit or sign such as % or $ around them"
         raise ValueError(f"series {shown(frame['unique_id'].iloc[k])}: {target_name} is {what} at "
                          f"{_describe_row(frame, k, source)} ({time_name} {frame['ds'].iloc[k]}); {advice}")
     frame["y"] = values.astype(np.float64)
@@ -324,12 +376,18 @@ def prepare(frame, freq=None, source=None, command_line=False):
                 raise ValueError(f"series {shown(frame['unique_id'].iloc[k])}: {time_name} {frame['ds'].iloc[k]!r} at "
                                  f"{_describe_row(frame, k, source)} is not a date")
             if parsed.dtype.kind != "M":              # pandas keeps stamps with several UTC offsets as objects
-                if freq is None:                      # no frequency can be read from them
+                wall = pd.to_datetime(parsed.map(lambda stamp: stamp.replace(tzinfo=None)))   # the local clock
+                if wall.dt.time.nunique() == 1:
+                    # days, weeks or months at one local time (midnight +01:00 in winter, +02:00 in summer):
+                    # a day is a day on the calendar, so the local date is the stamp, with no offset
+                    frame["ds"] = wall
+                elif freq is None:                    # no frequency can be read from them
                     offsets = sorted({stamp.strftime("%z") for stamp in parsed if stamp.tzinfo is not None})
                     raise ValueError(f"{time_name} in {source or 'the frame'} mixes UTC offsets ({', '.join(offsets)}, e.g. "
                                      f"across a daylight-saving change): pass {option('freq', 'h', command_line)}, or "
                                      "convert the stamps to UTC first")
-                frame["ds"] = parsed
+                else:
+                    frame["ds"] = parsed
             else:
                 frame["ds"] = _day_or_month_first(frame, parsed, source)
     exogenous = exogenous_columns(frame)
@@ -353,7 +411,9 @@ def prepare(frame, freq=None, source=None, command_line=False):
         except ValueError:
             raise ValueError(f"freq {freq!r} is not a pandas frequency alias (MS, QS, W, D, h, 30min, ...); "
                              "a file with dates needs one (a plain number is for files without dates)") from None
-    for uid, rows in frame.groupby("unique_id", sort=False).indices.items():
+    groups = frame.groupby("unique_id", sort=False).indices.items()
+    # the frequency is read from the longest series: two stamps of a new one tell 31 days apart, not MS
+    for uid, rows in sorted(groups, key=lambda group: -len(group[1])):
         inferred = _check_stamps(frame, rows, uid, source, freq, inferred, command_line)
     frame.attrs["freq"] = freq if freq is not None else inferred
     frame.attrs["lines"] = lines
@@ -439,9 +499,9 @@ def _check_stamps(frame, rows, uid, source, freq, inferred, command_line=False):
         steps = np.diff(stamps.to_numpy())
         bad = steps != 1
         if bad.any():
-            k = rows[int(np.argmax(bad)) + 1]
+            previous, k = rows[int(np.argmax(bad)):][:2]              # the series' rows: another's may lie between
             dates = integer_dates(stamps)
-            raise ValueError(f"series {shown(uid)}: {time_name} goes {frame['ds'].iloc[k - 1]} -> {frame['ds'].iloc[k]} at "
+            raise ValueError(f"series {shown(uid)}: {time_name} goes {frame['ds'].iloc[previous]} -> {frame['ds'].iloc[k]} at "
                              f"{_describe_row(frame, k, source)}; integer stamps must increase by 1"
                              + (f"; {dates}" if dates else ""))
         return inferred
@@ -453,7 +513,7 @@ def _check_stamps(frame, rows, uid, source, freq, inferred, command_line=False):
     for test, what in ((order == 0, "repeats"), (order < 0, "goes back in time")):
         if test.any():
             position = int(np.argmax(test)) + 1
-            k = rows[position]
+            previous, k = rows[position - 1], rows[position]
             advice = "sort the rows and drop duplicates first"
             id_like = id_like_column(frame, rows, position, exogenous_columns(frame))
             if id_like:                           # several series one after the other, numbered: no id given
@@ -461,11 +521,13 @@ def _check_stamps(frame, rows, uid, source, freq, inferred, command_line=False):
                 advice = (f"column {name!r} changes from {before:g} to {after:g} there: if it names the series, "
                           f"{id_hint(name, command_line)}; otherwise {advice}")
             raise ValueError(f"series {shown(uid)}: {time_name} {what} at {_describe_row(frame, k, source)} "
-                             f"({frame['ds'].iloc[k - 1]} -> {frame['ds'].iloc[k]}); {advice}")
+                             f"({stamp_text(frame['ds'].iloc[previous])} -> {stamp_text(frame['ds'].iloc[k])}); {advice}")
     if np.median(order) == 7 * 86_400 * 10**9:
         _refuse_weekday_change(frame, rows, uid, source, command_line)
     # one day of every month first: pandas takes Jul 15, Aug 15, Sep 15 for steps of 31 days
     seen = (monthly_on_one_day(stamps) or frequency_of(stamps)) if freq is None else freq
+    if freq is None and inferred is not None and len(rows) < 3:
+        seen = inferred                           # two stamps cannot tell MS from 31 days: the panel's grid is checked
     index = pd.DatetimeIndex(stamps) if seen is None else None     # (not for several UTC offsets: freq is given)
     if seen is None and len(rows) > 2 and (month_steps(index) == 1).all():
         # one a month, on days that move (the 30th, then Feb 29): no grid of equal steps holds them
@@ -498,9 +560,9 @@ def _check_stamps(frame, rows, uid, source, freq, inferred, command_line=False):
     if seen is None:
         gaps = order
         typical = np.median(gaps)
-        k = rows[int(np.argmax(gaps != typical)) + 1]
-        raise ValueError(f"series {shown(uid)}: the stamps are not evenly spaced ({frame['ds'].iloc[k - 1]} -> "
-                         f"{frame['ds'].iloc[k]} at {_describe_row(frame, k, source)}, while most steps are "
+        previous, k = rows[int(np.argmax(gaps != typical)):][:2]
+        raise ValueError(f"series {shown(uid)}: the stamps are not evenly spaced ({stamp_text(frame['ds'].iloc[previous])} -> "
+                         f"{stamp_text(frame['ds'].iloc[k])} at {_describe_row(frame, k, source)}, while most steps are "
                          f"{pd.Timedelta(int(typical), 'ns')}); fill the gaps or pass "
                          f"{option('freq', command_line=command_line)}")
     off = _first_off_grid(stamps, seen)

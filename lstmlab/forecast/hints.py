@@ -2,6 +2,7 @@
 in Python, a flag on the command line), and the conversion that reads what their file holds. frame.py's
 checks refuse; these helpers word the way out.
 """
+import shlex
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +16,7 @@ FLAGS = {"id_column": "--id-column", "time_column": "--time-column", "target_col
 def option(keyword, value=None, command_line=False):
     """An option as the caller writes it: freq='h' in Python, --freq h on the command line."""
     if command_line:
-        return FLAGS[keyword] if value is None else f"{FLAGS[keyword]} {value}"
+        return FLAGS[keyword] if value is None else f"{FLAGS[keyword]} {shlex.quote(str(value))}"  # pastes into a shell
     return keyword if value is None else f"{keyword}={value!r}"
 
 

@@ -28,9 +28,19 @@ def frequency_of(stamps):
         step = pd.Timestamp(stamps.iloc[1]) - pd.Timestamp(stamps.iloc[0])
         return pd.tseries.frequencies.to_offset(step).freqstr
     try:
-        return pd.infer_freq(pd.DatetimeIndex(stamps))
+        index = pd.DatetimeIndex(stamps)
+        inferred = pd.infer_freq(index)
     except (TypeError, ValueError):
         return None
+    if inferred is None and index.tz is None:
+        for alias in TWICE_A_MONTH:               # pandas infers neither: tried on the stamps themselves
+            if index.equals(pd.date_range(index[0], periods=len(index), freq=alias)):
+                return alias
+    return inferred
+
+
+# twice a month, which pd.infer_freq never names: the 1st and 15th (SMS), the 15th and the month's end (SME)
+TWICE_A_MONTH = ("SMS", "SME")
 
 
 # Seasonal strength at which a season counts as there: the threshold of forecast::nsdiffs' "seas" test and of

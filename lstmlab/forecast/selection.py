@@ -119,7 +119,7 @@ def selected_frame(forecaster, forecast=None, level=(80, 90), X_df=None):
         chosen, columns, scores[series.unique_id] = _selected_columns(
             series.y, forecaster.h, list(forecaster.frequency_seasons_), validation[series.unique_id], network, level,
             exogenous)
-        part = {"unique_id": series.unique_id, "ds": forecast.loc[rows, "ds"].to_numpy(), "selected": columns["mean"]}
+        part = {"unique_id": [series.unique_id] * forecaster.h, "ds": forecast.loc[rows, "ds"].to_numpy(), "selected": columns["mean"]}
         part.update({f"selected-{band}": columns[band] for band in bands})
         part["selected_model"] = chosen
         parts.append(pd.DataFrame(part))
