@@ -17,7 +17,7 @@ import math
 import torch
 from torch import nn
 
-from .validation import check_cell_args, check_cell_input
+from .validation import autocast_on, check_cell_args, check_cell_input
 
 
 def lstm_cell(x, h, c, weight_ih, weight_hh, bias_ih=None, bias_hh=None):
@@ -26,8 +26,10 @@ def lstm_cell(x, h, c, weight_ih, weight_hh, bias_ih=None, bias_hh=None):
     P is the size of h fed back (P = H unless a projection follows, see lstmlab.LSTM).
     """
     gates = x @ weight_ih.T + h @ weight_hh.T            # (B, 4H), blocks ordered i, f, g, o
-    if bias_ih is not None:
-        gates = gates + bias_ih + bias_hh                 # (B, 4H)
+    if bias_ih is not None:                               # each bias that is given, as torch.lstm_cell adds them
+        gates = gates + bias_ih                           # (B, 4H)
+    if bias_hh is not None:
+        gates = gates + bias_hh
     i_pre, f_pre, g_pre, o_pre = gates.chunk(4, dim=1)    # 4 × (B, H)
     i = torch.sigmoid(i_pre)                              # (B, H) input gate
     f = torch.sigmoid(f_pre)                              # (B, H) forget gate
@@ -78,7 +80,16 @@ class LSTMCell(nn.Module):
             hx = (zeros, zeros)
         elif not is_batched:
             hx = (hx[0].unsqueeze(0), hx[1].unsqueeze(0))
-        h, c = lstm_cell(input, hx[0], hx[1], self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh)
+        biases = self.bias_ih, self.bias_hh
+        if input.is_floating_point() and autocast_on(input.device.type):
+            low = torch.get_autocast_dtype(input.device.type)
+            if input.dtype == torch.float64 and self.weight_ih.dtype != torch.float64:   # not cast, beside ones that are
+                raise RuntimeError(f"mat1 and mat2 must have the same dtype, but got Double and "
+                                   f"{'BFloat16' if low == torch.bfloat16 else 'Half'}")
+            # torch.lstm_cell's gates are two linear layers, which autocast casts with their biases; the matmuls
+            # here are cast, and a float32 bias would promote the gates back. The state stays as given.
+            biases = tuple(b.to(low) if b is not None and b.dtype != torch.float64 else b for b in biases)
+        h, c = lstm_cell(input, hx[0], hx[1], self.weight_ih, self.weight_hh, *biases)
         if not is_batched:
             h, c = h.squeeze(0), c.squeeze(0)
         return h, c

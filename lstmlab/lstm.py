@@ -266,10 +266,15 @@ class LSTM(nn.Module):
             hx = (x.new_zeros(expected[0]), x.new_zeros(expected[1]))
         _check_state_pair(hx)
         check_lstm_state(self, hx, expected[0], expected[1], x.device)       # no silent broadcast, no extra layers
+        autocast = _autocast_dtype(x, hx, self.weight_ih_l0.dtype)
+        if autocast is not None:                                              # as forward casts them
+            x, hx = x.to(autocast), (hx[0].to(autocast), hx[1].to(autocast))
         layer_input = x                                                       # (B, I)
         new_h, new_c = [], []
         for layer in range(self.num_layers):
             w = self.direction_weights(layer)
+            if autocast is not None:
+                w = type(w)(*(t.to(autocast) if t is not None else None for t in w))
             h, c = lstm_cell(layer_input, hx[0][layer], hx[1][layer], w.weight_ih, w.weight_hh, w.bias_ih, w.bias_hh)
             if w.weight_hr is not None:
                 h = h @ w.weight_hr.T                                         # (B, P)

@@ -30,7 +30,7 @@ import torch
 from torch import nn
 
 from .lstm import LSTM
-from .validation import step_count
+from .validation import check_lstm_weights, step_count
 
 VECTOR_BYTES = 64            # the C++ tile: one 64-byte vector of units (16 floats / 8 doubles)
 # float64 multiply-adds per step per thread below which the rollout does not try a second thread; a
@@ -61,8 +61,28 @@ class RolloutPath:
 last_path = RolloutPath("none", "no rollout has run yet")
 
 
+def runs_as_written(module):
+    """None when calling ``module`` is exactly what its class says (nn.Linear: x Wᵀ + b), else why not. The fused
+    path reads only a feedback's .weight and .bias: a subclass may override forward (a clamp, say), and a
+    forward hook may change the output; either would be skipped without a word. (A parametrized Linear's
+    .weight is the parametrized one: that runs as written.)"""
+    from torch.nn.modules import module as base
+    from torch.nn.utils import parametrize
+    kind = type(module).__mro__[1] if parametrize.is_parametrized(module) else type(module)
+    if kind not in (nn.Linear, nn.Identity, nn.Sequential):
+        return f"the feedback's {type(module).__name__} is a subclass of {kind.__mro__[1].__name__}, and its forward may do more than its weights say"
+    if module._forward_hooks or module._forward_pre_hooks or base._global_forward_hooks or base._global_forward_pre_hooks:
+        return f"the feedback's {type(module).__name__} has forward hooks, which the fused path would not run"
+    return None
+
+
 def affine_parts(feedback, in_features, out_features):
     """(weight (out, in), bias (out,)) of an affine feedback, or a string saying why it is not one."""
+    if isinstance(feedback, nn.Module):
+        modules = list(feedback) if type(feedback) is nn.Sequential else [feedback]
+        for module in dict.fromkeys([feedback] + modules):
+            if isinstance(module, (nn.Linear, nn.Identity, nn.Sequential)) and runs_as_written(module):
+                return runs_as_written(module)
     if isinstance(feedback, tuple) and len(feedback) == 2:
         weight, bias = feedback
         if weight.shape != (out_features, in_features) or (bias is not None and bias.shape != (out_features,)):
@@ -149,6 +169,8 @@ def fused_reason(lstm, given, state, feedback):
         return "the input, state and weights do not share one dtype"
     if lstm.dropout > 0 and lstm.training and lstm.num_layers > 1:
         return "dropout between layers is active (training mode)"
+    if lstm._forward_hooks or lstm._forward_pre_hooks:
+        return "the LSTM has forward hooks: the step-by-step path runs them on the observed steps"
     parts = affine_parts(feedback, lstm.real_hidden_size, lstm.input_size)
     if isinstance(parts, str):
         return parts
@@ -371,6 +393,7 @@ def rollout(lstm, inputs, steps, feedback, state=None, fused="auto"):
     if isinstance(feedback, list):
         feedback = tuple(feedback)                                          # [weight, bias] is a pair too
     check_feedback(lstm, feedback)
+    check_lstm_weights(lstm, [lstm.direction_weights(layer) for layer in range(lstm.num_layers)])   # as forward
     if inputs.dim() == 3 and lstm.batch_first:
         inputs = inputs.transpose(0, 1)                                     # (T, B, I): time-major inside
     given, total = (inputs[None], steps) if inputs.dim() == 2 else (inputs, inputs.size(0) + steps)

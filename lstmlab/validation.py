@@ -16,7 +16,9 @@ from .layers import parameter_shapes
 def _check_flag(name, value):
     """A bool (1 is not a flag)."""
     if not isinstance(value, bool):
-        raise TypeError(f"{name} should be of type bool, got: {type(value).__name__}")
+        kind = type(value)                        # numpy's bool is named bool too: say whose it is
+        shown = kind.__name__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__name__}"
+        raise TypeError(f"{name} should be of type bool, got: {shown}")
 
 
 def _check_integer(name, value, numpy_integers):
@@ -184,9 +186,12 @@ def check_lstm_weights(lstm, weights):
         expected = parameter_shapes(lstm.input_size, lstm.hidden_size, lstm.proj_size, lstm.num_directions,
                                     lstm.bias, layer)                  # the shapes the constructor registered
         for kind, tensor in zip(w._fields, w):
-            if tensor is None:
-                continue
             name = f"{kind}_l{layer}" + ("_reverse" if direction else "")
+            if tensor is None:
+                if kind in expected:              # set to None after construction: torch refuses it (TypeError)
+                    advice = "; build the LSTM with bias=False for no biases" if kind.startswith("bias") else ""
+                    raise TypeError(f"LSTM: expected {name} to be a tensor of shape {expected[kind]}, got None{advice}")
+                continue
             if tuple(tensor.shape) != expected[kind]:
                 raise RuntimeError(f"LSTM: expected {name} of shape {expected[kind]}, got {tuple(tensor.shape)}")
             if tensor.dtype != dtype:

@@ -84,3 +84,43 @@ def test_lstm_cell_function_gate_order_is_i_f_g_o():
                                        c, weight_ih, weight_hh, bias, torch.zeros_like(bias))
     torch.testing.assert_close(c_next, c)
     torch.testing.assert_close(h_next, 0.5 * torch.tanh(c))
+
+
+@pytest.mark.parametrize("missing", ["bias_ih", "bias_hh"])
+def test_one_bias_set_to_none_leaves_the_other_as_torch_does(missing):
+    """torch.lstm_cell adds each bias it is given; lstm_cell added both or neither, so with bias_ih = None it
+    dropped bias_hh as well (and with bias_hh = None it failed adding None)."""
+    ref, ours = cell_twins()
+    for module in (ref, ours):
+        setattr(module, missing, None)
+    x = torch.randn(3, 5, dtype=torch.float64)
+    for got, expected in zip(ours(x), ref(x)):
+        torch.testing.assert_close(got, expected, rtol=0, atol=1e-15)
+
+
+def test_under_autocast_the_cell_returns_torchs_dtypes():
+    """Found in review: autocast cast the cell's matmuls to bfloat16 and the float32 biases promoted the gates
+    back, so a bfloat16 input gave float32 h and c where torch.nn.LSTMCell gives bfloat16 (a float32 input or
+    state gives float32 in both: the state is not cast). LSTM.step follows LSTM.forward: all bfloat16."""
+    torch.manual_seed(0)
+    ref, ours = torch.nn.LSTMCell(3, 4), lstmlab.LSTMCell(3, 4)
+    ours.load_state_dict(ref.state_dict())
+    exact = torch.nn.LSTMCell(3, 4, dtype=torch.float64)
+    exact.load_state_dict(ref.state_dict())
+    x = torch.randn(2, 3)
+    state = (torch.randn(2, 4), torch.randn(2, 4))
+    for args in [(x,), (x.bfloat16(),), (x.bfloat16(), state)]:
+        truth = exact(*(a.double() if torch.is_tensor(a) else tuple(t.double() for t in a) for a in args))
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            got, expected = ours(*args), ref(*args)
+        for g, e, t in zip(got, expected, truth):
+            assert g.dtype == e.dtype
+            # as close to float64 as torch's own (the two round differently): a bfloat16 step, 2⁻⁸, of slack
+            assert (g.double() - t).abs().max() <= (e.double() - t).abs().max() + 2 ** -8
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        with pytest.raises(RuntimeError, match="^mat1 and mat2 must have the same dtype, but got Double and BFloat16$"):
+            ours(x.double())
+        stack = lstmlab.LSTM(3, 4, num_layers=2)
+        by_forward, _ = stack(x[None])
+        by_step, _ = stack.step(x, None)
+    assert by_forward.dtype == by_step.dtype == torch.bfloat16

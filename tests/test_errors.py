@@ -237,6 +237,21 @@ def test_a_parameter_replaced_by_one_of_another_shape_is_refused_naming_it(backe
     assert raised(lambda: ours(x)) == (RuntimeError, f"LSTM: expected {name} of shape {expected[name]}, got {shape}")
 
 
+@pytest.mark.parametrize("backend", ["cell", "bptt"])
+@pytest.mark.parametrize("name", ["bias_ih_l0", "bias_hh_l1"])
+def test_a_bias_set_to_none_is_refused_with_torchs_type(backend, name):
+    """Found in review: with bias_ih set to None, "cell" and "bptt" ran with no bias at all (bias_hh dropped
+    too); torch refuses (TypeError: expected Tensor as element 2 …). Same type, naming the parameter."""
+    ref = torch.nn.LSTM(5, 7, num_layers=2, dtype=torch.float64)
+    ours = lstmlab.LSTM(5, 7, num_layers=2, dtype=torch.float64, backend=backend)
+    for module in (ref, ours):
+        setattr(module, name, None)
+    x = f64(4, 3, 5)
+    assert raised(lambda: ref(x))[0] is TypeError
+    assert raised(lambda: ours(x)) == (TypeError, f"LSTM: expected {name} to be a tensor of shape (28,), got None; "
+                                                  "build the LSTM with bias=False for no biases")
+
+
 def test_a_parameter_of_another_dtype_is_refused_naming_it():
     lstm = lstmlab.LSTM(5, 7, backend="bptt")
     lstm.weight_hh_l0.data = lstm.weight_hh_l0.data.double()       # one parameter converted on its own

@@ -252,6 +252,60 @@ def test_what_the_fused_path_does_not_cover_falls_back_and_says_why():
         assert rollout_module.last_path.kind == "fused"
 
 
+class Clamped(nn.Linear):
+    """A Linear whose forward does more than its weights: the fused path must not read only .weight / .bias."""
+    def forward(self, h):
+        return super().forward(h).clamp(-0.05, 0.05)
+
+
+def clamp_hook(module, inputs, output):
+    return output.clamp(-0.05, 0.05)
+
+
+@pytest.mark.parametrize("kind", ["subclass", "in a Sequential", "hooked", "hooked Sequential"])
+def test_a_feedback_that_does_more_than_its_weights_runs_step_by_step(kind):
+    """Found in review: the fused path took any nn.Linear (subclass, hooks and all) for its weight and bias,
+    and gave other numbers than the step path, so a model predicted differently with and without no_grad."""
+    lstm, head = make(input_size=2, hidden=5, layers=2)
+    if kind == "subclass":
+        feedback = Clamped(5, 2, dtype=F64)
+    elif kind == "in a Sequential":
+        feedback = nn.Sequential(nn.Linear(5, 3, dtype=F64), Clamped(3, 2, dtype=F64))
+    else:
+        feedback = nn.Linear(5, 2, dtype=F64) if kind == "hooked" else nn.Sequential(nn.Linear(5, 2, dtype=F64))
+        feedback.register_forward_hook(clamp_hook)
+    x0 = torch.randn(3, 2, dtype=F64)
+    with torch.no_grad():
+        auto, _ = rollout(lstm, x0, 6, feedback)
+        assert rollout_module.last_path.kind == "steps"
+        assert "subclass" in rollout_module.last_path.reason or "hooks" in rollout_module.last_path.reason
+        steps, _ = rollout(lstm, x0, 6, feedback, fused=False)
+    torch.testing.assert_close(auto, steps, rtol=0, atol=0)
+    assert auto[1:].abs().max() <= 0.05                       # the clamp ran on every generated step
+
+
+def test_a_parametrized_linear_is_still_fused_with_its_parametrized_weight():
+    from torch.nn.utils import parametrizations
+    lstm, _ = make(input_size=2, hidden=5, layers=2)
+    head = parametrizations.weight_norm(nn.Linear(5, 2, dtype=F64))
+    x0 = torch.randn(3, 2, dtype=F64)
+    with torch.no_grad():
+        fused, _ = rollout(lstm, x0, 6, head)
+        assert rollout_module.last_path.kind == "fused"
+        steps, _ = rollout(lstm, x0, 6, head, fused=False)
+    torch.testing.assert_close(fused, steps, rtol=1e-12, atol=1e-12)
+
+
+def test_hooks_on_the_lstm_take_the_step_path():
+    lstm, head = make(hidden=8, layers=2)
+    seen = []
+    lstm.register_forward_hook(lambda module, inputs, output: seen.append(output[0].shape))
+    with torch.no_grad():
+        rollout(lstm, torch.randn(5, 2, 1, dtype=F64), 3, head)
+    assert rollout_module.last_path.kind == "steps" and "hooks" in rollout_module.last_path.reason
+    assert seen == [torch.Size([5, 2, 8])]                    # the observed steps, read by forward
+
+
 def test_bad_arguments_are_named():
     lstm, head = make(input_size=2, hidden=8, layers=1)
     with pytest.raises(ValueError, match=r"inputs must be \(batch, 2\) or \(time ≥ 1, batch, 2\), got \(3, 1\)"):

@@ -181,3 +181,33 @@ def test_no_name_imported_on_first_use_is_also_a_submodule(package):
     import importlib.util
     table = importlib.import_module(package)._WHERE
     assert [name for name in table if importlib.util.find_spec(f"{package}.{name}") is not None] == []
+
+
+class WrappedLSTM(torch.nn.Module):
+    """A user's wrapper: torch's LSTM inside, its parameters under core.*, no size attributes of its own."""
+    def __init__(self, input_size, hidden_size, **options):
+        super().__init__()
+        self.core = torch.nn.LSTM(input_size, hidden_size, **options)
+
+    def forward(self, x, hx=None):
+        return self.core(x, hx)
+
+    lstm_layout = staticmethod(lambda weights: {"core." + name: tensor for name, tensor in weights.items()})
+
+
+def test_a_wrapper_instance_is_checked_with_the_sizes_of_its_weights():
+    """Found in review: check_lstm(WrappedLSTM) passed, check_lstm(WrappedLSTM(3, 4)) failed with a bare
+    AttributeError (no input_size) from inside the checker. Its sizes and options are now read from its
+    weights through its layout hook; without any way to find them, one line says what is needed."""
+    report = check_lstm(WrappedLSTM(3, 4, num_layers=2, bidirectional=True, proj_size=2))
+    assert report.passed
+    case = report.outcomes[0].case
+    assert (case.input_size, case.hidden_size, case.num_layers, case.bidirectional, case.proj_size) == (3, 4, 2, True, 2)
+
+    class Bare(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.core = torch.nn.LSTM(3, 4)
+
+    with pytest.raises(TypeError, match="needs input_size and hidden_size attributes .* or pass its class"):
+        check_lstm(Bare())

@@ -96,10 +96,38 @@ class Subject:
         m = self.instance
         if m is None:
             return None
-        return Case(kind=self.kind, input_size=m.input_size, hidden_size=m.hidden_size,
-                    num_layers=getattr(m, "num_layers", 1), bidirectional=getattr(m, "bidirectional", False),
-                    proj_size=getattr(m, "proj_size", 0), bias=getattr(m, "bias", True),
+        sizes = self._sizes_from_weights(m) if not (hasattr(m, "input_size") and hasattr(m, "hidden_size")) else {}
+        read = lambda name, default: sizes[name] if name in sizes else getattr(m, name, default)   # noqa: E731
+        return Case(kind=self.kind, input_size=read("input_size", None), hidden_size=read("hidden_size", None),
+                    num_layers=read("num_layers", 1), bidirectional=read("bidirectional", False),
+                    proj_size=read("proj_size", 0), bias=read("bias", True),
                     batch_first=getattr(m, "batch_first", False))
+
+    def _sizes_from_weights(self, m):
+        """An instance without torch's size attributes (a wrapper module): its sizes and options read from its
+        parameters, found under torch's names through its layout hook."""
+        suffixes = [""] if self.kind == "cell" else [f"_l{k}{r}" for k in range(64) for r in ("", "_reverse")]
+        torch_names = [kind + suffix for suffix in suffixes for kind in ("weight_ih", "weight_hh", "bias_ih", "weight_hr")]
+        own = dict(m.named_parameters())
+        try:
+            mapped = self.layout({name: name for name in torch_names}) if self.layout is not None else \
+                {name: name for name in torch_names}
+            found = {torch_name: own[name] for name, torch_name in mapped.items()
+                     if isinstance(torch_name, str) and name in own}
+        except Exception:                         # a layout that computes on its tensors: nothing to read here
+            found = {}
+        first = "weight_ih" if self.kind == "cell" else "weight_ih_l0"
+        if first not in found:
+            raise TypeError(f"{self.name}: a module instance needs input_size and hidden_size attributes (as torch's "
+                            f"have) to say which sizes to check, and its {first} was not found under torch's name "
+                            "(or through its layout hook); give it those attributes, or pass its class")
+        four_h, input_size = found[first].shape
+        sizes = {"input_size": input_size, "hidden_size": four_h // 4, "bias": any(n.startswith("bias") for n in found)}
+        if self.kind != "cell":
+            sizes["num_layers"] = sum(f"weight_ih_l{k}" in found for k in range(64))
+            sizes["bidirectional"] = "weight_ih_l0_reverse" in found
+            sizes["proj_size"] = found["weight_hr_l0"].shape[0] if "weight_hr_l0" in found else 0
+        return sizes
 
     def build(self, case, dtype=None, device=None):
         """A module for ``case`` (kinds cell and lstm), on the case's device and dtype."""
