@@ -1,4 +1,5 @@
-# Two commands: `make demo` and `make test`. Each sets up .venv first if it is missing.
+# The quickstart is two commands, `make demo` and `make test`; each sets up .venv first if it is missing.
+# Also: `make check` (every backend against torch), `make gpu` (the CUDA tests and benchmarks), `make clean`.
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python

@@ -17,7 +17,7 @@ import torch
 
 import lstmlab
 from lstmlab.benchmarking.floor import gemm_gflops
-from lstmlab.benchmarking.presets import get_preset
+from lstmlab.benchmarking.presets import ONLY_MODE, get_preset
 from lstmlab.benchmarking.variants import (build_variant, check_matches_reference, environment, make_workload,
                                            peak_memory_bytes)
 
@@ -31,10 +31,9 @@ CASES = list(PRESET.cases())
 def skip_reason(case):
     if case.device == "cuda" and not torch.cuda.is_available():
         return "needs a CUDA GPU"
-    if case.variant == "cudagraph" and case.mode != "forward":
-        return "the CUDA-graph variant times inference only"
-    if case.variant == "fused" and case.mode != "generation":
-        return "the fused rollout is a generation variant"
+    if case.variant in ONLY_MODE and case.mode != ONLY_MODE[case.variant]:
+        return {"fused": "the fused rollout is a generation variant",
+                "cudagraph": "the CUDA-graph variant times inference only"}[case.variant]
     if case.variant == "persistent" and "persistent" not in lstmlab.backends.BACKENDS:
         return "backend 'persistent' does not exist yet"
     if case.variant in lstmlab.backends.BACKENDS:

@@ -62,7 +62,8 @@ def _demo(args):
     _counted("--steps", args.steps, 0)
     _counted("--train-waves", args.train_waves, 1, 97)              # the data holds 100 waves; 3 are the test
     _counted("--train-length", args.train_length, 2, 999)           # a wave is 1000 steps: inputs and next values
-    _counted("--future", args.future, 1)
+    _counted("--future", args.future, 1, 100_000)                   # ~3 µs a step fused: seconds, not memory
+    _counted("--seed", args.seed, -2**63, 2**64 - 1)                # what torch.manual_seed takes
     _require_backend(args.backend)
     writable_folder(args.out, "--out")
     from .sine_demo import run_sine_demo
@@ -90,10 +91,11 @@ float32 within 4x torch's own float32 error."""
 
 
 def _check(args):
-    for name in args.backend or []:
+    chosen = list(dict.fromkeys(args.backend or []))                  # --backend cell --backend cell: once
+    for name in chosen:
         _require_backend(name)
     from .crosscheck import format_table, persistent_reasons, run_checks
-    rows = run_checks(args.backend or None)
+    rows = run_checks(chosen or None)
     print(format_table(rows))
     for pass_name, reason in persistent_reasons().items():
         print(f"persistent {pass_name}: {reason}")
@@ -121,6 +123,11 @@ def _bench(args):
         preset = get_preset(args.preset, args.variants, args.modes)
     except ValueError as error:
         raise CommandError(str(error), USAGE) from None
+    from .benchmarking.presets import ONLY_MODE
+    if all(variant in ONLY_MODE and ONLY_MODE[variant] not in preset.modes for variant in preset.variants):
+        raise CommandError(f"expected --variants and --modes to leave at least one case of preset {preset.name!r} to "
+                           f"run, given --variants {','.join(preset.variants)} --modes {','.join(preset.modes)}: "
+                           + ", ".join(f"{v} runs in {ONLY_MODE[v]} mode only" for v in preset.variants), USAGE)
     if preset.device == "cuda":
         import torch
         if not torch.cuda.is_available():
@@ -143,6 +150,9 @@ def _bench(args):
     with mock.patch.dict(os.environ, chosen):                         # restored afterwards
         code = pytest.main([str(suite), "--benchmark-only", f"--benchmark-json={json_path}", "-q", "-p",
                             "no:cacheprovider"])
+    if code == pytest.ExitCode.OK and not Path(json_path).exists():          # every case skipped here (no GPU, say)
+        raise CommandError(f"expected at least one case of preset {preset.name!r} to run, given a machine where "
+                           "every one was skipped (pytest's skip reasons say why)")
     if code not in (0, pytest.ExitCode.OK):
         raise CommandError(f"expected the benchmark run to pass, given pytest exit code {int(code)}")
     # a partial run's table and plots carry its name too: the full run's (which the README quotes) stay
@@ -172,12 +182,12 @@ def build_parser():
         "demo", parents=[debug], help="train the classic sine-wave model and draw its future predictions",
         description="Train AutoregressiveLSTM (2 × 51 cells + linear head) on sine waves with L-BFGS + MSE "
                     "(teacher-forced steps, then steps on a multi-step loss over its own predictions), "
-                    "then let it predict 1000 steps of its own future on 3 held-out waves; prints the losses "
+                    "then let it predict --future steps (default 1000) of its own future on 3 held-out waves; prints the losses "
                     "and the rollout MSE against the true sine, and writes the figure.")
     demo.add_argument("--steps", type=int, default=10, help="teacher-forced L-BFGS steps (default: 10; the multi-step phase follows)")
     demo.add_argument("--train-waves", type=int, default=32, help="waves to train on, of 97 (default: 32)")
     demo.add_argument("--train-length", type=int, default=300, help="steps of each training wave to read (default: 300)")
-    demo.add_argument("--future", type=int, default=1000, help="steps to predict beyond the observed 999 (default: 1000)")
+    demo.add_argument("--future", type=int, default=1000, help="steps to predict beyond the observed 999 (default: 1000, at most 100000)")
     demo.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     demo.add_argument("--backend", default="auto", help="LSTM backend (default: auto)")
     demo.add_argument("--out", default="figures", help="folder for the figure (default: figures)")
@@ -192,13 +202,14 @@ def build_parser():
     check.add_argument("--backend", action="append", help="check only this backend (repeatable)")
     check.set_defaults(run=_check)
 
-    from .benchmarking.presets import PRESETS
+    from .benchmarking.presets import CPU_VARIANTS, GPU_VARIANTS, PRESETS
     bench = commands.add_parser(
         "bench", parents=[debug], help="benchmark every variant side by side and write a table and plots",
-        description="Run benchmarks/bench_variants.py (pytest-benchmark) for a preset: every variant (torch.nn.LSTM, "
-                    "cell, bptt, triton, persistent, torch.compile, CUDA graph) in forward, forward+backward and "
-                    "generation mode, each checked against torch first; then write the JSON, a markdown table of "
-                    "time per step and ratio to torch, and plots. Presets: " + ", ".join(PRESETS) + ".")
+        description="Run benchmarks/bench_variants.py (pytest-benchmark) for a preset: every variant (on the CPU: "
+                    + ", ".join(CPU_VARIANTS) + "; on a CUDA GPU: " + ", ".join(GPU_VARIANTS) + ") in forward, "
+                    "forward+backward and generation mode (fused: generation only), each checked against torch "
+                    "first; then write the JSON, a markdown table of time per step and ratio to torch, and plots. "
+                    "Presets: " + ", ".join(PRESETS) + ".")
     bench.add_argument("--preset", default="cpu-quick", choices=list(PRESETS), help="what to run (default: cpu-quick)")
     bench.add_argument("--out", default=None, help="output folder (default: benchmarks/results/<device>)")
     bench.add_argument("--variants", default=None,
@@ -221,7 +232,11 @@ def build_parser():
 
     kernels = commands.add_parser(
         "kernels", parents=[debug], help="compile the Triton kernels for a GPU (none needed) and report registers, spills, "
-                        "shared memory and the path the persistent dispatcher would choose")
+                        "shared memory and the path the persistent dispatcher would choose",
+        description="Compile the fused gate kernel (\"triton\") and the persistent kernel for --arch with Triton, "
+                    "without a GPU, and print what the compiler reports for each dtype, hidden size and batch size: "
+                    "registers per thread, spills, shared memory, and which path the persistent dispatcher would "
+                    "take. Needs triton (pip install 'lstmlab[triton]').")
     from .kernel_report import add_arguments
     add_arguments(kernels)
     kernels.set_defaults(run=_kernels)

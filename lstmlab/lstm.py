@@ -273,6 +273,8 @@ class LSTM(nn.Module):
         new_h, new_c = [], []
         for layer in range(self.num_layers):
             w = self.direction_weights(layer)
+            if self.bias and (w.bias_ih is None or w.bias_hh is None):
+                check_lstm_weights(self, [self.direction_weights(k) for k in range(self.num_layers)])   # as forward
             if autocast is not None:
                 w = type(w)(*(t.to(autocast) if t is not None else None for t in w))
             h, c = lstm_cell(layer_input, hx[0][layer], hx[1][layer], w.weight_ih, w.weight_hh, w.bias_ih, w.bias_hh)

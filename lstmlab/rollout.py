@@ -66,12 +66,11 @@ def runs_as_written(module):
     path reads only a feedback's .weight and .bias: a subclass may override forward (a clamp, say), and a
     forward hook may change the output; either would be skipped without a word. (A parametrized Linear's
     .weight is the parametrized one: that runs as written.)"""
-    from torch.nn.modules import module as base
     from torch.nn.utils import parametrize
     kind = type(module).__mro__[1] if parametrize.is_parametrized(module) else type(module)
     if kind not in (nn.Linear, nn.Identity, nn.Sequential):
         return f"the feedback's {type(module).__name__} is a subclass of {kind.__mro__[1].__name__}, and its forward may do more than its weights say"
-    if module._forward_hooks or module._forward_pre_hooks or base._global_forward_hooks or base._global_forward_pre_hooks:
+    if module._forward_hooks or module._forward_pre_hooks:
         return f"the feedback's {type(module).__name__} has forward hooks, which the fused path would not run"
     return None
 
@@ -171,6 +170,9 @@ def fused_reason(lstm, given, state, feedback):
         return "dropout between layers is active (training mode)"
     if lstm._forward_hooks or lstm._forward_pre_hooks:
         return "the LSTM has forward hooks: the step-by-step path runs them on the observed steps"
+    from torch.nn.modules import module as base
+    if base._global_forward_hooks or base._global_forward_pre_hooks:
+        return "global forward hooks are registered (nn.modules.module.register_module_forward_hook), which the fused path would not run"
     parts = affine_parts(feedback, lstm.real_hidden_size, lstm.input_size)
     if isinstance(parts, str):
         return parts

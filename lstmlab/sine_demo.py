@@ -91,5 +91,6 @@ def _run(*, steps, train_waves, train_length, future, seed, backend, out_dir, pr
     true_future = torch.cat([y[:3, -1:], truth], dim=1)           # from step 999 on
     plot_future_predictions(observed.numpy(), predictions.numpy(), true_future.numpy(), figure,
                             title=f"{future}-step rollout, MSE {rollout_mse:.2e} (observed solid, predicted dotted, truth faint)")
-    return SineDemoResult(history[-1], test_loss, rollout_mse, time.perf_counter() - start, figure,
-                          model.lstm.backend)
+    from .backends import resolve_backend
+    ran = resolve_backend(model.lstm.backend, y.device).name                    # "auto": the one it chose
+    return SineDemoResult(history[-1], test_loss, rollout_mse, time.perf_counter() - start, figure, ran)

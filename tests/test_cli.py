@@ -98,6 +98,16 @@ def test_bench_with_a_variant_the_preset_lacks_says_so(capsys):
            "given 'torch,persistent'" in err
 
 
+def test_bench_where_every_case_is_skipped_says_so(tmp_path, capsys):
+    """Found by a README audit: fused runs in generation only, so --variants fused --modes forward ran nothing
+    and failed reading a JSON that was never written (FileNotFoundError, exit 1)."""
+    assert main(["bench", "--preset", "smoke", "--variants", "fused", "--modes", "forward", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert_one_line(err, "bench")
+    assert "expected --variants and --modes to leave at least one case of preset 'smoke' to run, given --variants " \
+           "fused --modes forward: fused runs in generation mode only" in err
+
+
 def test_bench_without_pytest_installed_says_so(monkeypatch, capsys):
     import importlib.util
     real_find_spec = importlib.util.find_spec
@@ -147,12 +157,15 @@ def test_installed_command_prints_no_traceback(tmp_path):
 @pytest.mark.parametrize("argv, message", [
     (["demo", "--train-waves", "0"], "expected --train-waves from 1 to 97, given 0"),
     (["demo", "--train-length", "5000"], "expected --train-length from 2 to 999, given 5000"),
-    (["demo", "--future", "0"], "expected --future at least 1, given 0"),
+    (["demo", "--future", "0"], "expected --future from 1 to 100000, given 0"),
     (["demo", "--steps", "-1"], "expected --steps at least 0, given -1"),
-    (["kernels", "--hidden", "0"], "argument --hidden: invalid positive integer value: '0'"),
+    (["kernels", "--hidden", "0"], "argument --hidden: invalid size from 1 to 4096 value: '0'"),
+    (["kernels", "--batch", "100000000"], "argument --batch: invalid size from 1 to 4096 value: '100000000'"),
+    (["demo", "--future", "1000000"], "expected --future from 1 to 100000, given 1000000"),
+    (["demo", "--seed", str(2**64)], f"expected --seed from {-2**63} to {2**64 - 1}, given {2**64}"),
     (["forecast", "--dataset", "airpassengers", "--horizon", "12", "--column", "foo"],
      "--column describes the columns of a --csv file; --dataset airpassengers has its own"),
-], ids=["waves", "length", "future", "steps", "kernels-hidden", "dataset-column"])
+], ids=["waves", "length", "future", "steps", "kernels-hidden", "kernels-batch", "future-huge", "seed", "dataset-column"])
 def test_counts_and_options_are_checked_before_any_work(argv, message, capsys):
     """Found by a new user's audit: --train-waves 0 trained to a NaN loss, --future 0 printed a NaN MSE (and
     invalid JSON), --train-length 5000 failed in a broadcast, kernels --hidden 0 divided by zero, and

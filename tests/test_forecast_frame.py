@@ -1057,3 +1057,34 @@ def test_command_line_counts_and_short_series_are_named_as_typed(tmp_path):
     assert result.returncode == 2 and "too short to learn horizon 2 with no season" in result.stderr
     from lstmlab.forecast.hints import option
     assert option("id_column", "Series id", command_line=True) == "--id-column 'Series id'"
+
+
+def test_statsforecast_format_with_a_future_file_needs_no_id_column(tmp_path):
+    """Found in review: the data file's unique_id was taken as the id, the --future file's was not (every
+    row was given the first series' id)."""
+    months = pd.date_range("2018-01-01", periods=40, freq="MS")
+    rows = [(uid, d, 100 + k + 10 * (uid == "b") + 30 * (k % 5 == 0), float(k % 5 == 0))
+            for uid in ("007", "b") for k, d in enumerate(months)]
+    data = tmp_path / "panel.csv"
+    pd.DataFrame(rows, columns=["unique_id", "ds", "y", "promo"]).to_csv(data, index=False)
+    future = tmp_path / "future.csv"
+    stamps = pd.date_range("2021-05-01", periods=3, freq="MS").strftime("%Y-%m-%d")
+    future.write_text("unique_id,ds,promo\n" + "".join(f"{uid},{d},0\n" for uid in ("007", "b") for d in stamps))
+    result = cli("--csv", str(data), "--horizon", "3", "--out", str(tmp_path / "out"), "--future", str(future), *QUICK)
+    assert result.returncode == 0, result.stderr
+    forecast = pd.read_csv(tmp_path / "out" / "forecast.csv", dtype={"unique_id": str})
+    assert list(forecast.unique_id) == ["007"] * 3 + ["b"] * 3
+
+
+def test_ids_and_lines_in_semicolon_files(tmp_path):
+    """Found in review: the thousands-point check read the id column too (an id 1.100 beside 12 was refused),
+    and rows of bare separators at the end moved every line number in messages to the row count's guess."""
+    months = pd.date_range("2020-01-01", periods=30, freq="MS").strftime("%Y-%m-%d")
+    path = tmp_path / "stores.csv"
+    path.write_text("store;ds;y\n" + "".join(f"{uid};{d};{k},5\n" for uid in ("1.100", "12") for k, d in enumerate(months)))
+    assert list(read_csv(path, id_column="store").unique_id.unique()) == ["1.100", "12"]
+    broken = tmp_path / "broken.csv"
+    body = [f"{d};{'oops' if k == 20 else f'{k},5'}" for k, d in enumerate(months)]
+    broken.write_text("ds;y\n" + "\n".join(body[:10]) + "\n\n" + "\n".join(body[10:]) + "\n;\n;\n")
+    with pytest.raises(ValueError, match=r"y is 'oops', not a finite number at .*broken.csv, line 23 "):
+        read_csv(broken)

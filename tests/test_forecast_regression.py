@@ -199,3 +199,13 @@ def test_exogenous_effects_reports_each_series_beta_in_its_unit():
     assert LSTMForecaster(h=12, model="lstm", **TINY).fit(frame).exogenous_effects().empty
     with pytest.raises(RuntimeError, match="call fit before exogenous_effects"):
         LSTMForecaster(h=12).exogenous_effects()
+
+
+def test_a_scenario_without_dates_for_dated_series_is_refused():
+    """Found by a statsforecast user's audit: X_df without ds was taken in row order, so reversed rows moved
+    the promotions to other months without a word. Dated series are matched on ds, as statsforecast does."""
+    frame, _ = promo_series(seed=0, n=96)
+    forecaster = LSTMForecaster(h=6, **TINY).fit(frame.iloc[:90])
+    with pytest.raises(ValueError, match=r"X_df needs a ds column: its rows are matched to the forecast steps by "
+                                         r"date \(series 's': 2007-07-01 .. 2007-12-01\)"):
+        forecaster.predict(X_df=frame.iloc[90:][["unique_id", "promo"]].iloc[::-1])

@@ -204,3 +204,35 @@ def test_selected_frame_gives_every_series_its_pick_and_refuses_the_pure_lstm():
             (selected["selected"] <= selected["selected-hi-80"]).all()
     with pytest.raises(ValueError, match="model='lstm'"):
         selected_frame(LSTMForecaster(h=6, model="lstm", **TINY).fit(air_frame(132)))
+
+
+def test_the_same_series_in_another_order_train_the_same_network():
+    """Found by a statsforecast user's audit: swapping which series came first changed every forecast (about
+    as much as another seed), and with it validation_mae and the selected pick. The panel is trained sorted by
+    id; the output keeps the input's order."""
+    frame = two_series(n=72)
+    ids = list(dict.fromkeys(frame.unique_id))
+    swapped = pd.concat([frame[frame.unique_id == ids[1]], frame[frame.unique_id == ids[0]]], ignore_index=True)
+    first = LSTMForecaster(6, **TINY).fit(frame)
+    second = LSTMForecaster(6, **TINY).fit(swapped)
+    a, b = first.predict(), second.predict()
+    assert list(b.unique_id.unique()) == ids[::-1]
+    merged = a.merge(b, on=["unique_id", "ds"])
+    np.testing.assert_array_equal(merged["ES-LSTM_x"], merged["ES-LSTM_y"])
+    assert first.validation_mae() == second.validation_mae()
+
+
+def test_selected_frame_takes_levels_as_predict_does_and_names_missing_bands():
+    forecaster = LSTMForecaster(12, **TINY).fit(air_frame(96))
+    assert list(selected_frame(forecaster, level=90).columns) == ["unique_id", "ds", "selected", "selected-lo-90",
+                                                                   "selected-hi-90", "selected_model"]
+    with pytest.raises(ValueError, match=r"the forecast passed in lacks ES-LSTM-lo-90, ES-LSTM-hi-90: make it with "
+                                         r"predict\(level=\[80, 90\]\)"):
+        selected_frame(forecaster, forecaster.predict(level=[80]))
+
+
+def test_a_report_with_integer_ids_is_json():
+    """Found by the same audit: np.int64 ids (and h) made json.dumps fail; the CLI reads ids as text."""
+    frame = air_frame(60).assign(unique_id=7)
+    report = evaluate(frame, np.int64(6), models=("hybrid",), peers=False, **TINY)
+    assert json.loads(json.dumps(report, allow_nan=False))["rows"][0]["unique_id"] == 7

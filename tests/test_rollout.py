@@ -487,3 +487,20 @@ def test_a_captured_chunk_is_kept_until_a_shape_or_a_weights_address_changes():
     assert len(tensors) == len(rollout_module._weight_tensors(lstm, head))
     renewed = chunk()
     assert renewed is not first and chunk() is renewed
+
+
+def test_global_hooks_and_a_missing_bias_are_seen_by_every_path():
+    """Found in review: a global forward hook was only noticed through a module feedback (and blamed on it);
+    LSTM.step ran with a bias set to None, which forward refuses."""
+    from torch.nn.modules.module import register_module_forward_hook
+    lstm, head = make(input_size=2, hidden=5, layers=2)
+    handle = register_module_forward_hook(lambda module, inputs, output: None)
+    try:
+        with torch.no_grad():
+            rollout(lstm, torch.randn(3, 2, dtype=F64), 4, (head.weight, head.bias))
+    finally:
+        handle.remove()
+    assert rollout_module.last_path.kind == "steps" and "global forward hooks" in rollout_module.last_path.reason
+    lstm.bias_hh_l1 = None
+    with pytest.raises(TypeError, match="expected bias_hh_l1 to be a tensor of shape"):
+        lstm.step(torch.randn(3, 2, dtype=F64), None)

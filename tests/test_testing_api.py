@@ -96,6 +96,23 @@ def test_plugin_runs_the_battery_from_the_command_line(tmp_path):
     assert "likely cause: h and c swapped" in out
 
 
+@pytest.mark.parametrize("spec, message", [("nope:X", "--lstm-impl=nope:X: No module named 'nope'"),
+                                           ("mymod", "--lstm-impl=mymod: expected 'package.module:Name', got 'mymod'"),
+                                           ("baremod:bare", "--lstm-impl: baremod:bare: a module instance needs")])
+def test_a_bad_lstm_impl_is_a_usage_error_not_an_internal_error(tmp_path, spec, message):
+    """Found by a README audit: a spec that does not load printed a 62-line INTERNALERROR (exit 3); so did an
+    instance whose sizes cannot be told (found in review)."""
+    (tmp_path / "test_nothing.py").write_text("def test_nothing():\n    pass\n")
+    (tmp_path / "baremod.py").write_text("import torch\nclass Bare(torch.nn.Module):\n    def __init__(self):\n"
+                                         "        super().__init__()\n        self.core = torch.nn.LSTM(3, 4)\n"
+                                         "bare = Bare()\n")
+    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--lstm-impl={spec}",
+                             "--lstm-only", str(tmp_path / "test_nothing.py")], capture_output=True, text=True,
+                            cwd=tmp_path)
+    assert result.returncode == 4                                  # pytest's usage error
+    assert f"ERROR: {message}" in result.stderr and "INTERNALERROR" not in result.stderr + result.stdout
+
+
 def test_the_checks_catch_what_a_gentle_battery_let_pass():
     """Found by an audit of buggy learner code: a naive sigmoid (NaN once exp overflows), a result left in
     float32 for bfloat16 input, and dropout acting in eval mode all passed every case."""
@@ -211,3 +228,5 @@ def test_a_wrapper_instance_is_checked_with_the_sizes_of_its_weights():
 
     with pytest.raises(TypeError, match="needs input_size and hidden_size attributes .* or pass its class"):
         check_lstm(Bare())
+    report = check_lstm(WrappedLSTM(3, 4, batch_first=True))          # batch_first read from torch's LSTM inside
+    assert report.passed and report.outcomes[0].case.batch_first

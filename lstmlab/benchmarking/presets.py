@@ -9,6 +9,8 @@ MODES = ("forward", "forward+backward", "generation")
 # on the CPU, replays of a CUDA graph of the step loop on a GPU.
 CPU_VARIANTS = ("torch", "cell", "bptt", "bptt-python", "compile", "fused")
 GPU_VARIANTS = ("torch", "cell", "bptt", "triton", "persistent", "compile", "cudagraph", "fused")
+# variants timed in one mode only: the fused rollout generates, the CUDA-graph variant times inference
+ONLY_MODE = {"fused": "generation", "cudagraph": "forward"}
 
 
 @dataclass(frozen=True)

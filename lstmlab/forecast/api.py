@@ -30,6 +30,14 @@ def _is_count(value):
     return isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= 1
 
 
+def canonical_order(ids):
+    """Positions of ``ids`` sorted (by type and repr where they do not compare, as 'a' and 7 do not)."""
+    try:
+        return sorted(range(len(ids)), key=lambda k: ids[k])
+    except TypeError:
+        return sorted(range(len(ids)), key=lambda k: (type(ids[k]).__name__, repr(ids[k])))
+
+
 class SeriesError(ValueError):
     """A series the model cannot learn from (too short, constant): in a rolling-origin fold, about the
     fold's training part."""
@@ -128,6 +136,9 @@ class LSTMForecaster:
         config = HybridConfig(horizon=self.h, period=self.period_, season_lengths=self.season_lengths_,
                               normalize="es" if self.model == "hybrid" else "last", **self.config)
         panel = [(s.unique_id, s.y, columns[s.unique_id], self.seasons_[s.unique_id]) for s in self.series_]
+        # one network learns from every series' windows, in the order they are given: sorted by id, the same data
+        # in another row or id order trains the same network (as statsforecast sorts by unique_id)
+        panel = [panel[k] for k in canonical_order([item[0] for item in panel])]
         self.network = ESLSTM(config).fit(panel, progress=progress)
         return self
 
@@ -266,6 +277,11 @@ def scenario_values(X_df, fitted, h, exogenous, freq):
         if len(fitted) > 1:
             raise ValueError(f"X_df needs a unique_id column: the model was fitted on {len(fitted)} series")
         X_df = X_df.assign(unique_id=fitted[0].unique_id)      # one series: its rows are all X_df's
+    if "ds" not in X_df.columns and not isinstance(series_future_stamps(fitted[0], 1, freq)[0], (int, np.integer)):
+        # dated series: matched on the stamps, as statsforecast does; rows in order would be a silent guess
+        stamps = series_future_stamps(fitted[0], h, freq)
+        raise ValueError(f"X_df needs a ds column: its rows are matched to the forecast steps by date (series "
+                         f"{shown(fitted[0].unique_id)}: {stamp_text(stamps[0])} .. {stamp_text(stamps[-1])})")
     scenario = {}
     for series in fitted:
         rows = X_df[X_df["unique_id"] == series.unique_id]

@@ -129,10 +129,12 @@ def _read(args):
         from .frame import prepare
         return prepare(frame, freq=args.freq or freq, source=args.dataset, command_line=True)
     from .frame import read_table
+    columns = list(read_table(args.csv).columns)
+    if args.id_column is None and "unique_id" in columns:
+        args.id_column = "unique_id"           # statsforecast's format: the id for this file and for --future's
     time_column = args.time_column
     if time_column is None:
         from .frame import date_parts
-        columns = list(read_table(args.csv).columns)
         # ds, or a date in two columns (year and quarter or month), which read_csv makes one
         time_column = "ds" if "ds" in columns or date_parts(columns, (args.column or "y", args.id_column)) else None
     if time_column is None:

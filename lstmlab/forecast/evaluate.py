@@ -114,7 +114,7 @@ def evaluate(df, h, folds=1, step=None, models=("hybrid", "lstm"), freq=None, se
         scores = {name: metrics(actual, values, history, period) if np.isfinite(values).all()
                   else {"mae": None, "rmse": None, "smape": None, "mase": None}
                   for name, values in predictions.items()}
-        row = {"unique_id": uid, "cutoff": stamp_text(cutoff), "period": period, "peer_seasons": peer_seasons,
+        row = {"unique_id": uid.item() if isinstance(uid, np.generic) else uid, "cutoff": stamp_text(cutoff), "period": period, "peer_seasons": peer_seasons,
                "smoothing_seasons": list(smoothing_seasons), "metrics": scores}
         if select_models:
             row["selected"] = selected
@@ -127,7 +127,7 @@ def evaluate(df, h, folds=1, step=None, models=("hybrid", "lstm"), freq=None, se
             row["relative_mae"] = {name: (s["mae"] / best if s["mae"] is not None and best > 0 else None)
                                    for name, s in scores.items()}
         rows.append(row)
-    return {"horizon": h, "folds": folds, "step": step, "freq": frequency_name(frame.attrs["freq"]),
+    return {"horizon": int(h), "folds": int(folds), "step": int(step), "freq": frequency_name(frame.attrs["freq"]),
             "season_lengths": lengths, "exogenous": exogenous_columns(frame), "rows": rows,
             "summary": summarize(rows), "seconds": timings}
 

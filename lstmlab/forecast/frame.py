@@ -82,14 +82,16 @@ def read_table(path, text_columns=()):
     if empty.any() and empty[-1]:                 # rows of bare separators (,,) at the end, as spreadsheets save them
         frame = frame.iloc[:len(empty) - int(np.argmin(empty[::-1])) if not empty.all() else 0]
     if separator == ";":
+        numbers = [name for name in frame.columns if name not in text_columns]     # ids are kept as written
         for name in frame.columns:
             if frame[name].dtype == object and name not in text_columns:
                 # one word in a column (a typo, "n/a") leaves all of it text, decimal commas unread: read them
                 # here, so the message names that word, not the first 1,5
                 comma = frame[name].str.fullmatch(r"\s*[-+]?\d*,\d+\s*", na=False)
                 frame[name] = frame[name].where(~comma, frame[name].str.replace(",", ".", regex=False))
-        _refuse_thousands_dots(pd.read_csv(path, encoding="utf-8-sig", sep=";", dtype=str, keep_default_na=False,
-                                           skiprows=header_line - 1), path)
+        text = pd.read_csv(path, encoding="utf-8-sig", sep=";", dtype=str, keep_default_na=False, skiprows=header_line - 1)
+        text.columns = [str(name).strip() for name in text.columns]
+        _refuse_thousands_dots(text[numbers], path)
     return frame
 
 
@@ -218,8 +220,10 @@ def data_lines(path, rows):
     the rows are numbered as if every line after the header held one.)"""
     header_line = _header(path)[2]
     with open(path, encoding="utf-8-sig", errors="replace", newline="") as handle:
-        numbers = [k for k, line in enumerate(handle, start=1) if line.strip() and k > header_line]
-    numbers = np.array(numbers)
+        lines = [(k, line) for k, line in enumerate(handle, start=1) if line.strip() and k > header_line]
+    while len(lines) > rows and re.fullmatch(r"[\s,;\t]*", lines[-1][1]):
+        lines.pop()                               # rows of bare separators at the end, which read_table drops
+    numbers = np.array([k for k, _ in lines])
     return numbers if len(numbers) == rows else np.arange(rows) + header_line + 1
 
 

@@ -34,8 +34,11 @@ def frequency_of(stamps):
         return None
     if inferred is None and index.tz is None:
         for alias in TWICE_A_MONTH:               # pandas infers neither: tried on the stamps themselves
-            if index.equals(pd.date_range(index[0], periods=len(index), freq=alias)):
-                return alias
+            try:
+                if index.equals(pd.date_range(index[0], periods=len(index), freq=alias)):
+                    return alias
+            except ValueError:                    # SME is new in pandas 2.2
+                continue
     return inferred
 
 

@@ -104,7 +104,14 @@ def selected_frame(forecaster, forecast=None, level=(80, 90), X_df=None):
     if forecaster.model != "hybrid":
         raise ValueError(f"the selected forecast picks between the ES-LSTM and the peers; this forecaster is "
                          f"model={forecaster.model!r}")
+    if isinstance(level, (int, np.integer)) and not isinstance(level, bool):
+        level = (int(level),)                      # level=90, as predict takes it
     forecast = forecaster.predict(level=level, X_df=X_df) if forecast is None else forecast
+    wanted = [f"{forecaster.alias}-{side}-{lv}" for lv in level for side in ("lo", "hi")]
+    lacking = [name for name in wanted if name not in forecast.columns]
+    if lacking:
+        raise ValueError(f"the forecast passed in lacks {', '.join(lacking)}: make it with predict(level={list(level)}), "
+                         "or pass the level it was made with")
     scenario = forecaster._scenario(X_df) if forecaster.exogenous_ else {}            # {uid: (h, E)}
     bands = [f"{side}-{lv}" for lv in level for side in ("lo", "hi")]
     validation = forecaster.validation_mae()

@@ -121,12 +121,25 @@ def pytest_collection_modifyitems(session, config, items):
         return
     from lstmlab.testing.subjects import Subject, load_object
 
+    def loaded(option, spec):
+        """The object a command-line spec names, or pytest's one-line usage error (not an INTERNALERROR)."""
+        try:
+            return load_object(spec)
+        except Exception as error:                    # a bad spec, or a module that fails on import
+            if isinstance(error, (KeyboardInterrupt, SystemExit)):
+                raise
+            raise pytest.UsageError(f"{option}={spec}: {error}") from None
+
     layout_spec = config.getoption("lstm_layout")
-    layout = load_object(layout_spec) if layout_spec else None
+    layout = loaded("--lstm-layout", layout_spec) if layout_spec else None
     if config.getoption("lstm_only"):
         items.clear()
     for spec in specs:
-        subject = Subject(load_object(spec), config.getoption("lstm_kind"), layout, name=spec)
+        try:
+            subject = Subject(loaded("--lstm-impl", spec), config.getoption("lstm_kind"), layout, name=spec)
+            subject.base_case()                       # an instance's sizes, read now: a usage error, not an internal one
+        except TypeError as error:                    # not something the checker can tell how to run
+            raise pytest.UsageError(f"--lstm-impl: {error}") from None      # the message names the spec
         collector = LSTMImplCollector.from_parent(session, name=f"lstm-impl[{spec}]", nodeid=f"lstm-impl[{spec}]",
                                                   subject=subject, fuzz=config.getoption("lstm_fuzz"))
         items.extend(collector.collect())

@@ -101,7 +101,7 @@ class Subject:
         return Case(kind=self.kind, input_size=read("input_size", None), hidden_size=read("hidden_size", None),
                     num_layers=read("num_layers", 1), bidirectional=read("bidirectional", False),
                     proj_size=read("proj_size", 0), bias=read("bias", True),
-                    batch_first=getattr(m, "batch_first", False))
+                    batch_first=read("batch_first", False))
 
     def _sizes_from_weights(self, m):
         """An instance without torch's size attributes (a wrapper module): its sizes and options read from its
@@ -123,6 +123,9 @@ class Subject:
                             "(or through its layout hook); give it those attributes, or pass its class")
         four_h, input_size = found[first].shape
         sizes = {"input_size": input_size, "hidden_size": four_h // 4, "bias": any(n.startswith("bias") for n in found)}
+        inner = next((module for module in m.modules() if isinstance(module, torch.nn.RNNBase)), None)
+        if inner is not None:                     # torch's LSTM inside: its layout of time and batch
+            sizes["batch_first"] = inner.batch_first
         if self.kind != "cell":
             sizes["num_layers"] = sum(f"weight_ih_l{k}" in found for k in range(64))
             sizes["bidirectional"] = "weight_ih_l0_reverse" in found
