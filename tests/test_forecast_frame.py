@@ -1083,6 +1083,8 @@ def test_ids_and_lines_in_semicolon_files(tmp_path):
     path = tmp_path / "stores.csv"
     path.write_text("store;ds;y\n" + "".join(f"{uid};{d};{k},5\n" for uid in ("1.100", "12") for k, d in enumerate(months)))
     assert list(read_csv(path, id_column="store").unique_id.unique()) == ["1.100", "12"]
+    result = cli("--csv", str(path), "--id-column", "store", "--horizon", "3", "--json", *QUICK)   # the CLI too
+    assert result.returncode == 0, result.stderr
     broken = tmp_path / "broken.csv"
     body = [f"{d};{'oops' if k == 20 else f'{k},5'}" for k, d in enumerate(months)]
     broken.write_text("ds;y\n" + "\n".join(body[:10]) + "\n\n" + "\n".join(body[10:]) + "\n;\n;\n")

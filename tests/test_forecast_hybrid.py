@@ -390,6 +390,18 @@ def test_cross_validation_trains_only_before_each_cutoff():
     assert not np.array_equal(first["y"], second["y"])
 
 
+def test_cross_validation_is_laid_out_as_its_docstring_and_statsforecast_say():
+    """Found by a statsforecast user's audit: the docstring promised unique_id, ds, cutoff, y and the forecasts,
+    and the rows came fold by fold with cutoff and y last. Now each series' folds are together, in order."""
+    frame = pd.concat([air_frame(60), air_frame(60).assign(unique_id="b", y=lambda d: d.y * 2)], ignore_index=True)
+    folds = LSTMForecaster(h=3, **{**TINY, "steps": 2}).cross_validation(frame, n_windows=2)
+    assert list(folds.columns[:5]) == ["unique_id", "ds", "cutoff", "y", "ES-LSTM"]
+    assert list(folds.unique_id) == ["air"] * 6 + ["b"] * 6
+    for _, part in folds.groupby("unique_id"):
+        assert part.ds.is_monotonic_increasing and part.cutoff.is_monotonic_increasing
+    np.testing.assert_array_equal(folds.y[:6], air_frame(60).y.iloc[-6:])
+
+
 def test_categorical_ids_are_read_without_a_warning():
     """A categorical unique_id made pandas warn (observed=False is deprecated) on every groupby; unused
     categories are no series."""

@@ -252,7 +252,13 @@ class LSTMForecaster:
                 forecast[f"{self.alias}-validation-mae"] = forecast["unique_id"].map(fold.validation_mae())
             forecast["y"] = test["y"].to_numpy()
             results.append(forecast)
-        return pd.concat(results, ignore_index=True)
+        out = pd.concat(results, ignore_index=True)
+        # as statsforecast lays it out: unique_id, ds, cutoff, y, the forecasts; each series' folds together
+        order = {uid: k for k, uid in enumerate(groups)}
+        rank = np.array([order[uid] for uid in out["unique_id"]])          # any hashable id, tuples too
+        out = out.iloc[np.lexsort((np.arange(len(out)), rank))].reset_index(drop=True)
+        first = ["unique_id", "ds", "cutoff", "y"]
+        return out[first + [name for name in out.columns if name not in first]]
 
 
 def series_future_stamps(series, h, freq):

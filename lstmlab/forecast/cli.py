@@ -129,7 +129,7 @@ def _read(args):
         from .frame import prepare
         return prepare(frame, freq=args.freq or freq, source=args.dataset, command_line=True)
     from .frame import read_table
-    columns = list(read_table(args.csv).columns)
+    columns = list(read_table(args.csv, text_columns=[args.id_column or "unique_id"]).columns)   # ids as written
     if args.id_column is None and "unique_id" in columns:
         args.id_column = "unique_id"           # statsforecast's format: the id for this file and for --future's
     time_column = args.time_column
