@@ -226,6 +226,10 @@ def test_selected_frame_takes_levels_as_predict_does_and_names_missing_bands():
     forecaster = LSTMForecaster(12, **TINY).fit(air_frame(96))
     assert list(selected_frame(forecaster, level=90).columns) == ["unique_id", "ds", "selected", "selected-lo-90",
                                                                    "selected-hi-90", "selected_model"]
+    assert list(forecaster.predict(level=[80.0]).columns) == ["unique_id", "ds", "ES-LSTM", "ES-LSTM-lo-80",
+                                                              "ES-LSTM-hi-80"]           # not -lo-80.0
+    assert list(forecaster.predict(level=None).columns) == ["unique_id", "ds", "ES-LSTM"]   # statsforecast's None
+    assert list(selected_frame(forecaster, level=None).columns) == ["unique_id", "ds", "selected", "selected_model"]
     with pytest.raises(ValueError, match=r"the forecast passed in lacks ES-LSTM-lo-90, ES-LSTM-hi-90: make it with "
                                          r"predict\(level=\[80, 90\]\)"):
         selected_frame(forecaster, forecaster.predict(level=[80]))

@@ -150,11 +150,15 @@ class LSTMForecaster:
         if h is not None and h != self.h:
             raise ValueError(f"this forecaster was fitted for h={self.h}, not h={h}")
         import pandas as pd
+        if level is None:
+            level = ()                                         # no intervals, as statsforecast reads level=None
         if isinstance(level, (int, np.integer)) and not isinstance(level, bool):
             level = (level,)                                   # level=90, as statsforecast takes it too
         if isinstance(level, str) or not hasattr(level, "__iter__"):
             raise TypeError(f"level must be an int or a list of them (80, 90), got {type(level).__name__}")
-        level = [int(lv) if isinstance(lv, np.integer) else lv for lv in level]
+        # 80.0 is 80: the columns are named ES-LSTM-lo-80, not -lo-80.0
+        level = [int(lv) if isinstance(lv, (int, np.integer, float, np.floating)) and not isinstance(lv, bool)
+                 and float(lv).is_integer() else lv for lv in level]
         unknown = [lv for lv in level if lv not in LEVELS]
         if unknown:
             raise ValueError(f"level must be among {sorted(LEVELS)} (the quantiles the model learns), got {unknown}")

@@ -104,8 +104,11 @@ def selected_frame(forecaster, forecast=None, level=(80, 90), X_df=None):
     if forecaster.model != "hybrid":
         raise ValueError(f"the selected forecast picks between the ES-LSTM and the peers; this forecaster is "
                          f"model={forecaster.model!r}")
+    if level is None:
+        level = ()                                 # no intervals, as predict takes it
     if isinstance(level, (int, np.integer)) and not isinstance(level, bool):
         level = (int(level),)                      # level=90, as predict takes it
+    level = [int(lv) if isinstance(lv, (float, np.floating)) and float(lv).is_integer() else lv for lv in level]
     forecast = forecaster.predict(level=level, X_df=X_df) if forecast is None else forecast
     wanted = [f"{forecaster.alias}-{side}-{lv}" for lv in level for side in ("lo", "hi")]
     lacking = [name for name in wanted if name not in forecast.columns]
