@@ -61,27 +61,27 @@ class RolloutPath:
 last_path = RolloutPath("none", "no rollout has run yet")
 
 
-def runs_as_written(module):
-    """None when calling ``module`` is exactly what its class says (nn.Linear: x Wᵀ + b), else why not. The fused
-    path reads only a feedback's .weight and .bias: a subclass may override forward (a clamp, say), and a
-    forward hook may change the output; either would be skipped without a word. (A parametrized Linear's
-    .weight is the parametrized one: that runs as written.)"""
+def runs_as_written(feedback):
+    """None when calling the feedback module (and each module of a Sequential) is exactly what its class says
+    (nn.Linear: x Wᵀ + b), else why not. The fused path reads only .weight and .bias: a subclass may override
+    forward (a clamp, say), and a forward hook may change the output; either would be skipped without a word.
+    (A parametrized Linear's .weight is the parametrized one: that runs as written.) Modules of other kinds
+    are affine_parts' to refuse."""
     from torch.nn.utils import parametrize
-    kind = type(module).__mro__[1] if parametrize.is_parametrized(module) else type(module)
-    if kind not in (nn.Linear, nn.Identity, nn.Sequential):
-        return f"the feedback's {type(module).__name__} is a subclass of {kind.__mro__[1].__name__}, and its forward may do more than its weights say"
-    if module._forward_hooks or module._forward_pre_hooks:
-        return f"the feedback's {type(module).__name__} has forward hooks, which the fused path would not run"
+    for module in [feedback] + (list(feedback) if type(feedback) is nn.Sequential else []):
+        if not isinstance(module, (nn.Linear, nn.Identity, nn.Sequential)):
+            continue
+        kind = type(module).__mro__[1] if parametrize.is_parametrized(module) else type(module)
+        if kind not in (nn.Linear, nn.Identity, nn.Sequential):
+            return (f"the feedback's {type(module).__name__} is a subclass of {kind.__mro__[1].__name__}, and its "
+                    "forward may do more than its weights say")
+        if module._forward_hooks or module._forward_pre_hooks:
+            return f"the feedback's {type(module).__name__} has forward hooks, which the fused path would not run"
     return None
 
 
 def affine_parts(feedback, in_features, out_features):
     """(weight (out, in), bias (out,)) of an affine feedback, or a string saying why it is not one."""
-    if isinstance(feedback, nn.Module):
-        modules = list(feedback) if type(feedback) is nn.Sequential else [feedback]
-        for module in dict.fromkeys([feedback] + modules):
-            if isinstance(module, (nn.Linear, nn.Identity, nn.Sequential)) and runs_as_written(module):
-                return runs_as_written(module)
     if isinstance(feedback, tuple) and len(feedback) == 2:
         weight, bias = feedback
         if weight.shape != (out_features, in_features) or (bias is not None and bias.shape != (out_features,)):
@@ -173,6 +173,8 @@ def fused_reason(lstm, given, state, feedback):
     from torch.nn.modules import module as base
     if base._global_forward_hooks or base._global_forward_pre_hooks:
         return "global forward hooks are registered (nn.modules.module.register_module_forward_hook), which the fused path would not run"
+    if isinstance(feedback, nn.Module) and (why := runs_as_written(feedback)):
+        return why
     parts = affine_parts(feedback, lstm.real_hidden_size, lstm.input_size)
     if isinstance(parts, str):
         return parts

@@ -30,6 +30,23 @@ def _is_count(value):
     return isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= 1
 
 
+def interval_levels(level):
+    """``level`` as statsforecast takes it — None (no intervals), 90, or a list (80.0 is 80: the columns are
+    ES-LSTM-lo-80, not -lo-80.0) — as a list of the levels the model's quantiles give, or refused."""
+    if level is None:
+        return []
+    if isinstance(level, (int, np.integer)) and not isinstance(level, bool):
+        level = (level,)
+    if isinstance(level, str) or not hasattr(level, "__iter__"):
+        raise TypeError(f"level must be an int or a list of them (80, 90), got {type(level).__name__}")
+    level = [int(lv) if isinstance(lv, (int, np.integer, float, np.floating)) and not isinstance(lv, bool)
+             and float(lv).is_integer() else lv for lv in level]
+    unknown = [lv for lv in level if lv not in LEVELS]
+    if unknown:
+        raise ValueError(f"level must be among {sorted(LEVELS)} (the quantiles the model learns), got {unknown}")
+    return level
+
+
 def canonical_order(ids):
     """Positions of ``ids`` sorted (by type and repr where they do not compare, as 'a' and 7 do not)."""
     try:
@@ -150,18 +167,7 @@ class LSTMForecaster:
         if h is not None and h != self.h:
             raise ValueError(f"this forecaster was fitted for h={self.h}, not h={h}")
         import pandas as pd
-        if level is None:
-            level = ()                                         # no intervals, as statsforecast reads level=None
-        if isinstance(level, (int, np.integer)) and not isinstance(level, bool):
-            level = (level,)                                   # level=90, as statsforecast takes it too
-        if isinstance(level, str) or not hasattr(level, "__iter__"):
-            raise TypeError(f"level must be an int or a list of them (80, 90), got {type(level).__name__}")
-        # 80.0 is 80: the columns are named ES-LSTM-lo-80, not -lo-80.0
-        level = [int(lv) if isinstance(lv, (int, np.integer, float, np.floating)) and not isinstance(lv, bool)
-                 and float(lv).is_integer() else lv for lv in level]
-        unknown = [lv for lv in level if lv not in LEVELS]
-        if unknown:
-            raise ValueError(f"level must be among {sorted(LEVELS)} (the quantiles the model learns), got {unknown}")
+        level = interval_levels(level)
         scenario = None
         if self.exogenous_:
             scenario = self._scenario(X_df)

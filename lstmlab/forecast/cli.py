@@ -128,10 +128,9 @@ def _read(args):
             frame = frame[["unique_id", "ds", "y"]]
         from .frame import prepare
         return prepare(frame, freq=args.freq or freq, source=args.dataset, command_line=True)
-    from .frame import read_table
+    from .frame import id_column_of, read_table
     columns = list(read_table(args.csv, text_columns=[args.id_column or "unique_id"]).columns)   # ids as written
-    if args.id_column is None and "unique_id" in columns:
-        args.id_column = "unique_id"           # statsforecast's format: the id for this file and for --future's
+    args.id_column = id_column_of(columns, args.id_column)       # for this file and for --future's
     time_column = args.time_column
     if time_column is None:
         from .frame import date_parts

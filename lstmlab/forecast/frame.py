@@ -78,13 +78,12 @@ def read_table(path, text_columns=()):
         raise ValueError(f"column {repeated[0]!r} appears {header.count(repeated[0])} times in the header of {path}; "
                          "give every column its own name")
     frame.columns = [str(name).strip() for name in frame.columns]
-    empty = frame.isna().all(axis=1).to_numpy()
-    if empty.any() and empty[-1]:                 # rows of bare separators (,,) at the end, as spreadsheets save them
-        frame = frame.iloc[:len(empty) - int(np.argmin(empty[::-1])) if not empty.all() else 0]
+    while len(frame) and frame.iloc[-1].isna().all():
+        frame = frame.iloc[:-1]                   # rows of bare separators (,,) at the end, as spreadsheets save them
     if separator == ";":
         numbers = [name for name in frame.columns if name not in text_columns]     # ids are kept as written
-        for name in frame.columns:
-            if frame[name].dtype == object and name not in text_columns:
+        for name in numbers:
+            if frame[name].dtype == object:
                 # one word in a column (a typo, "n/a") leaves all of it text, decimal commas unread: read them
                 # here, so the message names that word, not the first 1,5
                 comma = frame[name].str.fullmatch(r"\s*[-+]?\d*,\d+\s*", na=False)
@@ -108,10 +107,16 @@ def _refuse_thousands_dots(text, path):
         dotted = values[values.str.contains(".", regex=False)]
         if len(dotted) and dotted.str.fullmatch(THOUSANDS_DOT).all() and values.str.fullmatch(r"[-+]?\d+").any():
             plain = values[values.str.fullmatch(r"[-+]?\d+")].iloc[0]
-            raise ValueError(f"column {str(name).strip()!r} of {path} holds {dotted.iloc[0]!r} beside {plain!r}: in a "
+            raise ValueError(f"column {name!r} of {path} holds {dotted.iloc[0]!r} beside {plain!r}: in a "
                              f"semicolon-separated file {dotted.iloc[0]!r} may be a number with a thousands point "
                              f"({dotted.iloc[0].replace('.', '')}) or with a decimal point; write the numbers without "
                              "thousands points (decimals after a comma: 1011,5)")
+
+
+def id_column_of(columns, id_column=None):
+    """The column naming the series: the one given, else unique_id when the file has it (the forecasters' long
+    format, statsforecast's and neuralforecast's), else None (the file holds one series)."""
+    return id_column if id_column is not None else ("unique_id" if "unique_id" in columns else None)
 
 
 def read_csv(path, id_column=None, time_column="ds", target_column="y", freq=None, exogenous=None,
@@ -127,8 +132,7 @@ def read_csv(path, id_column=None, time_column="ds", target_column="y", freq=Non
     """
     path = Path(path)
     frame = read_table(path, text_columns=[id_column or "unique_id"])
-    if id_column is None and "unique_id" in frame.columns:
-        id_column = "unique_id"                    # the forecasters' long format (statsforecast, neuralforecast)
+    id_column = id_column_of(frame.columns, id_column)
     roles = {"id_column": id_column, "time_column": time_column, "target_column": target_column}
     named = [(option(keyword, command_line=command_line), name) for keyword, name in roles.items() if name]
     for k, (role, name) in enumerate(named):

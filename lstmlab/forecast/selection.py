@@ -21,6 +21,7 @@ import warnings
 
 import numpy as np
 
+from .api import interval_levels
 from .metrics import mae
 from .peers import STATISTICAL, WITH_EXOGENOUS, fit_peer, peer_models, statistical
 from .seasonality import usable_season
@@ -104,11 +105,7 @@ def selected_frame(forecaster, forecast=None, level=(80, 90), X_df=None):
     if forecaster.model != "hybrid":
         raise ValueError(f"the selected forecast picks between the ES-LSTM and the peers; this forecaster is "
                          f"model={forecaster.model!r}")
-    if level is None:
-        level = ()                                 # no intervals, as predict takes it
-    if isinstance(level, (int, np.integer)) and not isinstance(level, bool):
-        level = (int(level),)                      # level=90, as predict takes it
-    level = [int(lv) if isinstance(lv, (float, np.floating)) and float(lv).is_integer() else lv for lv in level]
+    level = interval_levels(level)                 # as predict takes it: None, 90, [80.0]
     forecast = forecaster.predict(level=level, X_df=X_df) if forecast is None else forecast
     wanted = [f"{forecaster.alias}-{side}-{lv}" for lv in level for side in ("lo", "hi")]
     lacking = [name for name in wanted if name not in forecast.columns]
