@@ -91,10 +91,11 @@ def _compiler_target(compiler, flags):
 def build_key():
     """torch version and machine type, readable, then a hash of what else changes the binary: the
     flags, the compiler (path and predefined macros), the CPU features -march=native selects and the
-    headers. A
-    home folder shared by two machines gets one build per CPU kind, never one the other cannot run."""
+    headers; and the folder of the sources. A home folder shared by two machines gets one build per CPU
+    kind, never one the other cannot run; two checkouts get one build each — in one folder, cpp_extension's
+    build.ninja names the sources by path, so each checkout's first call rebuilt the other's (~40 s)."""
     compiler = os.environ.get("CXX", "c++")
-    binary = "\0".join([" ".join(COMPILE_FLAGS), str(shutil.which(compiler) or compiler),
+    binary = "\0".join([str(SOURCE.parent.resolve()), " ".join(COMPILE_FLAGS), str(shutil.which(compiler) or compiler),
                         _compiler_target(compiler, tuple(COMPILE_FLAGS)),
                         *(header.read_text() for header in HEADERS)])   # cpp_extension only watches the sources
     digest = hashlib.sha256(binary.encode()).hexdigest()[:16]

@@ -320,8 +320,8 @@ def test_fit_predict_in_long_format():
     frame = pd.concat([air_frame(), air_frame().assign(unique_id="air2", y=lambda d: d.y * 2)])
     forecaster = LSTMForecaster(h=6, **TINY).fit(frame)
     out = forecaster.predict()
-    assert list(out.columns) == ["unique_id", "ds", "ES-LSTM", "ES-LSTM-lo-80", "ES-LSTM-hi-80",
-                                 "ES-LSTM-lo-90", "ES-LSTM-hi-90"]
+    assert list(out.columns) == ["unique_id", "ds", "ES-LSTM", "ES-LSTM-lo-90", "ES-LSTM-lo-80",
+                                 "ES-LSTM-hi-80", "ES-LSTM-hi-90"]              # statsforecast's order
     assert list(out.unique_id.unique()) == ["air", "air2"] and len(out) == 12
     assert out.ds.iloc[0] == pd.Timestamp("1961-01-01") and out.ds.iloc[5] == pd.Timestamp("1961-06-01")
     assert forecaster.period_ == 12

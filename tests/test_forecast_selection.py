@@ -182,7 +182,7 @@ def test_selected_frame_gives_every_series_its_pick_and_refuses_the_pure_lstm():
     that selected_forecast makes with the forecaster's own validation score and seasons."""
     forecaster = LSTMForecaster(h=6, **TINY).fit(two_series())
     frame, forecast = selected_frame(forecaster), forecaster.predict()
-    bands = ["lo-80", "hi-80", "lo-90", "hi-90"]
+    bands = ["lo-90", "lo-80", "hi-80", "hi-90"]                      # statsforecast's column order
     assert list(frame.columns) == ["unique_id", "ds", "selected"] + [f"selected-{b}" for b in bands] + \
         ["selected_model"] and len(frame) == 12
     assert (frame["ds"].to_numpy() == forecast["ds"].to_numpy()).all()
@@ -233,6 +233,7 @@ def test_selected_frame_takes_levels_as_predict_does_and_names_missing_bands():
     with pytest.raises(ValueError, match=r"the forecast passed in lacks ES-LSTM-lo-90, ES-LSTM-hi-90: make it with "
                                          r"predict\(level=\[80, 90\]\)"):
         selected_frame(forecaster, forecaster.predict(level=[80]))
+    assert list(forecaster.predict(level=[90, 80]).columns) == list(forecaster.predict(level=[80, 90]).columns)
 
 
 def test_a_report_with_integer_ids_is_json():

@@ -5,6 +5,9 @@ the way statsforecast and neuralforecast take them.
     fc.fit(train_df)
     fc.predict()                                   # unique_id, ds, ES-LSTM, ES-LSTM-lo-90, …, ES-LSTM-hi-90
     fc.cross_validation(df, n_windows=3, step_size=12)   # + cutoff, y: refits before every cutoff
+    fc.fit(sales, id_col="store", time_col="date", target_col="units")   # other column names, as statsforecast
+
+The frames that come back are laid out as statsforecast's (tests/test_forecast_contract.py holds them side by side).
 
 One global network learns from every series of the frame; each series keeps its own smoothing. Exogenous
 columns (every column besides unique_id, ds and y) need their future values at predict: X_df with unique_id,
@@ -44,7 +47,51 @@ def interval_levels(level):
     unknown = [lv for lv in level if lv not in LEVELS]
     if unknown:
         raise ValueError(f"level must be among {sorted(LEVELS)} (the quantiles the model learns), got {unknown}")
-    return level
+    return sorted(set(level))
+
+
+def interval_columns(levels):
+    """The interval bands of ``levels`` in statsforecast's column order — the lower bounds from the widest
+    inwards, then the upper ones outwards: lo-90, lo-80, hi-80, hi-90 (a forecast frame's columns are
+    ES-LSTM-lo-90, ES-LSTM-lo-80, …, so a frame lines up with statsforecast's column for column)."""
+    return [f"lo-{lv}" for lv in sorted(levels, reverse=True)] + [f"hi-{lv}" for lv in sorted(levels)]
+
+
+def long_format(df, id_col="unique_id", time_col="ds", target_col="y"):
+    """``df`` with its id, time and target columns named unique_id, ds and y, as statsforecast's id_col,
+    time_col and target_col name them (fit(df, id_col="store", time_col="date", target_col="sales"))."""
+    if not hasattr(df, "columns") or not hasattr(df, "attrs"):
+        raise TypeError(f"expected a pandas DataFrame in long format (unique_id, ds, y, exogenous columns), "
+                        f"got {type(df).__name__}")
+    roles = {"unique_id": ("id_col", id_col), "ds": ("time_col", time_col), "y": ("target_col", target_col)}
+    named = [given for _, given in roles.values()]
+    if len(set(named)) < len(named):
+        raise ValueError(f"id_col, time_col and target_col must be three different columns, got {named}")
+    renames = {}
+    for role, (keyword, given) in roles.items():
+        if given == role:
+            continue
+        if given not in df.columns:
+            raise ValueError(f"{keyword}={given!r} is not a column of the frame (columns: "
+                             f"{', '.join(map(str, df.columns))})")
+        if role in df.columns and role not in named:       # two columns would both be called y
+            raise ValueError(f"the frame has a column {role!r} beside {keyword}={given!r}: rename or drop it "
+                             f"(every column besides the id, time and target ones is an exogenous input)")
+        renames[given] = role
+    if not renames:
+        return df
+    attrs = dict(df.attrs)
+    out = df.rename(columns=renames)
+    out.attrs.update(attrs)
+    if not attrs.get("column_names"):                                  # messages name the columns as df does
+        out.attrs["column_names"] = {"ds": str(time_col), "y": str(target_col)}
+    return out
+
+
+def user_names(frame, names):
+    """A result frame with unique_id, ds (and y) renamed back to the caller's id_col, time_col, target_col."""
+    back = {role: given for role, given in zip(("unique_id", "ds", "y"), names) if given != role}
+    return frame.rename(columns=back) if back else frame
 
 
 def canonical_order(ids):
@@ -116,20 +163,21 @@ class LSTMForecaster:
     def alias(self):
         return MODEL_NAMES["es" if self.model == "hybrid" else "last"]
 
-    def _panel(self, df):
-        if not hasattr(df, "columns") or not hasattr(df, "attrs"):
-            raise TypeError(f"expected a pandas DataFrame in long format (unique_id, ds, y, exogenous columns), "
-                            f"got {type(df).__name__}")
+    def _panel(self, df, names=("unique_id", "ds", "y")):
+        df = long_format(df, *names)
         return df if df.attrs.get("prepared") else prepare(df, freq=self.freq)
 
-    def fit(self, df, progress=False):
+    def fit(self, df, progress=False, id_col="unique_id", time_col="ds", target_col="y"):
         """Fit one network on every series of ``df``. Each series' smoothing models the seasons its own
         length allows (two whole cycles before its last h points): a short new series in a panel does not
         take the season away from the long ones. Of those, the hybrid keeps the seasons a series shows
         (seasonal strength ≥ 0.64, seasonality.seasonal_strength) unless season_length named them: a
         seasonally adjusted series gets none. ``seasons_`` maps each id to them; ``period_`` and
-        ``season_lengths_`` are the longest and all of them over the panel."""
-        frame = self._panel(df)
+        ``season_lengths_`` are the longest and all of them over the panel. id_col, time_col, target_col: the
+        names of df's id, time and target columns, as statsforecast takes them; predict's frames use them too."""
+        self.names_ = (id_col, time_col, target_col)
+        frame = self._panel(df, self.names_)
+        self.id_dtype_ = df[id_col].dtype                  # a categorical id comes back categorical
         self.freq_ = frame.attrs.get("freq")
         lengths = season_lengths(frame, self.season_length)
         self.frequency_seasons_ = tuple(lengths)         # from the frequency or season_length, before any is dropped
@@ -159,11 +207,35 @@ class LSTMForecaster:
         self.network = ESLSTM(config).fit(panel, progress=progress)
         return self
 
+    def forecast(self, df, h=None, X_df=None, level=(80, 90), progress=False, id_col="unique_id", time_col="ds",
+                 target_col="y"):
+        """fit(df) then predict(h, X_df, level), as statsforecast's forecast does."""
+        return self.fit(df, progress, id_col, time_col, target_col).predict(h, X_df, level)
+
     def predict(self, h=None, X_df=None, level=(80, 90)):
-        """Forecasts after the end of the fitted data. X_df: future exogenous values in long format
-        (unique_id, ds, one column per exogenous name), h rows per series."""
+        """Forecasts after the end of the fitted data: unique_id, ds, ES-LSTM, ES-LSTM-lo-90, ES-LSTM-lo-80,
+        ES-LSTM-hi-80, ES-LSTM-hi-90 (statsforecast's layout; the id and time columns named as fit's id_col and
+        time_col). X_df: future exogenous values in long format (the id, ds, one column per exogenous name),
+        h rows per series."""
         if self.network is None:
             raise RuntimeError("call fit before predict")
+        return self._to_user(self._predict(h, None if X_df is None else self._from_user(X_df), level))
+
+    def _from_user(self, frame):
+        """A frame in the caller's column names (X_df, a forecast made by predict) -> unique_id, ds."""
+        back = {given: role for role, given in zip(("unique_id", "ds"), self.names_[:2]) if given != role}
+        if not back or not hasattr(frame, "rename"):
+            return frame
+        return frame.rename(columns=back)
+
+    def _to_user(self, frame):
+        """unique_id, ds -> the caller's names, and the ids in the dtype they were given in."""
+        if str(self.id_dtype_) == "category" and len(frame):
+            frame = frame.assign(unique_id=frame["unique_id"].astype(self.id_dtype_))
+        return user_names(frame, self.names_[:2])
+
+    def _predict(self, h, X_df, level):
+        """predict, in the canonical names unique_id and ds."""
         if h is not None and h != self.h:
             raise ValueError(f"this forecaster was fitted for h={self.h}, not h={h}")
         import pandas as pd
@@ -179,11 +251,9 @@ class LSTMForecaster:
         for series in self.series_:
             q = quantiles[series.unique_id]                                                  # (h, Q)
             part = {"unique_id": [series.unique_id] * self.h, "ds": self._future_stamps(series), self.alias: q[:, qs.index(0.5)]}
-            for lv in level:
-                low, high = LEVELS[lv]
-                if low in qs and high in qs:
-                    part[f"{self.alias}-lo-{lv}"] = q[:, qs.index(low)]
-                    part[f"{self.alias}-hi-{lv}"] = q[:, qs.index(high)]
+            for band in interval_columns([lv for lv in level if set(LEVELS[lv]) <= set(qs)]):   # the learnt ones
+                side, lv = band.split("-")
+                part[f"{self.alias}-{band}"] = q[:, qs.index(LEVELS[int(lv)][side == "hi"])]
             parts.append(pd.DataFrame(part))
         return pd.concat(parts, ignore_index=True)
 
@@ -220,13 +290,24 @@ class LSTMForecaster:
     def _scenario(self, X_df):
         return scenario_values(X_df, self.series_, self.h, self.exogenous_, self.freq_)
 
-    def cross_validation(self, df, n_windows=3, step_size=None, progress=False, validation=False):
+    def cross_validation(self, df, n_windows=3, step_size=None, progress=False, validation=False, *, h=None,
+                         level=(80, 90), refit=True, id_col="unique_id", time_col="ds", target_col="y"):
         """Rolling origin: for each of n_windows cutoffs (the last one h steps before the end, the
         others step_size apart), refit on the data up to the cutoff only and forecast the next h.
-        Returns unique_id, ds, cutoff, y and the forecast columns; with ``validation``, also
-        ``<model>-validation-mae``: each fold's validation_mae, on every row of its series."""
+        Returns unique_id, ds, cutoff, y and the forecast columns (statsforecast's layout, with its id_col,
+        time_col and target_col names); with ``validation``, also ``<model>-validation-mae``: each fold's
+        validation_mae, on every row of its series. h, if given, must be the forecaster's; refit=False (one
+        fit for every cutoff) is refused: each cutoff needs its own smoothing and network."""
         import pandas as pd
-        frame = self._panel(df)
+        if h is not None and h != self.h:
+            raise ValueError(f"this forecaster forecasts h={self.h} steps, not h={h}: make one with "
+                             f"LSTMForecaster(h={h}, …)")
+        if refit is not True:
+            raise ValueError(f"refit={refit!r} is not supported: every cutoff is fitted anew on the data before it "
+                             "(refit=True), since the ES-LSTM's smoothing and network are both fitted to it")
+        level = interval_levels(level)
+        names = (id_col, time_col, target_col)
+        frame = self._panel(df, names)
         step_size = self.h if step_size is None else step_size
         for name, value in (("n_windows", n_windows), ("step_size", step_size)):
             if not _is_count(value):
@@ -255,7 +336,7 @@ class LSTMForecaster:
                 raise SeriesError(f"{error} — in fold {window + 1} of {n_windows}, trained on each series up to its "
                                   f"cutoff, {back} steps before its end") from error
             future = test.drop(columns=["y"]) if fold.exogenous_ else None
-            forecast = fold.predict(X_df=future)
+            forecast = fold.predict(X_df=future, level=level)
             cutoffs = train.groupby("unique_id", sort=False)["ds"].last()
             forecast["cutoff"] = forecast["unique_id"].map(cutoffs)
             if validation:
@@ -268,7 +349,11 @@ class LSTMForecaster:
         rank = np.array([order[uid] for uid in out["unique_id"]])          # any hashable id, tuples too
         out = out.iloc[np.lexsort((np.arange(len(out)), rank))].reset_index(drop=True)
         first = ["unique_id", "ds", "cutoff", "y"]
-        return out[first + [name for name in out.columns if name not in first]]
+        out = out[first + [name for name in out.columns if name not in first]]
+        out["cutoff"] = out["cutoff"].astype(out["ds"].dtype)     # one unit: datetime64[ns] for both, as ds has
+        if str(df[id_col].dtype) == "category":
+            out["unique_id"] = out["unique_id"].astype(df[id_col].dtype)
+        return user_names(out, names)
 
 
 def series_future_stamps(series, h, freq):

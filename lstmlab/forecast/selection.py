@@ -21,7 +21,7 @@ import warnings
 
 import numpy as np
 
-from .api import interval_levels
+from .api import interval_columns, interval_levels
 from .metrics import mae
 from .peers import STATISTICAL, WITH_EXOGENOUS, fit_peer, peer_models, statistical
 from .seasonality import usable_season
@@ -96,7 +96,7 @@ def _selected_columns(history, h, season_lengths, network_mae, network_columns, 
 
 def selected_frame(forecaster, forecast=None, level=(80, 90), X_df=None):
     """The selected forecast past the end of a fitted LSTMForecaster's data (model="hybrid"), for every series:
-    a DataFrame unique_id, ds, selected, selected-lo-80, selected-hi-80, … (the chosen model's own intervals:
+    a DataFrame unique_id, ds, selected, selected-lo-90, selected-lo-80, … (the chosen model's own intervals:
     the ES-LSTM's quantiles, or the peer's prediction intervals), selected_model; the scores it was selected
     by are in its attrs["validation_mae"] ({unique_id: {candidate: MAE}}). ``forecast``: the forecaster's
     predict(level=level, X_df=X_df), if made. X_df: the exogenous columns' future, as predict takes it; with
@@ -106,14 +106,15 @@ def selected_frame(forecaster, forecast=None, level=(80, 90), X_df=None):
         raise ValueError(f"the selected forecast picks between the ES-LSTM and the peers; this forecaster is "
                          f"model={forecaster.model!r}")
     level = interval_levels(level)                 # as predict takes it: None, 90, [80.0]
-    forecast = forecaster.predict(level=level, X_df=X_df) if forecast is None else forecast
-    wanted = [f"{forecaster.alias}-{side}-{lv}" for lv in level for side in ("lo", "hi")]
+    X_df = None if X_df is None else forecaster._from_user(X_df)                  # fit's id_col, time_col -> ours
+    forecast = forecaster._predict(None, X_df, level) if forecast is None else forecaster._from_user(forecast)
+    bands = interval_columns(level)                                     # lo-90, lo-80, hi-80, hi-90
+    wanted = [f"{forecaster.alias}-{band}" for band in bands]
     lacking = [name for name in wanted if name not in forecast.columns]
     if lacking:
         raise ValueError(f"the forecast passed in lacks {', '.join(lacking)}: make it with predict(level={list(level)}), "
                          "or pass the level it was made with")
     scenario = forecaster._scenario(X_df) if forecaster.exogenous_ else {}            # {uid: (h, E)}
-    bands = [f"{side}-{lv}" for lv in level for side in ("lo", "hi")]
     validation = forecaster.validation_mae()
     parts, scores = [], {}
     for series in forecaster.series_:
@@ -130,6 +131,6 @@ def selected_frame(forecaster, forecast=None, level=(80, 90), X_df=None):
         part.update({f"selected-{band}": columns[band] for band in bands})
         part["selected_model"] = chosen
         parts.append(pd.DataFrame(part))
-    out = pd.concat(parts, ignore_index=True)
+    out = forecaster._to_user(pd.concat(parts, ignore_index=True))
     out.attrs["validation_mae"] = scores
     return out
