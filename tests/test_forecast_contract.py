@@ -100,3 +100,10 @@ def test_cross_validation_takes_statsforecasts_keywords_or_refuses_them():
         forecaster.cross_validation(df, refit=False)
     folds = forecaster.cross_validation(df, h=6, n_windows=1, refit=True, level=None)
     assert list(folds.columns) == ["unique_id", "ds", "cutoff", "y", "ES-LSTM"]
+
+
+def test_an_unfitted_forecaster_says_to_fit_first():
+    from lstmlab.forecast.selection import selected_frame
+    for call in (lambda f: f.predict(), lambda f: selected_frame(f)):
+        with pytest.raises(RuntimeError, match="call fit before predict"):
+            call(LSTMForecaster(h=6, **TINY))

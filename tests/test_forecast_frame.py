@@ -275,8 +275,19 @@ def test_monthly_stamps_on_moving_days_are_refused_as_such():
     of "30D" steps (found in review)."""
     stamps = [pd.Timestamp(2020, m, 29 if m == 2 else 30) for m in range(1, 13)]
     frame = pd.DataFrame({"unique_id": "s", "ds": stamps, "y": np.arange(12.0)})
-    with pytest.raises(ValueError, match=r"one a month but not on one day of the month \(ds 2020-01-30 00:00:00, "
-                                         r"then 2020-02-29 00:00:00 at row 1\)"):
+    with pytest.raises(ValueError, match=r"one a month but not on one day of the month: most are on day 30 of "
+                                         r"their month, ds 2020-02-29 00:00:00 at row 1 is not"):
+        prepare(frame)
+
+
+def test_one_slipped_month_end_is_named_not_the_first_february():
+    """Found by a user's trial: month ends with one stamp a day early (2004-03-30) were refused naming
+    2000-02-29, a correct month end, because each day was compared with the first stamp's (the 31st)."""
+    stamps = pd.date_range("2000-01-31", periods=60, freq="ME")
+    stamps = stamps.where(stamps != pd.Timestamp("2004-03-31"), pd.Timestamp("2004-03-30"))
+    frame = pd.DataFrame({"unique_id": "s", "ds": stamps, "y": np.arange(60.0)})
+    with pytest.raises(ValueError, match=r"most are on the last day of their month, ds 2004-03-30 00:00:00 at row 50 "
+                                         r"is not"):
         prepare(frame)
 
 
@@ -1090,3 +1101,31 @@ def test_ids_and_lines_in_semicolon_files(tmp_path):
     broken.write_text("ds;y\n" + "\n".join(body[:10]) + "\n\n" + "\n".join(body[10:]) + "\n;\n;\n")
     with pytest.raises(ValueError, match=r"y is 'oops', not a finite number at .*broken.csv, line 23 "):
         read_csv(broken)
+
+
+def test_a_series_too_short_to_evaluate_can_still_be_forecast(tmp_path):
+    """Found by a user's trial: 36 monthly points at --horizon 12 forecast fine in Python, but the command
+    holds the last 12 out to evaluate first, and 24 points are too few to train on — nothing was written.
+    The refusal now says how to skip the evaluation, and --folds 0 with --out writes the forecast alone."""
+    t = np.arange(36)
+    path = monthly_csv(tmp_path / "short.csv", np.round(100 + 10 * np.sin(2 * np.pi * t / 12) + t, 2))
+    refused = cli("--csv", str(path), "--horizon", "12", "--out", str(tmp_path / "out"), *QUICK)
+    assert refused.returncode == 2
+    assert "in fold 1 of 1" in refused.stderr and "pass --folds 0 with --out" in refused.stderr
+    written = cli("--csv", str(path), "--horizon", "12", "--folds", "0", "--out", str(tmp_path / "out"), *QUICK)
+    assert written.returncode == 0, written.stderr
+    assert "no evaluation (--folds 0)" in written.stdout
+    forecast = pd.read_csv(tmp_path / "out" / "forecast.csv")
+    assert len(forecast) == 12 and forecast["ds"].iloc[0] == "2003-01-01"
+    alone = cli("--csv", str(path), "--horizon", "12", "--folds", "0", *QUICK)
+    assert alone.returncode == 2 and "--folds must be a positive integer, got 0 (--folds 0, with --out" in alone.stderr
+
+
+@pytest.mark.parametrize("written", ["%d.%m.%Y", "%m/%d/%Y"])
+def test_monthly_stamps_on_the_fifth_are_read_day_first_or_month_first(written):
+    """Found by a user's trial: 05.01.2000, 05.02.2000, … (the 5th of each month, day first) were refused as
+    "not evenly spaced … 2000-05-13": the day-first reading was only tried against pandas' frequencies,
+    which name no 5th of the month."""
+    ds = pd.date_range("2000-01-05", periods=30, freq=pd.DateOffset(months=1))
+    frame = prepare(pd.DataFrame({"unique_id": "s", "ds": ds.strftime(written), "y": np.arange(30.0)}))
+    np.testing.assert_array_equal(frame["ds"].to_numpy(), ds.to_numpy())

@@ -205,22 +205,57 @@ def test_a_network_that_outputs_zero_forecasts_what_the_smoothing_forecasts():
 
 def test_an_untrained_member_forecasts_the_smoothing_with_its_error_band():
     """error_spread: a member early stopping keeps at step 0 (here: learning rate 0) outputs 0 for every
-    quantile; it forecasts the smoothing with the quantiles of what the smoothing missed on the training
-    windows (and their mirror images) about their median — computed again here with numpy."""
+    quantile; it forecasts the smoothing with a Gaussian band whose variance grows linearly with the step,
+    a + b·k fitted to the mean square of what the smoothing missed k steps ahead on every window — computed
+    again here with numpy and the standard library's NormalDist."""
+    from statistics import NormalDist
     y = np.array(AIRPASSENGERS, dtype=np.float64)[:-12]
     model = ESLSTM(HybridConfig(horizon=12, period=12, lr=0.0, **TINY)).fit([("air", y, None)])
     lookback, network = model.members[0]
     assert network.stopped_at == 0
-    _, _, targets, _, overlaps = model._windows(lookback)
-    seen = np.concatenate([targets[~overlaps].numpy(), -targets[~overlaps].numpy()])     # (2W, h)
-    expected = np.quantile(seen, QUANTILES, axis=0).T                                    # (h, Q)
-    expected -= expected[:, [2]]
+    _, _, targets, _, _ = model._windows(lookback)
+    square = (targets.numpy().astype(np.float64) ** 2).mean(axis=0)                       # (h,)
+    k = np.arange(1, 13)
+    a, b = np.linalg.lstsq(np.stack([np.ones(12), k], axis=1), square, rcond=None)[0]
+    a, b = (square.mean(), 0.0) if b < 0 else (0.0, k @ square / (k @ k)) if a < 0 else (a, b)
+    z = np.array([NormalDist().inv_cdf(q) for q in QUANTILES])
+    expected = np.sqrt(a + b * k)[:, None] * z                                           # (h, Q)
     quantiles = model.predict()["air"]                                                   # (12, 5)
     smoothing = model.series["air"].smoothing
     np.testing.assert_allclose(quantiles[:, 2], smoothing_forecast(y, 12, 12), rtol=1e-6)   # the point forecast
     band = np.log(quantiles) - np.log(quantiles[:, [2]])                                 # multiplicative: log scale
     np.testing.assert_allclose(band, smoothing.scale * expected, rtol=1e-4, atol=1e-6)
     assert (band[:, 0] < 0).all() and (band[:, 4] > 0).all()                             # a band, not a point
+
+
+def one_series(y, freq="MS"):
+    return pd.DataFrame({"unique_id": "s", "ds": pd.date_range("2000-01-01", periods=len(y), freq=freq),
+                         "y": np.asarray(y, dtype=np.float64)})
+
+
+def test_the_smoothings_band_holds_up_on_messy_series():
+    """Found by a user's trial of messy series, every member left at step 0 (learning rate 0 here, as early
+    stopping left them there): the empirical quantiles of the training errors gave a 90% interval [103, 861]
+    around 298 beside an 80% one of [275, 323] after a level shift (the shift sat in more than 5% of the
+    windows), width 0 for a history flat up to its last point, and widths that jumped about from step to
+    step on 36 points (1 to 5 windows a member)."""
+    untrained = dict(lr=0.0, ensemble=2, hidden_size=8, mlp_size=16)
+    t = np.arange(120)
+    rng = np.random.default_rng(0)
+    season = 100 + 10 * np.sin(2 * np.pi * t / 12) + rng.normal(0, 3, 120)
+    shifted = season + np.where(t >= 90, 200.0, 0.0)
+    flat = np.full(100, 50.0)
+    flat[-1] = 80.0
+    for y in (shifted, flat, season[:36]):
+        forecaster = LSTMForecaster(h=12, **untrained).fit(one_series(y))
+        out = forecaster.predict()
+        # the band's units: log y with multiplicative seasonality (a width in y follows the season's level)
+        unit = np.log if forecaster.network.series["s"].smoothing.mode == "multiplicative" else (lambda v: v)
+        w80, w90 = (unit(out[f"ES-LSTM-hi-{lv}"]) - unit(out[f"ES-LSTM-lo-{lv}"]) for lv in (80, 90))
+        assert (w80 > 0).all() and (np.diff(w90) >= -1e-9 * w90[1:]).all()       # never 0, never narrower later
+        np.testing.assert_allclose(w90 / w80, 1.6449 / 1.2816, rtol=1e-3)        # Gaussian: 1.645 / 1.282
+    out = LSTMForecaster(h=12, **untrained).fit(one_series(shifted)).predict()
+    assert out["ES-LSTM-hi-90"].max() < 2 * out["ES-LSTM"].max()        # was 861 around 298
 
 
 def test_with_nothing_to_hold_out_the_network_is_not_trained():

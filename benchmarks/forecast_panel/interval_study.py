@@ -51,7 +51,7 @@ def store_forecasts(stem, out=OUT):
                   # the last training window: held out of training, but early stopping chose its checkpoint on it
                   "held_out": network.member_draws(name, end=end - h),
                   "held_out_target": network._target(network.series[name], end - h),     # (h,) what it missed
-                  "band": error_spread(targets[~overlaps], network.config.quantiles, network.config.mirror).numpy()}
+                  "band": error_spread(targets[~overlaps], network.config.quantiles).numpy()}
         for k, method in enumerate(METHODS):
             arrays[f"fold{fold}_method{k}"] = network.to_series_units(name, combine(method, **inputs))
         arrays[f"fold{fold}_actual"] = frame["y"].to_numpy()[len(frame) - back:][:h]

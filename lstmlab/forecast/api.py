@@ -217,13 +217,12 @@ class LSTMForecaster:
         ES-LSTM-hi-80, ES-LSTM-hi-90 (statsforecast's layout; the id and time columns named as fit's id_col and
         time_col). X_df: future exogenous values in long format (the id, ds, one column per exogenous name),
         h rows per series."""
-        if self.network is None:
-            raise RuntimeError("call fit before predict")
         return self._to_user(self._predict(h, None if X_df is None else self._from_user(X_df), level))
 
     def _from_user(self, frame):
         """A frame in the caller's column names (X_df, a forecast made by predict) -> unique_id, ds."""
-        back = {given: role for role, given in zip(("unique_id", "ds"), self.names_[:2]) if given != role}
+        names = getattr(self, "names_", ("unique_id", "ds"))                  # before fit: the canonical ones
+        back = {given: role for role, given in zip(("unique_id", "ds"), names[:2]) if given != role}
         if not back or not hasattr(frame, "rename"):
             return frame
         return frame.rename(columns=back)
@@ -236,6 +235,8 @@ class LSTMForecaster:
 
     def _predict(self, h, X_df, level):
         """predict, in the canonical names unique_id and ds."""
+        if self.network is None:
+            raise RuntimeError("call fit before predict")
         if h is not None and h != self.h:
             raise ValueError(f"this forecaster was fitted for h={self.h}, not h={h}")
         import pandas as pd

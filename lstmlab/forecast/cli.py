@@ -43,7 +43,8 @@ def add_forecast_arguments(forecast):
                                "(monthly 12, quarterly 4, weekly 52, daily 7, hourly 24 and 168, half-hourly 48 and 336)")
     forecast.add_argument("--horizon", type=int, required=True, help="steps to forecast at once")
     forecast.add_argument("--folds", type=int, default=None,
-                          help="hybrid/lstm: rolling-origin folds (default: 1, the last horizon)")
+                          help="hybrid/lstm: rolling-origin folds (default: 1, the last horizon; 0 with --out: "
+                               "no evaluation, only the forecast past the end)")
     forecast.add_argument("--step", type=int, default=None,
                           help="hybrid/lstm: steps between fold cutoffs (default: horizon)")
     forecast.add_argument("--holdout", type=int, default=None,
@@ -194,8 +195,12 @@ def _check_counts(args):
         counts += [("--folds", args.folds), ("--step", args.step), ("--ensemble", args.ensemble),
                    ("--train-steps", args.train_steps)]
     for flag, value in counts:
+        if flag == "--folds" and value == 0 and args.out:
+            continue                               # no evaluation: only the forecast past the end
         if value is not None and value < 1:
-            raise ValueError(f"{flag} must be a positive integer, got {value}")
+            hint = " (--folds 0, with --out, skips the evaluation and only writes the forecast)" \
+                if flag == "--folds" and value == 0 else ""
+            raise ValueError(f"{flag} must be a positive integer, got {value}{hint}")
 
 
 def _show_progress(args):
@@ -248,17 +253,28 @@ def _run_new(args, frame):
     future = _read_future(args, frame, exogenous) if args.future else None     # refused before any training
     _check_out(args)
     models = ("hybrid", "lstm") if args.model == "hybrid" else ("lstm",)
-    folds = 1 if args.folds is None else args.folds             # 0 is refused by cross_validation
-    report = evaluate(frame, args.horizon, folds=folds, step=args.step, models=models, freq=args.freq,
-                      season_length=args.season_length, peers=not args.no_peers, progress=_show_progress(args),
-                      **_config(args))
+    folds = 1 if args.folds is None else args.folds             # 0 (with --out): no evaluation
+    if folds == 0:
+        report = {"horizon": args.horizon, "folds": 0, "evaluation": None}
+    else:
+        try:
+            report = evaluate(frame, args.horizon, folds=folds, step=args.step, models=models, freq=args.freq,
+                              season_length=args.season_length, peers=not args.no_peers,
+                              progress=_show_progress(args), **_config(args))
+        except ValueError as error:
+            # a series long enough to forecast may be too short to evaluate: its last h points held out first
+            if args.out and "in fold" in str(error):
+                raise type(error)(f"{error}. To forecast past the end without evaluating, pass --folds 0 "
+                                  "with --out") from error
+            raise
     if args.out:
         report["files"] = _write_new_outputs(args, frame, report, future)
     if args.json:
         print(json.dumps(json_safe(report), allow_nan=False))
     else:
         from .evaluate import format_report
-        print(format_report(report))
+        print(format_report(report) if folds else f"no evaluation (--folds 0); forecast past the end of "
+              f"{args.csv or args.dataset}, {args.horizon} steps")
         files = report.get("files", {})
         if "csv" in files:
             print(f"wrote {files['csv']}")

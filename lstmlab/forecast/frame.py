@@ -456,8 +456,12 @@ def _day_or_month_first(frame, month_first, source):
     groups = frame.groupby("unique_id", sort=False).indices.values()
 
     def regular(stamps):
+        # evenly spaced as _check_stamps takes them: a pandas frequency, or one day of every month (the 5th:
+        # 05.01.2000, 05.02.2000 read day first were refused as "not evenly spaced" under the month-first reading)
+        def spaced(series):
+            return monthly_on_one_day(series) is not None or frequency_of(series) is not None
         return all(len(rows) > 1 and np.all(np.diff(_instants(stamps.iloc[rows]).astype(np.int64)) > 0)
-                   and frequency_of(stamps.iloc[rows].reset_index(drop=True)) is not None for rows in groups)
+                   and spaced(stamps.iloc[rows].reset_index(drop=True)) for rows in groups)
     month_ok, day_ok = regular(month_first), regular(day_first)
     if month_ok and day_ok:
         k = int(np.argmax((day_first != month_first).to_numpy()))
@@ -538,12 +542,17 @@ def _check_stamps(frame, rows, uid, source, freq, inferred, command_line=False):
         seen = inferred                           # two stamps cannot tell MS from 31 days: the panel's grid is checked
     index = pd.DatetimeIndex(stamps) if seen is None else None     # (not for several UTC offsets: freq is given)
     if seen is None and len(rows) > 2 and (month_steps(index) == 1).all():
-        # one a month, on days that move (the 30th, then Feb 29): no grid of equal steps holds them
-        k = rows[int(np.argmax(index.day != index.day[0]))]
-        raise ValueError(f"series {shown(uid)}: the stamps are one a month but not on one day of the month "
-                         f"({time_name} {frame['ds'].iloc[rows[0]]}, then {frame['ds'].iloc[k]} at "
-                         f"{_describe_row(frame, k, source)}); put them on the 1st (MS), the last day (ME) or one "
-                         "day from the 2nd to the 28th")
+        # one a month, on days that move (the 30th, then Feb 29): no grid of equal steps holds them. Named: the
+        # first stamp off what most are on — month ends (Feb 29 is one), or their most common day
+        if index.is_month_end.mean() > 0.5:
+            odd, most = ~np.asarray(index.is_month_end), "the last day of their month"
+        else:
+            day = int(np.bincount(index.day).argmax())
+            odd, most = np.asarray(index.day != day), f"day {day} of their month"
+        k = rows[int(np.argmax(odd))]
+        raise ValueError(f"series {shown(uid)}: the stamps are one a month but not on one day of the month: most "
+                         f"are on {most}, {time_name} {frame['ds'].iloc[k]} at {_describe_row(frame, k, source)} is "
+                         "not; put them on the 1st (MS), the last day (ME) or one day from the 2nd to the 28th")
     if seen is None and _weekdays_with_days_left_out(index):
         # trading days: every stamp Monday to Friday, some weekdays (holidays) absent
         k, missing = _first_off_grid(stamps, "B")
