@@ -367,9 +367,9 @@ def test_build_folder_is_keyed_by_flags_compiler_and_cpu_features(monkeypatch):
 def test_two_checkouts_get_a_build_folder_each(monkeypatch, tmp_path):
     """Found when a second checkout (a copy under /tmp) and this one took turns: cpp_extension's build.ninja
     names the sources by path, so each one's first call rebuilt the other's library in the shared folder."""
-    native = lstm_cpu.build_directory()
+    native = lstm_cpu.build_key()                      # the key, not build_directory(): that makes the folder
     monkeypatch.setattr(lstm_cpu, "SOURCE", tmp_path / lstm_cpu.SOURCE.name)
-    assert lstm_cpu.build_directory() != native
+    assert lstm_cpu.build_key() != native
 
 
 LOAD_SCRIPT = "from lstmlab.kernels import lstm_cpu; lstm_cpu.load(); print('loaded')"

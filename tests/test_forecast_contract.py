@@ -1,6 +1,7 @@
 """LSTMForecaster's frames against statsforecast's, twin computations: the same data through both, and the
-frames must line up column for column — names, order, dtypes, stamps, cutoffs — so a user can concat or
-merge them without fixing anything. Only the forecast values differ (they are different models)."""
+frames must line up column for column — names, order, dtypes, stamps, cutoffs — so a user can merge them
+on the id and ds without fixing anything. Only the forecast values differ (they are different models), and
+the row order where ids are not sorted (statsforecast sorts them; here they keep the input's order)."""
 import numpy as np
 import pytest
 
@@ -90,6 +91,10 @@ def test_column_names_that_do_not_fit_the_frame_are_refused_in_one_line():
         LSTMForecaster(h=6, **TINY).fit(df.assign(sales=df.y), target_col="sales")
     with pytest.raises(ValueError, match="three different columns"):
         LSTMForecaster(h=6, **TINY).fit(df, time_col="y")
+    with pytest.raises(ValueError, match=r"time_col='cutoff' is the name of a column the forecasts add"):
+        LSTMForecaster(h=6, **TINY).fit(df.rename(columns={"ds": "cutoff"}), time_col="cutoff")
+    with pytest.raises(ValueError, match=r"target_col='ES-LSTM' is the name of a column the forecasts add"):
+        LSTMForecaster(h=6, **TINY).fit(df.rename(columns={"y": "ES-LSTM"}), target_col="ES-LSTM")
 
 
 def test_cross_validation_takes_statsforecasts_keywords_or_refuses_them():
@@ -98,8 +103,23 @@ def test_cross_validation_takes_statsforecasts_keywords_or_refuses_them():
         forecaster.cross_validation(df, h=12)
     with pytest.raises(ValueError, match=r"refit=False is not supported"):
         forecaster.cross_validation(df, refit=False)
-    folds = forecaster.cross_validation(df, h=6, n_windows=1, refit=True, level=None)
+    folds = forecaster.cross_validation(df, h=6, n_windows=1, refit=1, level=None)    # statsforecast's 1: True
     assert list(folds.columns) == ["unique_id", "ds", "cutoff", "y", "ES-LSTM"]
+
+
+def test_forecast_checks_h_and_level_before_it_fits_and_a_refused_fit_keeps_the_model():
+    """Found in review: forecast(df, h=12) on an h=6 forecaster trained the whole ensemble before saying
+    so; and a refused second fit with other column names renamed the first fit's forecasts."""
+    df = panel(84)
+    forecaster = LSTMForecaster(h=6, **TINY)
+    for keywords in ({"h": 12}, {"level": [95]}):
+        with pytest.raises(ValueError):
+            forecaster.forecast(df, **keywords)
+        assert forecaster.network is None                              # refused before any training
+    expected = forecaster.fit(df).predict()
+    with pytest.raises(ValueError, match="no data rows"):
+        forecaster.fit(df.iloc[:0].rename(columns={"unique_id": "store"}), id_col="store")
+    np.testing.assert_array_equal(forecaster.predict().columns, expected.columns)
 
 
 def test_an_unfitted_forecaster_says_to_fit_first():

@@ -1111,7 +1111,7 @@ def test_a_series_too_short_to_evaluate_can_still_be_forecast(tmp_path):
     path = monthly_csv(tmp_path / "short.csv", np.round(100 + 10 * np.sin(2 * np.pi * t / 12) + t, 2))
     refused = cli("--csv", str(path), "--horizon", "12", "--out", str(tmp_path / "out"), *QUICK)
     assert refused.returncode == 2
-    assert "in fold 1 of 1" in refused.stderr and "pass --folds 0 with --out" in refused.stderr
+    assert "in fold 1 of 1" in refused.stderr and "--folds 0 with --out skips the evaluation" in refused.stderr
     written = cli("--csv", str(path), "--horizon", "12", "--folds", "0", "--out", str(tmp_path / "out"), *QUICK)
     assert written.returncode == 0, written.stderr
     assert "no evaluation (--folds 0)" in written.stdout
@@ -1119,6 +1119,8 @@ def test_a_series_too_short_to_evaluate_can_still_be_forecast(tmp_path):
     assert len(forecast) == 12 and forecast["ds"].iloc[0] == "2003-01-01"
     alone = cli("--csv", str(path), "--horizon", "12", "--folds", "0", *QUICK)
     assert alone.returncode == 2 and "--folds must be a positive integer, got 0 (--folds 0, with --out" in alone.stderr
+    spaced = cli("--csv", str(path), "--horizon", "12", "--folds", "0", "--step", "3", "--out", str(tmp_path), *QUICK)
+    assert spaced.returncode == 2 and "with --folds 0 there are none" in spaced.stderr
 
 
 @pytest.mark.parametrize("written", ["%d.%m.%Y", "%m/%d/%Y"])
@@ -1129,3 +1131,13 @@ def test_monthly_stamps_on_the_fifth_are_read_day_first_or_month_first(written):
     ds = pd.date_range("2000-01-05", periods=30, freq=pd.DateOffset(months=1))
     frame = prepare(pd.DataFrame({"unique_id": "s", "ds": ds.strftime(written), "y": np.arange(30.0)}))
     np.testing.assert_array_equal(frame["ds"].to_numpy(), ds.to_numpy())
+
+
+def test_monthly_stamps_whose_time_of_day_moves_name_the_odd_one():
+    """Found in review: the 15th of every month, one of them at noon, was refused as "most are on day 15 …,
+    2000-01-15 at row 0 is not" — the first stamp, on the 15th like the rest."""
+    ds = pd.date_range("2000-01-15", periods=24, freq=pd.DateOffset(months=1))
+    ds = ds + pd.to_timedelta(np.where(np.arange(24) == 5, 12, 0), unit="h")
+    with pytest.raises(ValueError, match=r"most are on day 15 of their month at 00:00:00, ds 2000-06-15 12:00:00 at "
+                                         r"row 5 is not"):
+        prepare(pd.DataFrame({"unique_id": "s", "ds": ds, "y": np.arange(24.0)}))

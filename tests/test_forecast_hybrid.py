@@ -11,7 +11,7 @@ pd = pytest.importorskip("pandas")
 from lstmlab.forecast.api import LSTMForecaster  # noqa: E402
 from lstmlab.forecast.datasets import AIRPASSENGERS, Series  # noqa: E402
 from lstmlab.forecast.evaluate import summarize  # noqa: E402
-from lstmlab.forecast.hybrid import ESLSTM, QUANTILES, HybridConfig  # noqa: E402
+from lstmlab.forecast.hybrid import ESLSTM, QUANTILES, HybridConfig, error_spread  # noqa: E402
 from lstmlab.forecast.pipeline import ForecastConfig, Forecaster  # noqa: E402
 from lstmlab.forecast.smoothing import Smoothing, choose_mode, fit_smoothing, smoothing_forecast  # noqa: E402
 
@@ -226,6 +226,23 @@ def test_an_untrained_member_forecasts_the_smoothing_with_its_error_band():
     band = np.log(quantiles) - np.log(quantiles[:, [2]])                                 # multiplicative: log scale
     np.testing.assert_allclose(band, smoothing.scale * expected, rtol=1e-4, atol=1e-6)
     assert (band[:, 0] < 0).all() and (band[:, 4] > 0).all()                             # a band, not a point
+
+
+@pytest.mark.parametrize("square, expected", [
+    ([1.0, 2.0, 3.0, 4.0], [1.0, 2.0, 3.0, 4.0]),          # a random walk's: σ_k² = k, a = 0 exactly
+    ([4.0, 3.0, 2.0, 1.0], [2.5, 2.5, 2.5, 2.5]),          # shrinking with k (b < 0): constant, the mean square
+    ([0.1, 0.1, 3.0, 3.0], [0.71, 1.42, 2.13, 2.84]),      # least squares' a < 0: through 0, b = Σ k·s / Σ k²
+    ([9.0], [9.0]),                                        # h = 1: the one mean square
+])
+def test_error_spread_fits_the_variance_line_and_its_limits(square, expected):
+    """σ_k² = a + b·k by least squares on the mean squares at each k, a and b kept ≥ 0 — each branch of
+    error_spread, on targets ±√(square_k) (mean square exactly square_k)."""
+    from statistics import NormalDist
+    square = np.array(square)
+    targets = torch.tensor(np.stack([np.sqrt(square), -np.sqrt(square)]))                 # (2, h)
+    band = error_spread(targets, QUANTILES).numpy()                                        # (h, Q)
+    z = np.array([NormalDist().inv_cdf(q) for q in QUANTILES])
+    np.testing.assert_allclose(band, np.sqrt(np.asarray(expected, dtype=np.float64))[:, None] * z, atol=1e-12)
 
 
 def one_series(y, freq="MS"):

@@ -67,6 +67,11 @@ def long_format(df, id_col="unique_id", time_col="ds", target_col="y"):
     named = [given for _, given in roles.values()]
     if len(set(named)) < len(named):
         raise ValueError(f"id_col, time_col and target_col must be three different columns, got {named}")
+    for keyword, given in roles.values():        # the names of columns the results add
+        if given == "cutoff" or any(str(given) == alias or str(given).startswith(f"{alias}-")
+                                    for alias in MODEL_NAMES.values()):
+            raise ValueError(f"{keyword}={given!r} is the name of a column the forecasts add (cutoff, "
+                             f"{', '.join(MODEL_NAMES.values())} and their intervals): rename it")
     renames = {}
     for role, (keyword, given) in roles.items():
         if given == role:
@@ -175,9 +180,8 @@ class LSTMForecaster:
         seasonally adjusted series gets none. ``seasons_`` maps each id to them; ``period_`` and
         ``season_lengths_`` are the longest and all of them over the panel. id_col, time_col, target_col: the
         names of df's id, time and target columns, as statsforecast takes them; predict's frames use them too."""
-        self.names_ = (id_col, time_col, target_col)
-        frame = self._panel(df, self.names_)
-        self.id_dtype_ = df[id_col].dtype                  # a categorical id comes back categorical
+        names = (id_col, time_col, target_col)
+        frame = self._panel(df, names)
         self.freq_ = frame.attrs.get("freq")
         lengths = season_lengths(frame, self.season_length)
         self.frequency_seasons_ = tuple(lengths)         # from the frequency or season_length, before any is dropped
@@ -205,11 +209,18 @@ class LSTMForecaster:
         # in another row or id order trains the same network (as statsforecast sorts by unique_id)
         panel = [panel[k] for k in canonical_order([item[0] for item in panel])]
         self.network = ESLSTM(config).fit(panel, progress=progress)
+        # set once the fit has worked: a refused frame leaves the fitted model's names as they were
+        self.names_, self.id_dtype_ = names, df[id_col].dtype      # a categorical id comes back categorical
         return self
 
     def forecast(self, df, h=None, X_df=None, level=(80, 90), progress=False, id_col="unique_id", time_col="ds",
                  target_col="y"):
-        """fit(df) then predict(h, X_df, level), as statsforecast's forecast does."""
+        """fit(df) then predict(h, X_df, level), as statsforecast's forecast does (h by keyword: statsforecast
+        takes it first). h and level are checked before the fit, not after it."""
+        if h is not None and h != self.h:
+            raise ValueError(f"this forecaster forecasts h={self.h} steps, not h={h}: make one with "
+                             f"LSTMForecaster(h={h}, …)")
+        interval_levels(level)
         return self.fit(df, progress, id_col, time_col, target_col).predict(h, X_df, level)
 
     def predict(self, h=None, X_df=None, level=(80, 90)):
@@ -303,7 +314,8 @@ class LSTMForecaster:
         if h is not None and h != self.h:
             raise ValueError(f"this forecaster forecasts h={self.h} steps, not h={h}: make one with "
                              f"LSTMForecaster(h={h}, …)")
-        if refit is not True:
+        if not (refit is True or (isinstance(refit, (int, np.integer, np.bool_)) and refit == 1)):
+            # statsforecast's refit=1 (every window) is refit=True
             raise ValueError(f"refit={refit!r} is not supported: every cutoff is fitted anew on the data before it "
                              "(refit=True), since the ES-LSTM's smoothing and network are both fitted to it")
         level = interval_levels(level)

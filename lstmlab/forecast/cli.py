@@ -254,8 +254,10 @@ def _run_new(args, frame):
     _check_out(args)
     models = ("hybrid", "lstm") if args.model == "hybrid" else ("lstm",)
     folds = 1 if args.folds is None else args.folds             # 0 (with --out): no evaluation
+    if folds == 0 and args.step is not None:
+        raise ValueError("--step spaces the folds' cutoffs; with --folds 0 there are none")
     if folds == 0:
-        report = {"horizon": args.horizon, "folds": 0, "evaluation": None}
+        report = {"horizon": args.horizon, "folds": 0, "evaluation": None, "rows": []}    # no fold, no row
     else:
         try:
             report = evaluate(frame, args.horizon, folds=folds, step=args.step, models=models, freq=args.freq,
@@ -263,9 +265,10 @@ def _run_new(args, frame):
                               progress=_show_progress(args), **_config(args))
         except ValueError as error:
             # a series long enough to forecast may be too short to evaluate: its last h points held out first
-            if args.out and "in fold" in str(error):
-                raise type(error)(f"{error}. To forecast past the end without evaluating, pass --folds 0 "
-                                  "with --out") from error
+            if args.out and "in fold" in str(error) and "too short" in str(error):
+                fewer = "fewer --folds evaluate on less of it, or " if folds > 1 else ""
+                raise type(error)(f"{error}. The series can still be forecast: {fewer}--folds 0 with --out skips "
+                                  "the evaluation") from error
             raise
     if args.out:
         report["files"] = _write_new_outputs(args, frame, report, future)

@@ -549,10 +549,15 @@ def _check_stamps(frame, rows, uid, source, freq, inferred, command_line=False):
         else:
             day = int(np.bincount(index.day).argmax())
             odd, most = np.asarray(index.day != day), f"day {day} of their month"
+        if not odd.any():                         # one day of the month, but the time of day moves
+            times = index - index.normalize()
+            common = pd.Series(times).mode().iloc[0]
+            odd, most = np.asarray(times != common), f"{most} at {stamp_text(pd.Timestamp(0) + common)[11:] or '00:00:00'}"
         k = rows[int(np.argmax(odd))]
         raise ValueError(f"series {shown(uid)}: the stamps are one a month but not on one day of the month: most "
                          f"are on {most}, {time_name} {frame['ds'].iloc[k]} at {_describe_row(frame, k, source)} is "
-                         "not; put them on the 1st (MS), the last day (ME) or one day from the 2nd to the 28th")
+                         "not; put them on the 1st (MS), the last day (ME) or one day from the 2nd to the 28th, at one "
+                         "time of day")
     if seen is None and _weekdays_with_days_left_out(index):
         # trading days: every stamp Monday to Friday, some weekdays (holidays) absent
         k, missing = _first_off_grid(stamps, "B")
