@@ -93,8 +93,11 @@ def long_format(df, id_col="unique_id", time_col="ds", target_col="y"):
     return out
 
 
-def user_names(frame, names):
-    """A result frame with unique_id, ds (and y) renamed back to the caller's id_col, time_col, target_col."""
+def user_names(frame, names, id_dtype=None):
+    """A result frame with unique_id, ds (and y) renamed back to the caller's id_col, time_col, target_col, and
+    its ids in the dtype they were given in (a categorical id comes back categorical)."""
+    if str(id_dtype) == "category" and len(frame):
+        frame = frame.assign(unique_id=frame["unique_id"].astype(id_dtype))
     back = {role: given for role, given in zip(("unique_id", "ds", "y"), names) if given != role}
     return frame.rename(columns=back) if back else frame
 
@@ -217,9 +220,7 @@ class LSTMForecaster:
                  target_col="y"):
         """fit(df) then predict(h, X_df, level), as statsforecast's forecast does (h by keyword: statsforecast
         takes it first). h and level are checked before the fit, not after it."""
-        if h is not None and h != self.h:
-            raise ValueError(f"this forecaster forecasts h={self.h} steps, not h={h}: make one with "
-                             f"LSTMForecaster(h={h}, …)")
+        self._check_h(h)
         interval_levels(level)
         return self.fit(df, progress, id_col, time_col, target_col).predict(h, X_df, level)
 
@@ -240,16 +241,19 @@ class LSTMForecaster:
 
     def _to_user(self, frame):
         """unique_id, ds -> the caller's names, and the ids in the dtype they were given in."""
-        if str(self.id_dtype_) == "category" and len(frame):
-            frame = frame.assign(unique_id=frame["unique_id"].astype(self.id_dtype_))
-        return user_names(frame, self.names_[:2])
+        return user_names(frame, self.names_[:2], self.id_dtype_)
+
+    def _check_h(self, h):
+        """statsforecast's h, which this forecaster fixed when it was made."""
+        if h is not None and h != self.h:
+            raise ValueError(f"this forecaster forecasts h={self.h} steps, not h={h}: make one with "
+                             f"LSTMForecaster(h={h}, …)")
 
     def _predict(self, h, X_df, level):
         """predict, in the canonical names unique_id and ds."""
         if self.network is None:
             raise RuntimeError("call fit before predict")
-        if h is not None and h != self.h:
-            raise ValueError(f"this forecaster was fitted for h={self.h}, not h={h}")
+        self._check_h(h)
         import pandas as pd
         level = interval_levels(level)
         scenario = None
@@ -311,9 +315,7 @@ class LSTMForecaster:
         validation_mae, on every row of its series. h, if given, must be the forecaster's; refit=False (one
         fit for every cutoff) is refused: each cutoff needs its own smoothing and network."""
         import pandas as pd
-        if h is not None and h != self.h:
-            raise ValueError(f"this forecaster forecasts h={self.h} steps, not h={h}: make one with "
-                             f"LSTMForecaster(h={h}, …)")
+        self._check_h(h)
         if not (refit is True or (isinstance(refit, (int, np.integer, np.bool_)) and refit == 1)):
             # statsforecast's refit=1 (every window) is refit=True
             raise ValueError(f"refit={refit!r} is not supported: every cutoff is fitted anew on the data before it "
@@ -364,9 +366,7 @@ class LSTMForecaster:
         first = ["unique_id", "ds", "cutoff", "y"]
         out = out[first + [name for name in out.columns if name not in first]]
         out["cutoff"] = out["cutoff"].astype(out["ds"].dtype)     # one unit: datetime64[ns] for both, as ds has
-        if str(df[id_col].dtype) == "category":
-            out["unique_id"] = out["unique_id"].astype(df[id_col].dtype)
-        return user_names(out, names)
+        return user_names(out, names, df[id_col].dtype)
 
 
 def series_future_stamps(series, h, freq):

@@ -456,12 +456,10 @@ def _day_or_month_first(frame, month_first, source):
     groups = frame.groupby("unique_id", sort=False).indices.values()
 
     def regular(stamps):
-        # evenly spaced as _check_stamps takes them: a pandas frequency, or one day of every month (the 5th:
-        # 05.01.2000, 05.02.2000 read day first were refused as "not evenly spaced" under the month-first reading)
-        def spaced(series):
-            return monthly_on_one_day(series) is not None or frequency_of(series) is not None
+        # evenly spaced as _check_stamps takes them, one day of every month included (the 5th: 05.01.2000,
+        # 05.02.2000 read day first were refused as "not evenly spaced" under the month-first reading)
         return all(len(rows) > 1 and np.all(np.diff(_instants(stamps.iloc[rows]).astype(np.int64)) > 0)
-                   and spaced(stamps.iloc[rows].reset_index(drop=True)) for rows in groups)
+                   and _grid_of(stamps.iloc[rows].reset_index(drop=True)) is not None for rows in groups)
     month_ok, day_ok = regular(month_first), regular(day_first)
     if month_ok and day_ok:
         k = int(np.argmax((day_first != month_first).to_numpy()))
@@ -476,6 +474,12 @@ def _instants(stamps):
     stamps directly warns, and stamps with several UTC offsets are plain objects to pandas)."""
     pd = _pandas()
     return pd.DatetimeIndex(pd.to_datetime(stamps, utc=True)).tz_convert(None).to_numpy().astype("datetime64[ns]")
+
+
+def _grid_of(stamps):
+    """The step of evenly spaced stamps — one day of every month first (pandas takes Jul 15, Aug 15, Sep 15
+    for steps of 31 days), else a pandas frequency — or None."""
+    return monthly_on_one_day(stamps) or frequency_of(stamps)
 
 
 def _first_off_grid(stamps, freq):
@@ -536,8 +540,7 @@ def _check_stamps(frame, rows, uid, source, freq, inferred, command_line=False):
                              f"({stamp_text(frame['ds'].iloc[previous])} -> {stamp_text(frame['ds'].iloc[k])}); {advice}")
     if np.median(order) == 7 * 86_400 * 10**9:
         _refuse_weekday_change(frame, rows, uid, source, command_line)
-    # one day of every month first: pandas takes Jul 15, Aug 15, Sep 15 for steps of 31 days
-    seen = (monthly_on_one_day(stamps) or frequency_of(stamps)) if freq is None else freq
+    seen = _grid_of(stamps) if freq is None else freq
     if freq is None and inferred is not None and len(rows) < 3:
         seen = inferred                           # two stamps cannot tell MS from 31 days: the panel's grid is checked
     index = pd.DatetimeIndex(stamps) if seen is None else None     # (not for several UTC offsets: freq is given)
@@ -552,7 +555,7 @@ def _check_stamps(frame, rows, uid, source, freq, inferred, command_line=False):
         if not odd.any():                         # one day of the month, but the time of day moves
             times = index - index.normalize()
             common = pd.Series(times).mode().iloc[0]
-            odd, most = np.asarray(times != common), f"{most} at {stamp_text(pd.Timestamp(0) + common)[11:] or '00:00:00'}"
+            odd, most = np.asarray(times != common), f"{most} at {str(common).split()[-1]}"    # of '0 days 12:00:00'
         k = rows[int(np.argmax(odd))]
         raise ValueError(f"series {shown(uid)}: the stamps are one a month but not on one day of the month: most "
                          f"are on {most}, {time_name} {frame['ds'].iloc[k]} at {_describe_row(frame, k, source)} is "
@@ -568,7 +571,7 @@ def _check_stamps(frame, rows, uid, source, freq, inferred, command_line=False):
                          f"instead of dates and pass {option('freq', '5', command_line)} (a 5-day week)")
     start = None
     if seen is None and len(rows) > 3:
-        start = monthly_on_one_day(stamps.iloc[:3]) or frequency_of(stamps.iloc[:3])
+        start = _grid_of(stamps.iloc[:3])
     if start is not None:
         # months and years have unequal lengths: the first stamp off the grid the first steps set is the gap
         off = _first_off_grid(stamps, start)

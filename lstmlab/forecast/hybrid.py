@@ -180,9 +180,9 @@ def error_spread(targets, quantiles):
     narrows with k, and keeps the 90% / 80% width at 1.645 / 1.282, as for Gaussian errors."""
     k = torch.arange(1, targets.shape[1] + 1, dtype=torch.float64)                          # (h,)
     square = targets.double().pow(2).mean(dim=0)                                            # (h,): E e_k²
-    # least squares of square ≈ a + b·k, in closed form (h = 1: one point, b = 0)
-    spread = (k - k.mean()).pow(2).sum()
-    b = ((k - k.mean()) * (square - square.mean())).sum().item() / spread.item() if len(k) > 1 else 0.0
+    # least squares of square ≈ a + b·k, in closed form: b = Σ (k − k̄)(s − s̄) / Σ (k − k̄)², a = s̄ − b·k̄
+    centred = k - k.mean()
+    b = (centred @ (square - square.mean()) / (centred @ centred)).item() if len(k) > 1 else 0.0   # h = 1: flat
     a = square.mean().item() - b * k.mean().item()
     if b < 0:                                  # errors that shrink with k: a constant band, their mean square
         a, b = square.mean().item(), 0.0

@@ -125,9 +125,7 @@ def pytest_collection_modifyitems(session, config, items):
         """The object a command-line spec names, or pytest's one-line usage error (not an INTERNALERROR)."""
         try:
             return load_object(spec)
-        except Exception as error:                    # a bad spec, or a module that fails on import
-            if isinstance(error, (KeyboardInterrupt, SystemExit)):
-                raise
+        except Exception as error:                    # a bad spec, or a module that fails on import (not ^C)
             raise pytest.UsageError(f"{option}={spec}: {error}") from None
 
     layout_spec = config.getoption("lstm_layout")
