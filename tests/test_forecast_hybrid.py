@@ -26,7 +26,9 @@ def air_frame(n=144):
 # --- smoothing ---------------------------------------------------------------------------------
 def test_smoothing_is_causal_and_centred():
     y = np.array(AIRPASSENGERS, dtype=np.float64)
-    smoothing = fit_smoothing(y, 12, "multiplicative")
+    # the recursions at fixed parameters (what fit_smoothing chose here before its grid changed): the
+    # centring leaves a cycle's mean at a fraction of the indices' spread that grows with γ and falls with α
+    smoothing = Smoothing("multiplicative", 12, alpha=0.5, gammas=0.3, scale=1.0, beta=0.02, phi=0.98)
     z = smoothing.transform(y)
     levels, trends, seasons = smoothing.run(z)
     short_levels, short_trends, short_seasons = smoothing.run(z[:100])   # the first 100 steps see nothing later
@@ -35,7 +37,8 @@ def test_smoothing_is_causal_and_centred():
     np.testing.assert_allclose(seasons[:, :100], short_seasons)
     assert seasons.shape == (1, 144)
     assert abs(seasons[0, -12:].mean()) < 0.01 * seasons[0, -12:].std()   # the season does not drift with the trend
-    assert 0 < smoothing.alpha <= 1 and smoothing.scale > 0
+    fitted = fit_smoothing(y, 12, "multiplicative")
+    assert 0 < fitted.alpha <= 1 and fitted.scale > 0
 
 
 def test_additive_or_multiplicative_from_the_data():
@@ -80,7 +83,8 @@ def test_vectorised_smoothing_matches_the_equations(phi):
 
 
 def test_error_over_the_horizon_matches_the_forecasts_made_from_each_state():
-    """The grid's criterion, horizon h: Σ_t Σ_k (z_{t+k} − forecast from the state at t, k steps ahead)²."""
+    """The grid's criterion, horizon h: Σ_t Σ_k (z_{t+k} − forecast from the state at t, k steps ahead)², from
+    the origin t = 2m − 1 on: the initial indices were read from z_0 .. z_{2m−1}, whose forecasts are not scored."""
     from lstmlab.forecast.smoothing import _smooth
     z = np.log(np.array(AIRPASSENGERS, dtype=np.float64))
     alpha, beta, phi, gamma, h, m = 0.3, 0.1, 0.9, 0.1, 5, 12
@@ -88,7 +92,7 @@ def test_error_over_the_horizon_matches_the_forecasts_made_from_each_state():
     first = z[:2 * m].reshape(2, m)
     seasons = np.r_[(first - first.mean(axis=1, keepdims=True)).mean(axis=0), seasons]     # s_{-m} .. s_{N−1}
     expected = 0.0
-    for t in range(len(z) - 1):                                                # origin t, forecasts of z_{t+k}
+    for t in range(2 * m - 1, len(z) - 1):                                     # origin t, forecasts of z_{t+k}
         for k in range(1, min(h, len(z) - 1 - t) + 1):
             forecast = levels[t] + sum(phi ** j for j in range(1, k + 1)) * trends[t] + seasons[t + k - m + m]
             expected += (z[t + k] - forecast) ** 2
@@ -153,6 +157,40 @@ def test_damped_trend_flattens_out():
     smoothing = Smoothing("additive", 1, alpha=0.5, gammas=0.0, scale=1.0, beta=0.1, phi=0.5)
     np.testing.assert_allclose(smoothing.damping(4), [0.5, 0.75, 0.875, 0.9375])    # φ + … + φ^k -> φ/(1−φ) = 1
     assert not Smoothing("additive", 1, 0.5, 0.0, 1.0).damping(3).any()              # φ = 0: no trend at all
+
+
+def plain_fit(y, mode, periods, h, betas, monkeypatch):
+    """fit_smoothing over one grid only (β in ``betas``): no held-out choice between grids."""
+    from lstmlab.forecast import smoothing as module
+    with monkeypatch.context() as patch:
+        patch.setattr(module, "BETAS", np.asarray(betas))
+        patch.setattr(module, "CAUTIOUS_BETA", np.inf)             # every member cautious: one grid
+        return fit_smoothing(y, periods, mode, horizon=h)
+
+
+def test_the_grid_is_chosen_on_the_last_horizon_points(monkeypatch):
+    """The twin of fit_smoothing's choice: fit the cautious grid (β ≤ CAUTIOUS_BETA) and the whole one without
+    the last h points, forecast them with each, and refit the one that missed them by less on everything."""
+    from lstmlab.forecast import smoothing as module
+    rng = np.random.default_rng(1)
+    series = [100 + np.cumsum(rng.normal(0.2, 1, 60)) + rng.normal(0, 2, 60) for _ in range(12)]
+    series.append(2 + 3 / (1 + np.exp((np.arange(50) - 30) / 6)) + rng.normal(0, 0.005, 50))  # a slope that drifts
+    cautious_betas = module.BETAS[module.BETAS <= module.CAUTIOUS_BETA]
+    h, chosen = 6, []
+    for y in series:
+        missed, fits = [], []
+        for betas in (cautious_betas, module.BETAS):
+            fits.append(plain_fit(y[:-h], "additive", 1, h, betas, monkeypatch))
+            forecast = fits[-1].forecast(*fits[-1].run(y[:-h]), len(y) - h - 1, h)
+            missed.append(np.abs(y[-h:] - forecast).sum())
+        betas = module.BETAS if missed[1] < missed[0] else cautious_betas
+        expected, ours = plain_fit(y, "additive", 1, h, betas, monkeypatch), fit_smoothing(y, 1, "additive", horizon=h)
+        assert ours.state() == expected.state()
+        # "overruled": the whole grid's best in-sample member has a fast trend, and the held-out points refuse it
+        chosen.append("whole" if missed[1] < missed[0] else
+                      "overruled" if fits[1].beta > module.CAUTIOUS_BETA else "cautious")
+    assert chosen[-1] == "whole" and fit_smoothing(series[-1], 1, "additive", horizon=h).beta > module.CAUTIOUS_BETA
+    assert "overruled" in chosen[:-1]         # both outcomes occur: the choice is not one-sided here
 
 
 def test_a_slowing_trend_is_damped():

@@ -23,6 +23,15 @@ from ORIGINS evenly spaced t). The hybrid uses H = its horizon: parameters that 
 not only the next one; on the nine-series panel of the time that alone took the ES-LSTM's geometric-mean
 relative MAE from 1.28 / 1.23 to 1.12 / 1.15 (holdout / rolling; docs/forecasting-experiments.md). The
 network then learns what the smoothing's forecast misses (hybrid.py).
+
+Two refinements of that choice (benchmarks/forecast_panel/smoothing_grid.py measures both):
+- Forecasts of the first two cycles of the longest season are not scored: the initial seasonal indices
+  were read from those very points, so their errors flatter whatever leans on the initial state.
+- Two grids, chosen per series on its last H points: a cautious one (β ≤ CAUTIOUS_BETA, a trend that
+  moves slowly: noisy series) and the whole grid (β up to 0.8: a trend that follows the data, as on
+  smooth series whose slope drifts — AutoARIMA's second differences). Each grid's best member is fitted
+  without the last H points and forecasts them; the better one is chosen, then refitted on everything.
+  The in-sample error alone prefers the fast trend too often: it is scored on the same points it fits.
 """
 from dataclasses import dataclass
 from typing import Tuple
@@ -34,7 +43,8 @@ from .seasonality import SEASONAL_STRENGTH, seasonal_strength
 
 ALPHAS = np.array([0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9])
 GAMMAS = np.array([0.0, 0.02, 0.05, 0.1, 0.2, 0.3])
-BETAS = np.array([0.02, 0.05, 0.1, 0.2])
+BETAS = np.array([0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.8])
+CAUTIOUS_BETA = 0.2     # the cautious grid: β ≤ this (see fit_smoothing)
 PHIS = np.array([0.0, 0.8, 0.9, 0.95, 0.98])           # 0: no trend; at most 0.98, as R's ets
 ORIGINS = 1000      # the grid's error is summed over at most this many forecast origins (evenly spaced)
 
@@ -177,10 +187,16 @@ def _initial_trend(z, period):
     return (z[k] - z[0]) / k if k > 0 else 0.0
 
 
+def scored_from(n, periods):
+    """The first point whose forecasts the grid scores: after the two cycles of the longest season that the
+    initial indices were read from (none without a season), and never later than half the series."""
+    return min(2 * max(periods, default=0), n // 2)
+
+
 def _smooth(z, periods, alphas, betas, phis, gammas, horizon=1):
     """The recursions for every (α, β, φ, γ_1..γ_J) at once (gammas: (J, G)): levels, trends (N,) and
     seasons (J, N) of the first one, and the squared error of every one (G,), summed over the forecasts
-    1..horizon steps ahead of every t (of ORIGINS evenly spaced t in a long series)."""
+    1..horizon steps ahead of every t from scored_from on (of ORIGINS evenly spaced t in a long series)."""
     z = np.asarray(z, dtype=np.float64)
     n, count = len(z), len(alphas)
     # ring[j][t % m_j] holds s^j_{t−m_j} until step t overwrites it with s^j_t
@@ -191,11 +207,11 @@ def _smooth(z, periods, alphas, betas, phis, gammas, horizon=1):
     levels, trends, seasons = np.empty(n), np.empty(n), np.empty((len(periods), n))
     error = np.zeros(count)
     damping = np.cumsum(phis[None, :] ** np.arange(1, horizon + 1)[:, None], axis=0)   # (h, G): φ + … + φ^k
-    stride = -(-n // ORIGINS)
+    stride, first = -(-n // ORIGINS), max(scored_from(n, periods), 1)
     for t in range(n):
         previous = [ring[t % m] for ring, m in zip(rings, periods)]                   # s^j_{t−m_j} (G,)
         damped = phis * trend                                                          # φ b_{t−1}
-        if t > 0 and t % stride == 0:
+        if t >= first and t % stride == 0:
             # forecasts of z_t .. z_{t+k−1} from the state at t − 1, with the seasons known then
             k = min(horizon, n - t)
             ahead = level + damping[:k] * trend                                        # (k, G)
@@ -219,20 +235,50 @@ def _smooth(z, periods, alphas, betas, phis, gammas, horizon=1):
     return levels, trends, seasons, error
 
 
-def fit_smoothing(y, periods, mode, trend=True, horizon=1):
-    """Choose α, β, φ, γ_j for one series (grid; the squared error of its forecasts 1..horizon steps ahead)
-    and its scale. periods: a season length or several; those without two whole cycles in y are dropped.
-    trend=False: φ = 0."""
-    z = np.log(y) if mode == "multiplicative" else np.asarray(y, dtype=np.float64)
-    periods = usable_periods(_as_tuple(periods, int), len(z))
+def _grid(periods, trend):
+    """Every (α, β, φ, γ_1..γ_J) of the grid, flattened: alphas, betas, phis (G,) and gammas (J, G)."""
     grid = np.meshgrid(ALPHAS, BETAS if trend else [0.0], PHIS if trend else [0.0], *(GAMMAS for _ in periods),
                        indexing="ij")
     alphas, betas, phis, *gammas = (g.ravel() for g in grid)
-    gammas = np.array(gammas).reshape(len(periods), len(alphas))                     # (J, G)
-    error = _smooth(z, periods, alphas, betas, phis, gammas, horizon)[3]
-    best = int(np.argmin(error))
-    smoothing = Smoothing(mode, periods, float(alphas[best]), tuple(float(g) for g in gammas[:, best]), 1.0,
-                          float(betas[best]), float(phis[best]))
+    return alphas, betas, phis, np.array(gammas).reshape(len(periods), len(alphas))
+
+
+def _member(mode, periods, grid, index):
+    alphas, betas, phis, gammas = grid
+    return Smoothing(mode, periods, float(alphas[index]), tuple(float(g) for g in gammas[:, index]), 1.0,
+                     float(betas[index]), float(phis[index]))
+
+
+def _cautious_or_whole(z, periods, mode, grid, horizon):
+    """Which grid forecasts z's last ``horizon`` points better, each fitted without them: a mask over the
+    grid, the cautious members (β ≤ CAUTIOUS_BETA, or no trend) or all. (G,) bool"""
+    cautious = (grid[1] <= CAUTIOUS_BETA) | (grid[2] == 0)
+    everything = np.ones_like(cautious)
+    train, held_out = z[:-horizon], z[-horizon:]
+    if cautious.all() or len(train) < 4 or usable_periods(periods, len(train)) != periods:
+        return cautious                  # one grid, or too short to hold the last points out
+    error = _smooth(train, periods, *grid, horizon)[3]
+    picks = [int(np.flatnonzero(cautious)[np.argmin(error[cautious])]), int(np.argmin(error))]
+    if picks[0] == picks[1]:
+        return cautious
+    missed = []
+    for index in picks:
+        smoothing = _member(mode, periods, grid, index)
+        forecast = smoothing.forecast(*smoothing.run(train), len(train) - 1, horizon)
+        missed.append(np.abs(held_out - forecast).sum())
+    return everything if missed[1] < missed[0] else cautious
+
+
+def fit_smoothing(y, periods, mode, trend=True, horizon=1):
+    """Choose α, β, φ, γ_j for one series (grid; the squared error of its forecasts 1..horizon steps ahead,
+    within the grid chosen on its last horizon points) and its scale. periods: a season length or several;
+    those without two whole cycles in y are dropped. trend=False: φ = 0."""
+    z = np.log(y) if mode == "multiplicative" else np.asarray(y, dtype=np.float64)
+    periods = usable_periods(_as_tuple(periods, int), len(z))
+    grid = _grid(periods, trend)
+    allowed = _cautious_or_whole(z, periods, mode, grid, horizon)
+    error = _smooth(z, periods, *grid, horizon)[3]
+    smoothing = _member(mode, periods, grid, int(np.flatnonzero(allowed)[np.argmin(error[allowed])]))
     _, _, seasons = smoothing.run(z)
     change = np.abs(np.diff(z - seasons.sum(axis=0)))
     smoothing.scale = float(change.mean()) if change.mean() > 0 else float(np.abs(z).mean() or 1.0)
