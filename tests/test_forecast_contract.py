@@ -122,6 +122,22 @@ def test_forecast_checks_h_and_level_before_it_fits_and_a_refused_fit_keeps_the_
     np.testing.assert_array_equal(forecaster.predict().columns, expected.columns)
 
 
+def test_h_must_be_a_whole_number_and_forecast_names_the_argument_order():
+    """Found in a trial: forecast(12, df), statsforecast's order, failed deep inside with "the truth value of a
+    DataFrame is ambiguous"; h=12.0, refused by the constructor, was taken by forecast."""
+    forecaster, df = LSTMForecaster(h=6, **TINY), panel(84)
+    with pytest.raises(TypeError, match=r"forecast takes the frame first: forecast\(df, h=6\)"):
+        forecaster.forecast(6, df)
+    for h, shown in ((6.0, "6.0"), (True, "True"), ("6", "'6'"), (np.array([6]), "ndarray")):
+        with pytest.raises(ValueError, match=f"h \\(the horizon\\) must be a positive integer, got {shown}$"):
+            forecaster.forecast(df, h=h)
+    assert forecaster.network is None                                  # refused before any training
+    forecaster.fit(df)
+    with pytest.raises(ValueError, match="must be a positive integer, got 6.0"):
+        forecaster.predict(h=6.0)
+    assert len(forecaster.predict(h=np.int64(6))) == 6 * df["unique_id"].nunique()
+
+
 def test_an_unfitted_forecaster_says_to_fit_first():
     from lstmlab.forecast.selection import selected_frame
     for call in (lambda f: f.predict(), lambda f: selected_frame(f)):

@@ -220,6 +220,9 @@ class LSTMForecaster:
                  target_col="y"):
         """fit(df) then predict(h, X_df, level), as statsforecast's forecast does (h by keyword: statsforecast
         takes it first). h and level are checked before the fit, not after it."""
+        if isinstance(df, (int, np.integer)) and hasattr(h, "columns"):
+            raise TypeError(f"forecast takes the frame first: forecast(df, h={df}), not statsforecast's "
+                            f"order forecast({df}, df)")
         self._check_h(h)
         interval_levels(level)
         return self.fit(df, progress, id_col, time_col, target_col).predict(h, X_df, level)
@@ -245,6 +248,9 @@ class LSTMForecaster:
 
     def _check_h(self, h):
         """statsforecast's h, which this forecaster fixed when it was made."""
+        if h is not None and (isinstance(h, bool) or not isinstance(h, (int, np.integer))):
+            shown = type(h).__name__ if hasattr(h, "shape") else repr(h)          # not a whole frame's text
+            raise ValueError(f"h (the horizon) must be a positive integer, got {shown}")
         if h is not None and h != self.h:
             raise ValueError(f"this forecaster forecasts h={self.h} steps, not h={h}: make one with "
                              f"LSTMForecaster(h={h}, …)")

@@ -25,13 +25,15 @@ relative MAE from 1.28 / 1.23 to 1.12 / 1.15 (holdout / rolling; docs/forecastin
 network then learns what the smoothing's forecast misses (hybrid.py).
 
 Two refinements of that choice (benchmarks/forecast_panel/smoothing_grid.py measures both):
-- Forecasts of the first two cycles of the longest season are not scored: the initial seasonal indices
-  were read from those very points, so their errors flatter whatever leans on the initial state.
+- Forecasts of the first two cycles of the longest season are not scored (of at most the first half of
+  the series): the initial seasonal indices were read from those very points, so their errors flatter
+  whatever leans on the initial state.
 - Two grids, chosen per series on its last H points: a cautious one (β ≤ CAUTIOUS_BETA, a trend that
   moves slowly: noisy series) and the whole grid (β up to 0.8: a trend that follows the data, as on
   smooth series whose slope drifts — AutoARIMA's second differences). Each grid's best member is fitted
-  without the last H points and forecasts them; the better one is chosen, then refitted on everything.
-  The in-sample error alone prefers the fast trend too often: it is scored on the same points it fits.
+  without the last H points and forecasts them; the one whose absolute error there is smaller is chosen,
+  then refitted on everything. The in-sample error alone prefers the fast trend too often: it is scored
+  on the same points it fits.
 """
 from dataclasses import dataclass
 from typing import Tuple
@@ -44,7 +46,7 @@ from .seasonality import SEASONAL_STRENGTH, seasonal_strength
 ALPHAS = np.array([0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9])
 GAMMAS = np.array([0.0, 0.02, 0.05, 0.1, 0.2, 0.3])
 BETAS = np.array([0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.8])
-CAUTIOUS_BETA = 0.2     # the cautious grid: β ≤ this (see fit_smoothing)
+CAUTIOUS_BETA = 0.2     # the cautious grid: β ≤ this (see _cautious_or_whole)
 PHIS = np.array([0.0, 0.8, 0.9, 0.95, 0.98])           # 0: no trend; at most 0.98, as R's ets
 ORIGINS = 1000      # the grid's error is summed over at most this many forecast origins (evenly spaced)
 
@@ -195,8 +197,9 @@ def scored_from(n, periods):
 
 def _smooth(z, periods, alphas, betas, phis, gammas, horizon=1):
     """The recursions for every (α, β, φ, γ_1..γ_J) at once (gammas: (J, G)): levels, trends (N,) and
-    seasons (J, N) of the first one, and the squared error of every one (G,), summed over the forecasts
-    1..horizon steps ahead of every t from scored_from on (of ORIGINS evenly spaced t in a long series)."""
+    seasons (J, N) of the first one, and the squared error of every one (G,), summed over the forecasts of
+    z_t .. z_{t+horizon−1} from the state at t − 1, for every t ≥ scored_from (every ⌈N / ORIGINS⌉-th t in a
+    long series)."""
     z = np.asarray(z, dtype=np.float64)
     n, count = len(z), len(alphas)
     # ring[j][t % m_j] holds s^j_{t−m_j} until step t overwrites it with s^j_t
@@ -207,7 +210,7 @@ def _smooth(z, periods, alphas, betas, phis, gammas, horizon=1):
     levels, trends, seasons = np.empty(n), np.empty(n), np.empty((len(periods), n))
     error = np.zeros(count)
     damping = np.cumsum(phis[None, :] ** np.arange(1, horizon + 1)[:, None], axis=0)   # (h, G): φ + … + φ^k
-    stride, first = -(-n // ORIGINS), max(scored_from(n, periods), 1)
+    stride, first = -(-n // ORIGINS), max(scored_from(n, periods), 1)   # at least 1: no state before t = 0
     for t in range(n):
         previous = [ring[t % m] for ring, m in zip(rings, periods)]                   # s^j_{t−m_j} (G,)
         damped = phis * trend                                                          # φ b_{t−1}
@@ -244,19 +247,24 @@ def _grid(periods, trend):
 
 
 def _member(mode, periods, grid, index):
+    """The smoothing of the grid's member ``index`` (its scale left at 1: fit_smoothing sets it)."""
     alphas, betas, phis, gammas = grid
     return Smoothing(mode, periods, float(alphas[index]), tuple(float(g) for g in gammas[:, index]), 1.0,
                      float(betas[index]), float(phis[index]))
 
 
 def _cautious_or_whole(z, periods, mode, grid, horizon):
-    """Which grid forecasts z's last ``horizon`` points better, each fitted without them: a mask over the
-    grid, the cautious members (β ≤ CAUTIOUS_BETA, or no trend) or all. (G,) bool"""
-    cautious = (grid[1] <= CAUTIOUS_BETA) | (grid[2] == 0)
+    """Which grid forecasts z's last ``horizon`` points better, each fitted without them (by the in-sample
+    squared error, as always) and scored there by its absolute error: a mask over the grid, the cautious
+    members (β ≤ CAUTIOUS_BETA) or all. (G,) bool"""
+    alphas, betas, phis, gammas = grid
+    cautious = (betas <= CAUTIOUS_BETA) | (phis == 0)     # φ = 0: no trend, so β does nothing there
     everything = np.ones_like(cautious)
     train, held_out = z[:-horizon], z[-horizon:]
+    # one grid; or too short to hold the last points out and fit on the rest (a level and a trend need a few
+    # points), or to keep every season there
     if cautious.all() or len(train) < 4 or usable_periods(periods, len(train)) != periods:
-        return cautious                  # one grid, or too short to hold the last points out
+        return cautious
     error = _smooth(train, periods, *grid, horizon)[3]
     picks = [int(np.flatnonzero(cautious)[np.argmin(error[cautious])]), int(np.argmin(error))]
     if picks[0] == picks[1]:
