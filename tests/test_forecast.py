@@ -352,6 +352,11 @@ def test_forecast_command_json_and_files(tmp_path):
                                "--model", "multi-horizon", "--horizon", "12", "--json", "--load", str(tmp_path / "model")],
                               capture_output=True, text=True, check=True)
     assert json.loads(reloaded.stdout)["metrics"] == report["metrics"]
+    # what --out holds for these models is said where it is written: the holdout, not a forecast past the end
+    text = subprocess.run([sys.executable, "-m", "lstmlab.cli", "forecast", "--dataset", "airpassengers", "--model",
+                           "multi-horizon", "--horizon", "12", "--load", str(tmp_path / "model"), "--out",
+                           str(tmp_path / "again")], capture_output=True, text=True, check=True).stdout
+    assert "(the last 12 points held out, not a forecast past the end: --model hybrid or lstm writes that)" in text
 
 
 def test_forecast_command_errors():

@@ -143,3 +143,15 @@ def test_an_unfitted_forecaster_says_to_fit_first():
     for call in (lambda f: f.predict(), lambda f: selected_frame(f)):
         with pytest.raises(RuntimeError, match="call fit before predict"):
             call(LSTMForecaster(h=6, **TINY))
+
+
+def test_a_fold_without_a_validation_score_raises_no_pandas_warning():
+    """Found in a CLI trial (--folds 2 --step 20 on 48 points): the earlier fold is too short to hold a
+    validation window out, its validation-MAE column was all None, and pandas' concat warned about it."""
+    import warnings
+    forecaster, df = LSTMForecaster(h=6, **{**TINY, "ensemble": 3}), panel(48)     # lookbacks 6, 12, 18
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FutureWarning)
+        folds = forecaster.cross_validation(df, n_windows=2, step_size=20, validation=True, level=None)
+    scores = folds["ES-LSTM-validation-mae"]
+    assert scores.dtype == np.float64 and scores.isna().any() and scores.notna().any()

@@ -626,6 +626,25 @@ def test_integer_stamps_that_read_as_dates_get_the_conversion(stamps, freq, mess
         prepare(frame, freq=freq)
 
 
+def test_the_conversion_names_the_users_time_column_and_reads_excels_month_text(tmp_path):
+    """Found in a CLI trial: the YYYYMM advice said df['ds'] for a column called month, and 'Jan-20' (Excel's
+    mmm-yy) was only "not a date"."""
+    months = pd.date_range("2020-01-01", periods=30, freq="MS")
+    path = tmp_path / "m.csv"
+    path.write_text("month,y\n" + "".join(f"{d:%Y%m},{k}\n" for k, d in enumerate(months)))
+    with pytest.raises(ValueError, match=r"df\['month'\] = pd\.to_datetime\(df\['month'\]\.astype\(str\), format='%Y%m'\)"):
+        read_csv(path, time_column="month")
+    path.write_text("month,y\n" + "".join(f"{d:%b-%y},{k}\n" for k, d in enumerate(months)))
+    with pytest.raises(ValueError, match=r"month 'Jan-20' at .*m\.csv, line 2 is not a date; if they are months "
+                                         r"written mmm-yy \(Jan-20\), convert them first, e\.g\. "
+                                         r"df\['month'\] = pd\.to_datetime\(df\['month'\], format='%b-%y'\)$"):
+        read_csv(path, time_column="month")
+    frame = pd.read_csv(path)
+    frame["month"] = pd.to_datetime(frame["month"], format="%b-%y")          # the advice, followed, works
+    frame.to_csv(tmp_path / "converted.csv", index=False)
+    assert read_csv(tmp_path / "converted.csv", time_column="month").attrs["freq"] == "MS"
+
+
 @pytest.mark.parametrize("by_date", [False, True], ids=["one-after-the-other", "interleaved"])
 def test_numbered_series_without_an_id_column_are_told_to_name_it(tmp_path, by_date):
     """Stores 1 and 2 in one file, read without --id-column: the numbers are an exogenous column to pandas,

@@ -361,7 +361,8 @@ class LSTMForecaster:
             cutoffs = train.groupby("unique_id", sort=False)["ds"].last()
             forecast["cutoff"] = forecast["unique_id"].map(cutoffs)
             if validation:
-                forecast[f"{self.alias}-validation-mae"] = forecast["unique_id"].map(fold.validation_mae())
+                # float, NaN where unscored: an all-None column would change the concatenated dtype
+                forecast[f"{self.alias}-validation-mae"] = forecast["unique_id"].map(fold.validation_mae()).astype(float)
             forecast["y"] = test["y"].to_numpy()
             results.append(forecast)
         out = pd.concat(results, ignore_index=True)

@@ -64,8 +64,10 @@ def add_forecast_arguments(forecast):
                           help="hybrid/lstm: skip the peers (naive, seasonal naive, ETS, AutoARIMA, Theta) and "
                                "the selected forecast, which picks among them and the ES-LSTM")
     forecast.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
-    forecast.add_argument("--out", help="folder for the forecast: forecast.csv, with the selected forecast beside the "
-                                        "ES-LSTM's (the older models also write a PNG)")
+    forecast.add_argument("--out", help="folder for the forecast past the file's end: forecast.csv, with the selected "
+                                        "forecast beside the ES-LSTM's. The older models write instead their "
+                                        "holdout test (NAME_forecast.csv: the held-out points' actual values beside "
+                                        "the forecasts) and a PNG of it; they forecast no further")
     forecast.add_argument("--future", metavar="CSV",
                           help="hybrid/lstm, with --out and exogenous columns: their values over the next --horizon "
                                "steps, one row per step (and series), with the --csv file's time and id columns "
@@ -421,4 +423,7 @@ def _run_legacy(args, frame):
         print(format_metrics(report))
         for path in report.get("files", {}).values():
             print(f"wrote {path}")
+        if report.get("files"):
+            print(f"(the last {report['holdout']} points held out, not a forecast past the end: --model hybrid "
+                  "or lstm writes that)")
     return 0

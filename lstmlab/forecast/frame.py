@@ -16,7 +16,7 @@ from typing import Dict, List, Optional
 
 import numpy as np
 
-from .hints import id_hint, id_like_column, integer_dates, looks_like_a_year, not_utf8, option
+from .hints import id_hint, id_like_column, integer_dates, looks_like_a_year, month_year_text, not_utf8, option
 from .seasonality import (frequency_name, frequency_of, month_steps, monthly_on_one_day, offset_of,
                           season_lengths_for)
 
@@ -364,7 +364,7 @@ def prepare(frame, freq=None, source=None, command_line=False):
     if freq is None or frame["ds"].dtype.kind not in "iu":
         if frame["ds"].dtype.kind in "iu" and freq is None:
             first = int(frame["ds"].iloc[0])
-            dates = integer_dates(frame["ds"])
+            dates = integer_dates(frame["ds"], time_name)
             if dates:
                 raise ValueError(f"column {time_name} holds integers such as {first}, not dates: {dates}; if they count "
                                  f"steps, pass {option('freq', command_line=command_line)}")
@@ -381,8 +381,9 @@ def prepare(frame, freq=None, source=None, command_line=False):
             parsed = _parse_stamps(frame["ds"])
             if parsed.isna().any():
                 k = int(np.argmax(parsed.isna().to_numpy()))
+                hint = month_year_text(frame["ds"], time_name)
                 raise ValueError(f"series {shown(frame['unique_id'].iloc[k])}: {time_name} {frame['ds'].iloc[k]!r} at "
-                                 f"{_describe_row(frame, k, source)} is not a date")
+                                 f"{_describe_row(frame, k, source)} is not a date" + (f"; {hint}" if hint else ""))
             if parsed.dtype.kind != "M":              # pandas keeps stamps with several UTC offsets as objects
                 wall = pd.to_datetime(parsed.map(lambda stamp: stamp.replace(tzinfo=None)))   # the local clock
                 if wall.dt.time.nunique() == 1:
@@ -516,7 +517,7 @@ def _check_stamps(frame, rows, uid, source, freq, inferred, command_line=False):
         bad = steps != 1
         if bad.any():
             previous, k = rows[int(np.argmax(bad)):][:2]              # the series' rows: another's may lie between
-            dates = integer_dates(stamps)
+            dates = integer_dates(stamps, time_name)
             raise ValueError(f"series {shown(uid)}: {time_name} goes {frame['ds'].iloc[previous]} -> {frame['ds'].iloc[k]} at "
                              f"{_describe_row(frame, k, source)}; integer stamps must increase by 1"
                              + (f"; {dates}" if dates else ""))

@@ -49,9 +49,9 @@ def looks_like_a_year(number):
     return 1000 <= number <= 2099
 
 
-def integer_dates(stamps):
+def integer_dates(stamps, column="ds"):
     """For integer stamps that read as dates (YYYYMMDD, YYYYMM, Excel's day numbers): how to convert
-    them, in words; None otherwise."""
+    them (the column named as the user's file names it), in words; None otherwise."""
     import pandas as pd
     values = np.asarray(stamps, dtype=np.int64)
     text = pd.Series(values.astype(str))
@@ -60,12 +60,25 @@ def integer_dates(stamps):
         in_range = ((low <= values) & (values <= high)).all()
         if in_range and pd.to_datetime(text, format=form, errors="coerce").notna().all():
             return (f"if they are dates written {written}, convert them first, e.g. "
-                    f"df['ds'] = pd.to_datetime(df['ds'].astype(str), format='{form}')")
+                    f"df[{column!r}] = pd.to_datetime(df[{column!r}].astype(str), format='{form}')")
     if ((20_000 <= values) & (values <= 80_000)).all():          # 1954 to 2119 as days since 1899-12-30
         first = pd.to_datetime(int(values[0]), unit="D", origin="1899-12-30")
         return (f"if they are Excel's day numbers ({values[0]} is {first:%Y-%m-%d}), convert them first, e.g. "
-                "df['ds'] = pd.to_datetime(df['ds'], unit='D', origin='1899-12-30')")
+                f"df[{column!r}] = pd.to_datetime(df[{column!r}], unit='D', origin='1899-12-30')")
     return None
+
+
+def month_year_text(stamps, column="ds"):
+    """For text stamps such as 'Jan-20' (Excel's mmm-yy month format, which pandas does not read as a month
+    unless told): how to convert them, in words; None otherwise."""
+    import pandas as pd
+    text = pd.Series(stamps).astype(str).str.strip()
+    if not text.str.fullmatch(r"[A-Za-z]{3}-\d{2}").all():
+        return None
+    if pd.to_datetime(text, format="%b-%y", errors="coerce").isna().any():
+        return None
+    return (f"if they are months written mmm-yy ({text.iloc[0]}), convert them first, e.g. "
+            f"df[{column!r}] = pd.to_datetime(df[{column!r}], format='%b-%y')")
 
 
 def id_like_column(frame, rows, position, columns):
