@@ -33,6 +33,13 @@ def _is_count(value):
     return isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= 1
 
 
+def check_horizon(h):
+    """h as the constructor and statsforecast's h= take it: a positive integer (12.0 and True are refused)."""
+    if not _is_count(h):
+        shown = type(h).__name__ if hasattr(h, "shape") else repr(h)          # not a whole frame's text
+        raise ValueError(f"h (the horizon) must be a positive integer, got {shown}")
+
+
 def interval_levels(level):
     """``level`` as statsforecast takes it — None (no intervals), 90, or a list (80.0 is 80: the columns are
     ES-LSTM-lo-80, not -lo-80.0) — as a list of the levels the model's quantiles give, or refused."""
@@ -140,8 +147,7 @@ class LSTMForecaster:
     def __init__(self, h, freq=None, season_length=None, model="hybrid", **config):
         if model not in ("hybrid", "lstm"):
             raise ValueError(f"model must be 'hybrid' or 'lstm', got {model!r}")
-        if not _is_count(h):
-            raise ValueError(f"h (the horizon) must be a positive integer, got {h!r}")
+        check_horizon(h)
         self.h, self.freq, self.model = int(h), freq, model
         if season_length is not None and not isinstance(season_length, (list, tuple)):
             season_length = [season_length]
@@ -248,10 +254,10 @@ class LSTMForecaster:
 
     def _check_h(self, h):
         """statsforecast's h, which this forecaster fixed when it was made."""
-        if h is not None and (isinstance(h, bool) or not isinstance(h, (int, np.integer))):
-            shown = type(h).__name__ if hasattr(h, "shape") else repr(h)          # not a whole frame's text
-            raise ValueError(f"h (the horizon) must be a positive integer, got {shown}")
-        if h is not None and h != self.h:
+        if h is None:
+            return
+        check_horizon(h)
+        if h != self.h:
             raise ValueError(f"this forecaster forecasts h={self.h} steps, not h={h}: make one with "
                              f"LSTMForecaster(h={h}, …)")
 

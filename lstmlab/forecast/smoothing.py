@@ -253,11 +253,16 @@ def _member(mode, periods, grid, index):
                      float(betas[index]), float(phis[index]))
 
 
+def _best(error, allowed):
+    """The index of the grid member with the lowest error among the ``allowed`` ones (a (G,) mask)."""
+    return int(np.flatnonzero(allowed)[np.argmin(error[allowed])])
+
+
 def _cautious_or_whole(z, periods, mode, grid, horizon):
     """Which grid forecasts z's last ``horizon`` points better, each fitted without them (by the in-sample
     squared error, as always) and scored there by its absolute error: a mask over the grid, the cautious
     members (β ≤ CAUTIOUS_BETA) or all. (G,) bool"""
-    alphas, betas, phis, gammas = grid
+    _, betas, phis, _ = grid
     cautious = (betas <= CAUTIOUS_BETA) | (phis == 0)     # φ = 0: no trend, so β does nothing there
     everything = np.ones_like(cautious)
     train, held_out = z[:-horizon], z[-horizon:]
@@ -266,7 +271,7 @@ def _cautious_or_whole(z, periods, mode, grid, horizon):
     if cautious.all() or len(train) < 4 or usable_periods(periods, len(train)) != periods:
         return cautious
     error = _smooth(train, periods, *grid, horizon)[3]
-    picks = [int(np.flatnonzero(cautious)[np.argmin(error[cautious])]), int(np.argmin(error))]
+    picks = [_best(error, cautious), _best(error, everything)]
     if picks[0] == picks[1]:
         return cautious
     missed = []
@@ -286,7 +291,7 @@ def fit_smoothing(y, periods, mode, trend=True, horizon=1):
     grid = _grid(periods, trend)
     allowed = _cautious_or_whole(z, periods, mode, grid, horizon)
     error = _smooth(z, periods, *grid, horizon)[3]
-    smoothing = _member(mode, periods, grid, int(np.flatnonzero(allowed)[np.argmin(error[allowed])]))
+    smoothing = _member(mode, periods, grid, _best(error, allowed))
     _, _, seasons = smoothing.run(z)
     change = np.abs(np.diff(z - seasons.sum(axis=0)))
     smoothing.scale = float(change.mean()) if change.mean() > 0 else float(np.abs(z).mean() or 1.0)
