@@ -452,15 +452,74 @@ def test_fit_predict_in_long_format():
 
 def test_quantile_heads_that_have_not_spread_out_take_the_smoothings_band():
     """3 members of 30 Adam steps stop after a few steps, their quantiles still next to their median: the
-    80% and 90% intervals were 2.5 wide and covered none of the 12 held-out months. Each such member now
-    takes the smoothing's band about its median (the point forecast is the same)."""
-    forecaster = LSTMForecaster(h=12, ensemble=3, steps=30).fit(air_frame(132))
-    assert all(member.untrained_band is not None for _, member in forecaster.network.members)
-    out, actual = forecaster.predict(), np.array(AIRPASSENGERS[132:], dtype=np.float64)
-    width80 = (out["ES-LSTM-hi-80"] - out["ES-LSTM-lo-80"]).to_numpy()
-    width90 = (out["ES-LSTM-hi-90"] - out["ES-LSTM-lo-90"]).to_numpy()
-    assert (width90 > width80).all() and width80.mean() > 40
-    assert ((out["ES-LSTM-lo-90"] <= actual) & (actual <= out["ES-LSTM-hi-90"])).mean() >= 0.75
+    80% and 90% intervals were 2.5 wide and covered none of the 12 held-out months. With the spreads as
+    trained, each such member takes the smoothing's band about its median (the point forecast is the same);
+    refitted (the default, spread_factors), the one that stopped at step 30 keeps its own, and the
+    intervals are as wide and cover as much."""
+    actual = np.array(AIRPASSENGERS[132:], dtype=np.float64)
+    for refit in (False, True):
+        forecaster = LSTMForecaster(h=12, ensemble=3, steps=30, refit_spread=refit).fit(air_frame(132))
+        took_band = [member.untrained_band is not None for _, member in forecaster.network.members]
+        assert all(took_band) if not refit else 1 <= sum(took_band) < 3
+        out = forecaster.predict()
+        width80 = (out["ES-LSTM-hi-80"] - out["ES-LSTM-lo-80"]).to_numpy()
+        width90 = (out["ES-LSTM-hi-90"] - out["ES-LSTM-lo-90"]).to_numpy()
+        assert (width90 > 1.2 * width80).all() and width80.mean() > 40
+        assert ((out["ES-LSTM-lo-90"] <= actual) & (actual <= out["ES-LSTM-hi-90"])).mean() >= 0.75
+
+
+def test_spread_factors_minimise_each_quantiles_pinball_loss():
+    """The factor c_q on a member's distance from its median that minimises q's pinball loss, found as a
+    weighted quantile — computed again by trying every c on a fine grid. One quantile sits on the wrong side
+    of the median at some points (a crossing), and one is already too far out: kept (c ≥ 1)."""
+    from lstmlab.forecast.hybrid import spread_factors
+    from lstmlab.forecast.models import quantile_loss
+    rng = np.random.default_rng(0)
+    windows, h = 40, 3
+    targets = rng.standard_t(4, size=(windows, h))                                     # heavy tails
+    median = 0.3 * rng.normal(size=(windows, h))
+    offsets = np.stack([-0.2, -0.1, 0.0, 0.1, 50.0]) * np.exp(rng.normal(0, 0.3, size=(windows, h, 1)))
+    offsets[:5, :, 1] *= -1                                                            # the 10% above the median there
+    prediction = median[..., None] + offsets                                           # (W, h, Q)
+    factors = spread_factors(prediction, targets, QUANTILES)
+    grid = np.linspace(0.0, 40.0, 40001)
+    for j, q in enumerate(QUANTILES):
+        def loss(c):
+            scaled = median + c * offsets[..., j]
+            return quantile_loss(torch.tensor(scaled[..., None]), torch.tensor(targets), (q,)).item()
+        best = grid[np.argmin([loss(c) for c in grid])]
+        if j == 2:
+            assert factors[j] == 1.0                                                   # the median never moves
+        elif j == 4:
+            assert factors[j] == 1.0 and best < 1                                      # too wide already: kept
+        else:
+            assert factors[j] > 5 and loss(factors[j]) <= loss(best) + 1e-12, (q, factors[j], best)
+            assert abs(factors[j] - best) < 0.01
+
+
+def test_refitted_spreads_leave_the_median_and_follow_the_training_errors():
+    """Adam moves every output at about the same speed, so after the few steps early stopping keeps, a
+    member's 5% and 10% quantiles sit about equally far from its median (AirPassengers' first panel origin:
+    1.01× for all 15 members; 1.28× for a Gaussian). Refitted on the windows each member trained on, the
+    spread follows those windows' errors; the median — every point forecast — is the same bit for bit."""
+    y = np.array(AIRPASSENGERS, dtype=np.float64)[:-12]
+    settings = dict(horizon=12, period=12, **{**TINY, "ensemble": 3, "steps": 60})
+    plain = ESLSTM(HybridConfig(refit_spread=False, **settings)).fit([("air", y, None)])
+    refitted = ESLSTM(HybridConfig(**settings)).fit([("air", y, None)])
+    np.testing.assert_array_equal(plain.predict()["air"][:, 2], refitted.predict()["air"][:, 2])
+    own = [(lookback, after) for (lookback, after) in refitted.members if after.untrained_band is None]
+    assert len(own) >= 2                                   # (a member the guard gives the band: spread unused)
+    for lookback, after in own:
+        assert after.stopped_at == 60
+        inputs, futures, targets, last, overlaps = refitted._windows(lookback)
+        with torch.no_grad():
+            trained = after(inputs[~overlaps]).numpy().astype(np.float64)              # (W, h, Q) as trained
+        residual = targets[~overlaps].numpy() - trained[..., 2]
+        offsets = (trained - trained[..., [2]]) * after.spread                        # as member_draws has it
+        for j, q in ((0, 0.05), (1, 0.1), (3, 0.9), (4, 0.95)):
+            if after.spread[j] > 1:             # widened: then its training windows fall below it as often as q
+                assert abs(np.mean(residual < offsets[..., j]) - q) < 0.05, (q, after.spread)
+        assert (after.spread >= 1).all() and after.spread[[0, 1, 3, 4]].max() > 1
 
 
 def test_each_series_keeps_the_seasons_its_own_length_allows():
