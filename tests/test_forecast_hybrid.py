@@ -468,58 +468,87 @@ def test_quantile_heads_that_have_not_spread_out_take_the_smoothings_band():
         assert ((out["ES-LSTM-lo-90"] <= actual) & (actual <= out["ES-LSTM-hi-90"])).mean() >= 0.75
 
 
-def test_spread_factors_minimise_each_quantiles_pinball_loss():
-    """The factor c_q on a member's distance from its median that minimises q's pinball loss, found as a
-    weighted quantile — computed again by trying every c on a fine grid. One quantile sits on the wrong side
-    of the median at some points (a crossing), and one is already too far out: kept (c ≥ 1)."""
-    from lstmlab.forecast.hybrid import spread_factors
-    from lstmlab.forecast.models import quantile_loss
+def test_spread_factors_minimise_the_pinball_loss_of_each_quantile_and_its_mirror():
+    """The factors c_k = max(c · k^p, 1) on a member's distances from its median, c and p shared by a quantile
+    and its mirror — computed again by trying every c on a fine grid for every p of POWERS, on errors that
+    grow like a random walk's (√k) and distances too narrow everywhere (no factor at the clamp). The 10%
+    quantile sits above the median in a few windows (a crossing)."""
+    from lstmlab.forecast.hybrid import POWERS, spread_factors
     rng = np.random.default_rng(0)
-    windows, h = 40, 3
-    targets = rng.standard_t(4, size=(windows, h))                                     # heavy tails
+    windows, h = 60, 4
+    k = np.arange(1, h + 1)
+    targets = rng.standard_t(4, size=(windows, h)) * np.sqrt(k)                        # heavy tails, growing
     median = 0.3 * rng.normal(size=(windows, h))
-    offsets = np.stack([-0.2, -0.1, 0.0, 0.1, 50.0]) * np.exp(rng.normal(0, 0.3, size=(windows, h, 1)))
-    offsets[:5, :, 1] *= -1                                                            # the 10% above the median there
-    prediction = median[..., None] + offsets                                           # (W, h, Q)
-    factors = spread_factors(prediction, targets, QUANTILES)
-    grid = np.linspace(0.0, 40.0, 40001)
-    for j, q in enumerate(QUANTILES):
-        def loss(c):
-            scaled = median + c * offsets[..., j]
-            return quantile_loss(torch.tensor(scaled[..., None]), torch.tensor(targets), (q,)).item()
-        best = grid[np.argmin([loss(c) for c in grid])]
-        if j == 2:
-            assert factors[j] == 1.0                                                   # the median never moves
-        elif j == 4:
-            assert factors[j] == 1.0 and best < 1                                      # too wide already: kept
-        else:
-            assert factors[j] > 5 and loss(factors[j]) <= loss(best) + 1e-12, (q, factors[j], best)
-            assert abs(factors[j] - best) < 0.01
+    distance = np.array([-0.2, -0.1, 0.0, 0.1, 0.2]) * np.exp(rng.normal(0, 0.3, size=(windows, h, 1)))
+    distance[:5, :, 1] *= -1
+    factors = spread_factors(median[..., None] + distance, targets, QUANTILES)         # (h, Q)
+    residual = targets - median
+
+    def loss(candidates, pair):                       # candidates (n, h): the pair's pinball loss of each
+        q = np.array(QUANTILES)[pair]
+        error = residual[None, ..., None] - candidates[:, None, :, None] * distance[None][..., pair]
+        return np.maximum(q * error, (q - 1) * error).sum(axis=(1, 2, 3))
+
+    scales = np.arange(1.0, 30.0, 0.01)
+    for pair in ([0, 4], [1, 3]):
+        best = min((loss(candidates, pair).min(), candidates[np.argmin(loss(candidates, pair))])
+                   for candidates in (np.maximum(scales[:, None] * k ** power, 1.0) for power in POWERS))
+        assert loss(factors[None, :, pair[0]], pair)[0] <= best[0] + 1e-9
+        np.testing.assert_allclose(factors[:, pair[0]], best[1], rtol=0.01)
+        assert (factors[:, pair[0]] == factors[:, pair[1]]).all()                     # shared with its mirror
+        assert (np.diff(factors[:, pair[0]]) > 0).all() and factors[0, pair[0]] > 3   # wider, and more so later
+    assert (factors[:, 2] == 1).all()                                                  # the median never moves
 
 
-def test_refitted_spreads_leave_the_median_and_follow_the_training_errors():
+def test_spread_factors_keep_what_is_wide_enough_and_skip_what_is_missing():
+    """Distances already too wide are kept (c ≥ 1: errors on the windows a member trained on are, if anything,
+    smaller than on those it forecasts); errors that do not grow with k get a flat factor; a missing target
+    is left out, not spread to every factor as NaN."""
+    from lstmlab.forecast.hybrid import spread_factors
+    rng = np.random.default_rng(1)
+    targets = rng.normal(size=(400, 6))                                                # white noise, sd 1
+    wide = np.array([-5.0, -4.0, 0.0, 4.0, 5.0]) * np.ones((400, 6, 1))
+    np.testing.assert_array_equal(spread_factors(wide, targets, QUANTILES), np.ones((6, 5)))
+    narrow = wide / 20                                                                 # 0.2–0.25: too narrow
+    flat = spread_factors(narrow, targets, QUANTILES)
+    assert flat[-1, 0] / flat[0, 0] < 1.3 and 5 < flat[0, 1] < 8                       # 1.28 / 0.2 = 6.4
+    targets[3, 2] = np.nan
+    assert np.isfinite(spread_factors(narrow, targets, QUANTILES)).all()
+
+
+def test_refitted_spreads_reach_the_forecasts_and_leave_the_median():
     """Adam moves every output at about the same speed, so after the few steps early stopping keeps, a
     member's 5% and 10% quantiles sit about equally far from its median (AirPassengers' first panel origin:
-    1.01× for all 15 members; 1.28× for a Gaussian). Refitted on the windows each member trained on, the
-    spread follows those windows' errors; the median — every point forecast — is the same bit for bit."""
+    1.004–1.012× in all 15 members; 1.28× for a Gaussian). Refitted on the windows each member trained on
+    (one factor per series, step and quantile pair), the intervals the forecast gives are each member's
+    median plus those factors times its distances, and the median — every point forecast — is the same bit
+    for bit."""
     y = np.array(AIRPASSENGERS, dtype=np.float64)[:-12]
     settings = dict(horizon=12, period=12, **{**TINY, "ensemble": 3, "steps": 60})
     plain = ESLSTM(HybridConfig(refit_spread=False, **settings)).fit([("air", y, None)])
     refitted = ESLSTM(HybridConfig(**settings)).fit([("air", y, None)])
     np.testing.assert_array_equal(plain.predict()["air"][:, 2], refitted.predict()["air"][:, 2])
-    own = [(lookback, after) for (lookback, after) in refitted.members if after.untrained_band is None]
+    own = [m for (_, m) in refitted.members if m.untrained_band is None]
     assert len(own) >= 2                                   # (a member the guard gives the band: spread unused)
-    for lookback, after in own:
-        assert after.stopped_at == 60
+    draws = refitted.member_draws("air")                                                # (M, h, Q)
+    for position, (lookback, after) in enumerate(refitted.members):
+        if after.untrained_band is not None:
+            continue
+        assert after.stopped_at == 60 and after.spread.shape == (1, 12, 5)
+        assert (after.spread >= 1).all() and after.spread[0][:, [0, 1, 3, 4]].max() > 1.5
+        window, _ = refitted._window(refitted.series["air"], len(y) - 1, lookback=lookback)
+        with torch.no_grad():
+            raw = after(torch.as_tensor(window[None], dtype=torch.float32))[0].numpy()  # (h, Q) as trained
+        np.testing.assert_allclose(draws[position], raw[:, [2]] + after.spread[0] * (raw - raw[:, [2]]), rtol=1e-6)
+        # the training windows fall outside each refitted interval about as often as it says
         inputs, futures, targets, last, overlaps = refitted._windows(lookback)
         with torch.no_grad():
-            trained = after(inputs[~overlaps]).numpy().astype(np.float64)              # (W, h, Q) as trained
+            trained = after(inputs[~overlaps]).numpy().astype(np.float64)              # (W, h, Q)
         residual = targets[~overlaps].numpy() - trained[..., 2]
-        offsets = (trained - trained[..., [2]]) * after.spread                        # as member_draws has it
-        for j, q in ((0, 0.05), (1, 0.1), (3, 0.9), (4, 0.95)):
-            if after.spread[j] > 1:             # widened: then its training windows fall below it as often as q
-                assert abs(np.mean(residual < offsets[..., j]) - q) < 0.05, (q, after.spread)
-        assert (after.spread >= 1).all() and after.spread[[0, 1, 3, 4]].max() > 1
+        offsets = (trained - trained[..., [2]]) * after.spread[0]
+        for low, high, outside in ((1, 3, 0.2), (0, 4, 0.1)):
+            missed = np.mean(residual < offsets[..., low]) + np.mean(residual > offsets[..., high])
+            assert abs(missed - outside) < 0.05, (outside, missed)
 
 
 def test_each_series_keeps_the_seasons_its_own_length_allows():

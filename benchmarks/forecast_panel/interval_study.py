@@ -22,6 +22,8 @@ import numpy as np
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
 from run_panel import geomean, horizon_for, save_table, store_then_summarize  # noqa: E402
+sys.path.insert(0, str(HERE.parents[1]))
+from lstmlab.forecast.hybrid import QUANTILES, ordered  # noqa: E402
 
 INTERVALS = ((1, 3, 0.2), (0, 4, 0.1))        # (lower, upper) quantile columns and α: 80%, 90%
 FOLDS = 3
@@ -64,10 +66,11 @@ def store_forecasts(stem, out=OUT, frame=None, h=None):
             arrays[f"fold{fold}_method{k}"] = network.to_series_units(name, combine(method, **inputs))
         arrays[f"fold{fold}_actual"] = frame["y"].to_numpy()[len(frame) - back:][:h]
         banded = [sum(m.untrained_band is not None for _, m in n.members) for n in (network, as_trained)]
-        factors = np.array([m.spread for _, m in network.members if m.untrained_band is None])
+        # the members' median factor (spread_factors) of the 5%/95% and the 10%/90% pair, at k = 1 and k = h
+        factors = np.array([m.spread[0][[0, -1]][:, :2] for _, m in network.members if m.untrained_band is None])
         print(f"{stem} origin {fold}: members with the smoothing's band {banded[0]} (as trained: {banded[1]}); "
-              f"spread factors' median per quantile " + (str(np.round(np.median(factors, axis=0), 2))
-                                                          if len(factors) else "-"), flush=True)
+              f"spread factors (5%, 10%) at k = 1 and k = h: " + (str(np.round(np.median(factors, axis=0), 2).tolist())
+                                                                  if len(factors) else "-"), flush=True)
     out.mkdir(parents=True, exist_ok=True)
     np.savez(out / f"{stem}.npz", **arrays)
     print(f"{stem} stored", flush=True)
@@ -75,12 +78,12 @@ def store_forecasts(stem, out=OUT, frame=None, h=None):
 
 def combine(method, draws, as_trained, band, held_out, held_out_target):
     """(h, Q) normalised quantiles from the members' draws (M, h, Q), by one method."""
-    now = np.sort(np.median(draws, axis=0), axis=1)
+    now = ordered(np.median(draws, axis=0), QUANTILES)
     median = now[:, [2]]
     if method == "median of their quantiles (now)":
         return now
     if method.startswith("the same, each member's spread as trained"):
-        return np.sort(np.median(as_trained, axis=0), axis=1)
+        return ordered(np.median(as_trained, axis=0), QUANTILES)
     if method == "at least the smoothing's error band":
         offsets = now - median
         offsets[:, :2] = np.minimum(offsets[:, :2], band[:, :2])                # lower quantiles: at least as low
@@ -89,7 +92,7 @@ def combine(method, draws, as_trained, band, held_out, held_out_target):
     if method == "3/4 the network's band + 1/4 the smoothing's":
         return median + 0.75 * (now - median) + 0.25 * band
     if method == "widened by the held-out last window's errors (conformal)":
-        seen = np.sort(np.median(held_out, axis=0), axis=1)
+        seen = ordered(np.median(held_out, axis=0), QUANTILES)
         out = now.copy()
         for low, high, alpha in INTERVALS:
             scores = np.sort(np.maximum(seen[:, low] - held_out_target, held_out_target - seen[:, high]))

@@ -45,6 +45,7 @@ from .smoothing import Smoothing, choose_mode, fit_smoothing
 
 QUANTILES = (0.05, 0.1, 0.5, 0.9, 0.95)
 BAND_MARGIN = 0.1          # how much better the smoothing's band must forecast to replace a member's own spread
+POWERS = np.linspace(0.0, 1.0, 11)    # spread_factors: how a member's refitted spread may grow with k, as k^p
 
 
 @dataclass
@@ -146,6 +147,8 @@ class HybridNet(nn.Module):
     def __init__(self, lookback, historic_size, horizon, future_size, hidden_size, mlp_size, quantiles,
                  highway=True, backend="auto"):
         super().__init__()
+        self.spread = np.ones((1, horizon, len(quantiles)))   # (S, h, Q): ESLSTM sets it (spread_factors)
+        self.untrained_band = None                            # (h, Q): or the smoothing's band (ESLSTM)
         self.lstm_part = MultiHorizonLSTM(historic_size, horizon, future_size=future_size, hidden_size=hidden_size,
                                           mlp_size=mlp_size, quantiles=quantiles, backend=backend)
         self.highway = nn.Linear(lookback, horizon) if highway else None
@@ -198,37 +201,76 @@ def error_spread(targets, quantiles):
 
 
 def spread_factors(prediction, targets, quantiles):
-    """(Q,): for each quantile q a factor c_q ≥ 1 on a member's distance from its median, q̂ = median +
-    c_q (q̂ − median), the one that minimises q's pinball loss over the windows it trained on (1 at the
-    median). prediction (W, h, Q), targets (W, h).
+    """(h, Q): for each step k and quantile q a factor c ≥ 1 on a member's distance from its median,
+    q̂ = median + c (q̂ − median), fitted on one series' windows the member trained on: prediction (W, h, Q),
+    targets (W, h). 1 at the median, which — and so every point forecast — never moves.
 
-    Why: Adam moves every output at about the same speed whatever its gradient's size, so after the few
+    Why: Adam moves every output by about the same step whatever its gradient's size, so after the few
     dozen steps early stopping often keeps, the quantiles' distances from the median say how many steps were
-    taken rather than what the errors were — on AirPassengers' first origin all 15 members stopped at step
-    30, each with its 5% quantile 1.01× as far from the median as its 10% one (1.28× for a Gaussian), and
-    the 90% interval was hardly wider than the 80% one. The windows it trained on say how far each quantile
-    should be. Only widened (c ≥ 1): errors on the windows a member trained on are, if anything, smaller
-    than on the ones it forecasts. The median, and so every point forecast, does not move.
+    taken rather than how large the errors are — on AirPassengers' first panel origin all 15 members stopped
+    at step 30 with their 5% quantile 1.004–1.012× as far from the median as their 10% one (1.28× for a
+    Gaussian). Nor need the distances have grown with k as the errors do.
 
-    The loss Σ ρ_q(r − c·o) (r = target − median, o = q̂ − median) is Σ |o| ρ_τ(r/o − c), τ = q where o > 0
-    and 1 − q where o < 0 (a quantile on the wrong side of the median): c is a weighted quantile of r/o."""
+    How: c_k = max(c · k^p, 1), with p from POWERS (how the errors grow with k, as σ_k grows like √k for a
+    random walk) and c the scale that then minimises the pinball loss. A quantile and its mirror (q and
+    1 − q) share c and p: the network learnt from windows and their mirror images, and one event in the
+    history — a level shift inside a few windows' targets — would otherwise stretch one tail alone. Only
+    widened (c_k ≥ 1): errors on the windows a member trained on are, if anything, smaller than on those
+    it forecasts. For a fixed p the loss Σ ρ_τ(r − c·o) (r = target − median, o = distance · k^p) is
+    Σ |o| ρ_τ'(r/o − c), τ' = τ where o > 0 and 1 − τ where o < 0 (below the median): c is a weighted
+    quantile of r/o."""
     prediction, targets = np.asarray(prediction, dtype=np.float64), np.asarray(targets, dtype=np.float64)
-    middle = list(quantiles).index(0.5)
-    residual = (targets - prediction[..., middle]).ravel()                              # (W·h,)
-    factors = np.ones(len(quantiles))
+    quantiles = np.asarray(quantiles, dtype=np.float64)
+    middle = int(np.flatnonzero(quantiles == 0.5)[0])
+    residual = targets - prediction[..., middle]                                        # (W, h)
+    distance = prediction - prediction[..., [middle]]                                   # (W, h, Q)
+    steps = np.arange(1, targets.shape[1] + 1, dtype=np.float64)                        # (h,): k
+    factors = np.ones(distance.shape[1:])                                               # (h, Q)
     for j, q in enumerate(quantiles):
-        offset = (prediction[..., j] - prediction[..., middle]).ravel()                 # (W·h,)
-        used = np.abs(offset) > 1e-9
-        if j == middle or not used.any():
-            continue
-        ratio, weight = residual[used] / offset[used], np.abs(offset[used])
-        level = np.where(offset[used] > 0, q, 1 - q)
-        order = np.argsort(ratio)
-        ratio, weight, level = ratio[order], weight[order], level[order]
-        # the loss's slope in c just above ratio_k: the terms below pull c up by w(1 − τ), those above down by w τ
-        slope = np.cumsum(weight * (1 - level)) - ((weight * level).sum() - np.cumsum(weight * level))
-        factors[j] = max(ratio[int(np.argmax(slope >= 0))], 1.0)
+        if q >= 0.5 and np.isclose(1 - q, quantiles).any():
+            continue                                            # fitted with its mirror below the median
+        pair = [j] + [int(i) for i in np.flatnonzero(np.isclose(1 - q, quantiles)) if i != j]
+        best = (np.inf, None)
+        for power in POWERS:
+            growth = steps ** power                                                     # (h,)
+            ratio, weight, level = [], [], []
+            for i in pair:
+                o = (distance[..., i] * growth).ravel()
+                used = (np.abs(o) > 1e-9) & np.isfinite(residual.ravel())
+                ratio.append(residual.ravel()[used] / o[used])
+                weight.append(np.abs(o[used]))
+                level.append(np.where(o[used] > 0, quantiles[i], 1 - quantiles[i]))
+            if not np.concatenate(weight).size:
+                break                                           # every distance 0: nothing to scale
+            scale = _weighted_pinball_minimum(*(np.concatenate(v) for v in (ratio, weight, level)))
+            factor = np.maximum(scale * growth, 1.0)                                    # (h,)
+            error = residual[..., None] - factor[:, None] * distance[..., pair]         # (W, h, len(pair))
+            loss = np.nansum(np.maximum(quantiles[pair] * error, (quantiles[pair] - 1) * error))
+            if loss < best[0]:
+                best = (loss, factor)
+        if best[1] is not None:
+            factors[:, pair] = best[1][:, None]
     return factors
+
+
+def ordered(quantiles, levels):
+    """(h, Q) quantiles sorted at each step, the median column kept where it is: a lower quantile that
+    crossed above the median (or an upper one below it) is put at the median, so that widening the
+    members' spreads (spread_factors) can never move a point forecast."""
+    middle = list(levels).index(0.5)
+    median = quantiles[:, [middle]]                                                      # (h, 1)
+    others = np.sort(np.delete(quantiles, middle, axis=1), axis=1)                       # (h, Q − 1)
+    return np.concatenate([np.minimum(others[:, :middle], median), median,
+                           np.maximum(others[:, middle:], median)], axis=1)
+
+
+def _weighted_pinball_minimum(ratio, weight, level):
+    """The c that minimises Σ_i w_i ρ_{τ_i}(u_i − c) (u: ratio, w: weight, τ: level): the loss's slope just
+    above u_k is Σ_{u_i ≤ u_k} w_i (1 − τ_i) − Σ_{u_i > u_k} w_i τ_i; the first u_k where it turns ≥ 0."""
+    order = np.argsort(ratio)
+    ratio, weight, level = ratio[order], weight[order], level[order]
+    slope = np.cumsum(weight * (1 - level)) - ((weight * level).sum() - np.cumsum(weight * level))
+    return ratio[int(np.argmax(slope >= 0))]
 
 
 @contextmanager
@@ -318,12 +360,7 @@ class ESLSTM:
         c = self.config
         inputs, futures, targets, last, overlaps = [], [], [], [], []
         for name, p in self.series.items():
-            start = max(lookback - 1, p.smoothing.period - 1)                     # its season indices known
-            ends = np.arange(start, len(p.z) - c.horizon)
-            if len(ends) < 1:
-                raise ValueError(f"series {name!r} has {len(p.z)} points: too few for horizon {c.horizon} and "
-                                 f"season length {p.smoothing.period} (needs at least "
-                                 f"{start + c.horizon + 1})")
+            ends = self._window_ends(name, p, lookback)
             for t in ends:
                 window, future = self._window(p, t, lookback=lookback)
                 inputs.append(window)
@@ -337,6 +374,21 @@ class ESLSTM:
                 torch.as_tensor(np.stack(futures), dtype=torch.float32),               # (W, h, E)
                 torch.as_tensor(np.stack(targets), dtype=torch.float32),               # (W, h)
                 torch.as_tensor(np.concatenate(last)), torch.as_tensor(np.concatenate(overlaps)))
+
+    def _window_ends(self, name, p, lookback):
+        """The last point t of each of one series' training windows."""
+        h = self.config.horizon
+        start = max(lookback - 1, p.smoothing.period - 1)                         # its season indices known
+        ends = np.arange(start, len(p.z) - h)
+        if len(ends) < 1:
+            raise ValueError(f"series {name!r} has {len(p.z)} points: too few for horizon {h} and season length "
+                             f"{p.smoothing.period} (needs at least {start + h + 1})")
+        return ends
+
+    def _owners(self, lookback):
+        """(W,): the series (its position in self.series) of each of _windows' windows."""
+        return np.concatenate([np.full(len(self._window_ends(name, p, lookback)), position)
+                               for position, (name, p) in enumerate(self.series.items())])
 
     def fit(self, panel, progress=False):
         """panel: list of (name, y (N,), exogenous (N, E) or None[, season lengths]), the training data only."""
@@ -355,7 +407,8 @@ class ESLSTM:
             for member in range(c.members):
                 # N-BEATS' ensembling: the members differ in seed and in how far back they look
                 lookback = self.lookbacks[member % len(self.lookbacks)]
-                model = self._train_member(lookback, *datasets[lookback], c.seed * 1000 + member, bar)
+                model = self._train_member(lookback, *datasets[lookback], c.seed * 1000 + member, bar,
+                                           owners=self._owners(lookback))
                 self.members.append((lookback, model))
         bar.close()
         return self
@@ -365,7 +418,7 @@ class ESLSTM:
         return HybridNet(lookback, 1 + exogenous_size, c.horizon, exogenous_size, *c.sizes,
                          c.quantiles, highway=c.highway, backend=c.backend)
 
-    def _train_member(self, lookback, inputs, futures, targets, last, overlaps, seed, bar):
+    def _train_member(self, lookback, inputs, futures, targets, last, overlaps, seed, bar, owners=None):
         """Adam on the pinball loss. With early stopping, the windows whose targets reach into the last
         window's (``overlaps``; ``last``: one window per series) are left out, and the network is kept as it
         was at the checkpoint that forecast the last windows best (step 0 included)."""
@@ -425,11 +478,16 @@ class ESLSTM:
         if c.early_stopping:
             model.load_state_dict(best[2])
         model.eval()
-        model.spread = np.ones(len(c.quantiles))                        # (Q,): see spread_factors
-        if c.refit_spread and model.stopped_at > 0:
+        # (S, h, Q): each series' factors on the member's distances from its median (spread_factors) — one
+        # series' history (a level shift, a crisis) says nothing about another's errors
+        owners = np.zeros(len(targets), dtype=int) if owners is None else np.asarray(owners)
+        model.spread = np.ones((owners.max() + 1, c.horizon, len(c.quantiles)))
+        if c.refit_spread:                  # (a member left at zero has distances 0: its factors stay 1)
             with torch.no_grad():
-                fitted = model(inputs[train], futures[train] if use_future else None)   # (W, h, Q)
-            model.spread = spread_factors(fitted, targets[train], c.quantiles)
+                fitted = model(inputs[train], futures[train] if use_future else None).numpy()   # (W, h, Q)
+            trained_on, seen = targets[train].numpy(), owners[train.numpy()]
+            for series in np.unique(seen):
+                model.spread[series] = spread_factors(fitted[seen == series], trained_on[seen == series], c.quantiles)
         # (h, Q) or None: the smoothing's band, which member_draws puts around this member's median instead of
         # its own quantiles — for a member left at zero, and one whose quantiles have not spread out yet
         band = error_spread(targets[train], c.quantiles)                # judged on the windows held out of it
@@ -437,21 +495,22 @@ class ESLSTM:
         # the band it then forecasts with is fitted on every window: with a history flat up to a jump in its
         # last points, the training windows alone saw no error at all (an interval of width 0)
         model.untrained_band = error_spread(targets, c.quantiles).numpy() if self._band_not_learnt(
-            model, band, inputs[last], futures[last], targets[last], use_future, held_out) else None
+            model, band, inputs[last], futures[last], targets[last], use_future, held_out,
+            model.spread[owners[last.numpy()]]) else None
         model.held_out = held_out                   # the last window was not trained on: validation_forecast
         return model
 
-    def _band_not_learnt(self, model, band, inputs, futures, targets, use_future, held_out):
+    def _band_not_learnt(self, model, band, inputs, futures, targets, use_future, held_out, spread):
         """Does the member's own spread forecast the held-out last windows clearly worse (by more than
         BAND_MARGIN, pinball loss) than its median plus the smoothing's band? Always so for a member left at
         zero (a band of width 0). Found with few training steps: with 3 members of 30 Adam steps,
         AirPassengers' 80% and 90% intervals were 2.5 wide and covered 0 of 12 months (the members had
         stopped at step 3, their quantiles still next to their median; pinball loss 1.11 against 0.47 with
-        the band). At the defaults (15 members, 300 steps), over the development panel's 33 fits it takes the
-        band for 6 members of 2 fits (lynx's middle origin 4, us_unemployment's middle one 2) besides the 15
-        members left at zero on austres' holdout; judged with the spreads as trained, before spread_factors
-        widened them, it took 6 of 2 fits too (lynx's middle origin 5, wineind's first 1; interval_study.py
-        prints the counts). A member's median, and so every point forecast, is unchanged."""
+        the band). At the defaults (15 members, 300 steps), over the development panel's 33 fits it gives the
+        band to 5 members in 2 fits (lynx's middle origin 4, us_unemployment's middle one 1), besides the 15
+        members left at zero on austres' holdout. Judged on the spreads as trained, before spread_factors
+        widened them, it gave it to 6 members in 2 fits (lynx's middle origin 5, wineind's first 1;
+        interval_study.py prints the counts). A member's median, and so every point forecast, is unchanged."""
         c = self.config
         if c.zero_init and model.stopped_at == 0:
             return True
@@ -460,7 +519,7 @@ class ESLSTM:
         with torch.no_grad():
             own = model(inputs, futures if use_future else None)                          # (W, h, Q)
         median = own[..., list(c.quantiles).index(0.5)].unsqueeze(-1)                    # (W, h, 1)
-        own = median + torch.as_tensor(model.spread, dtype=own.dtype) * (own - median)   # as member_draws has it
+        own = median + torch.as_tensor(spread, dtype=own.dtype) * (own - median)   # refitted, as member_draws has it
         with_band = median + band                                                         # band's median is 0
         return quantile_loss(with_band, targets, c.quantiles).item() < \
             (1 - BAND_MARGIN) * quantile_loss(own, targets, c.quantiles).item()
@@ -496,11 +555,12 @@ class ESLSTM:
         p = self.series[name]
         t = len(p.z) - 1 if end is None else end
         scenario = self._scenario(name, p, future_exogenous) if end is None else None
+        position = list(self.series).index(name)
         with fixed_work_split():
-            return np.stack([self._member_draw(p, t, scenario, lookback, member)
+            return np.stack([self._member_draw(p, t, scenario, lookback, member, position)
                              for lookback, member in self.members])                     # (M, h, Q)
 
-    def _member_draw(self, p, t, scenario, lookback, member):
+    def _member_draw(self, p, t, scenario, lookback, member, position):
         """(h, Q): one member's quantiles of the correction after the window ending at t."""
         window, future = self._window(p, t, scenario, lookback=lookback)
         inputs = torch.as_tensor(window[None], dtype=torch.float32)                        # (1, L, 1 + E)
@@ -509,8 +569,8 @@ class ESLSTM:
         median = draw[:, [self.config.quantiles.index(0.5)]]                               # (h, 1)
         if member.untrained_band is not None:                   # the smoothing's band about its median
             return median + member.untrained_band
-        return median + member.spread.astype(draw.dtype) * (draw - median)    # each quantile's distance refitted
-        return draw
+        spread = member.spread[position].astype(draw.dtype)    # (h, Q): this series' refitted factors
+        return median + spread * (draw - median)
 
     def to_series_units(self, name, normalised, end=None, future_exogenous=None):
         """Normalised corrections (h, Q) after ``end`` (default: the last fitted point) -> forecasts in the
@@ -526,7 +586,7 @@ class ESLSTM:
         the members' median, as N-BEATS takes it — one member that learnt a wrong correction moves it less
         than a mean (development panel: 1.039 / 1.105 with the mean, 1.033 / 1.100 with the median)."""
         draws = self.member_draws(name, future_exogenous, end=end)                           # (M, h, Q)
-        return self.to_series_units(name, np.sort(np.median(draws, axis=0), axis=1), end=end,
+        return self.to_series_units(name, ordered(np.median(draws, axis=0), self.config.quantiles), end=end,
                                     future_exogenous=future_exogenous)
 
     def validation_forecast(self, name):
