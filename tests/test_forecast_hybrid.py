@@ -780,3 +780,43 @@ def test_moving_the_scenario_by_one_step_moves_the_matching_forecast_step():
         moved = forecaster.forecast(series, {"x": bump}).point - calm
         assert int(np.argmax(np.abs(moved))) == step, (step, moved)
         assert moved[step] > 5                                                    # about 5 · 3 = 15
+
+
+def test_each_series_gets_its_own_refitted_spread():
+    """Found by a fault hunt: one factor per member over every series' windows let a level shift in one
+    series widen a quiet series' 95% quantile from +3 to +19 above its median in the same fit. The factors
+    are now per series (the draws of each use its own), and the quiet one's band stays about as it is
+    alone."""
+    rng = np.random.default_rng(7)
+    quiet, shifted = 100 + 2 * rng.standard_normal(100), 100 + 2 * rng.standard_normal(100)
+    shifted[70:] += 30
+    settings = dict(h=12, ensemble=3, steps=60)
+    alone = LSTMForecaster(**settings).fit(one_series(quiet)).predict()
+    both = LSTMForecaster(**settings).fit(pd.concat([one_series(quiet), one_series(shifted).assign(unique_id="t")]))
+    out = both.predict()
+    network = both.network
+    assert all(member.spread.shape == (2, 12, 5) for _, member in network.members)
+    above = lambda frame: (frame["ES-LSTM-hi-90"] - frame["ES-LSTM"]).to_numpy()            # noqa: E731
+    assert above(out[out.unique_id == "s"]).max() < 1.5 * above(alone).max()
+    for position, name in enumerate(("s", "t")):
+        draws = network.member_draws(name)                                                 # (M, h, Q)
+        for index, (lookback, member) in enumerate(network.members):
+            if member.untrained_band is not None:
+                continue
+            window, _ = network._window(network.series[name], len(network.series[name].z) - 1, lookback=lookback)
+            with torch.no_grad():
+                raw = member(torch.as_tensor(window[None], dtype=torch.float32))[0].numpy()
+            expected = raw[:, [2]] + member.spread[position] * (raw - raw[:, [2]])
+            np.testing.assert_allclose(draws[index], expected, rtol=1e-5, atol=1e-6)
+
+
+def test_ordered_sorts_around_the_median_and_never_moves_it():
+    """The members' median quantiles are sorted for the forecast, but a quantile that crossed the median is
+    put at the median, not swapped with it: widening the spreads must never move a point forecast."""
+    from lstmlab.forecast.hybrid import ordered
+    crossed = np.array([[-2.0, -1.0, 0.0, 1.0, 2.0],        # in order
+                        [-1.0, -2.0, 0.0, 2.0, 1.0],        # 5%/10% and 90%/95% swapped
+                        [0.5, -1.0, 0.2, 1.0, 2.0]])        # the 5% quantile above the median
+    np.testing.assert_array_equal(ordered(crossed, QUANTILES), [[-2.0, -1.0, 0.0, 1.0, 2.0],
+                                                               [-2.0, -1.0, 0.0, 1.0, 2.0],
+                                                               [-1.0, 0.2, 0.2, 1.0, 2.0]])

@@ -212,13 +212,14 @@ def spread_factors(prediction, targets, quantiles):
     Gaussian). Nor need the distances have grown with k as the errors do.
 
     How: c_k = max(c · k^p, 1), with p from POWERS (how the errors grow with k, as σ_k grows like √k for a
-    random walk) and c the scale that then minimises the pinball loss. A quantile and its mirror (q and
-    1 − q) share c and p: the network learnt from windows and their mirror images, and one event in the
-    history — a level shift inside a few windows' targets — would otherwise stretch one tail alone. Only
-    widened (c_k ≥ 1): errors on the windows a member trained on are, if anything, smaller than on those
-    it forecasts. For a fixed p the loss Σ ρ_τ(r − c·o) (r = target − median, o = distance · k^p) is
-    Σ |o| ρ_τ'(r/o − c), τ' = τ where o > 0 and 1 − τ where o < 0 (below the median): c is a weighted
-    quantile of r/o."""
+    random walk). A quantile and its mirror (q and 1 − q) share c and p, so that one event in the history —
+    a level shift inside a few windows' targets — cannot stretch one tail alone. For each p, c minimises
+    the pair's summed pinball loss before the clamp at 1, and the p whose clamped factors have the lowest
+    loss is kept (the clamp changes the best c a little where it binds; not searched for). Only widened
+    (c_k ≥ 1): errors on the windows a member trained on are, if anything, smaller than on those it
+    forecasts. With ρ_τ(e) = max(τ e, (τ − 1) e) the pinball loss of the quantile at level τ, the loss
+    Σ ρ_τ(r − c·o) (r = target − median, o = distance · k^p) is Σ |o| ρ_τ'(r/o − c), τ' = τ where o > 0 and
+    1 − τ where o < 0 (below the median): c is a weighted quantile of r/o."""
     prediction, targets = np.asarray(prediction, dtype=np.float64), np.asarray(targets, dtype=np.float64)
     quantiles = np.asarray(quantiles, dtype=np.float64)
     middle = int(np.flatnonzero(quantiles == 0.5)[0])
@@ -486,6 +487,10 @@ class ESLSTM:
             with torch.no_grad():
                 fitted = model(inputs[train], futures[train] if use_future else None).numpy()   # (W, h, Q)
             trained_on, seen = targets[train].numpy(), owners[train.numpy()]
+            # a series with no window left to fit on (all its windows reach its held-out last one) takes
+            # the factors of every series' windows together
+            if len(np.unique(seen)) < len(model.spread):
+                model.spread[:] = spread_factors(fitted, trained_on, c.quantiles)
             for series in np.unique(seen):
                 model.spread[series] = spread_factors(fitted[seen == series], trained_on[seen == series], c.quantiles)
         # (h, Q) or None: the smoothing's band, which member_draws puts around this member's median instead of
