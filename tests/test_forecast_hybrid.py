@@ -516,6 +516,16 @@ def test_spread_factors_keep_what_is_wide_enough_and_skip_what_is_missing():
     assert np.isfinite(spread_factors(narrow, targets, QUANTILES)).all()
 
 
+def refitted_draw(network, name, lookback, member, position):
+    """(h, Q): a member's forecast after the series' last point as member_draws should give it — its median
+    plus the series' refitted factors times its distances from the median, as trained."""
+    p = network.series[name]
+    window, _ = network._window(p, len(p.z) - 1, lookback=lookback)
+    with torch.no_grad():
+        raw = member(torch.as_tensor(window[None], dtype=torch.float32))[0].numpy()          # (h, Q)
+    return raw[:, [2]] + member.spread[position] * (raw - raw[:, [2]])
+
+
 def test_refitted_spreads_reach_the_forecasts_and_leave_the_median():
     """Adam moves every output at about the same speed, so after the few steps early stopping keeps, a
     member's 5% and 10% quantiles sit about equally far from its median (AirPassengers' first panel origin:
@@ -531,15 +541,12 @@ def test_refitted_spreads_reach_the_forecasts_and_leave_the_median():
     own = [m for (_, m) in refitted.members if m.untrained_band is None]
     assert len(own) >= 2                                   # (a member the guard gives the band: spread unused)
     draws = refitted.member_draws("air")                                                # (M, h, Q)
-    for position, (lookback, after) in enumerate(refitted.members):
+    for index, (lookback, after) in enumerate(refitted.members):
         if after.untrained_band is not None:
             continue
         assert after.stopped_at == 60 and after.spread.shape == (1, 12, 5)
         assert (after.spread >= 1).all() and after.spread[0][:, [0, 1, 3, 4]].max() > 1.5
-        window, _ = refitted._window(refitted.series["air"], len(y) - 1, lookback=lookback)
-        with torch.no_grad():
-            raw = after(torch.as_tensor(window[None], dtype=torch.float32))[0].numpy()  # (h, Q) as trained
-        np.testing.assert_allclose(draws[position], raw[:, [2]] + after.spread[0] * (raw - raw[:, [2]]), rtol=1e-6)
+        np.testing.assert_allclose(draws[index], refitted_draw(refitted, "air", lookback, after, 0), rtol=1e-6)
         # the training windows fall outside each refitted interval about as often as it says
         inputs, futures, targets, last, overlaps = refitted._windows(lookback)
         with torch.no_grad():
@@ -803,11 +810,8 @@ def test_each_series_gets_its_own_refitted_spread():
         for index, (lookback, member) in enumerate(network.members):
             if member.untrained_band is not None:
                 continue
-            window, _ = network._window(network.series[name], len(network.series[name].z) - 1, lookback=lookback)
-            with torch.no_grad():
-                raw = member(torch.as_tensor(window[None], dtype=torch.float32))[0].numpy()
-            expected = raw[:, [2]] + member.spread[position] * (raw - raw[:, [2]])
-            np.testing.assert_allclose(draws[index], expected, rtol=1e-5, atol=1e-6)
+            np.testing.assert_allclose(draws[index], refitted_draw(network, name, lookback, member, position),
+                                       rtol=1e-5, atol=1e-6)
 
 
 def test_ordered_sorts_around_the_median_and_never_moves_it():

@@ -20,22 +20,12 @@ HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parents[1]))
 import selection  # noqa: E402
-from interval_study import FOLDS, INTERVALS  # noqa: E402
+from interval_study import FOLDS, scores  # noqa: E402
 from run_panel import geomean, save_table  # noqa: E402
 
 PEERS = ("ets", "autoarima", "theta")
 GROUPS = {"development panel": HERE / "results" / "interval_draws",
           "off the panel": HERE / "results" / "interval_draws_off_panel"}
-
-
-def scores(quantiles, actual):
-    """(coverage of the 80% and the 90% interval, the two interval scores added) of one forecast."""
-    covers, score = [], 0.0
-    for low, high, alpha in INTERVALS:
-        lo, hi = quantiles[:, low], quantiles[:, high]
-        covers.append(np.mean((actual >= lo) & (actual <= hi)))
-        score += np.mean(hi - lo + 2 / alpha * (np.maximum(lo - actual, 0) + np.maximum(actual - hi, 0)))
-    return covers, score
 
 
 def main():

@@ -29,7 +29,8 @@ INTERVALS = ((1, 3, 0.2), (0, 4, 0.1))        # (lower, upper) quantile columns 
 FOLDS = 3
 OUT = HERE / "results" / "interval_draws"
 METHODS = ("median of their quantiles (now)",
-           "the same, each member's spread as trained (until 2026-12-08: no refit_spread)", "mixture of their distributions (linear pool)",
+           "the same, each member's spread as trained (until 2026-12-08: no refit_spread)",
+           "mixture of their distributions (linear pool)",
            "widened by the held-out last window's errors (conformal)", "at least the smoothing's error band",
            "3/4 the network's band + 1/4 the smoothing's")
 
@@ -123,6 +124,17 @@ def linear_pool(draws, levels=(0.05, 0.1, 0.5, 0.9, 0.95)):
 
 
 
+def scores(quantiles, actual):
+    """([coverage of the 80% interval, of the 90% one], the two interval scores added) of one forecast:
+    quantiles (h, 5) in the order of QUANTILES, actual (h,)."""
+    covers, score = [], 0.0
+    for low, high, alpha in INTERVALS:
+        lo, hi = quantiles[:, low], quantiles[:, high]
+        covers.append(np.mean((actual >= lo) & (actual <= hi)))
+        score += np.mean(hi - lo + 2 / alpha * (np.maximum(lo - actual, 0) + np.maximum(actual - hi, 0)))
+    return covers, score
+
+
 def summarize(out=OUT, table=OUT.parent / "intervals.md"):
     rows = {method: {"covers": [], "score": []} for method in METHODS}
     for path in sorted(out.glob("*.npz")):
@@ -130,12 +142,7 @@ def summarize(out=OUT, table=OUT.parent / "intervals.md"):
         for fold in range(FOLDS):
             actual = stored[f"fold{fold}_actual"]
             for k, method in enumerate(METHODS):
-                q = stored[f"fold{fold}_method{k}"]
-                covers, score = [], 0.0
-                for low, high, alpha in INTERVALS:
-                    lo, hi = q[:, low], q[:, high]
-                    covers.append(np.mean((actual >= lo) & (actual <= hi)))
-                    score += np.mean(hi - lo + 2 / alpha * (np.maximum(lo - actual, 0) + np.maximum(actual - hi, 0)))
+                covers, score = scores(stored[f"fold{fold}_method{k}"], actual)
                 rows[method]["covers"].append(covers)
                 rows[method]["score"].append(score)
     now = np.array(rows[METHODS[0]]["score"])

@@ -225,6 +225,7 @@ def spread_factors(prediction, targets, quantiles):
     middle = int(np.flatnonzero(quantiles == 0.5)[0])
     residual = targets - prediction[..., middle]                                        # (W, h)
     distance = prediction - prediction[..., [middle]]                                   # (W, h, Q)
+    flat, finite = residual.ravel(), np.isfinite(residual.ravel())                      # (W·h,)
     steps = np.arange(1, targets.shape[1] + 1, dtype=np.float64)                        # (h,): k
     factors = np.ones(distance.shape[1:])                                               # (h, Q)
     for j, q in enumerate(quantiles):
@@ -237,8 +238,8 @@ def spread_factors(prediction, targets, quantiles):
             ratio, weight, level = [], [], []
             for i in pair:
                 o = (distance[..., i] * growth).ravel()
-                used = (np.abs(o) > 1e-9) & np.isfinite(residual.ravel())
-                ratio.append(residual.ravel()[used] / o[used])
+                used = (np.abs(o) > 1e-9) & finite
+                ratio.append(flat[used] / o[used])
                 weight.append(np.abs(o[used]))
                 level.append(np.where(o[used] > 0, quantiles[i], 1 - quantiles[i]))
             if not np.concatenate(weight).size:
@@ -401,6 +402,7 @@ class ESLSTM:
         # keep at least a few windows per series: shorten a lookback before refusing
         self.lookbacks = sorted({max(1, min(L, shortest - c.horizon - 4)) for L in wanted})
         datasets = {L: self._windows(L) for L in self.lookbacks}
+        owners = {L: self._owners(L) for L in self.lookbacks}                      # each window's series
         self.members = []
         trained = "ES-LSTM" if c.normalize == "es" else "LSTM"      # the pure LSTM is this class too
         bar = tqdm(total=c.members * c.steps, desc=f"training {trained}", disable=not progress, leave=False)
@@ -409,7 +411,7 @@ class ESLSTM:
                 # N-BEATS' ensembling: the members differ in seed and in how far back they look
                 lookback = self.lookbacks[member % len(self.lookbacks)]
                 model = self._train_member(lookback, *datasets[lookback], c.seed * 1000 + member, bar,
-                                           owners=self._owners(lookback))
+                                           owners=owners[lookback])
                 self.members.append((lookback, model))
         bar.close()
         return self
@@ -487,11 +489,12 @@ class ESLSTM:
             with torch.no_grad():
                 fitted = model(inputs[train], futures[train] if use_future else None).numpy()   # (W, h, Q)
             trained_on, seen = targets[train].numpy(), owners[train.numpy()]
+            present = np.unique(seen)
             # a series with no window left to fit on (all its windows reach its held-out last one) takes
             # the factors of every series' windows together
-            if len(np.unique(seen)) < len(model.spread):
+            if len(present) < len(model.spread):
                 model.spread[:] = spread_factors(fitted, trained_on, c.quantiles)
-            for series in np.unique(seen):
+            for series in present:
                 model.spread[series] = spread_factors(fitted[seen == series], trained_on[seen == series], c.quantiles)
         # (h, Q) or None: the smoothing's band, which member_draws puts around this member's median instead of
         # its own quantiles — for a member left at zero, and one whose quantiles have not spread out yet
