@@ -64,8 +64,8 @@ class LSTMCell(nn.Module):
         self.reset_parameters()
 
     def reset_parameters(self):
-        """Every weight and bias ~ U(−1/√H, 1/√H), as torch does."""
-        bound = 1.0 / math.sqrt(self.hidden_size)
+        """Every weight and bias ~ U(−1/√H, 1/√H), as torch does (H = 0: no values to draw)."""
+        bound = 1.0 / math.sqrt(self.hidden_size) if self.hidden_size > 0 else 0.0
         for parameter in self.parameters():
             nn.init.uniform_(parameter, -bound, bound)
 

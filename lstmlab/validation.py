@@ -2,7 +2,7 @@
 
 Where torch checks, lstmlab raises exactly what torch raises (tests compare the two).
 Where torch lets bad input through to a low-level error deep inside (a PackedSequence with
-a wrong hx, an unbatched cell input with a batched hx, a cell with a non-positive size),
+a wrong hx, an unbatched cell input with a batched hx, a cell with a negative size),
 lstmlab raises an error in the same style that names what was expected and what was given.
 """
 import numbers
@@ -47,10 +47,13 @@ def step_count(name, value):
 
 def check_cell_args(input_size, hidden_size, bias):
     """torch.nn.LSTMCell checks nothing here; lstmlab refuses what no cell can be built from (a size that is
-    not a positive whole number; numpy's integers are taken, as torch takes them)."""
+    not a whole number >= 0; numpy's integers are taken, as torch takes them). A size of 0 is a cell, as in
+    torch: LSTMCell(0, H) runs on h alone, LSTMCell(I, 0) has an empty state."""
     _check_flag("bias", bias)
-    _check_positive("input_size", input_size, numpy_integers=True)
-    _check_positive("hidden_size", hidden_size, numpy_integers=True)
+    for name, value in (("input_size", input_size), ("hidden_size", hidden_size)):
+        _check_integer(name, value, numpy_integers=True)
+        if value < 0:
+            raise ValueError(f"{name} must be zero or greater, got {value}")
 
 
 def check_lstm_args(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, proj_size):

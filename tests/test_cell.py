@@ -51,6 +51,28 @@ def test_cell_matches_torch(bias, batched, with_hx):
         torch.testing.assert_close(a, b)
 
 
+@pytest.mark.parametrize("input_size,hidden_size", [(0, 7), (5, 0), (0, 0)], ids=["no-input", "no-state", "neither"])
+def test_zero_sizes_are_cells_as_in_torch(input_size, hidden_size):
+    """torch.nn.LSTMCell(0, H) runs on h alone and LSTMCell(I, 0) has an empty state: the same parameters
+    (the same draws), outputs and gradients here."""
+    ref, ours = cell_twins(input_size, hidden_size)
+    for (name, a), b in zip(ours.named_parameters(), ref.parameters()):
+        assert a.shape == b.shape and torch.equal(a, b), name
+    x = torch.randn(3, input_size, dtype=torch.float64)
+    hx = (torch.randn(3, hidden_size, dtype=torch.float64), torch.randn(3, hidden_size, dtype=torch.float64))
+    results = []
+    for module in (ours, ref):
+        leaves = [t.clone().requires_grad_(True) for t in (x, *hx)]
+        h, c = module(leaves[0], tuple(leaves[1:]))
+        (h.sum() + c.sin().sum()).backward()
+        results.append([h, c] + [t.grad for t in leaves] + [p.grad for p in module.parameters()])
+    for a, b in zip(*results):
+        assert (a is None) == (b is None)
+        if a is not None:
+            torch.testing.assert_close(a, b)
+    assert ours(torch.randn(input_size, dtype=torch.float64))[0].shape == (hidden_size,)     # unbatched
+
+
 def test_cell_gradcheck():
     torch.manual_seed(0)
     cell = lstmlab.LSTMCell(3, 4, dtype=torch.float64)

@@ -310,8 +310,8 @@ def test_cell_errors_clearer_than_torch():
     assert "torch.float32" in message and "torch.float64" in message
     assert raised(lambda: cell(f64(5), (f64(3, 7), f64(3, 7)))) == \
         (RuntimeError, "LSTMCell: for 1-D input, hx[0] should also be 1-D, got 2-D")
-    assert raised(lambda: lstmlab.LSTMCell(0, 7)) == (ValueError, "input_size must be greater than zero")
-    assert raised(lambda: lstmlab.LSTMCell(5, -1)) == (ValueError, "hidden_size must be greater than zero")
+    assert raised(lambda: lstmlab.LSTMCell(-1, 7)) == (ValueError, "input_size must be zero or greater, got -1")
+    assert raised(lambda: lstmlab.LSTMCell(5, -1)) == (ValueError, "hidden_size must be zero or greater, got -1")
     assert raised(lambda: lstmlab.LSTMCell(5, 7, bias=1)) == (TypeError, "bias should be of type bool, got: int")
     assert raised(lambda: cell([[1.0] * 5])) == (TypeError, "input should be a torch.Tensor, got: list")  # as LSTM
 
