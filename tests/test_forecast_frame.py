@@ -1160,3 +1160,56 @@ def test_monthly_stamps_whose_time_of_day_moves_name_the_odd_one():
     with pytest.raises(ValueError, match=r"most are on day 15 of their month at 00:00:00, ds 2000-06-15 12:00:00 at "
                                          r"row 5 is not"):
         prepare(pd.DataFrame({"unique_id": "s", "ds": ds, "y": np.arange(24.0)}))
+
+
+def test_a_missing_stamp_in_a_datetime_column_is_named_as_missing():
+    """Found in a fault hunt: a NaT in a datetime ds was reported as "goes back in time at row 5 (NaT ->
+    2015-06-01)", or as a gap at the last row."""
+    ds = pd.Series(pd.date_range("2015-01-01", periods=30, freq="MS"))
+    frame = pd.DataFrame({"unique_id": "a", "ds": ds, "y": np.arange(30.0) + 1})
+    for row in (4, 29):
+        with pytest.raises(ValueError, match=rf"^series 'a': ds is missing \(NaT\) at row {row}; every row needs"):
+            prepare(frame.assign(ds=ds.where(np.arange(30) != row)))
+
+
+@pytest.mark.parametrize("start, refusal", [("2021-03-27 12:00", "not evenly spaced"), ("2021-10-30 12:00", "repeats")],
+                         ids=["spring", "autumn"])
+def test_local_clock_stamps_across_a_daylight_saving_change_are_told_to_convert(start, refusal):
+    """Found in a fault hunt: hourly local times across the spring change were told to "fill the gaps", across
+    the autumn one to "drop duplicates"; the advice that works is converting them to UTC, as the message now
+    says — and what it suggests is then read as hourly."""
+    local = pd.Series(pd.date_range(start, periods=48, freq="h", tz="Europe/London").tz_localize(None))
+    frame = pd.DataFrame({"unique_id": "h", "ds": local, "y": np.arange(48.0)})
+    with pytest.raises(ValueError, match=rf"{refusal}.*a daylight-saving change skips or repeats an hour there: "
+                                         r"convert them to UTC first"):
+        prepare(frame)
+    converted = local.dt.tz_localize("Europe/London", ambiguous="infer").dt.tz_convert("UTC")
+    assert prepare(frame.assign(ds=converted)).attrs["freq"] == "h"
+    daily = pd.Series(pd.date_range("2021-01-01", periods=40, freq="D")).drop(index=[10]).reset_index(drop=True)
+    with pytest.raises(ValueError) as caught:                # a gap in daily data: no clock in it
+        prepare(pd.DataFrame({"unique_id": "d", "ds": daily, "y": np.arange(39.0)}))
+    assert "daylight" not in str(caught.value)
+
+
+def test_irregular_stamps_are_not_told_to_pass_a_frequency():
+    """Found in a fault hunt: "fill the gaps or pass --freq", but --freq then refused the same stamps as off its
+    grid: a frequency cannot make uneven stamps even."""
+    stamps = pd.to_datetime(["2020-01-01", "2020-01-02", "2020-01-04", "2020-01-05", "2020-01-07", "2020-01-08"])
+    with pytest.raises(ValueError, match="not evenly spaced") as caught:
+        prepare(pd.DataFrame({"unique_id": "i", "ds": stamps, "y": np.arange(6.0)}))
+    assert "freq" not in str(caught.value) and "fill the gaps" in str(caught.value)
+
+
+def test_the_written_forecast_names_the_id_and_time_columns_as_the_file_does(tmp_path):
+    """Found in a fault hunt: with --id-column shop --time-column date, forecast.csv said unique_id and ds (the
+    API's predict already names them as its frame does)."""
+    months = pd.date_range("2018-01-01", periods=30, freq="MS").strftime("%Y-%m-%d")
+    path = tmp_path / "shops.csv"
+    path.write_text("shop,date,y\n" + "".join(f"{shop},{d},{100 + k + 5 * (shop == 'b')}\n"
+                                              for shop in ("a", "b") for k, d in enumerate(months)))
+    result = cli("--csv", str(path), "--id-column", "shop", "--time-column", "date", "--horizon", "3", "--folds", "0",
+                 "--out", str(tmp_path / "out"), *QUICK)
+    assert result.returncode == 0, result.stderr
+    forecast = pd.read_csv(tmp_path / "out" / "forecast.csv")
+    assert list(forecast.columns[:3]) == ["shop", "date", "ES-LSTM"]
+    assert list(forecast.shop) == ["a"] * 3 + ["b"] * 3 and forecast.date.iloc[0] == "2020-07-01"

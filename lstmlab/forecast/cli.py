@@ -390,6 +390,8 @@ def _write_new_outputs(args, frame, report, future=None):
             forecast[column] = selected[column].to_numpy()
         files["selected"] = selected.groupby("unique_id", sort=False)["selected_model"].first().to_dict()
         files["validation_mae"] = selected.attrs["validation_mae"]
+    # the id and time columns named as the --csv file names them (as the API names them as its frame does)
+    forecast = forecast.rename(columns={"unique_id": args.id_column or "unique_id", "ds": args.time_column or "ds"})
     path = out / "forecast.csv"
     forecast.to_csv(path, index=False)
     return {"csv": str(path), **files}
