@@ -170,6 +170,12 @@ def fused_reason(lstm, given, state, feedback):
         return "dropout between layers is active (training mode)"
     if lstm._forward_hooks or lstm._forward_pre_hooks:
         return "the LSTM has forward hooks: the step-by-step path runs them on the observed steps"
+    # the step-by-step path calls the LSTM's forward (observed steps) and step (generated ones); a subclass
+    # that overrides either (a clamp, say) would be skipped by the fused path without a word
+    overridden = [name for name in ("forward", "step") if getattr(type(lstm), name) is not getattr(LSTM, name)]
+    if overridden:
+        return (f"{type(lstm).__name__} overrides lstmlab.LSTM's {' and '.join(overridden)}, which the fused path "
+                "would not run")
     from torch.nn.modules import module as base
     if base._global_forward_hooks or base._global_forward_pre_hooks:
         return "global forward hooks are registered (nn.modules.module.register_module_forward_hook), which the fused path would not run"
@@ -411,6 +417,12 @@ def rollout(lstm, inputs, steps, feedback, state=None, fused="auto"):
         given_shapes = [tuple(getattr(t, "shape", ())) for t in state] if isinstance(state, (tuple, list)) else \
             f"a {type(state).__name__}" + (f" of shape {tuple(state.shape)}" if isinstance(state, torch.Tensor) else "")
         raise ValueError(f"rollout: state must be (h, c) of shapes {expected[0]} and {expected[1]}, got {given_shapes}")
+    elsewhere = [(name, t.device) for name, t in [("state h", state[0]), ("state c", state[1])]
+                 + [("the feedback's weights", t) for t in _feedback_tensors(feedback)] if t.device != given.device]
+    if elsewhere:
+        name, device = elsewhere[0]
+        raise RuntimeError(f"rollout: {name} {'is' if name.startswith('state') else 'are'} on {device}, the inputs on "
+                           f"{given.device}; move {'it' if name.startswith('state') else 'them'} to {given.device}")
     reason = "fused=False" if fused is False else fused_reason(lstm, given, state, feedback)
     if reason is None and given.is_cuda:
         outputs, state, failure = rollout_graphed(lstm, given, state, total, feedback, strict=fused is True)

@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from .lstm import LSTM
+from .validation import step_count
 
 
 def load_text(name="coriolanus"):
@@ -32,6 +33,9 @@ class Vocabulary:
         return len(self.chars)
 
     def encode(self, text):
+        unknown = [char for char in text if char not in self.index]
+        if unknown:
+            raise ValueError(f"Vocabulary.encode: {unknown[0]!r} is not among the vocabulary's {len(self)} characters")
         return torch.tensor([self.index[char] for char in text], dtype=torch.long)
 
     def decode(self, ids):
@@ -42,6 +46,14 @@ def ngram_perplexity(train_ids, test_ids, vocab_size, order=3, k=1.0):
     """Perplexity on test_ids of an n-gram model (the next id given the ``order − 1`` before it) counted
     on train_ids, with add-k smoothing: p(c | ctx) = (count(ctx, c) + k) / (count(ctx) + k·V).
     The first ``order − 1`` test ids only serve as context."""
+    if isinstance(order, bool) or not isinstance(order, int) or order < 1:
+        raise ValueError(f"ngram_perplexity: order must be an integer >= 1, got {order!r}")
+    if not k > 0:
+        raise ValueError(f"ngram_perplexity: k must be > 0 (k = 0 gives unseen n-grams probability 0), got {k!r}")
+    for name, ids in (("train_ids", train_ids), ("test_ids", test_ids)):
+        if len(ids) <= order - 1:
+            raise ValueError(f"ngram_perplexity: {name} has {len(ids)} ids; order {order} needs at least {order} "
+                             f"(order − 1 of context, then one to predict)")
     context = order - 1
     strides = vocab_size ** torch.arange(context, -1, -1)                     # (order,) base-V digits
 
@@ -81,11 +93,14 @@ class CharLSTM(nn.Module):
 def train_char_lstm(model, ids, steps, window=100, batch=32, lr=3e-3, max_norm=1.0, generator=None):
     """Adam on ``steps`` batches of random windows; gradients clipped to ``max_norm``. Returns the losses
     (mean cross-entropy per character, nats)."""
+    if len(ids) < window + 1:
+        raise ValueError(f"train_char_lstm: ids has {len(ids)} characters; a window of {window} needs at least "
+                         f"{window + 1} (its inputs and the character after each)")
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     model.train()
     losses = []
     for _ in range(steps):
-        starts = torch.randint(0, len(ids) - window - 1, (batch,), generator=generator)
+        starts = torch.randint(0, len(ids) - window, (batch,), generator=generator)      # 0 .. N − window − 1
         chunk = torch.stack([ids[s:s + window + 1] for s in starts.tolist()], dim=1)     # (window + 1, B)
         logits, _ = model(chunk[:-1])                                                    # (window, B, V)
         loss = nn.functional.cross_entropy(logits.reshape(-1, logits.size(-1)), chunk[1:].reshape(-1))
@@ -101,6 +116,8 @@ def train_char_lstm(model, ids, steps, window=100, batch=32, lr=3e-3, max_norm=1
 def perplexity(model, ids, window=500):
     """exp(mean NLL per character) of ids[1:] given everything before, read in windows with the state
     carried over (so every character but the first is predicted)."""
+    if len(ids) < 2:
+        raise ValueError(f"perplexity: ids has {len(ids)} characters; at least 2 are needed (the first is only context)")
     model.eval()
     state, total, count = None, 0.0, 0
     for start in range(0, len(ids) - 1, window):
@@ -113,13 +130,23 @@ def perplexity(model, ids, window=500):
 
 @torch.no_grad()
 def sample(model, vocabulary, prompt, length, temperature=1.0, generator=None):
-    """Read ``prompt``, then draw ``length`` characters from softmax(logits / temperature)."""
+    """Read ``prompt``, then draw ``length`` characters from softmax(logits / temperature); temperature 0
+    takes the most likely character every time (the limit of a falling temperature)."""
+    length = step_count("sample: length", length)
+    if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or not 0 <= temperature < math.inf:
+        raise ValueError(f"sample: temperature must be a finite number >= 0 (0: the most likely character), "
+                         f"got {temperature!r}")
+    if not prompt:
+        raise ValueError("sample: prompt must have at least one character (the model reads it before it draws)")
     model.eval()
     logits, state = model(vocabulary.encode(prompt).unsqueeze(1))           # (T, 1, V)
     ids = []
     for _ in range(length):
-        probs = torch.softmax(logits[-1, 0] / temperature, dim=-1)           # (V,)
-        next_id = torch.multinomial(probs, 1, generator=generator)           # (1,)
+        if temperature == 0:
+            next_id = logits[-1, 0].argmax().view(1)                         # (1,) greedy
+        else:
+            probs = torch.softmax(logits[-1, 0] / temperature, dim=-1)       # (V,)
+            next_id = torch.multinomial(probs, 1, generator=generator)       # (1,)
         ids.append(next_id.item())
         logits, state = model(next_id.view(1, 1), state)
     return prompt + vocabulary.decode(torch.tensor(ids))

@@ -284,6 +284,50 @@ def test_a_feedback_that_does_more_than_its_weights_runs_step_by_step(kind):
     assert auto[1:].abs().max() <= 0.05                       # the clamp ran on every generated step
 
 
+class ClampedSteps(lstmlab.LSTM):
+    """An LSTM whose step and forward do more than its weights (a user's subclass): the step path calls both."""
+    def forward(self, x, hx=None):
+        output, state = super().forward(x, hx)
+        return output.clamp(-0.05, 0.05), state
+
+    def step(self, x, hx=None):
+        output, state = super().step(x, hx)
+        return output.clamp(-0.05, 0.05), state
+
+
+def test_an_lstm_subclass_that_overrides_forward_or_step_runs_step_by_step():
+    """Found in a fault hunt: the fused path ran a subclass's weights, not its forward / step, and gave other
+    numbers than the step path without a word (a Linear subclass as feedback already fell back)."""
+    torch.manual_seed(0)
+    lstm = ClampedSteps(2, 5, num_layers=2, dtype=F64)
+    head = nn.Linear(5, 2, dtype=F64)
+    x = torch.randn(4, 3, 2, dtype=F64)
+    with torch.no_grad():
+        auto, _ = rollout(lstm, x, 6, head)
+        assert rollout_module.last_path.kind == "steps"
+        assert rollout_module.last_path.reason == ("ClampedSteps overrides lstmlab.LSTM's forward and step, which the "
+                                                   "fused path would not run")
+        steps, _ = rollout(lstm, x, 6, head, fused=False)
+        with pytest.raises(ValueError, match="overrides lstmlab.LSTM's forward and step"):
+            rollout(lstm, x, 6, head, fused=True)
+    torch.testing.assert_close(auto, steps, rtol=0, atol=0)
+
+
+def test_a_state_or_feedback_on_another_device_is_refused_in_one_line():
+    """Found in a fault hunt: a feedback on the meta device failed inside the weight packing ("Cannot copy out
+    of meta tensor"), a state there inside the C++ operator."""
+    lstm, head = make(input_size=2, hidden=5, layers=2)
+    x = torch.randn(3, 2, dtype=F64)
+    on_meta = nn.Linear(5, 2, dtype=F64, device="meta")
+    with torch.no_grad(), pytest.raises(RuntimeError, match=r"^rollout: the feedback's weights are on meta, the inputs "
+                                                            r"on cpu; move them to cpu$"):
+        rollout(lstm, x, 4, on_meta)
+    state = (torch.zeros(2, 3, 5, dtype=F64, device="meta"), torch.zeros(2, 3, 5, dtype=F64))
+    for fused in ("auto", False):
+        with torch.no_grad(), pytest.raises(RuntimeError, match=r"^rollout: state h is on meta, the inputs on cpu"):
+            rollout(lstm, x, 4, head, state=state, fused=fused)
+
+
 def test_a_parametrized_linear_is_still_fused_with_its_parametrized_weight():
     from torch.nn.utils import parametrizations
     lstm, _ = make(input_size=2, hidden=5, layers=2)

@@ -4,6 +4,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -29,6 +30,31 @@ def test_bad_claims_and_specs_say_what_was_expected():
         Subject(lambda input_size, hidden_size: 42)
     with pytest.raises(TypeError, match="supports: expected a lstmlab.testing.Supports"):
         Subject(bugs.correct_step, supports=["float64"])
+    # found in a fault hunt: each was taken, and read otherwise than meant
+    with pytest.raises(TypeError, match="supports: expected a lstmlab.testing.Supports .* got bool"):
+        Subject(bugs.correct_step, supports=False)                       # was: claims everything
+    with pytest.raises(TypeError, match=r"^Supports.bidirectional: expected True or False, got 'no'$"):
+        Supports(bidirectional="no")                                     # was: claims bidirectional
+    with pytest.raises(TypeError, match=r"^Supports.dtypes: expected a tuple of names, e.g. \('float64',\)"):
+        Supports(dtypes="float64")                                       # was: read letter by letter
+    with pytest.raises(ValueError, match="Supports.dtypes: expected at least one dtype name"):
+        Supports(dtypes=())                                              # was: only the init case, "passed"
+    assert Supports(num_layers=np.int64(2)).num_layers == 2             # numpy's integers, as elsewhere
+
+
+def test_a_module_returning_states_of_another_shape_is_diagnosed_without_crashing():
+    """Found in a fault hunt: the diagnosis read gates out of squeezed states and crashed ("the diagnosis could
+    not finish: IndexError"); the shape check names the problem."""
+    class SqueezedStates(torch.nn.LSTM):
+        def forward(self, x, hx=None):
+            output, (h, c) = super().forward(x, hx)
+            return output, (h.squeeze(), c.squeeze())
+    report = check_lstm(SqueezedStates, supports=Supports(num_layers=1, bidirectional=False, proj_size=False,
+                                                          packed=False, dtypes=("float64",), devices=("cpu",)),
+                        raise_on_failure=False)
+    text = report.format()
+    assert not report.passed and "could not finish" not in text, text
+    assert "shape" in text, text
 
 
 def test_kind_is_found_from_the_object():

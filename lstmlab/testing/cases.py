@@ -4,7 +4,8 @@ A Case is one option set (torch's constructor options, an input form, a dtype, a
 sizes to run it at. The battery runs the simplest cases first, float64 first, so the first case that
 fails is the simplest one that shows the bug.
 """
-from dataclasses import dataclass, field, replace
+import numbers
+from dataclasses import dataclass, field, fields, replace
 
 import torch
 
@@ -41,13 +42,23 @@ class Supports:
     same_init_as_torch: bool = False
 
     def __post_init__(self):
+        flags = [f.name for f in fields(self) if f.type in (bool, "bool")]
+        for name in flags:                   # "no" or 2 would silently read as True: a claim is a bool
+            if not isinstance(getattr(self, name), bool):
+                raise TypeError(f"Supports.{name}: expected True or False, got {getattr(self, name)!r}")
+        for name in ("dtypes", "devices"):   # a bare string would be read letter by letter
+            value = getattr(self, name)
+            if isinstance(value, str) or not isinstance(value, (tuple, list)):
+                raise TypeError(f"Supports.{name}: expected a tuple of names, e.g. ({value!r},), got {value!r}")
+        if not self.dtypes:
+            raise ValueError("Supports.dtypes: expected at least one dtype name, got none")
         unknown = [d for d in self.dtypes if d not in DTYPES]
         if unknown:
             raise ValueError(f"Supports.dtypes: expected names from {sorted(DTYPES)}, got {unknown}")
         unknown = [d for d in self.devices if d not in ("cpu", "cuda")]
         if unknown:
             raise ValueError(f"Supports.devices: expected 'cpu' and/or 'cuda', got {unknown}")
-        if not isinstance(self.num_layers, int) or self.num_layers < 1:
+        if isinstance(self.num_layers, bool) or not isinstance(self.num_layers, numbers.Integral) or self.num_layers < 1:
             raise ValueError(f"Supports.num_layers: expected an int >= 1, got {self.num_layers!r}")
 
     @classmethod

@@ -324,6 +324,8 @@ def _read_gates(d, run, x, h, c, weights, tol):
         _, c3 = run(x, h, c, saturated)
     except Exception:
         return
+    if any(t.shape != c.shape for t in (h1, c1, c2, c3)):
+        return                       # states of another shape: the shape check names it; no gate can be read
     f = c2 - c1
     i = c3 - f * c
     g = (c1 - f * c) / i

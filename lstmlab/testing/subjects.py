@@ -54,7 +54,8 @@ class Subject:
         claims = supports if supports is not None else getattr(obj, "lstm_supports", None)
         if isinstance(claims, dict):
             claims = (Supports.for_step(**claims) if self.kind == "step" else Supports(**claims))
-        self.supports = claims or (Supports.for_step() if self.kind == "step" else Supports())
+        # None: the defaults; anything else must be a Supports (False or 0 read as "claims everything")
+        self.supports = (Supports.for_step() if self.kind == "step" else Supports()) if claims is None else claims
         if not isinstance(self.supports, Supports):
             raise TypeError(f"supports: expected a lstmlab.testing.Supports or a dict of its fields, "
                             f"got {type(self.supports).__name__}")
