@@ -31,6 +31,8 @@ def writable_folder(path, option):
     """Create ``path`` if needed and make sure a file can be written there, before any work is done."""
     import tempfile
     from pathlib import Path
+    if not str(path).strip():                 # '' would be the current folder, which was not asked for
+        raise CommandError(f"expected {option} to be a folder lstmlab can write to, given {str(path)!r}", USAGE)
     try:
         Path(path).mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=path):

@@ -26,8 +26,10 @@ class AutoregressiveLSTM(nn.Module):
     def forward(self, x, future_preds=0, fused="auto"):
         """x: (B, T) observed values -> (B, T + future_preds): the prediction of the value after each step.
         fused: lstmlab.rollout's choice for the generated steps ("auto", True or False)."""
-        if x.dim() != 2:
-            raise ValueError(f"AutoregressiveLSTM expects x of shape (batch, time), got {tuple(x.shape)}")
+        if not isinstance(x, torch.Tensor):
+            raise TypeError(f"AutoregressiveLSTM expects x as a torch.Tensor (batch, time), got {type(x).__name__}")
+        if x.dim() != 2 or x.size(1) == 0:
+            raise ValueError(f"AutoregressiveLSTM expects x of shape (batch, time ≥ 1), got {tuple(x.shape)}")
         future_preds = step_count("future_preds", future_preds)
         predictions, _ = rollout(self.lstm, x.T.unsqueeze(-1), future_preds, self.head, fused=fused)  # (T + F, B, 1)
         return predictions.squeeze(-1).T                          # (B, T + future_preds)

@@ -71,6 +71,15 @@ def assert_one_line(err, command):
     assert "Traceback" not in err
 
 
+@pytest.mark.parametrize("command", [["demo", "--steps", "1"], ["bench", "--preset", "smoke"]], ids=["demo", "bench"])
+def test_an_empty_out_is_a_usage_error(command, capsys):
+    """Found in a fault hunt: --out '' wrote the report into the current folder."""
+    assert main([*command, "--out", ""]) == 2
+    err = capsys.readouterr().err
+    assert_one_line(err, command[0])
+    assert "expected --out to be a folder lstmlab can write to, given ''" in err
+
+
 def test_demo_out_that_cannot_be_written_is_a_usage_error(tmp_path, capsys):
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")

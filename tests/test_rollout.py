@@ -4,6 +4,7 @@ The fused C++ rollout and the step-by-step loop compute the same thing in float6
 checked against each backend's own forward one step at a time, and torch.nn.LSTMCell, so the fused
 path is tied to torch's LSTM. What the fused path does not cover falls back, and says why.
 """
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -467,6 +468,16 @@ def test_an_observed_sequence_is_read_teacher_forced_then_generation_goes_on(cas
     assert fused[0].shape == (17 + 23, batch, lstm.input_size)
     assert_same_rollout(fused, steps)
     torch.testing.assert_close(fused[0][:17], teacher_forced, rtol=1e-12, atol=1e-12)
+
+
+def test_the_sine_model_refuses_what_is_not_a_batch_of_sequences():
+    """Found in a fault hunt: a numpy array failed with "no attribute 'dim'", an empty sequence with rollout's
+    internal (time, batch, 1) shapes."""
+    model = AutoregressiveLSTM()
+    with pytest.raises(TypeError, match=r"^AutoregressiveLSTM expects x as a torch.Tensor \(batch, time\), got ndarray$"):
+        model(np.zeros((3, 5)))
+    with pytest.raises(ValueError, match=r"^AutoregressiveLSTM expects x of shape \(batch, time ≥ 1\), got \(3, 0\)$"):
+        model(torch.zeros(3, 0, dtype=F64))
 
 
 def test_future_preds_is_fused_under_no_grad_and_differentiable_with_grad():

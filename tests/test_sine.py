@@ -87,7 +87,7 @@ def test_lbfgs_losses_match_the_classic_model():
 
 def test_bad_arguments():
     model = AutoregressiveLSTM()
-    with pytest.raises(ValueError, match=r"shape \(batch, time\), got \(3, 4, 1\)"):
+    with pytest.raises(ValueError, match=r"shape \(batch, time ≥ 1\), got \(3, 4, 1\)"):
         model(torch.zeros(3, 4, 1, dtype=torch.float64))
     with pytest.raises(ValueError, match="future_preds must be an integer >= 0, got -1"):
         model(torch.zeros(3, 4, dtype=torch.float64), future_preds=-1)

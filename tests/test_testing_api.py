@@ -77,7 +77,8 @@ def test_tolerance_follows_the_dtype():
 
     report = check_step(nudged, supports=Supports.for_step(dtypes=("float64", "float32", "bfloat16")),
                         raise_on_failure=False)
-    assert [o.passed for o in report.outcomes if not o.case.saturated] == [False, False, True], report.format()
+    assert [o.passed for o in report.outcomes if not o.case.saturated and o.case.batch > 1] == [False, False, True], \
+        report.format()
 
 
 def test_battery_ids_are_readable_and_unique():
@@ -115,9 +116,9 @@ def test_plugin_runs_the_battery_from_the_command_line(tmp_path):
         cwd=tmp_path, capture_output=True, text=True)
     out = result.stdout
     assert result.returncode == 1, out + result.stderr
-    # each step battery: 3 dtypes plain + saturated in float64 and float32; test_mine's 5 + 1 and
-    # correct_step's 5 pass; the bug's 5 fail
-    assert "5 failed, 11 passed" in out, out
+    # each step battery: 3 dtypes × (plain, every size 1) + saturated in float64 and float32; test_mine's 8 + 1
+    # and correct_step's 8 pass; the bug's 8 fail
+    assert "8 failed, 17 passed" in out, out
     assert "FAILED lstm-impl[planted_lstm_bugs:h_and_c_swapped]::step-float64-cpu" in out
     assert "likely cause: h and c swapped" in out
 
@@ -256,3 +257,26 @@ def test_a_wrapper_instance_is_checked_with_the_sizes_of_its_weights():
         check_lstm(Bare())
     report = check_lstm(WrappedLSTM(3, 4, batch_first=True))          # batch_first read from torch's LSTM inside
     assert report.passed and report.outcomes[0].case.batch_first
+
+
+def test_a_bug_that_only_shows_at_a_batch_of_one_is_caught():
+    """Found in a fault hunt: every case ran at B = 3, so a module that squeezes the batch dimension away (which
+    squeeze(1) does only when it is 1) passed every case, then returned (T, H) for a batch of one."""
+    class SqueezesBatch(torch.nn.LSTM):
+        def forward(self, x, hx=None):
+            output, (h, c) = super().forward(x, hx)
+            return output.squeeze(1), (h.squeeze(1), c.squeeze(1))
+    claims = Supports(num_layers=1, bidirectional=False, proj_size=False, packed=False, unbatched=False,
+                      dtypes=("float64",), devices=("cpu",))
+    report = check_lstm(SqueezesBatch, supports=claims, raise_on_failure=False)
+    failed = [o.case.id for o in report.outcomes if not o.passed]
+    assert failed == ["lstm-float64-cpu-I1-H1-T1-B1"], report.format()
+
+
+def test_a_negative_fuzz_count_is_a_usage_error(tmp_path):
+    """Found in a fault hunt: --lstm-fuzz=-1 was taken, and the fuzz test then failed inside hypothesis."""
+    (tmp_path / "test_nothing.py").write_text("def test_nothing():\n    pass\n")
+    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--lstm-fuzz=-1"],
+                            cwd=tmp_path, capture_output=True, text=True)
+    assert result.returncode == 4, result.stdout + result.stderr
+    assert "argument --lstm-fuzz: expected a whole number >= 0 (0: no fuzzing), got '-1'" in result.stderr

@@ -17,6 +17,9 @@ SATURATING = 1000.0
 SATURATED_DTYPES = ("float64", "float32")
 DTYPES = {"float64": torch.float64, "float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 FORMS = ("batched", "unbatched", "packed")
+# every size 1: a squeeze() or a reshape that assumes more than one row, step, feature or unit passes at the
+# other cases' sizes and fails here (a module returning (T, H) for a batch of one passed every case before)
+SIZES_OF_ONE = dict(input_size=1, hidden_size=1, steps=1, batch=1)
 
 
 @dataclass(frozen=True)
@@ -175,6 +178,7 @@ def option_sets(kind, supports):
             sets.append(replace(base, bias=False))
         if supports.unbatched:
             sets.append(replace(base, form="unbatched"))
+        sets.append(replace(base, **SIZES_OF_ONE))
         sets.append(replace(base, saturated=True))
         return sets
     if kind != "lstm":
@@ -201,6 +205,7 @@ def option_sets(kind, supports):
     if supports.dropout_arg and supports.num_layers >= 2:
         sets.append(replace(base, num_layers=2, dropout_arg=True))
         sets.append(replace(base, num_layers=2, dropout_eval=True))
+    sets.append(replace(base, **SIZES_OF_ONE))
     sets.append(replace(base, saturated=True))
     return sets
 

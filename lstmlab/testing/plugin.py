@@ -26,9 +26,21 @@ def pytest_addoption(parser):
                     help="what --lstm-impl is (default: found from it)")
     group.addoption("--lstm-layout", default=None, metavar="package.module:fn",
                     help="fn(weights under torch's names) -> {the module's parameter name: tensor}")
-    group.addoption("--lstm-fuzz", type=int, default=20, metavar="N",
+    group.addoption("--lstm-fuzz", type=_fuzz_count, default=20, metavar="N",
                     help="random configurations checked by hypothesis (0: none; default 20)")
     group.addoption("--lstm-only", action="store_true", help="run only the --lstm-impl battery")
+
+
+def _fuzz_count(text):
+    """--lstm-fuzz: a count >= 0, or pytest's usage error (a negative one failed later inside hypothesis)."""
+    import argparse
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0 (0: no fuzzing), got {text!r}")
+    return value
 
 
 def pytest_configure(config):
