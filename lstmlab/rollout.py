@@ -170,12 +170,6 @@ def fused_reason(lstm, given, state, feedback):
         return "dropout between layers is active (training mode)"
     if lstm._forward_hooks or lstm._forward_pre_hooks:
         return "the LSTM has forward hooks: the step-by-step path runs them on the observed steps"
-    # the step-by-step path calls the LSTM's forward (observed steps) and step (generated ones); a subclass
-    # that overrides either (a clamp, say) would be skipped by the fused path without a word
-    overridden = [name for name in ("forward", "step") if getattr(type(lstm), name) is not getattr(LSTM, name)]
-    if overridden:
-        return (f"{type(lstm).__name__} overrides lstmlab.LSTM's {' and '.join(overridden)}, which the fused path "
-                "would not run")
     from torch.nn.modules import module as base
     if base._global_forward_hooks or base._global_forward_pre_hooks:
         return "global forward hooks are registered (nn.modules.module.register_module_forward_hook), which the fused path would not run"
@@ -186,6 +180,13 @@ def fused_reason(lstm, given, state, feedback):
         return parts
     if given.device.type == "cuda":
         return None                                     # a CUDA graph of the step loop (rollout_graph.py)
+    # the step-by-step path calls the LSTM's forward (observed steps) and step (generated ones), and so does the
+    # CUDA graph; the C++ rollout reads only the weights: a subclass that overrides either (a clamp, say) would
+    # be skipped without a word
+    overridden = [name for name in ("forward", "step") if getattr(type(lstm), name) is not getattr(LSTM, name)]
+    if overridden:
+        return (f"{type(lstm).__name__} overrides lstmlab.LSTM's {' and '.join(overridden)}, which the fused "
+                "C++ rollout would not run")
     from lstmlab.kernels import lstm_cpu
     try:
         lstm_cpu.load()
@@ -417,6 +418,8 @@ def rollout(lstm, inputs, steps, feedback, state=None, fused="auto"):
         given_shapes = [tuple(getattr(t, "shape", ())) for t in state] if isinstance(state, (tuple, list)) else \
             f"a {type(state).__name__}" + (f" of shape {tuple(state.shape)}" if isinstance(state, torch.Tensor) else "")
         raise ValueError(f"rollout: state must be (h, c) of shapes {expected[0]} and {expected[1]}, got {given_shapes}")
+    if not all(isinstance(t, torch.Tensor) for t in state):
+        raise TypeError(f"rollout: state must be (h, c) tensors, got ({', '.join(type(t).__name__ for t in state)})")
     elsewhere = [(name, t.device) for name, t in [("state h", state[0]), ("state c", state[1])]
                  + [("the feedback's weights", t) for t in _feedback_tensors(feedback)] if t.device != given.device]
     if elsewhere:

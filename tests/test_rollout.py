@@ -307,7 +307,7 @@ def test_an_lstm_subclass_that_overrides_forward_or_step_runs_step_by_step():
         auto, _ = rollout(lstm, x, 6, head)
         assert rollout_module.last_path.kind == "steps"
         assert rollout_module.last_path.reason == ("ClampedSteps overrides lstmlab.LSTM's forward and step, which the "
-                                                   "fused path would not run")
+                                                   "fused C++ rollout would not run")
         steps, _ = rollout(lstm, x, 6, head, fused=False)
         with pytest.raises(ValueError, match="overrides lstmlab.LSTM's forward and step"):
             rollout(lstm, x, 6, head, fused=True)
@@ -327,6 +327,9 @@ def test_a_state_or_feedback_on_another_device_is_refused_in_one_line():
     for fused in ("auto", False):
         with torch.no_grad(), pytest.raises(RuntimeError, match=r"^rollout: state h is on meta, the inputs on cpu"):
             rollout(lstm, x, 4, head, state=state, fused=fused)
+    as_numpy = tuple(t.numpy() for t in (torch.zeros(2, 3, 5, dtype=F64),) * 2)      # found in review: "on cpu, … on cpu"
+    with torch.no_grad(), pytest.raises(TypeError, match=r"^rollout: state must be \(h, c\) tensors, got \(ndarray, ndarray\)$"):
+        rollout(lstm, x, 4, head, state=as_numpy)
 
 
 def test_a_parametrized_linear_is_still_fused_with_its_parametrized_weight():

@@ -7,6 +7,7 @@ fails is the simplest one that shows the bug.
 import numbers
 from dataclasses import dataclass, field, fields, replace
 
+import numpy as np
 import torch
 
 # inputs this many times N(0, 1): pre-activations of thousands, past where exp overflows in float64 (709):
@@ -47,12 +48,18 @@ class Supports:
     def __post_init__(self):
         flags = [f.name for f in fields(self) if f.type in (bool, "bool")]
         for name in flags:                   # "no" or 2 would silently read as True: a claim is a bool
-            if not isinstance(getattr(self, name), bool):
-                raise TypeError(f"Supports.{name}: expected True or False, got {getattr(self, name)!r}")
+            value = getattr(self, name)
+            if isinstance(value, np.bool_):  # numpy's bool (from a config read with numpy) is one
+                object.__setattr__(self, name, bool(value))
+            elif not isinstance(value, bool):
+                what = " (whether the module takes proj_size, not its value)" if name == "proj_size" else ""
+                raise TypeError(f"Supports.{name}: expected True or False{what}, got {value!r}")
         for name in ("dtypes", "devices"):   # a bare string would be read letter by letter
             value = getattr(self, name)
-            if isinstance(value, str) or not isinstance(value, (tuple, list)):
+            if isinstance(value, str):
                 raise TypeError(f"Supports.{name}: expected a tuple of names, e.g. ({value!r},), got {value!r}")
+            if not isinstance(value, (tuple, list)):
+                raise TypeError(f"Supports.{name}: expected a tuple of names, got {value!r}")
         if not self.dtypes:
             raise ValueError("Supports.dtypes: expected at least one dtype name, got none")
         unknown = [d for d in self.dtypes if d not in DTYPES]
