@@ -420,12 +420,13 @@ def rollout(lstm, inputs, steps, feedback, state=None, fused="auto"):
         raise ValueError(f"rollout: state must be (h, c) of shapes {expected[0]} and {expected[1]}, got {given_shapes}")
     if not all(isinstance(t, torch.Tensor) for t in state):
         raise TypeError(f"rollout: state must be (h, c) tensors, got ({', '.join(type(t).__name__ for t in state)})")
-    elsewhere = [(name, t.device) for name, t in [("state h", state[0]), ("state c", state[1])]
-                 + [("the feedback's weights", t) for t in _feedback_tensors(feedback)] if t.device != given.device]
-    if elsewhere:
-        name, device = elsewhere[0]
-        raise RuntimeError(f"rollout: {name} {'is' if name.startswith('state') else 'are'} on {device}, the inputs on "
-                           f"{given.device}; move {'it' if name.startswith('state') else 'them'} to {given.device}")
+    # (what, its verb, its pronoun) for each tensor that must be on the inputs' device
+    placed = [(state[0], "state h is", "it"), (state[1], "state c is", "it")] + \
+        [(t, "the feedback's weights are", "them") for t in _feedback_tensors(feedback)]
+    for tensor, what, pronoun in placed:
+        if tensor.device != given.device:
+            raise RuntimeError(f"rollout: {what} on {tensor.device}, the inputs on {given.device}; move {pronoun} to "
+                               f"{given.device}")
     reason = "fused=False" if fused is False else fused_reason(lstm, given, state, feedback)
     if reason is None and given.is_cuda:
         outputs, state, failure = rollout_graphed(lstm, given, state, total, feedback, strict=fused is True)

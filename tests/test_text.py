@@ -26,7 +26,7 @@ def test_ngram_perplexity_equals_counts_by_hand():
         assert ngram_perplexity(train, test, V, order=order, k=k) == pytest.approx(expected, rel=1e-12)
 
 
-def test_training_windows_reach_the_last_character():
+def test_training_windows_reach_the_last_character(monkeypatch):
     """Found in a fault hunt: starts were drawn below N − window − 1, so the last character was never a target,
     and a text of exactly window + 1 characters (one window) was refused by torch.randint."""
     vocabulary = Vocabulary("abcdefghij")
@@ -40,12 +40,10 @@ def test_training_windows_reach_the_last_character():
         starts = original(low, high, size, generator=generator)
         seen.extend(starts.tolist())
         return starts
-    torch.randint = recording
-    try:
-        train_char_lstm(model, ids, steps=2, window=9, batch=4)
-        train_char_lstm(model, ids, steps=20, window=5, batch=8)
-    finally:
-        torch.randint = original
+    monkeypatch.setattr(torch, "randint", recording)
+    train_char_lstm(model, ids, steps=2, window=9, batch=4)
+    train_char_lstm(model, ids, steps=20, window=5, batch=8)
+    monkeypatch.undo()
     assert set(seen[:8]) == {0} and set(seen[8:]) == set(range(5))         # starts 0 .. N − window − 1, all drawn
     with pytest.raises(ValueError, match=r"^train_char_lstm: ids has 10 characters; a window of 10 needs at least 11"):
         train_char_lstm(model, ids, steps=1, window=10)

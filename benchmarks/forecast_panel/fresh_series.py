@@ -10,14 +10,12 @@ Each series' report goes to results/fresh/<name>.json.
 """
 import json
 import sys
-import time
-from collections import Counter
 from pathlib import Path
 
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
 from run_panel import geomean, store_then_summarize  # noqa: E402
-from selection import SHOWN  # noqa: E402
+from selection import SHOWN, evaluated, geomean_lines, series_line  # noqa: E402
 
 DATA, OUT = HERE / "data_fresh", HERE / "results" / "fresh"
 # name -> (horizon, freq): the horizon the panel gives each frequency (6 for shampoo's 36 months: three folds
@@ -33,12 +31,7 @@ def frame_of(name):
 
 
 def store(name):
-    from lstmlab.forecast.evaluate import evaluate
-    start = time.perf_counter()
-    report = evaluate(frame_of(name), SERIES[name][0], folds=3, models=("hybrid",), keep_forecasts=True)
-    report["series"], report["wall_seconds"] = name, time.perf_counter() - start
-    OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / f"{name}.json").write_text(json.dumps(report, indent=1, default=str))
+    report = evaluated(frame_of(name), SERIES[name][0], OUT / f"{name}.json", series=name)
     print(f"{name}: relative MAE ES-LSTM {[round(row['relative_mae']['ES-LSTM'], 3) for row in report['rows']]}, "
           f"smoothing {[round(row['relative_mae']['smoothing'], 3) for row in report['rows']]}", flush=True)
 
@@ -48,15 +41,7 @@ def summarize():
     lines = ["Relative MAE (MAE / best of ETS, AutoARIMA, Theta at each origin), seed 0, three origins one horizon "
              "apart, earliest first; nine series nobody tuned on (data_fresh/).", "",
              "| series | h | " + " | ".join(SHOWN) + " | selected at each origin |", "|---|---:|" + "---:|" * len(SHOWN) + "---|"]
-    for report in reports:
-        cells = [" / ".join(f"{row['relative_mae'][name]:.2f}" for row in report["rows"]) for name in SHOWN]
-        picks = ", ".join(row["selected"]["model"] for row in report["rows"])
-        lines.append(f"| {report['series']} | {report['horizon']} | " + " | ".join(cells) + f" | {picks} |")
-    for label, rows in (("last-horizon holdout", lambda r: r["rows"][-1:]), ("all rolling origins", lambda r: r["rows"])):
-        means = [geomean([row["relative_mae"][name] for report in reports for row in rows(report)]) for name in SHOWN]
-        picked = Counter(row["selected"]["model"] for report in reports for row in rows(report))
-        lines.append(f"| **geometric mean, {label}** | | " + " | ".join(f"**{m:.3f}**" for m in means)
-                     + " | " + ", ".join(f"{model} {count}" for model, count in picked.items()) + " |")
+    lines += [series_line(report, report["horizon"]) for report in reports] + geomean_lines(reports)
     # beside selection.py's three groups (results/selection/): what the network adds to its own smoothing
     stored = [json.loads(path.read_text()) for path in sorted((HERE / "results" / "selection").glob("*.json"))]
     groups = [(group, [r for r in stored if r["group"] == group]) for group in ("panel", "outside", "unseen")]

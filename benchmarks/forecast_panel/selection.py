@@ -52,17 +52,45 @@ def series():
     return out
 
 
-def store(name):
+def evaluated(frame, h, path, **labels):
+    """Every model at three origins (the ES-LSTM, its smoothing, the peers, `selected`), stored as JSON at
+    ``path`` with ``labels`` (series, group) and the wall time; returns the report."""
     from lstmlab.forecast.evaluate import evaluate
-    group, frame, h = series()[name]
     start = time.perf_counter()
     report = evaluate(frame, h, folds=3, models=("hybrid",), keep_forecasts=True)
-    report["series"], report["group"], report["wall_seconds"] = name, group, time.perf_counter() - start
-    OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / f"{name}.json").write_text(json.dumps(report, indent=1, default=str))
+    report.update(labels, wall_seconds=time.perf_counter() - start)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, indent=1, default=str))
+    return report
+
+
+def store(name):
+    group, frame, h = series()[name]
+    report = evaluated(frame, h, OUT / f"{name}.json", series=name, group=group)
     print(f"{name}: selected {[row['selected']['model'] for row in report['rows']]}, relative MAE ES-LSTM "
           f"{[round(row['relative_mae']['ES-LSTM'], 3) for row in report['rows']]}, selected "
           f"{[round(row['relative_mae']['selected'], 3) for row in report['rows']]}", flush=True)
+
+
+def series_line(report, second):
+    """A table row: the series, ``second`` (its group or horizon), each model's relative MAE at the three
+    origins, and what was selected at each."""
+    cells = [" / ".join(f"{row['relative_mae'][name]:.2f}" for row in report["rows"]) for name in SHOWN]
+    picks = ", ".join(row["selected"]["model"] for row in report["rows"])
+    return f"| {report['series']} | {second} | " + " | ".join(cells) + f" | {picks} |"
+
+
+def geomean_lines(reports, second=""):
+    """The two bold rows under a table: each model's geometric mean on the holdout and over all origins, and
+    how often each model was selected."""
+    lines = []
+    for label, fold in GEOMEAN_ROWS:
+        rows = [row for r in reports for row in (r["rows"] if fold is None else [r["rows"][fold]])]
+        values = [geomean([row["relative_mae"][name] for row in rows]) for name in SHOWN]
+        lines.append(f"| **{label}** | {second} | " + " | ".join(f"**{v:.3f}**" for v in values) + " | "
+                     + ", ".join(f"{k} {n}" for k, n in Counter(row["selected"]["model"] for row in rows).items())
+                     + " |")
+    return lines
 
 
 def summarize():
@@ -74,23 +102,14 @@ def summarize():
              "|---|---|" + "---:|" * len(SHOWN) + "---|"]
     order = {"panel": 0, "outside": 1, "unseen": 2}
     for report in sorted(reports, key=lambda r: (order[r["group"]], r["series"])):
-        cells = [" / ".join(f"{row['relative_mae'][name]:.2f}" for row in report["rows"]) for name in SHOWN]
-        picks = ", ".join(row["selected"]["model"] for row in report["rows"])
-        lines.append(f"| {report['series']} | {report['group']} | " + " | ".join(cells) + f" | {picks} |")
+        lines.append(series_line(report, report["group"]))
     for group in ("panel", "outside", "unseen"):
         chosen = [r for r in reports if r["group"] == group]
-        if not chosen:
-            continue
-        for label, fold in GEOMEAN_ROWS:
-            rows = [row for r in chosen for row in (r["rows"] if fold is None else [r["rows"][fold]])]
-            values = [geomean([row["relative_mae"][name] for row in rows]) for name in SHOWN]
-            lines.append(f"| **{label}** | {group} | " + " | ".join(f"**{v:.3f}**" for v in values) + " | "
-                         + ", ".join(f"{k} {n}" for k, n in Counter(row["selected"]["model"] for row in rows).items())
-                         + " |")
+        if chosen:
+            lines += geomean_lines(chosen, group)
     table = "\n".join(lines) + "\n"
     (HERE / "results" / "selection.md").write_text(table)
     print(table)
-
 
 if __name__ == "__main__":
     sys.exit(store_then_summarize(sys.argv[1:], __doc__.splitlines()[0], list(series()), store, summarize))

@@ -537,7 +537,7 @@ def _check_stamps(frame, rows, uid, source, freq, inferred, command_line=False):
             position = int(np.argmax(test)) + 1
             previous, k = rows[position - 1], rows[position]
             clock = _clock_change_hint(frame, previous, k, order)
-            advice = (f"{clock[2:]}; otherwise " if clock else "") + "sort the rows and drop duplicates first"
+            advice = (f"{clock}; otherwise " if clock else "") + "sort the rows and drop duplicates first"
             id_like = id_like_column(frame, rows, position, exogenous_columns(frame))
             if id_like:                           # several series one after the other, numbered: no id given
                 name, before, after = id_like
@@ -589,7 +589,7 @@ def _check_stamps(frame, rows, uid, source, freq, inferred, command_line=False):
             raise ValueError(f"series {shown(uid)}: the stamps are not evenly spaced: {time_name} {frame['ds'].iloc[k]} at "
                              f"{_describe_row(frame, k, source)}, where steps of {frequency_name(start)} from the "
                              f"first stamps lead to {off[1]}; fill the gaps"
-                             + _clock_change_hint(frame, rows[max(off[0] - 1, 0)], k, order))
+                             + _joined(_clock_change_hint(frame, rows[max(off[0] - 1, 0)], k, order)))
     if seen is None:
         gaps = order
         typical = np.median(gaps)
@@ -597,7 +597,7 @@ def _check_stamps(frame, rows, uid, source, freq, inferred, command_line=False):
         raise ValueError(f"series {shown(uid)}: the stamps are not evenly spaced ({stamp_text(frame['ds'].iloc[previous])} -> "
                          f"{stamp_text(frame['ds'].iloc[k])} at {_describe_row(frame, k, source)}, while most steps are "
                          f"{pd.Timedelta(int(typical), 'ns')}); fill the gaps: every step needs its row"
-                         + _clock_change_hint(frame, previous, k, order))
+                         + _joined(_clock_change_hint(frame, previous, k, order)))
     off = _first_off_grid(stamps, seen)
     if off is not None:
         k = rows[off[0]]
@@ -623,15 +623,21 @@ def _check_stamps(frame, rows, uid, source, freq, inferred, command_line=False):
 
 def _clock_change_hint(frame, previous, k, steps):
     """Local clock times (no UTC offset) a step of under a day apart skip an hour in spring and repeat one in
-    autumn, at a daylight-saving change in the small hours of a Sunday: say so where the stamps break there."""
+    autumn, at a daylight-saving change in the small hours of a Sunday: what to do where the stamps break
+    there, or ""."""
     pd = _pandas()
     before, after = frame["ds"].iloc[previous], frame["ds"].iloc[k]
     if not isinstance(after, pd.Timestamp) or after.tzinfo is not None or np.median(steps) >= 86_400 * 10**9:
         return ""
     if not any(stamp.dayofweek == 6 and stamp.hour < 5 for stamp in (before, after)):
         return ""
-    return ("; if the stamps are local clock time, a daylight-saving change skips or repeats an hour there: "
+    return ("if the stamps are local clock time, a daylight-saving change skips or repeats an hour there: "
             "convert them to UTC first (in pandas: .dt.tz_localize(zone, ambiguous='infer').dt.tz_convert('UTC'))")
+
+
+def _joined(advice):
+    """'; advice' to end a message with, or nothing."""
+    return f"; {advice}" if advice else ""
 
 
 def _refuse_weekday_change(frame, rows, uid, source, command_line):

@@ -255,6 +255,13 @@ def spread_factors(prediction, targets, quantiles):
     return factors
 
 
+def widened(draw, spread, middle):
+    """q̂ = median + c (q̂ − median): a member's quantiles (…, h, Q) with its distances from the median (column
+    ``middle``) scaled by the factors ``spread`` (h, Q) of spread_factors — numpy or torch alike."""
+    median = draw[..., middle:middle + 1]
+    return median + spread * (draw - median)
+
+
 def ordered(quantiles, levels):
     """(h, Q) quantiles sorted at each step, the median column kept where it is: a lower quantile that
     crossed above the median (or an upper one below it) is put at the median, so that widening the
@@ -526,8 +533,9 @@ class ESLSTM:
             return False
         with torch.no_grad():
             own = model(inputs, futures if use_future else None)                          # (W, h, Q)
-        median = own[..., list(c.quantiles).index(0.5)].unsqueeze(-1)                    # (W, h, 1)
-        own = median + torch.as_tensor(spread, dtype=own.dtype) * (own - median)   # refitted, as member_draws has it
+        middle = list(c.quantiles).index(0.5)
+        median = own[..., middle:middle + 1]                                              # (W, h, 1)
+        own = widened(own, torch.as_tensor(spread, dtype=own.dtype), middle)      # refitted, as member_draws has it
         with_band = median + band                                                         # band's median is 0
         return quantile_loss(with_band, targets, c.quantiles).item() < \
             (1 - BAND_MARGIN) * quantile_loss(own, targets, c.quantiles).item()
@@ -574,11 +582,10 @@ class ESLSTM:
         inputs = torch.as_tensor(window[None], dtype=torch.float32)                        # (1, L, 1 + E)
         future = torch.as_tensor(future[None], dtype=torch.float32) if p.exogenous.shape[1] else None
         draw = member(inputs, future)[0].numpy()                                           # (h, Q)
-        median = draw[:, [self.config.quantiles.index(0.5)]]                               # (h, 1)
+        middle = self.config.quantiles.index(0.5)
         if member.untrained_band is not None:                   # the smoothing's band about its median
-            return median + member.untrained_band
-        spread = member.spread[position].astype(draw.dtype)    # (h, Q): this series' refitted factors
-        return median + spread * (draw - median)
+            return draw[:, middle:middle + 1] + member.untrained_band
+        return widened(draw, member.spread[position].astype(draw.dtype), middle)     # this series' refitted factors
 
     def to_series_units(self, name, normalised, end=None, future_exogenous=None):
         """Normalised corrections (h, Q) after ``end`` (default: the last fitted point) -> forecasts in the

@@ -56,10 +56,9 @@ class Supports:
                 raise TypeError(f"Supports.{name}: expected True or False{what}, got {value!r}")
         for name in ("dtypes", "devices"):   # a bare string would be read letter by letter
             value = getattr(self, name)
-            if isinstance(value, str):
-                raise TypeError(f"Supports.{name}: expected a tuple of names, e.g. ({value!r},), got {value!r}")
             if not isinstance(value, (tuple, list)):
-                raise TypeError(f"Supports.{name}: expected a tuple of names, got {value!r}")
+                example = f", e.g. ({value!r},)" if isinstance(value, str) else ""
+                raise TypeError(f"Supports.{name}: expected a tuple of names{example}, got {value!r}")
         if not self.dtypes:
             raise ValueError("Supports.dtypes: expected at least one dtype name, got none")
         unknown = [d for d in self.dtypes if d not in DTYPES]
